@@ -1,0 +1,63 @@
+"""A year's master: master.json (the annex with ids and provenance) and master.xlsx (one line
+per bullet, for people)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import InputError
+from .fileio import OutputSet
+from .importer import parse_annex_json
+from .model import COLUMN_LABELS, Annex
+from .xlsxout import Sheet, write_tables
+
+MASTER_HEADERS = (
+    "章", "節", "行ID", "基本計画における具体的な取組", "欄", "見出し", "項目ID", "記載内容",
+    "担当府省", "再掲", "再掲元項目ID", "未更新", "出典",
+)
+
+
+def master_lines(annex: Annex):
+    for chapter, section, row in annex.rows():
+        for column, label in COLUMN_LABELS.items():
+            for bullet in row.bullets(column):
+                source = ""
+                if bullet.provenance:
+                    p = bullet.provenance
+                    source = "!".join(x for x in (p.file, p.sheet) if x) + (f"!{p.cell}" if p.cell else "")
+                yield (
+                    f"{chapter.no_raw}．{chapter.title}",
+                    f"{section.no} {section.title}",
+                    row.id,
+                    row.measure,
+                    label,
+                    " ＞ ".join(bullet.heading_path or ([bullet.heading] if bullet.heading else [])),
+                    bullet.id,
+                    bullet.text,
+                    "、".join(bullet.tags),
+                    "再掲" if bullet.relisted else "",
+                    bullet.relisted_of or "",
+                    "未更新" if bullet.not_updated else "",
+                    source,
+                )
+
+
+def stage_master(outputs: OutputSet, annex: Annex, folder: Path) -> list[Path]:
+    """Stage master.json and master.xlsx in folder (published when the OutputSet commits)."""
+    sheet = Sheet(
+        "マスター",
+        MASTER_HEADERS,
+        master_lines(annex),
+        widths={"基本計画における具体的な取組": 50, "記載内容": 80, "章": 24, "節": 24, "行ID": 14, "項目ID": 16, "見出し": 24},
+        wrap=("基本計画における具体的な取組", "記載内容", "見出し"),
+    )
+    return [
+        outputs.stage_text(folder / "master.json", annex.to_json()),
+        outputs.stage(folder / "master.xlsx", lambda p: write_tables(p, [sheet])),
+    ]
+
+
+def read_master(path: Path) -> Annex:
+    if not path.exists():
+        raise InputError(f"マスター {path} がありません", hint="先に annex import で前年度の別添を取り込んでください")
+    return parse_annex_json(path.read_text(encoding="utf-8"), str(path))

@@ -1,0 +1,69 @@
+"""担当府省タグ: which tags are valid, what an alias stands for, and the nearest valid spelling."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+
+TagKind = Literal["ministry", "pseudo", "alias", "unknown"]
+
+
+def comparison_key(text: str) -> str:
+    """NFKC, no spaces: a key for comparing spellings, never a rewrite of the text."""
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+@dataclass(frozen=True)
+class TagResolution:
+    tag: str
+    kind: TagKind
+    canonical: str | None  # the table's spelling (or the pseudo-tag), None if unknown
+    suggestion: str | None  # for aliases and unknown tags: the spelling to use
+
+
+@dataclass
+class TagResolver:
+    ministries: list[str]
+    pseudo_tags: list[str] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._valid = list(self.ministries) + list(self.pseudo_tags)
+        self._by_key = {comparison_key(t): t for t in self._valid}
+        self._order = {abbr: i for i, abbr in enumerate(self.ministries)}
+
+    def resolve(self, tag: str) -> TagResolution:
+        if tag in self.ministries:
+            return TagResolution(tag, "ministry", tag, None)
+        if tag in self.pseudo_tags:
+            return TagResolution(tag, "pseudo", tag, None)
+        if tag in self.aliases:
+            target = self.aliases[tag]
+            return TagResolution(tag, "alias", target, target)
+        return TagResolution(tag, "unknown", None, self.suggest(tag))
+
+    def suggest(self, tag: str) -> str | None:
+        """The valid tag this one most likely meant (width/space variants first, then fuzzy)."""
+        key = comparison_key(tag)
+        if key in self._by_key:
+            return self._by_key[key]
+        for alias, target in self.aliases.items():
+            if comparison_key(alias) == key:
+                return target
+        match = process.extractOne(key, list(self._by_key), scorer=fuzz.ratio, score_cutoff=50)
+        return self._by_key[match[0]] if match else None
+
+    def ministries_of(self, tags: list[str]) -> list[str]:
+        """The ministries (table abbreviations) named by tags, aliases resolved, pseudo-tags dropped."""
+        found: list[str] = []
+        for tag in tags:
+            resolution = self.resolve(tag)
+            if resolution.canonical in self._order and resolution.canonical not in found:
+                found.append(resolution.canonical)
+        return found
+
+    def table_order(self, abbrs: list[str]) -> list[str]:
+        return sorted(abbrs, key=lambda a: self._order.get(a, len(self._order)))
