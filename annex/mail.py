@@ -1,0 +1,72 @@
+"""Sending e-mail: one small protocol, a live SMTP implementation and a recorded one.
+
+Credentials never come from a file in the repository: SmtpMailer takes them as arguments,
+read by the caller from the environment (or, in flows, from a Prefect Secret block).
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Protocol
+
+from .config import Smtp
+from .errors import AnnexError
+
+
+class MailError(AnnexError):
+    """The message could not be handed to the mail server."""
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+@dataclass
+class SmtpMailer:
+    settings: Smtp
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def from_environment(cls, settings: Smtp) -> "SmtpMailer":
+        return cls(settings, os.environ.get(settings.username_env), os.environ.get(settings.password_env))
+
+    def send(self, message: EmailMessage) -> None:
+        s = self.settings
+        if "From" not in message:
+            message["From"] = s.sender
+        if "Message-ID" not in message:
+            message["Message-ID"] = make_msgid(domain=s.sender.rpartition("@")[2] or None)
+        try:
+            if s.security == "ssl":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=ssl.create_default_context())
+            else:
+                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+            with client:
+                if s.security == "starttls":
+                    client.starttls(context=ssl.create_default_context())
+                if self.username and self.password:
+                    client.login(self.username, self.password)
+                client.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise MailError(f"メールサーバー {s.host}:{s.port} に送信できません（{exc}）", hint="config/annex.yaml の smtp を確認してください") from exc
+
+
+@dataclass
+class OutboxMailer:
+    """Writes each message as an .eml file instead of sending it (dry runs, tests, no server)."""
+
+    folder: Path
+
+    def send(self, message: EmailMessage) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if "Message-ID" not in message:
+            message["Message-ID"] = make_msgid()
+        count = len(list(self.folder.glob("*.eml")))
+        (self.folder / f"{count + 1:04d}.eml").write_bytes(bytes(message))

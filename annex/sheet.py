@@ -1,0 +1,99 @@
+"""The template contract: what a ministry's workbook looks like, shared by distribute and validate.
+
+The column labels are the contract with forty ministries; the validator finds columns by their
+label, never by position, and reports a label that is missing or renamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Iterable, Literal
+
+TEMPLATE_VERSION = "2026.1"  # bump when the layout below changes; older workbooks are "outdated"
+
+SHEET_RESULT = "検証結果"  # first sheet of a feedback workbook
+SHEET_ENTRY = "記入シート"
+SHEET_GUIDE = "記入要領"
+SHEET_LISTS = "リスト"  # hidden: valid values for the dropdowns
+SHEET_META = "_annex"  # very hidden, protected: ministry, year, version, checksum
+
+TITLE_ROW = 1  # 「統合イノベーション戦略2026 別添 記入シート（文）」
+HEADER_ROW = 3
+FIRST_DATA_ROW = HEADER_ROW + 1
+HEADER_SEARCH_ROWS = 20  # a header moved within these rows is found and reported
+
+ACTIONS = ("変更なし", "修正", "新規", "削除")
+ACTION_UNCHANGED, ACTION_EDIT, ACTION_NEW, ACTION_DELETE = ACTIONS
+RELISTED_VALUE = "再掲"
+
+# 欄 values: the two table columns, and the secretariat's preamble blocks.
+FIELD_STATUS = "実施状況・現状分析"
+FIELD_POLICY = "今後の取組方針"
+PREAMBLE_FIELDS = {"goals": "目標", "key_indicators": "主要指標", "reference_indicators": "参考指標"}
+TABLE_FIELDS = (FIELD_STATUS, FIELD_POLICY)
+
+Key = Literal[
+    "item_id", "row_id", "chapter", "section", "measure", "field", "heading", "text", "tags",
+    "relisted", "relisted_of", "action", "previous_text", "footnotes",
+]
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    key: Key
+    label: str
+    editable: bool
+    width: float
+    help: str  # shown in 記入要領 and as the header's input message
+
+
+COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("item_id", "項目ID", False, 15, "記載の識別番号。変更しないでください（新規の行は空欄のまま）。"),
+    ColumnSpec("row_id", "行ID", False, 12, "基本計画の取組の識別番号。新規の行でも、追加先の行の行IDが入っています。"),
+    ColumnSpec("chapter", "章", False, 14, "参考（変更不可）。"),
+    ColumnSpec("section", "節", False, 18, "参考（変更不可）。"),
+    ColumnSpec("measure", "基本計画における具体的な取組", False, 40, "参考（変更不可）。"),
+    ColumnSpec("field", "欄", True, 16, "実施状況・現状分析 / 今後の取組方針 から選択。"),
+    ColumnSpec("heading", "見出し", True, 16, "＜…＞ などの小見出し。なければ空欄。"),
+    ColumnSpec("text", "記載内容", True, 60, "記載する文章。先頭の「・」、末尾の（再掲）と【担当府省】は書かないでください。"),
+    ColumnSpec("tags", "担当府省", True, 14, "略称を「、」で区切って記入（例: 科技、文、経）。自府省を必ず含めてください。"),
+    ColumnSpec("relisted", "再掲", True, 7, "他の箇所の記載の再掲であれば「再掲」を選択。"),
+    ColumnSpec("relisted_of", "再掲元項目ID", True, 15, "再掲の場合、元の記載の項目ID（分かる場合）。"),
+    ColumnSpec("action", "対応", True, 10, "変更なし / 修正 / 新規 / 削除 から選択。"),
+    ColumnSpec("previous_text", "前年度の記載", False, 50, "参考（変更不可）。前年度に公表した文章。"),
+    ColumnSpec("footnotes", "脚注", False, 8, "参考（変更不可）。引用している脚注番号。"),
+)
+COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
+LABELS = tuple(c.label for c in COLUMNS)
+LOCKED_KEYS = tuple(c.key for c in COLUMNS if not c.editable)
+
+META_KEYS = ("ministry", "ministry_slug", "year", "template_version", "checksum", "generated_at", "source_master")
+
+
+def join_tags(tags: Iterable[str]) -> str:
+    return "、".join(tags)
+
+
+def split_tags(cell: str | None) -> list[str]:
+    """担当府省 as written (科技、文、経) → tags. Also accepts ，/,/・ and 【】 around the block."""
+    if not cell:
+        return []
+    text = cell.strip().removeprefix("【").removesuffix("】")
+    for sep in ("，", ",", "､"):
+        text = text.replace(sep, "、")
+    return [t.strip() for t in text.split("、") if t.strip()]
+
+
+def locked_checksum(lines: Iterable[dict[str, str]]) -> str:
+    """SHA-256 of the pre-filled read-only content, line by line, in sheet order.
+
+    Each line is a mapping of LOCKED_KEYS to the cell text (missing → ""). The validator
+    recomputes it from the workbook's pre-filled lines to tell a tampered or foreign workbook.
+    """
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(json.dumps([line.get(k, "") or "" for k in LOCKED_KEYS], ensure_ascii=False).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()

@@ -1,0 +1,89 @@
+"""A ministry's submission as read and validated: the shapes validate hands to merge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+Verdict = Literal["受理", "受理（警告あり）", "差戻し"]
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str  # the name the ministry gave the file (the archive keeps the bytes by hash)
+    sheet: str | None = None
+    cell: str | None = None  # A1 notation
+    item_id: str | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.sheet:
+            parts.append(self.sheet + (f"!{self.cell}" if self.cell else ""))
+        if self.item_id:
+            parts.append(f"項目ID {self.item_id}")
+        return " / ".join(parts)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in a submission, located to the cell, in the rule catalogue's words."""
+
+    rule: str  # stable code, e.g. "E-TAG-UNKNOWN"
+    severity: Severity
+    location: Location
+    message: str  # Japanese, for the ministry
+    suggestion: str | None = None
+
+
+@dataclass
+class SubmissionLine:
+    """One line of 記入シート after reading (cell text verbatim) and parsing."""
+
+    excel_row: int
+    item_id: str | None
+    row_id: str | None
+    field: str  # 欄 as written: 実施状況・現状分析 / 今後の取組方針 / 目標 / 主要指標 / 参考指標
+    heading: str | None
+    text: str | None
+    tags: list[str]
+    relisted: bool
+    relisted_of: str | None
+    action: str  # 変更なし / 修正 / 新規 / 削除
+    previous_text: str | None = None
+    cells: dict[str, str] = field(default_factory=dict)  # column key → A1 address
+
+    @property
+    def column(self) -> Literal["status", "policy"] | None:
+        return {"実施状況・現状分析": "status", "今後の取組方針": "policy"}.get(self.field)  # type: ignore[return-value]
+
+
+@dataclass
+class Submission:
+    """A read submission: who sent it, what it holds, what is wrong with it."""
+
+    file: str
+    sha256: str
+    ministry: str | None  # from the workbook's metadata, never from the file name
+    year: int | None
+    template_version: str | None
+    lines: list[SubmissionLine] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.errors:
+            return "差戻し"
+        return "受理（警告あり）" if self.warnings else "受理"
+
+    @property
+    def accepted(self) -> bool:
+        return not self.errors
