@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs everything annex needs on a fresh Debian machine (run as root, or with sudo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+APT_PACKAGES=(libreoffice-writer-nogui fonts-noto-cjk fonts-ipaexfont poppler-utils postgresql-client)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+python3 -m pip install -q --disable-pip-version-check -e ".[test]"

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite (the README's test command).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="${PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS:-90}"
+export PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1
+exec python3 -m pytest "$@"
