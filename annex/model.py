@@ -146,8 +146,10 @@ class Annex(Node):
     abbreviations: list[Abbreviation] = Field(default_factory=list)
     chapters: list[Chapter] = Field(default_factory=list)
     footnotes: dict[str, str] = Field(default_factory=dict)
+    # Ids of bullets deleted in any merge so far: never handed out again (assign_missing_ids).
+    retired_ids: list[str] | None = None
 
-    _omit_when_default = frozenset({"year"})
+    _omit_when_default = frozenset({"year", "retired_ids"})
 
     # -- traversal -------------------------------------------------------------------------
     def rows(self) -> Iterator[tuple[Chapter, Section, Row]]:
