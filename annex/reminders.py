@@ -1,0 +1,206 @@
+"""Reminders: which ministries are due at an instant, and why, and the e-mail each one gets.
+
+Pure: slots come from config (deadline in JST, days before, daily after the deadline, send
+time), the status of each ministry comes from the ledger, and the instant is given. Sending,
+and remembering what was sent, belong to the outbox (annex/outbox.py) and the flow.
+
+A slot is current from its instant until the next slot's (the last one for a day), so a slot
+that falls on a weekend, when the schedule does not fire, is sent on the next working day, and
+a slot already superseded is never sent late.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formataddr
+from pathlib import Path
+from typing import Literal
+
+import jinja2
+
+from .config import JST, Config, Ministry, Settings
+from .rules import RULES
+
+Status = Literal["受理", "差戻し", "未提出"]
+WEEKDAYS_JA = "月火水木金土日"
+AFTER_DEADLINE_DAYS_WITHOUT_WINDOW = 30
+
+
+@dataclass(frozen=True)
+class Slot:
+    key: str  # stable: "before-7", "after-2026-05-30"; with the year and ministry, the outbox key
+    at: dt.datetime  # aware, Asia/Tokyo
+    days_before: int | None  # None after the deadline
+
+    @property
+    def after_deadline(self) -> bool:
+        return self.days_before is None
+
+    @property
+    def label(self) -> str:
+        if self.days_before is not None:
+            return f"締切{self.days_before}日前"
+        return f"締切後（{format_date(self.at)}）"
+
+
+@dataclass(frozen=True)
+class MinistryStatus:
+    """What the ledger says about one ministry this year (its latest submission)."""
+
+    ministry: str  # abbr
+    status: Status
+    file: str | None = None
+    received_at: dt.datetime | None = None
+    issue_counts: dict[str, int] = field(default_factory=dict)  # rule code → count (errors first)
+
+
+@dataclass(frozen=True)
+class Due:
+    ministry: Ministry
+    slot: Slot
+    status: MinistryStatus
+    rows: int  # rows of the template the ministry owns or appears in
+
+    @property
+    def reason(self) -> str:
+        s = self.status
+        if s.status == "未提出":
+            return f"未提出（様式 {self.rows} 行分）"
+        counts = "、".join(f"{code} {n}件" for code, n in s.issue_counts.items())
+        return f"差戻し（{s.file}: {counts or '指摘あり'}）"
+
+    @property
+    def recipients(self) -> list[str]:
+        return list(self.ministry.contacts)
+
+
+def format_date(moment: dt.datetime | dt.date) -> str:
+    if isinstance(moment, dt.datetime):
+        moment = moment.astimezone(JST).date()
+    return f"{moment.month}月{moment.day}日（{WEEKDAYS_JA[moment.weekday()]}）"
+
+
+def format_instant(moment: dt.datetime) -> str:
+    local = moment.astimezone(JST)
+    return f"{local.year}年{format_date(local)} {local:%H:%M}"
+
+
+def _at(day: dt.date, send_time: str) -> dt.datetime:
+    hour, minute = (int(p) for p in send_time.split(":"))
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=JST)
+
+
+def slots(settings: Settings) -> list[Slot]:
+    """Every reminder slot of the year, in time order."""
+    deadline = settings.deadline.astimezone(JST)
+    r = settings.reminders
+    result = []
+    for days in sorted(set(r.days_before), reverse=True):
+        at = _at(deadline.date() - dt.timedelta(days=days), r.send_time)
+        if at < deadline:
+            result.append(Slot(f"before-{days}", at, days))
+    if r.daily_after_deadline:
+        window = settings.collection_window
+        end = window.end.astimezone(JST) if window else deadline + dt.timedelta(days=AFTER_DEADLINE_DAYS_WITHOUT_WINDOW)
+        day = deadline.date()
+        while (at := _at(day, r.send_time)) <= end:
+            if at > deadline:
+                result.append(Slot(f"after-{day.isoformat()}", at, None))
+            day += dt.timedelta(days=1)
+    return result
+
+
+def current_slot(all_slots: list[Slot], at: dt.datetime) -> Slot | None:
+    """The slot in force at an instant: the latest one begun, until the next begins (or a day)."""
+    if at.tzinfo is None:
+        raise ValueError("reminder instants must carry a time zone")
+    for i, slot in enumerate(all_slots):
+        ends = all_slots[i + 1].at if i + 1 < len(all_slots) else slot.at + dt.timedelta(days=1)
+        if slot.at <= at < ends:
+            return slot
+    return None
+
+
+def due(
+    config: Config,
+    at: dt.datetime,
+    statuses: dict[str, MinistryStatus],
+    expected: dict[str, list[str]],
+) -> tuple[Slot | None, list[Due]]:
+    """Who is to be reminded at ``at``: each expected ministry without an accepted submission.
+
+    ``expected`` maps ministry abbr → the row ids of its template (who was sent one). The
+    secretariat and abolished ministries are never reminded.
+    """
+    slot = current_slot(slots(config.settings), at)
+    if slot is None:
+        return None, []
+    result = []
+    for ministry in config.ministries:
+        if ministry.abbr not in expected or ministry.abolished or ministry.abbr == config.secretariat.abbr:
+            continue
+        status = statuses.get(ministry.abbr) or MinistryStatus(ministry.abbr, "未提出")
+        if status.status == "受理":
+            continue
+        result.append(Due(ministry, slot, status, len(expected[ministry.abbr])))
+    return slot, result
+
+
+# -- the e-mail ----------------------------------------------------------------------------------
+
+
+def message_id(year: int, ministry: Ministry, slot: Slot, sender: str) -> str:
+    """Deterministic, so the mail server's log proves what was sent for an uncertain entry."""
+    return f"<annex-{year}-{ministry.slug}-{slot.key}@{sender.rpartition('@')[2] or 'annex.invalid'}>"
+
+
+def _single_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def compose(config: Config, item: Due, template_dir: Path) -> EmailMessage:
+    """The reminder for one ministry (one ministry per message; the secretariat in Cc after the deadline)."""
+    settings = config.settings
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
+        autoescape=jinja2.select_autoescape(["html.j2"]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    deadline = settings.deadline
+    days_left = (deadline.astimezone(JST).date() - item.slot.at.astimezone(JST).date()).days
+    issues = [
+        {"code": code, "title": RULES[code].title if code in RULES else code, "count": count}
+        for code, count in item.status.issue_counts.items()
+    ]
+    context = {
+        "title": settings.title,
+        "year": settings.year,
+        "ministry": item.ministry.names[0],
+        "abbr": item.ministry.abbr,
+        "status": item.status.status,
+        "file": item.status.file,
+        "received_at": format_instant(item.status.received_at) if item.status.received_at else None,
+        "issues": issues,
+        "rows": item.rows,
+        "deadline": format_instant(deadline),
+        "after_deadline": item.slot.after_deadline,
+        "days_left": days_left,
+        "days_over": -days_left,
+        "secretariat": config.secretariat,
+    }
+    kind = "再提出のお願い" if item.status.status == "差戻し" else "提出のお願い"
+    when = "締切を過ぎています" if item.slot.after_deadline else f"締切 {format_instant(deadline)}"
+    message = EmailMessage()
+    message["Subject"] = _single_line(f"【{kind}】{settings.title}（{when}）")
+    message["From"] = formataddr((_single_line(config.secretariat.name), settings.smtp.sender))
+    message["To"] = ", ".join(item.recipients)
+    if item.slot.after_deadline and settings.reminders.cc_secretariat_after_deadline:
+        message["Cc"] = config.secretariat.email
+    message["Message-ID"] = message_id(settings.year, item.ministry, item.slot, settings.smtp.sender)
+    message.set_content(env.get_template("reminder.txt.j2").render(context))
+    if (template_dir / "reminder.html.j2").exists():
+        message.add_alternative(env.get_template("reminder.html.j2").render(context), subtype="html")
+    return message

@@ -1,0 +1,62 @@
+"""One run at a time per workspace and year, and a crashed holder never blocks the next run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from annex.runlock import RunLocked, run_lock
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from annex.runlock import run_lock
+with run_lock(Path(sys.argv[1]), "run", 2026):
+    print("HELD", flush=True)
+    time.sleep(120)
+"""
+
+
+def _start_holder(archive: Path) -> subprocess.Popen:
+    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(archive)], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "HELD"
+    return child
+
+
+def test_a_live_holder_refuses_a_second_run_at_once_naming_its_pid(tmp_path):
+    child = _start_holder(tmp_path)
+    try:
+        started = time.monotonic()
+        with pytest.raises(RunLocked) as caught:
+            with run_lock(tmp_path, "run", 2026):
+                pytest.fail("the lock was granted twice")
+        assert time.monotonic() - started < 1
+        assert f"pid {child.pid}" in str(caught.value)
+        assert "実行中" in str(caught.value)
+        assert caught.value.exit_code == 75
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_sigkilled_holder_releases_the_lock_at_once(tmp_path):
+    child = _start_holder(tmp_path)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    started = time.monotonic()
+    with run_lock(tmp_path, "run", 2026) as path:
+        assert f"pid {os.getpid()}" in path.read_text()
+    assert time.monotonic() - started < 1
+
+
+def test_locks_are_per_job_and_year_and_reusable_in_one_process(tmp_path):
+    with run_lock(tmp_path, "run", 2026), run_lock(tmp_path, "run", 2027), run_lock(tmp_path, "reminders", 2026):
+        pass
+    with run_lock(tmp_path, "run", 2026):
+        pass
