@@ -78,6 +78,21 @@ def import_command(
         say(f"  出力: {path}")
 
 
+@app.command("distribute")
+def distribute_command(year: YearOpt = None, workspace: WorkspaceOpt = Path(".")) -> None:
+    """前年度のマスターから、府省ごとの記入様式（output/<年度>/templates/<府省>.xlsx）を作成します。"""
+    ws = Workspace.at(workspace)
+    from annex.distribute import distribute_year
+
+    result = distribute_year(ws, year)
+    say(f"様式の作成: {result.year}年度（元: {result.master}）")
+    for t in result.templates:
+        say(f"  {t.ministry}（{t.name}）: {t.path}  記載 {t.lines} 行（うち自府省担当 {t.owned}）・空き行 {t.spare}")
+        for warning in t.warnings:
+            say(f"    警告: {warning}")
+    say(f"  計 {len(result.templates)} 府省、警告 {len(result.warnings)} 件")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: expected failures print one Japanese line and exit non-zero; no traceback."""
     try:
