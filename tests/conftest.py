@@ -1,0 +1,30 @@
+"""Shared fixtures. Prefect: ONE embedded server for the whole session, shared by every e2e test.
+
+Measured (research/performance_baselines.md §3): a temporary server costs 11–19 s per process;
+so tests that run flows share the one started here, and everything else never imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Before anything imports prefect: a private Prefect home (result storage, profiles) for the
+# session, quiet logs, and a start-up timeout that a loaded 2-core CI machine can meet.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="annex-prefect-home-"))
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """The session's embedded Prefect server; yields its API URL (for subprocesses too)."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])):
+        yield PREFECT_API_URL.value()
