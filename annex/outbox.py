@@ -17,10 +17,13 @@ The table lives in the same database as the ledger (``Workspace.ledger_url``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import smtplib
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
-from typing import Literal
+from typing import Iterator, Literal
 
 from sqlalchemy import (
     Column,
@@ -38,6 +41,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+
+from .mail import MailError, Mailer
 
 State = Literal["queued", "sent", "failed", "uncertain"]
 STATE_JA: dict[str, str] = {"queued": "送信中", "sent": "送信済み", "failed": "送信失敗", "uncertain": "要確認（送信途中で中断）"}
@@ -96,8 +101,13 @@ class Outbox:
         metadata.create_all(self.engine)
 
     @classmethod
-    def for_workspace(cls, workspace) -> "Outbox":
-        return cls(workspace.ledger_url)
+    @contextlib.contextmanager
+    def open(cls, url: str) -> Iterator["Outbox"]:
+        outbox = cls(url)
+        try:
+            yield outbox
+        finally:
+            outbox.close()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -180,3 +190,40 @@ class Outbox:
             return conn.execute(
                 select(t.c.state).where(t.c.year == year, t.c.ministry == ministry, t.c.slot == slot)
             ).scalar_one_or_none()
+
+
+# -- sending through the outbox --------------------------------------------------------------------
+
+
+class TransientMailError(MailError):
+    """The mail server may accept the message later (connection refused, timeout, 4xx): retry."""
+
+
+def is_permanent(error: BaseException) -> bool:
+    """5xx for every recipient: retrying cannot help. Anything else (network, 4xx) may pass later."""
+    cause = error.__cause__ or error
+    if isinstance(cause, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in cause.recipients.values())
+    if isinstance(cause, smtplib.SMTPResponseException):
+        return cause.smtp_code >= 500
+    return False
+
+
+def deliver(outbox: Outbox, mailer: Mailer, year: int, ministry: str, slot: str, message: EmailMessage) -> State | None:
+    """Send one once-only message; None if it was already sent, in flight or uncertain.
+
+    A transient failure is recorded as failed and raised as TransientMailError so the caller
+    may retry (a failed row can be claimed again); a permanent one is recorded and returned.
+    """
+    recipients = [a.strip() for h in ("To", "Cc") for a in (message.get(h) or "").split(",") if a.strip()]
+    if not outbox.claim(year, ministry, slot, message_id=message["Message-ID"], recipients=recipients, subject=message["Subject"]):
+        return None
+    try:
+        mailer.send(message)
+    except MailError as exc:
+        outbox.mark_failed(year, ministry, slot, str(exc))
+        if is_permanent(exc):
+            return "failed"
+        raise TransientMailError(str(exc)) from exc.__cause__
+    outbox.mark_sent(year, ministry, slot)
+    return "sent"

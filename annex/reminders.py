@@ -21,6 +21,7 @@ from typing import Literal
 import jinja2
 
 from .config import JST, Config, Ministry, Settings
+from .errors import InputError
 from .rules import RULES
 
 Status = Literal["受理", "差戻し", "未提出"]
@@ -204,3 +205,101 @@ def compose(config: Config, item: Due, template_dir: Path) -> EmailMessage:
     if (template_dir / "reminder.html.j2").exists():
         message.add_alternative(env.get_template("reminder.html.j2").render(context), subtype="html")
     return message
+
+
+# -- the edges: reading the instant, the templates sent and the ledger ------------------------------
+
+
+def parse_instant(text: str | None, now: dt.datetime | None = None) -> dt.datetime:
+    """An ISO instant (2026-05-20T09:00+09:00); without a zone it is Japan time; None is now."""
+    if text is None:
+        return now or dt.datetime.now(JST)
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"日時として読めません: {text}", hint="例: 2026-05-20T09:00+09:00") from None
+    return moment.replace(tzinfo=JST) if moment.tzinfo is None else moment
+
+
+def expected_ministries(workspace, year: int) -> dict[str, list[str]]:
+    """Ministry → rows of its template for ``year``: from master(year-1), else the baseline annex."""
+    from .importer import read_annex_file
+    from .master import read_master
+    from .ownership import ministries_in_annex
+
+    config = workspace.config
+    path = workspace.master_json(year - 1)
+    annex = read_master(path) if path.exists() else read_annex_file(workspace.baseline_file())
+    return ministries_in_annex(annex, config.tags, config.secretariat.abbr)
+
+
+# -- a run's report ----------------------------------------------------------------------------------
+
+OUTCOME_JA = {
+    "sent": "送信しました",
+    "failed": "送信失敗",
+    "already": "この回は送信済み（または要確認）のため送りません",
+    "no-contact": "宛先未登録（config/ministries.yaml の contacts に登録してください）",
+    "would-send": "送信予定",
+}
+
+
+@dataclass
+class ReminderReport:
+    year: int
+    at: dt.datetime
+    slot: Slot | None
+    items: list[Due]
+    outcomes: dict[str, str]  # ministry abbr → key of OUTCOME_JA
+    uncertain: list = field(default_factory=list)  # outbox entries a person must check
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for o in self.outcomes.values() if o == outcome)
+
+    def lines(self) -> list[str]:
+        head = f"督促 {self.year}年度 {format_instant(self.at)} 時点"
+        if self.slot is None:
+            return [f"{head}: 督促の時期ではありません（締切前の督促日・締切後の期間のいずれでもない）"]
+        lines = [f"{head}: {self.slot.label}（{self.slot.key}）— 対象 {len(self.items)} 府省庁"]
+        for item in self.items:
+            lines.append(f"  - {item.ministry.abbr}: {item.reason} → {OUTCOME_JA[self.outcomes[item.ministry.abbr]]}"
+                         + (f"（宛先: {', '.join(item.recipients)}）" if item.recipients else ""))
+        for entry in self.uncertain:
+            lines.append(f"  ! 要確認: {entry.ministry} {entry.slot}（{entry.message_id}、宛先 {entry.recipients}）— {entry.error}")
+        return lines
+
+    def to_dict(self) -> dict:
+        return {
+            "year": self.year,
+            "at": self.at.isoformat(),
+            "slot": self.slot.key if self.slot else None,
+            "due": [{"ministry": i.ministry.abbr, "status": i.status.status, "reason": i.reason,
+                     "recipients": i.recipients, "outcome": self.outcomes[i.ministry.abbr]} for i in self.items],
+            "uncertain": [{"ministry": e.ministry, "slot": e.slot, "message_id": e.message_id} for e in self.uncertain],
+            "lines": self.lines(),
+        }
+
+
+def preview(workspace, year: int, at: dt.datetime) -> ReminderReport:
+    """What a run at ``at`` would do, read-only (annex remind --dry-run)."""
+    from .outbox import Outbox
+
+    slot, items = plan(workspace, year, at)
+    with Outbox.open(workspace.ledger_url) as outbox:
+        outcomes = {
+            i.ministry.abbr: "no-contact" if not i.recipients
+            else "already" if outbox.state_of(year, i.ministry.abbr, i.slot.key) in ("sent", "queued", "uncertain")
+            else "would-send"
+            for i in items
+        }
+        uncertain = outbox.entries(year, state="uncertain") + outbox.entries(year, state="queued")
+    return ReminderReport(year, at, slot, items, outcomes, uncertain)
+
+
+def plan(workspace, year: int, at: dt.datetime) -> tuple[Slot | None, list[Due]]:
+    """Who is due at ``at``, from the ledger and the templates that were sent."""
+    return due(workspace.config, at, ledger_statuses(workspace, year), expected_ministries(workspace, year))
+
+
+def ledger_statuses(workspace, year: int) -> dict[str, MinistryStatus]:
+    raise NotImplementedError  # replaced when annex/ledger.py lands

@@ -93,6 +93,111 @@ def distribute_command(year: YearOpt = None, workspace: WorkspaceOpt = Path(".")
     say(f"  計 {len(result.templates)} 府省、警告 {len(result.warnings)} 件")
 
 
+VerboseOpt = Annotated[bool, typer.Option("--verbose", help="Prefect 自身のログも表示します。")]
+
+
+def _prepare_prefect(verbose: bool) -> None:
+    """Before prefect is imported: a start-up timeout a loaded machine meets, Prefect's own lines quiet.
+
+    Progress comes from the flows' "annex.progress" logger, printed here as plain Japanese lines.
+    """
+    import logging
+    import os
+
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")  # the default 20 s is too tight
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if verbose:
+        os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
+    else:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    progress = logging.getLogger("annex.progress")
+    if not progress.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        progress.addHandler(handler)
+        progress.setLevel(logging.INFO)
+        progress.propagate = False
+
+
+@app.command("run")
+def run_command(
+    year: YearOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+    task_runner: Annotated[str, typer.Option("--task-runner", help="検証の実行方法: thread（既定、1台で並行）または dask（Dask クラスタで並列）。")] = "thread",
+    dask_address: Annotated[Optional[str], typer.Option("--dask-address", help="既存の Dask クラスタのアドレス（tcp://…）。省略時はローカルに起動します。")] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """年次の取りまとめ（annual-consolidation）を実行します: 収集 → 検証 → フィードバック → 再掲照合 → 統合 → Word/PDF → 公開。"""
+    if task_runner not in ("thread", "dask"):
+        raise typer.BadParameter("thread または dask を指定してください", param_hint="--task-runner")
+    _prepare_prefect(verbose)
+    from flows.annual import run_annual
+
+    summary = run_annual(Workspace.at(workspace), year, task_runner=task_runner, dask_address=dask_address)
+    for line in summary["lines"]:
+        say(line)
+
+
+@app.command("remind")
+def remind_command(
+    at: Annotated[Optional[str], typer.Option("--at", help="この日時の時点で督促します（例: 2026-05-20T09:00+09:00。省略時は現在）。")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="送信せず、督促の対象と理由を表示します。")] = False,
+    year: YearOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+    verbose: VerboseOpt = False,
+) -> None:
+    """未提出・差戻し中の府省庁に督促メールを送ります（同じ回には1府省1通まで。締切後は事務局を Cc）。"""
+    ws = Workspace.at(workspace)
+    from annex.reminders import parse_instant, preview
+
+    moment = parse_instant(at)
+    if dry_run:
+        for line in preview(ws, ws.year(year), moment).lines():
+            say(line)
+        return
+    _prepare_prefect(verbose)
+    from flows.reminders import send_reminders
+
+    for line in send_reminders(str(ws.root), ws.year(year), moment.isoformat())["lines"]:
+        say(line)
+
+
+@app.command("serve")
+def serve_command(workspace: WorkspaceOpt = Path("."), verbose: VerboseOpt = False) -> None:
+    """フローをスケジュール付きで登録し、実行を待ち受けます（intake: 受付期間中15分ごと、reminders: 平日9時、日本時間）。"""
+    _prepare_prefect(verbose)
+    from flows.deploy import serve_workspace
+
+    say("登録: annual-consolidation / distribute（手動）、intake（*/15 * * * *）、reminders（0 9 * * 1-5）— Asia/Tokyo。Ctrl+C で停止します。")
+    serve_workspace(Workspace.at(workspace))
+
+
+@app.command("render")
+def render_command(
+    year: YearOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="PDF も作るか（既定: 作る。LibreOffice が必要）。")] = True,
+    timeout: Annotated[int, typer.Option("--timeout", help="PDF 変換の制限時間（秒）。")] = 300,
+) -> None:
+    """その年度のマスター（output/<年度>/master.json）から別添の Word（annex.docx）と PDF（annex.pdf）を作ります。"""
+    ws = Workspace.at(workspace)
+    from annex.render import render_year
+
+    year = ws.year(year)
+    result = render_year(ws, year, pdf=pdf, timeout=timeout)
+    say(f"別添を出力しました（{year}年度）: 表 {result.tables}・脚注 {result.footnotes}")
+    for path in result.written:
+        say(f"  出力: {path}")
+    if result.pdf_produced:
+        say(f"  PDF: {result.pages} ページ（{result.seconds.get('pdf', 0):.1f} 秒）")
+    else:
+        say(f"  PDF は作成していません: {result.pdf_reason}")
+        if result.removed_stale_pdf:
+            say("  （Word ファイルと食い違わないよう、前回の annex.pdf は削除しました）")
+    for warning in result.warnings:
+        say(f"  警告: {warning}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: expected failures print one Japanese line and exit non-zero; no traceback."""
     try:

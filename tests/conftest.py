@@ -28,3 +28,18 @@ def prefect_server():
 
     with prefect_test_harness(server_startup_timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])):
         yield PREFECT_API_URL.value()
+
+
+@pytest.fixture
+def sample_workspace(tmp_path):
+    """A temporary copy of the sample workspace (the repository's config/ and submissions/)."""
+    import shutil
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[1]
+    root = tmp_path / "workspace"
+    root.mkdir()
+    for name in ("config", "submissions"):
+        if (source / name).is_dir():
+            shutil.copytree(source / name, root / name)
+    return root

@@ -96,3 +96,113 @@ def test_html_reminder_escapes_what_ministries_wrote(config):
     _, items = due(config, jst(2026, 5, 26, 9, 0), hostile, {"総": ["r"]})
     html = compose(config, items[0], TEMPLATES).get_body(("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+# -- the flow, against a real SMTP server --------------------------------------------------------
+
+
+class _Sink:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        from email import policy
+
+        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = _Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield sink, port
+    controller.stop()
+
+
+@pytest.fixture
+def reminder_workspace(sample_workspace, smtp):
+    """The sample workspace, its mail going to the test's SMTP server, with ledger statuses recorded."""
+    from annex.config import bundled_path
+
+    _, port = smtp
+    (sample_workspace / "config").mkdir(exist_ok=True)
+    text = bundled_path("annex.yaml").read_text(encoding="utf-8").replace("port: 8025", f"port: {port}")
+    (sample_workspace / "config" / "annex.yaml").write_text(text, encoding="utf-8")
+    return Workspace.at(sample_workspace)
+
+
+RECORDED = {
+    "文": MinistryStatus("文", "受理", "mext.xlsx"),
+    "経": MinistryStatus("経", "受理", "meti.xlsx"),
+    "総": MinistryStatus("総", "差戻し", "soumu.xlsx", jst(2026, 5, 20, 10, 0), {"L-TAG-UNKNOWN": 3}),
+}
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    """What the ledger says: 文 and 経 accepted, 総 returned, everybody else has sent nothing."""
+    from annex import reminders
+
+    monkeypatch.setattr(reminders, "ledger_statuses", lambda ws, year: dict(RECORDED))
+    return RECORDED
+
+
+@pytest.mark.e2e
+def test_two_runs_for_the_same_slot_send_one_email_per_pending_ministry(prefect_server, smtp, reminder_workspace, recorded):
+    from annex.reminders import plan
+    from flows.reminders import send_reminders
+
+    sink, _ = smtp
+    ws = reminder_workspace
+    before = "2026-05-26T09:00+09:00"  # slot before-3
+    _, items = plan(ws, 2026, dt.datetime.fromisoformat(before))
+    pending = {i.ministry.slug for i in items if i.recipients}
+    assert len(pending) >= 10 and "mic" in pending
+
+    first = send_reminders(str(ws.root), 2026, before)
+    second = send_reminders(str(ws.root), 2026, before)
+
+    assert len(sink.messages) == len(pending)
+    counts = {m["Message-ID"] for _, m in sink.messages}
+    assert len(counts) == len(pending)  # one per ministry, none twice
+    assert all(f"-{slug}-before-3@" in " ".join(counts) for slug in pending)
+    assert not any(slug in mid for mid in counts for slug in ("-mext-", "-meti-", "-csti-"))  # accepted, secretariat
+    assert all(m["Cc"] is None and ws.config.secretariat.email not in rcpts for rcpts, m in sink.messages)
+    assert {d["outcome"] for d in first["due"]} <= {"sent", "no-contact"}
+    assert {d["outcome"] for d in second["due"]} <= {"already", "no-contact"}
+    assert any("差戻し" in line and "総" in line for line in first["lines"])
+
+
+@pytest.mark.e2e
+def test_after_the_deadline_the_secretariat_is_in_copy_and_a_crashed_send_is_not_repeated(
+    prefect_server, smtp, reminder_workspace, recorded
+):
+    from annex.outbox import Outbox
+    from flows.reminders import send_reminders
+
+    sink, _ = smtp
+    ws = reminder_workspace
+    secretariat = ws.config.secretariat.email
+    # A previous run died while handing 総's reminder to the server: its row is still queued.
+    with Outbox.open(ws.ledger_url) as outbox:
+        assert outbox.claim(2026, "総", "after-2026-06-01", message_id="<x>", recipients=["annex-contact@mic.example"], subject="s")
+
+    result = send_reminders(str(ws.root), 2026, "2026-06-01T09:00+09:00")
+
+    assert sink.messages and all(m["Cc"] == secretariat and secretariat in rcpts for rcpts, m in sink.messages)
+    assert not any("-mic-" in m["Message-ID"] for _, m in sink.messages)  # uncertain: a person decides
+    assert [u["ministry"] for u in result["uncertain"]] == ["総"]
+    assert any(line.startswith("  ! 要確認: 総") for line in result["lines"])
+    with Outbox.open(ws.ledger_url) as outbox:
+        assert outbox.state_of(2026, "総", "after-2026-06-01") == "uncertain"
+        assert {e.state for e in outbox.entries(2026, slot="after-2026-06-01") if e.ministry != "総"} <= {"sent"}

@@ -1,0 +1,40 @@
+"""reminders: e-mail every ministry still missing or returned, at most once per reminder slot."""
+
+from __future__ import annotations
+
+from prefect import flow
+from prefect.artifacts import create_table_artifact
+
+from annex import reminders
+from annex.runlock import run_lock
+from annex.workspace import Workspace
+from tasks.reminders import plan_reminders, recover_outbox, send_reminder
+
+
+def _outcome(state) -> str:
+    if not state.is_completed():
+        return "failed"
+    return state.result() or "already"
+
+
+@flow(name="reminders")
+def send_reminders(workspace: str = ".", year: int | None = None, at: str | None = None) -> dict:
+    """Reminders due at ``at`` (ISO, default now) for the workspace's year."""
+    ws = Workspace.at(workspace)
+    year = ws.year(year)
+    moment = reminders.parse_instant(at)
+    with run_lock(ws.archive, "reminders", year):
+        uncertain = recover_outbox(ws, year)
+        slot, items = plan_reminders(ws, year, moment)
+        outcomes = {
+            item.ministry.abbr: _outcome(send_reminder(ws, year, item, return_state=True)) if item.recipients else "no-contact"
+            for item in items
+        }
+    report = reminders.ReminderReport(year, moment, slot, items, outcomes, uncertain)
+    create_table_artifact(
+        key=f"reminders-{year}",
+        table=[{"府省庁": d["ministry"], "状況": d["status"], "理由": d["reason"], "結果": reminders.OUTCOME_JA[d["outcome"]]}
+               for d in report.to_dict()["due"]],
+        description="\n".join(report.lines()[:1]),
+    )
+    return report.to_dict()

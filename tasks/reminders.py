@@ -1,0 +1,37 @@
+"""Reminder tasks: plan who is due, send each reminder through the outbox (retried on SMTP trouble)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from annex import reminders
+from annex.mail import SmtpMailer
+from annex.outbox import Entry, Outbox, State, TransientMailError, deliver
+from annex.workspace import Workspace
+
+
+@task(name="outbox-recover", cache_policy=NO_CACHE)
+def recover_outbox(ws: Workspace, year: int) -> list[Entry]:
+    """Messages left queued by a crashed run become 'uncertain' (never re-sent automatically)."""
+    with Outbox.open(ws.ledger_url) as outbox:
+        return outbox.recover(year)
+
+
+@task(name="plan-reminders", cache_policy=NO_CACHE)
+def plan_reminders(ws: Workspace, year: int, at: dt.datetime) -> tuple[reminders.Slot | None, list[reminders.Due]]:
+    return reminders.plan(ws, year, at)
+
+
+def _transient(task, task_run, state) -> bool:
+    return isinstance(state.result(raise_on_failure=False), TransientMailError)
+
+
+@task(name="send-reminder", task_run_name="remind-{item.ministry.slug}", cache_policy=NO_CACHE,
+      retries=3, retry_delay_seconds=[5, 30, 120], retry_jitter_factor=0.5, retry_condition_fn=_transient)
+def send_reminder(ws: Workspace, year: int, item: reminders.Due) -> State | None:
+    message = reminders.compose(ws.config, item, ws.template("email/reminder.txt.j2").parent)
+    with Outbox.open(ws.ledger_url) as outbox:
+        return deliver(outbox, SmtpMailer.from_environment(ws.config.settings.smtp), year, item.ministry.abbr, item.slot.key, message)
