@@ -1,0 +1,247 @@
+"""Collect and validate: submissions/<Y>/ → archive + ledger → Submissions → feedback workbooks.
+
+Order matters and is the promise: a file is hashed, copied into the content-addressed archive
+and recorded in the ledger *before* anything parses it, so a file that crashes a reader is still
+kept and logged. Parsing happens only in the worker pool (annex.isolation); the line checks run
+once for the whole batch (annex.validate). The same bytes received again are recognised by their
+SHA-256 and not processed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from .isolation import Outcome, WorkerPool
+from .ledger import VERDICT_STATUS, Ledger, LedgerEntry
+from .submission import Submission
+from .validate import Reference, rejected_unreadable, sha256_of, validate_batch
+from .workbook import RawWorkbook, read_workbook
+
+IGNORED_PREFIXES = (".", "~$")  # hidden files and Excel's lock files (~$name.xlsx) are not submissions
+
+
+@dataclass
+class CollectResult:
+    year: int
+    new: list[LedgerEntry] = field(default_factory=list)  # entries recorded by this run
+    seen: list[tuple[str, LedgerEntry]] = field(default_factory=list)  # (path, entry) already in the ledger
+    ignored: list[str] = field(default_factory=list)  # lock files, hidden files, symlinks
+    submissions: list[Submission] = field(default_factory=list)  # for the new entries, same order
+    feedback: dict[str, Path] = field(default_factory=dict)  # sha256 → feedback workbook
+
+    def entry_for(self, submission: Submission) -> LedgerEntry | None:
+        return next((e for e in self.new if e.sha256 == submission.sha256), None)
+
+
+# -- archive --------------------------------------------------------------------------------
+def _extension(name: str) -> str:
+    suffix = Path(name).suffix.lower().lstrip(".")
+    return suffix if re.fullmatch(r"[a-z0-9]{1,8}", suffix) else "bin"
+
+
+def archive_file(source: Path, archive_root: Path) -> tuple[str, int, Path]:
+    """Copy source into archive/sha256/<ab>/<hex>.<ext> while hashing it; (sha256, size, path)."""
+    staging = archive_root / "sha256"
+    staging.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    fd, temp_name = tempfile.mkstemp(prefix=".incoming.", dir=staging)
+    try:
+        with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
+            for chunk in iter(lambda: src.read(2**20), b""):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        sha = digest.hexdigest()
+        final = staging / sha[:2] / f"{sha}.{_extension(source.name)}"
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            os.unlink(temp_name)
+        else:
+            os.replace(temp_name, final)
+            os.chmod(final, 0o444)
+        return sha, size, final
+    except BaseException:
+        if os.path.exists(temp_name):
+            os.unlink(temp_name)
+        raise
+
+
+def display_name(name: str) -> str:
+    """The original name as metadata: NFC, control characters removed."""
+    return "".join(c for c in unicodedata.normalize("NFC", name) if c.isprintable()) or "(名前なし)"
+
+
+def submission_files(folder: Path) -> tuple[list[Path], list[str]]:
+    """Every regular file under folder, recursively, in a stable order; and what was skipped."""
+    files, ignored = [], []
+    if not folder.exists():
+        return files, ignored
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            ignored.append(rel)
+        elif path.is_file():
+            if any(part.startswith(IGNORED_PREFIXES) for part in path.relative_to(folder).parts):
+                ignored.append(rel)
+            else:
+                files.append(path)
+    return files, ignored
+
+
+# -- reading in the pool --------------------------------------------------------------------
+def _read_outcome(outcome: Outcome, name: str, sha: str) -> RawWorkbook | Submission:
+    if outcome.ok:
+        return outcome.value
+    if outcome.status == "timeout":
+        return rejected_unreadable(name, sha, "F-TOO-LARGE", f"読み取りが制限時間（{outcome.detail}）を超えました")
+    if "MemoryError" in outcome.detail:
+        return rejected_unreadable(name, sha, "F-TOO-LARGE", "読み取りに必要なメモリが上限を超えました")
+    if outcome.status == "crashed":
+        return rejected_unreadable(name, sha, "F-UNREADABLE", "読み取り中に処理が異常終了しました")
+    return rejected_unreadable(name, sha, "F-UNREADABLE", "読み取り中にエラーが起きました")
+
+
+def read_and_validate(items: list[tuple[Path, str, str]], ref: Reference, pool: WorkerPool) -> list[Submission]:
+    """(path to read, name to show, sha256) → Submissions, in the same order."""
+    outcomes = pool.map(read_workbook, [(str(path), name) for path, name, _ in items])
+    readable: list[tuple[RawWorkbook, str]] = []
+    slots: list[Submission | int] = []
+    for (path, name, sha), outcome in zip(items, outcomes):
+        result = _read_outcome(outcome, name, sha)
+        if isinstance(result, Submission):
+            slots.append(result)
+        else:
+            slots.append(len(readable))
+            readable.append((result, sha))
+    validated = validate_batch(readable, ref)
+    return [s if isinstance(s, Submission) else validated[s] for s in slots]
+
+
+def feedback_folder(workspace, year: int) -> Path:
+    return workspace.output(year) / "feedback"
+
+
+def feedback_name(workspace, submission: Submission) -> str:
+    ministry = workspace.config.ministry_by_abbr.get(submission.ministry or "")
+    return f"{ministry.slug if ministry else 'unidentified'}-{submission.sha256[:12]}.xlsx"
+
+
+def write_feedback(workspace, year: int, pairs: list[tuple[Path, Submission]], pool: WorkerPool) -> dict[str, Path]:
+    """Feedback workbooks for (source file, submission) pairs; returns sha256 → path."""
+    from .feedback import write_feedback_workbook, write_results_only
+
+    folder = feedback_folder(workspace, year)
+    folder.mkdir(parents=True, exist_ok=True)
+    targets = [folder / feedback_name(workspace, sub) for _, sub in pairs]
+    outcomes = pool.map(write_feedback_workbook, [(str(src), sub, str(target)) for (src, sub), target in zip(pairs, targets)])
+    written: dict[str, Path] = {}
+    for (src, sub), target, outcome in zip(pairs, targets, outcomes):
+        if not outcome.ok:  # the ministry's copy could not be opened: a fresh workbook with 検証結果 only
+            write_results_only(sub, target)
+        written[sub.sha256] = target
+    return written
+
+
+# -- the two entry points -------------------------------------------------------------------
+def validate_files(workspace, year: int | None, paths: Iterable[Path], *, pool: WorkerPool | None = None,
+                   feedback: bool = True, reference: Reference | None = None) -> list[Submission]:
+    """`annex validate`: the same checks on given files, no ledger, no e-mail; feedback to output/<Y>/feedback/."""
+    year = workspace.year(year)
+    paths = [Path(p) for p in paths]
+    ref = reference or Reference.load(workspace, year)
+    own_pool = pool is None
+    pool = pool or WorkerPool()
+    try:
+        items = [(p, display_name(p.name), sha256_of(p)) for p in paths]
+        submissions = read_and_validate(items, ref, pool)
+        if feedback:
+            write_feedback(workspace, year, [(p, s) for p, s in zip(paths, submissions)], pool)
+    finally:
+        if own_pool:
+            pool.close()
+    return submissions
+
+
+def collect_and_validate(workspace, year: int | None = None, *, ledger: Ledger | None = None,
+                         pool: WorkerPool | None = None, feedback: bool = True,
+                         reference: Reference | None = None) -> CollectResult:
+    """Collect submissions/<Y>/: archive and record new files, validate them, write feedback.
+
+    Files whose bytes are already in the ledger are listed in ``seen`` and not processed again.
+    """
+    year = workspace.year(year)
+    own_ledger = ledger is None
+    ledger = ledger or Ledger.for_workspace(workspace)
+    result = CollectResult(year)
+    inbox = workspace.submissions(year)
+    files, result.ignored = submission_files(inbox)
+    archived: list[tuple[Path, str, LedgerEntry]] = []
+    try:
+        for path in files:
+            rel = path.relative_to(inbox).as_posix()
+            sha, size, stored = archive_file(path, workspace.archive)
+            entry, new = ledger.record_received(year=year, path=rel, sha256=sha, size=size,
+                                                archive_path=stored.relative_to(workspace.archive).as_posix())
+            if new:
+                archived.append((stored, display_name(path.name), entry))
+            else:
+                result.seen.append((rel, entry))
+        if not archived:
+            return result
+        ref = reference or Reference.load(workspace, year)
+        own_pool = pool is None
+        pool = pool or WorkerPool()
+        try:
+            items = [(stored, name, entry.sha256) for stored, name, entry in archived]
+            result.submissions = read_and_validate(items, ref, pool)
+            for (_, _, entry), sub in zip(archived, result.submissions):
+                result.new.append(ledger.record_validation(
+                    entry.id, ministry=sub.ministry if workspace.config.ministry_by_abbr.get(sub.ministry or "") else None,
+                    template_version=sub.template_version, status=VERDICT_STATUS[sub.verdict],
+                    errors=len(sub.errors), warnings=len(sub.warnings),
+                ))
+            if feedback:
+                result.feedback = write_feedback(workspace, year, [(stored, sub) for (stored, _, _), sub in zip(archived, result.submissions)], pool)
+        finally:
+            if own_pool:
+                pool.close()
+    finally:
+        if own_ledger:
+            ledger.close()
+    return result
+
+
+def accepted_submissions(workspace, year: int | None = None, *, ledger: Ledger | None = None,
+                         pool: WorkerPool | None = None, reference: Reference | None = None) -> dict[str, tuple[LedgerEntry, Submission]]:
+    """Ministry → (ledger entry, Submission) of its newest accepted version, re-read from the archive."""
+    year = workspace.year(year)
+    own_ledger = ledger is None
+    ledger = ledger or Ledger.for_workspace(workspace)
+    try:
+        newest = ledger.newest_accepted(year)
+    finally:
+        if own_ledger:
+            ledger.close()
+    if not newest:
+        return {}
+    ref = reference or Reference.load(workspace, year)
+    entries = list(newest.values())
+    items = [(workspace.archive / e.archive_path, display_name(Path(e.path).name), e.sha256) for e in entries]
+    own_pool = pool is None
+    pool = pool or WorkerPool()
+    try:
+        subs = read_and_validate(items, ref, pool)
+    finally:
+        if own_pool:
+            pool.close()
+    return {e.ministry: (e, s) for e, s in zip(entries, subs) if e.ministry}

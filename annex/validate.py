@@ -1,0 +1,496 @@
+"""A read workbook → a Submission with every issue located (file, sheet, cell, 項目ID, rule).
+
+Stages, in order; a stage that finds the file unusable stops the ones after it:
+1. file level   preflight and reader issues (annex.workbook), the metadata sheet (foreign,
+                outdated, wrong year, unknown ministry, tampered), formulas;
+2. structure    记入シート present, the header row where the contract puts it, every label;
+3. lines        the pandera schema (annex.schemas) over every line of every submission of the
+                batch at once, plus the comparisons with the template that was distributed
+                (locked cells, ids, ownership), which are per cell by nature.
+
+Line checks on content apply to what the ministry wrote — new lines and changed cells — never to
+text it received unchanged from last year's annex (that text was published; its spelling is
+the secretariat's matter, and reporting it would make every clean submission a warning).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from rapidfuzz import fuzz, process
+
+from .config import Config
+from .model import Annex
+from .ownership import bullet_owners
+from .rules import TEXT_LIMIT, rule
+from .schemas import CONTROL_RE, HALFWIDTH_KANA_RE, LOOKALIKE_RE, validate_lines
+from .sheet import (
+    ACTION_DELETE,
+    ACTION_EDIT,
+    ACTION_NEW,
+    ACTION_UNCHANGED,
+    ACTIONS,
+    COLUMN_BY_KEY,
+    COLUMNS,
+    FIELD_POLICY,
+    HEADER_ROW,
+    HEADER_SEARCH_ROWS,
+    LOCKED_KEYS,
+    META_KEYS,
+    RELISTED_VALUE,
+    SHEET_ENTRY,
+    SHEET_META,
+    TEMPLATE_VERSION,
+    locked_checksum,
+    split_tags,
+)
+from .submission import Issue, Location, Submission, SubmissionLine
+from .tags import comparison_key
+from .workbook import Grid, RawWorkbook
+
+EDITABLE_KEYS = tuple(c.key for c in COLUMNS if c.editable)
+CODE_KEYS = ("item_id", "row_id", "field", "relisted", "relisted_of", "action")  # compared stripped
+REQUIRED_KEYS = ("item_id", "row_id", "field", "text", "tags", "action")
+LABEL_TO_KEY = {c.label: c.key for c in COLUMNS}
+
+
+# -- what a submission is compared with ------------------------------------------------------
+@dataclass
+class Reference:
+    """master(Y-1) and the templates planned from it: what each ministry was sent."""
+
+    config: Config
+    year: int
+    annex: Annex | None = None
+    plans: dict = field(default_factory=dict)  # ministry abbr → annex.template.TemplatePlan
+    known_ids: set[str] = field(default_factory=set)
+    row_ids: set[str] = field(default_factory=set)
+
+    @classmethod
+    def for_annex(cls, config: Config, year: int, annex: Annex | None) -> "Reference":
+        ref = cls(config, year, annex)
+        if annex is not None:
+            from .template import plan_templates, preamble_items, preamble_row_id
+
+            ref.plans = {plan.ministry: plan for plan in plan_templates(annex, config, year)}
+            ref.known_ids = {b.id for _, _, b in annex.bullets() if b.id} | set(preamble_items(annex))
+            ref.row_ids = {row.id for _, _, row in annex.rows()} | {preamble_row_id(c) for c in annex.chapters}
+        return ref
+
+    @classmethod
+    def load(cls, workspace, year: int) -> "Reference":
+        """master(Y-1) from output/<Y-1>/master.json, else the configured baseline if it is Y-1."""
+        config = workspace.config
+        annex = None
+        master_path = workspace.master_json(year - 1)
+        if master_path.exists():
+            from .master import read_master
+
+            annex = read_master(master_path)
+        elif config.settings.baseline.year == year - 1:
+            from .importer import import_annex, read_annex_file
+
+            annex = import_annex(read_annex_file(workspace.baseline_file()), config.tags, year - 1).annex
+        return cls.for_annex(config, year, annex)
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _issue(code: str, file: str, cell: str | None = None, item_id: str | None = None, *,
+           at: str | None = SHEET_ENTRY, **fields: object) -> Issue:
+    """An issue located at file / sheet ``at`` ! cell / 項目ID; fields fill the catalogue's templates."""
+    made = rule(code).issue(Location(file, at, cell, item_id or None), **fields)
+    if code == "L-TAG-UNKNOWN" and not fields.get("suggestion"):
+        made = dataclasses.replace(made, suggestion=None)  # no near spelling: say nothing rather than 「None」
+    return made
+
+
+def _letter(col: int) -> str:
+    from .preflight import column_letter
+
+    return column_letter(col)
+
+
+def _text(value: str | None) -> str:
+    return "" if value is None else value
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _chars(text: str, pattern: str) -> str:
+    found = list(dict.fromkeys(re.findall(pattern, text)))
+    return "、".join(f"U+{ord(c):04X}" if not c.isprintable() or unicodedata.category(c) == "Cf" else c for c in found[:5])
+
+
+# -- stage 1: the file ----------------------------------------------------------------------
+def _file_level(raw: RawWorkbook, ref: Reference) -> tuple[list[Issue], dict[str, str]]:
+    file = raw.file
+    issues: list[Issue] = list(raw.issues)
+    meta = raw.meta or {}
+    if not raw.readable:
+        return issues, meta
+    if raw.meta is None:
+        issues.append(_issue("F-FOREIGN", file, at=None))
+        return issues, meta
+    missing = [k for k in ("ministry", "year", "template_version", "checksum") if not meta.get(k)]
+    if missing:
+        issues.append(_issue("F-TAMPERED", file, at=SHEET_META, detail=f"管理情報「{'・'.join(missing)}」がありません"))
+        return issues, meta
+    version = meta["template_version"].strip()
+    if version != TEMPLATE_VERSION:
+        issues.append(_issue("F-OUTDATED", file, at=None, found=version, expected=TEMPLATE_VERSION))
+    year = meta["year"].strip().removesuffix(".0")
+    if year != str(ref.year):
+        issues.append(_issue("F-WRONG-YEAR", file, at=None, found=year, expected=ref.year))
+    ministry = meta["ministry"].strip()
+    known = ref.config.ministry_by_abbr.get(ministry)
+    if known is None:
+        issues.append(_issue("F-UNKNOWN-MINISTRY", file, at=None, found=ministry))
+    elif meta.get("ministry_slug") and meta["ministry_slug"].strip() != known.slug:
+        issues.append(_issue("F-TAMPERED", file, at=SHEET_META, detail="府省の管理情報が一致しません"))
+    for cell in raw.formulas:
+        issues.append(_issue("F-FORMULA", file, cell, cell=f"{SHEET_ENTRY}!{cell}"))
+    return issues, meta
+
+
+# -- stage 2: structure ---------------------------------------------------------------------
+@dataclass
+class _Layout:
+    header_row: int
+    columns: dict[str, int]  # key → 1-based column
+
+
+def _structure(raw: RawWorkbook) -> tuple[list[Issue], _Layout | None]:
+    file = raw.file
+    grid = raw.entry
+    if grid is None:
+        return [_issue("S-SHEET-MISSING", file, at=None, sheet=SHEET_ENTRY)], None
+    best_row, best = HEADER_ROW, -1
+    for r in range(1, min(HEADER_SEARCH_ROWS, len(grid.rows)) + 1):
+        hits = sum(1 for v in grid.rows[r - 1] if v is not None and v.strip() in LABEL_TO_KEY)
+        if hits > best:
+            best_row, best = r, hits
+    issues: list[Issue] = []
+    if best <= 0:
+        for i, spec in enumerate(COLUMNS, start=1):
+            cell = f"{_letter(i)}{HEADER_ROW}"
+            issues.append(_issue("S-COLUMN-MISSING", file, cell, label=spec.label,
+                                 suggestion=f"{cell} に列見出し「{spec.label}」を戻してください。"))
+        return issues, None
+    if best_row != HEADER_ROW:
+        issues.append(_issue("S-HEADER-MOVED", file, f"A{best_row}", found=best_row, expected=HEADER_ROW))
+    columns: dict[str, int] = {}
+    strays: dict[str, int] = {}
+    for j, value in enumerate(grid.rows[best_row - 1]):
+        col = grid.first_col + j
+        if value is None or not value.strip():
+            continue
+        key = LABEL_TO_KEY.get(value.strip())
+        if key and key not in columns:
+            columns[key] = col
+        elif not key:
+            strays[value.strip()] = col
+    for i, spec in enumerate(COLUMNS, start=1):
+        if spec.key in columns:
+            continue
+        match = process.extractOne(spec.label, list(strays), scorer=fuzz.ratio, score_cutoff=40) if strays else None
+        if match:
+            cell = f"{_letter(strays[match[0]])}{best_row}"
+            hint = f"列見出し「{match[0]}」を「{spec.label}」に戻してください。"
+        else:
+            cell = f"{_letter(i)}{best_row}"
+            hint = f"削除した列「{spec.label}」を元の位置に戻してください。"
+        issues.append(_issue("S-COLUMN-MISSING", file, cell, label=spec.label, suggestion=hint))
+    if any(k not in columns for k in REQUIRED_KEYS):
+        return issues, None
+    return issues, _Layout(best_row, columns)
+
+
+# -- stage 3: lines -------------------------------------------------------------------------
+def _lines(grid: Grid, layout: _Layout) -> list[SubmissionLine]:
+    lines: list[SubmissionLine] = []
+    for r in range(layout.header_row + 1, len(grid.rows) + 1):
+        values: dict[str, str] = {}
+        for key, col in layout.columns.items():
+            value = _text(grid.value(r, col))
+            values[key] = value.strip() if key in CODE_KEYS else value
+        if not values.get("item_id") and not any(values.get(k) for k in EDITABLE_KEYS):
+            continue  # a spare line left empty, or a blank row
+        line = SubmissionLine(
+            excel_row=r,
+            item_id=values.get("item_id") or None,
+            row_id=values.get("row_id") or None,
+            field=values.get("field", ""),
+            heading=values.get("heading") or None,
+            text=values.get("text") or None,
+            tags=split_tags(values.get("tags")),
+            relisted=values.get("relisted") == RELISTED_VALUE,
+            relisted_of=values.get("relisted_of") or None,
+            action=values.get("action", ""),
+            previous_text=values.get("previous_text") or None,
+            cells={key: f"{_letter(col)}{r}" for key, col in layout.columns.items()},
+        )
+        line._values = values  # type: ignore[attr-defined]  # the raw cell text, for the checks below
+        lines.append(line)
+    return lines
+
+
+@dataclass
+class _Pending:
+    """A readable submission waiting for the batch-wide line checks."""
+
+    submission: Submission
+    plan: object | None
+    rows: list[dict] = field(default_factory=list)  # frame rows, aligned with submission.lines
+
+
+def _compare_with_template(sub: Submission, plan, ref: Reference, meta: dict[str, str]) -> tuple[list[Issue], dict[int, bool], dict[int, bool]]:
+    """Locked cells, ids and ownership against the template that was distributed."""
+    file, issues = sub.file, []
+    own_text: dict[int, bool] = {}
+    own_tags: dict[int, bool] = {}
+    if plan is None:  # nothing to compare with: the checksum still tells a tampered workbook
+        lines = [{k: getattr(ln, "_values", {}).get(k, "") for k in LOCKED_KEYS} for ln in sub.lines if ln.item_id]
+        if meta.get("checksum") and locked_checksum(lines) != meta["checksum"].strip():
+            issues.append(_issue("F-TAMPERED", file, at=None, detail="変更不可の内容が配布時と一致しません"))
+        for i, line in enumerate(sub.lines):
+            own_text[i] = own_tags[i] = line.action in (ACTION_EDIT, ACTION_NEW) or not line.item_id
+        return issues, own_text, own_tags
+    if meta.get("checksum", "").strip() != plan.checksum:
+        issues.append(_issue("F-TAMPERED", file, at=SHEET_META, detail="管理情報（チェックサム）が配布時と一致しません"))
+    expected = {line.values["item_id"]: line for line in plan.lines if line.prefilled}
+    index = ref.annex.bullet_index() if ref.annex is not None else {}
+    config = ref.config
+    seen: set[str] = set()
+    for i, line in enumerate(sub.lines):
+        values = getattr(line, "_values", {})
+        sent = expected.get(line.item_id or "")
+        if sent is None:
+            own_text[i] = own_tags[i] = True
+            continue
+        seen.add(line.item_id)
+        for key in LOCKED_KEYS:
+            if key == "item_id" or key not in line.cells:
+                continue
+            if values.get(key, "").strip() != (sent.values.get(key) or "").strip():
+                issues.append(_issue("L-LOCKED-CHANGED", file, line.cells[key], line.item_id,
+                                     label=COLUMN_BY_KEY[key].label, expected=_short(sent.values.get(key) or "（空欄）")))
+        changed = [k for k in EDITABLE_KEYS if k in line.cells and k != "action"
+                   and (values.get(k, "").strip() if k in CODE_KEYS else values.get(k, "")) != (sent.values.get(k) or "")]
+        if "tags" in changed and split_tags(values.get("tags")) == split_tags(sent.values.get("tags")):
+            changed.remove("tags")  # the same tags, spelled with another separator
+        own_text[i] = "text" in changed or "heading" in changed
+        own_tags[i] = "tags" in changed
+        if sent.kind == "context":
+            if changed or line.action in (ACTION_EDIT, ACTION_DELETE):
+                where = line.cells.get(changed[0] if changed else "action")
+                owners = "、".join(bullet_owners(*_locate(index, line.item_id), config.tags, config.secretariat.abbr)) if line.item_id in index else "他府省"
+                issues.append(_issue("L-NOT-OWNER", file, where, line.item_id, owners=owners))
+            own_text[i] = own_tags[i] = False
+        elif changed and line.action == ACTION_UNCHANGED:
+            issues.append(_issue("L-UNCHANGED-BUT-EDITED", file, line.cells.get("action"), line.item_id))
+            line.action = ACTION_EDIT  # accepted as an edit, as the message says
+    gone = [item for item in expected if item not in seen]
+    if gone:
+        shown = "、".join(gone[:5]) + (f" ほか{len(gone) - 5}件" if len(gone) > 5 else "")
+        issues.append(_issue("F-TAMPERED", file, at=SHEET_ENTRY, detail=f"配布した記載の行が削除されています（項目ID {shown}）"))
+    return issues, own_text, own_tags
+
+
+def _locate(index: dict, item_id: str):
+    row, column, bullet = index[item_id]
+    return row, column, bullet
+
+
+def _frame_row(sub_index: int, i: int, line: SubmissionLine, sub: Submission, ref: Reference, plan,
+               own_text: bool, own_tags: bool, ids_in_sub: set[str]) -> dict:
+    values = getattr(line, "_values", {})
+    tags = ref.config.tags
+    unknown = ""
+    for tag in line.tags:
+        if tags.resolve(tag).kind in ("unknown", "alias"):
+            unknown = tag
+            break
+    ministry = sub.ministry or ""
+    plan_ids = set(plan.item_ids) if plan is not None else None
+    deleted = line.action == ACTION_DELETE
+    text = values.get("text", "")
+    return {
+        "sub": sub_index,
+        "line": i,
+        "item_id": values.get("item_id", ""),
+        "row_id": values.get("row_id", ""),
+        "field": values.get("field", ""),
+        "heading": values.get("heading", ""),
+        "text": text,
+        "tags": values.get("tags", ""),
+        "relisted": values.get("relisted", ""),
+        "relisted_of": values.get("relisted_of", ""),
+        "action": values.get("action", ""),
+        "own_text": own_text,
+        "own_tags": own_tags,
+        "secretariat": ministry == ref.config.secretariat.abbr,
+        "id_known": plan_ids is None or not line.item_id or line.item_id in plan_ids,
+        "row_known": ref.annex is None or (line.row_id or "") in ref.row_ids,
+        "relisted_of_known": ref.annex is None or (line.relisted_of or "") in ref.known_ids or (line.relisted_of or "") in ids_in_sub,
+        "tags_self": ministry in tags.ministries_of(line.tags),
+        "tag_unknown": unknown,
+        "text_key": "" if deleted or not text.strip() else comparison_key(text),
+    }
+
+
+def _line_issue(code: str, column: str, sub: Submission, line: SubmissionLine, ref: Reference, all_lines: list[SubmissionLine]) -> Issue:
+    values = getattr(line, "_values", {})
+    file, item = sub.file, line.item_id
+    key = column or {
+        "L-TEXT-EMPTY": "text", "L-TAGS-EMPTY": "tags", "L-TAG-MISSING-SELF": "tags",
+        "X-DUPLICATE-ID": "item_id", "X-DUPLICATE-TEXT": "text",
+    }.get(code, "text")
+    cell = line.cells.get(key)
+    value = values.get(key, "")
+    ministry = sub.ministry or ""
+    if code == "L-TEXT-TOO-LONG":
+        return _issue(code, file, cell, item, length=len(value), limit=TEXT_LIMIT)
+    if code == "L-CONTROL-CHAR":
+        return _issue(code, file, cell, item, chars=_chars(value, CONTROL_RE))
+    if code == "L-HALFWIDTH-KANA":
+        runs = re.findall(HALFWIDTH_KANA_RE + "+", value)
+        return _issue(code, file, cell, item, chars="、".join(dict.fromkeys(runs)),
+                      fixed="、".join(dict.fromkeys(unicodedata.normalize("NFKC", r) for r in runs)))
+    if code == "L-LOOKALIKE":
+        pairs = re.findall(LOOKALIKE_RE, value)
+        return _issue(code, file, cell, item, chars="、".join(dict.fromkeys(p[1] for p in pairs)),
+                      fixed="長音には「ー」を使ってください（例: " + "、".join(dict.fromkeys(p[0] + "ー" for p in pairs)) + "）。")
+    if code == "L-TAG-UNKNOWN":
+        tag = next((t for t in line.tags if ref.config.tags.resolve(t).kind in ("unknown", "alias")), value)
+        return _issue(code, file, cell, item, tag=tag, suggestion=ref.config.tags.suggest(tag))
+    if code == "L-TAG-MISSING-SELF":
+        return _issue(code, file, cell, item, tags="、".join(line.tags), ministry=ministry)
+    if code == "L-TAGS-EMPTY":
+        return _issue(code, file, cell, item, ministry=ministry)
+    if code == "L-FIELD-INVALID":
+        return _issue(code, file, cell, item, value=value or "（空欄）")
+    if code == "L-ACTION-INVALID":
+        match = process.extractOne(value, list(ACTIONS), scorer=fuzz.ratio) if value else None
+        hint = f"「{match[0]}」ではありませんか" if match and match[1] >= 50 else "・".join(ACTIONS)
+        return _issue(code, file, cell, item, value=value or "（空欄）", suggestion=hint)
+    if code in ("L-RELISTED-UNKNOWN", "L-NEW-WITH-ID", "L-ID-ALTERED", "L-ROW-UNKNOWN"):
+        return _issue(code, file, cell, item, value=value)
+    if code == "X-DUPLICATE-ID":
+        cells = [ln.cells.get("item_id", "") for ln in all_lines if ln.item_id == line.item_id]
+        return _issue(code, file, cell, item, value=value, count=len(cells), cells="、".join(cells))
+    if code == "X-DUPLICATE-TEXT":
+        key = comparison_key(values.get("text", ""))
+        others = [ln.cells.get("text", "") for ln in all_lines if ln is not line and ln.action != ACTION_DELETE
+                  and comparison_key(getattr(ln, "_values", {}).get("text", "")) == key]
+        return _issue(code, file, cell, item, cells="、".join(others))
+    return _issue(code, file, cell, item)
+
+
+def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[Submission]:
+    """Read workbooks (with their SHA-256) → Submissions, the line checks run once for the batch."""
+    submissions: list[Submission] = []
+    pending: list[_Pending] = []
+    for raw, sha in raws:
+        file_issues, meta = _file_level(raw, ref)
+        ministry = (meta.get("ministry") or "").strip() or None
+        sub = Submission(file=raw.file, sha256=sha, ministry=ministry,
+                         year=int(meta["year"].split(".")[0]) if (meta.get("year") or "").split(".")[0].isdigit() else None,
+                         template_version=(meta.get("template_version") or "").strip() or None,
+                         issues=file_issues)
+        submissions.append(sub)
+        if any(i.severity == "error" and i.rule in ("F-FOREIGN", "F-UNKNOWN-MINISTRY", "F-WRONG-YEAR", "F-OUTDATED")
+               for i in file_issues) or not raw.readable:
+            continue  # not this year's template from a known ministry: line checks would only add noise
+        structure, layout = _structure(raw)
+        sub.issues.extend(structure)
+        if layout is None or raw.entry is None:
+            continue
+        sub.lines = _lines(raw.entry, layout)
+        if not sub.lines:
+            sub.issues.append(_issue("F-EMPTY", sub.file, at=SHEET_ENTRY))
+            continue
+        plan = ref.plans.get(ministry) if ministry else None
+        compared, own_text, own_tags = _compare_with_template(sub, plan, ref, meta)
+        sub.issues.extend(compared)
+        ids_in_sub = {ln.item_id for ln in sub.lines if ln.item_id}
+        item = _Pending(sub, plan)
+        for i, line in enumerate(sub.lines):
+            item.rows.append(_frame_row(len(pending), i, line, sub, ref, plan, own_text[i], own_tags[i], ids_in_sub))
+        pending.append(item)
+    if pending:
+        frame = pl.DataFrame([row for item in pending for row in item.rows], schema=_SCHEMA)
+        offsets = []
+        for item in pending:
+            offsets.extend((item, i) for i in range(len(item.rows)))
+        failures = sorted(validate_lines(frame), key=lambda f: (f[0], _ORDER.get(f[1], 99)))
+        for index, code, column in failures:
+            item, i = offsets[index]
+            line = item.submission.lines[i]
+            item.submission.issues.append(_line_issue(code, column, item.submission, line, ref, item.submission.lines))
+    for sub in submissions:
+        sub.issues = _dedupe(sub.issues)
+        sub.issues.sort(key=_issue_order)
+    return submissions
+
+
+_SCHEMA = {
+    "sub": pl.Int64, "line": pl.Int64, "item_id": pl.String, "row_id": pl.String, "field": pl.String,
+    "heading": pl.String, "text": pl.String, "tags": pl.String, "relisted": pl.String, "relisted_of": pl.String,
+    "action": pl.String, "own_text": pl.Boolean, "own_tags": pl.Boolean, "secretariat": pl.Boolean,
+    "id_known": pl.Boolean, "row_known": pl.Boolean, "relisted_of_known": pl.Boolean, "tags_self": pl.Boolean,
+    "tag_unknown": pl.String, "text_key": pl.String,
+}
+_ORDER = {c.key: i for i, c in enumerate(COLUMNS)}
+
+
+def _dedupe(issues: list[Issue]) -> list[Issue]:
+    seen, out = set(), []
+    for issue in issues:
+        key = (issue.rule, issue.location)
+        if key not in seen:
+            seen.add(key)
+            out.append(issue)
+    return out
+
+
+def _cell_sort(cell: str | None) -> tuple[int, int]:
+    if not cell:
+        return (0, 0)
+    m = re.match(r"([A-Z]+)(\d+)", cell)
+    if not m:
+        return (0, 0)
+    from .preflight import column_index
+
+    return (int(m.group(2)), column_index(m.group(1)))
+
+
+def _issue_order(issue: Issue) -> tuple:
+    level = 0 if issue.rule.startswith("F-") else 1 if issue.rule.startswith("S-") else 2
+    return (level, _cell_sort(issue.location.cell), issue.rule)
+
+
+def validate_workbook(raw: RawWorkbook, sha256: str, ref: Reference) -> Submission:
+    return validate_batch([(raw, sha256)], ref)[0]
+
+
+def rejected_unreadable(file: str, sha256: str, code: str, detail: str) -> Submission:
+    """A submission whose reading failed outright (worker crashed or ran out of time)."""
+    return Submission(file=file, sha256=sha256, ministry=None, year=None, template_version=None,
+                      issues=[rule(code).issue(Location(file), detail=detail)])
+
+
+def sha256_of(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(2**20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
