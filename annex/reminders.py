@@ -54,7 +54,8 @@ class MinistryStatus:
     status: Status
     file: str | None = None
     received_at: dt.datetime | None = None
-    issue_counts: dict[str, int] = field(default_factory=dict)  # rule code → count (errors first)
+    errors: int = 0
+    issue_counts: dict[str, int] = field(default_factory=dict)  # rule code → count, where known
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,8 @@ class Due:
         s = self.status
         if s.status == "未提出":
             return f"未提出（様式 {self.rows} 行分）"
-        counts = "、".join(f"{code} {n}件" for code, n in s.issue_counts.items())
-        return f"差戻し（{s.file}: {counts or '指摘あり'}）"
+        counts = "、".join(f"{code} {n}件" for code, n in s.issue_counts.items()) or f"エラー {s.errors}件"
+        return f"差戻し（{s.file}: {counts}）"
 
     @property
     def recipients(self) -> list[str]:
@@ -185,6 +186,7 @@ def compose(config: Config, item: Due, template_dir: Path) -> EmailMessage:
         "file": item.status.file,
         "received_at": format_instant(item.status.received_at) if item.status.received_at else None,
         "issues": issues,
+        "errors": item.status.errors,
         "rows": item.rows,
         "deadline": format_instant(deadline),
         "after_deadline": item.slot.after_deadline,
@@ -302,4 +304,25 @@ def plan(workspace, year: int, at: dt.datetime) -> tuple[Slot | None, list[Due]]
 
 
 def ledger_statuses(workspace, year: int) -> dict[str, MinistryStatus]:
-    raise NotImplementedError  # replaced when annex/ledger.py lands
+    from .ledger import Ledger
+
+    ledger = Ledger.for_workspace(workspace)
+    try:
+        return statuses_from_ledger(ledger.entries(year))
+    finally:
+        ledger.close()
+
+
+def statuses_from_ledger(entries) -> dict[str, MinistryStatus]:
+    """Ministry → 受理 if any of its submissions was accepted (the newest accepted one is merged),
+    else 差戻し with its newest returned submission. Files not yet validated, or whose ministry
+    could not be told, count for nobody."""
+    result: dict[str, MinistryStatus] = {}
+    for e in entries:  # in order of receipt
+        if not e.ministry or e.status == "received":
+            continue
+        if e.accepted:
+            result[e.ministry] = MinistryStatus(e.ministry, "受理", e.path, e.received_at)
+        elif e.ministry not in result or result[e.ministry].status != "受理":
+            result[e.ministry] = MinistryStatus(e.ministry, "差戻し", e.path, e.received_at, e.errors)
+    return result

@@ -57,7 +57,7 @@ def test_the_current_slot_runs_until_the_next_one_so_a_weekend_slot_goes_out_on_
 EXPECTED = {"文": ["r1", "r2"], "経": ["r3"], "総": ["r4"], "科技": ["r5"], "ＩＴ": ["r6"]}
 STATUSES = {
     "経": MinistryStatus("経", "受理", "meti.xlsx"),
-    "総": MinistryStatus("総", "差戻し", "soumu.xlsx", jst(2026, 5, 20, 10, 0), {"L-TAG-UNKNOWN": 3, "L-TEXT-EMPTY": 1}),
+    "総": MinistryStatus("総", "差戻し", "soumu.xlsx", jst(2026, 5, 20, 10, 0), 4, {"L-TAG-UNKNOWN": 3, "L-TEXT-EMPTY": 1}),
 }
 
 
@@ -92,7 +92,7 @@ def test_the_reminder_names_what_is_missing_and_cc_the_secretariat_only_after_th
 
 
 def test_html_reminder_escapes_what_ministries_wrote(config):
-    hostile = {"総": MinistryStatus("総", "差戻し", '<script>x</script>"><a href=.xlsx', None, {"L-TEXT-EMPTY": 1})}
+    hostile = {"総": MinistryStatus("総", "差戻し", '<script>x</script>"><a href=.xlsx', None, 1, {"L-TEXT-EMPTY": 1})}
     _, items = due(config, jst(2026, 5, 26, 9, 0), hostile, {"総": ["r"]})
     html = compose(config, items[0], TEMPLATES).get_body(("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;" in html
@@ -141,20 +141,27 @@ def reminder_workspace(sample_workspace, smtp):
     return Workspace.at(sample_workspace)
 
 
-RECORDED = {
-    "文": MinistryStatus("文", "受理", "mext.xlsx"),
-    "経": MinistryStatus("経", "受理", "meti.xlsx"),
-    "総": MinistryStatus("総", "差戻し", "soumu.xlsx", jst(2026, 5, 20, 10, 0), {"L-TAG-UNKNOWN": 3}),
-}
-
-
 @pytest.fixture
-def recorded(monkeypatch):
-    """What the ledger says: 文 and 経 accepted, 総 returned, everybody else has sent nothing."""
-    from annex import reminders
+def recorded(reminder_workspace):
+    """The ledger: 文 and 経 accepted (経 after a returned version), 総 returned, nobody else has sent anything."""
+    from annex.ledger import Ledger
 
-    monkeypatch.setattr(reminders, "ledger_statuses", lambda ws, year: dict(RECORDED))
-    return RECORDED
+    ledger = Ledger.for_workspace(reminder_workspace)
+    for n, (ministry, status, errors) in enumerate(
+        [("経", "rejected", 2), ("文", "accepted", 0), ("経", "accepted_with_warnings", 0), ("総", "rejected", 4)]
+    ):
+        entry, _ = ledger.record_received(year=2026, path=f"{ministry}-{n}.xlsx", sha256=f"{n:064d}", size=1,
+                                          archive_path=f"x/{n}", received_at=jst(2026, 5, 20, 10, n))
+        ledger.record_validation(entry.id, ministry=ministry, template_version="1", status=status, errors=errors, warnings=0)
+    ledger.close()
+
+
+def test_statuses_from_the_ledger_accepted_wins_else_the_newest_returned(reminder_workspace, recorded):
+    from annex.reminders import ledger_statuses
+
+    statuses = ledger_statuses(reminder_workspace, 2026)
+    assert {m: s.status for m, s in statuses.items()} == {"経": "受理", "文": "受理", "総": "差戻し"}
+    assert statuses["総"].errors == 4 and statuses["総"].file == "総-3.xlsx"
 
 
 @pytest.mark.e2e
@@ -180,7 +187,9 @@ def test_two_runs_for_the_same_slot_send_one_email_per_pending_ministry(prefect_
     assert all(m["Cc"] is None and ws.config.secretariat.email not in rcpts for rcpts, m in sink.messages)
     assert {d["outcome"] for d in first["due"]} <= {"sent", "no-contact"}
     assert {d["outcome"] for d in second["due"]} <= {"already", "no-contact"}
-    assert any("差戻し" in line and "総" in line for line in first["lines"])
+    assert any("総: 差戻し（総-3.xlsx: エラー 4件）" in line for line in first["lines"])
+    text = next(m for _, m in sink.messages if "-mic-" in m["Message-ID"]).get_body(("plain",)).get_content()
+    assert "総-3.xlsx" in text and "エラー 4件" in text
 
 
 @pytest.mark.e2e
