@@ -153,7 +153,7 @@ def parse_heading(text: str | None) -> tuple[str | None, list[str] | None]:
     """見出し as written → (heading, heading_path); the reverse of heading_text."""
     if not text or not text.strip():
         return None, None
-    parts = [p.strip() for p in text.split(HEADING_SEPARATOR.strip()) if p.strip()]
+    parts = [p.strip() for p in text.split(HEADING_SEPARATOR) if p.strip()]
     return parts[-1], (parts if len(parts) > 1 else None)
 
 
