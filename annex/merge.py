@@ -3,7 +3,8 @@
 ``merge`` is pure. It returns the new master and a log in which every bullet of master(Y-1)
 and every submitted line can be found (DESIGN.md §2 "nothing lost"):
 
-- ``changes``     year on year, per ministry: added, modified (old → new), deleted, carried (未更新);
+- ``changes``     year on year, per ministry: added, modified (old → new), deleted, and the
+                  bullets carried over 未更新 because none of their owners submitted;
 - ``conflicts``   a shared bullet changed differently by two of its owners: the version of the
                   owner listed first in the bullet's tags wins; every version is kept here;
 - ``not_merged``  submitted lines that could not be applied, each with its reason;
@@ -34,9 +35,9 @@ from .sheet import ACTION_DELETE, ACTION_EDIT, ACTION_NEW, ACTION_UNCHANGED, PRE
 from .submission import Submission, SubmissionLine
 from .template import heading_text, parse_heading, preamble_item_id, preamble_row_id
 
-ChangeKind = Literal["added", "modified", "deleted", "carried"]
+ChangeKind = Literal["added", "modified", "deleted", "not_updated"]
 OutcomeKind = Literal["unchanged", "applied", "conflict_lost", "drift_reverted", "not_merged"]
-CHANGE_LABELS: dict[str, str] = {"added": "新規", "modified": "修正", "deleted": "削除", "carried": "未更新（前年度のまま）"}
+CHANGE_LABELS: dict[str, str] = {"added": "新規", "modified": "修正", "deleted": "削除", "not_updated": "未更新（前年度のまま）"}
 OUTCOME_LABELS: dict[str, str] = {
     "unchanged": "変更なし", "applied": "反映", "conflict_lost": "競合により不採用",
     "drift_reverted": "再掲元に戻した", "not_merged": "反映せず",
@@ -98,6 +99,7 @@ class MergeResult:
     carried_over: list[str] = field(default_factory=list)  # ministries with no accepted submission
     outcomes: list[LineOutcome] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    previous_bullets: int = 0
 
     @property
     def not_merged(self) -> list[LineOutcome]:
@@ -108,9 +110,14 @@ class MergeResult:
         return [c for c in self.conflicts if ministry in c.ministries]
 
     def counts(self) -> dict[str, int]:
+        """Bullets added / modified / deleted by ministries; carried = the rest of master(Y-1)
+        (unchanged, 未更新, or changed only by 再掲 reconciliation); not_updated ⊂ carried."""
         out = {kind: 0 for kind in CHANGE_LABELS}
         for change in self.changes:
-            out[change.kind] += 1
+            if change.column in COLUMNS:
+                out[change.kind] += 1
+        out["carried"] = self.previous_bullets - out["modified"] - out["deleted"]
+        out["preamble"] = sum(1 for c in self.changes if c.column not in COLUMNS)
         out["conflicts"] = len(self.conflicts)
         out["not_merged"] = len(self.not_merged)
         return out
@@ -202,7 +209,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
         located[b.id] = (r, c, b)  # type: ignore[index]
     position = {item_id: i for i, item_id in enumerate(located)}
     rows = work.row_index()
-    result = MergeResult(annex=work)
+    result = MergeResult(annex=work, previous_bullets=len(owners))
     outcomes: dict[tuple[str, int], LineOutcome] = {}
 
     def outcome(ministry: str, sub: Submission, line: SubmissionLine, kind: OutcomeKind, item_id: str | None, reason: str = "") -> None:
@@ -355,7 +362,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
     for r, c, b in work.bullets():
         if b.id in owners and b.id not in deleted and not submitted & set(owners[b.id]):
             b.not_updated = True
-            result.changes.append(Change(owners[b.id][0], "carried", b.id, r.id, c, b.rendered(), b.rendered(), "",
+            result.changes.append(Change(owners[b.id][0], "not_updated", b.id, r.id, c, b.rendered(), b.rendered(), "",
                                          f"担当府省（{'、'.join(owners[b.id])}）から提出がないため前年度の記載のまま（未更新）"))
 
     # -- 7. 再掲: the original is the truth ------------------------------------------------------

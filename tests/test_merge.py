@@ -42,7 +42,8 @@ def test_edit_delete_add_by_owners():
     a = result.annex
     assert texts(a, "3-①-01") == ["共管の方針。", "文の方針（改）。", "文の新しい方針。"]
     assert a.retired_ids == ["3-①-01-P03"]
-    assert result.counts() | {} == {"added": 1, "modified": 1, "deleted": 1, "carried": 1, "conflicts": 0, "not_merged": 0}
+    assert result.counts() | {} == {"added": 1, "modified": 1, "deleted": 1, "not_updated": 1, "carried": 4,
+                                        "preamble": 0, "conflicts": 0, "not_merged": 0}
     p02 = a.bullet_index()["3-①-01-P02"][2]
     assert (p02.provenance.file, p02.provenance.sheet, p02.provenance.cell, p02.provenance.ministry) == ("文.xlsx", "記入シート", "H4", "文")
     assert a.bullet_index()["3-①-02-P02"][2].not_updated  # 総 did not submit
