@@ -1,0 +1,156 @@
+"""annex distribute over the whole corpus: who gets which lines, and what happens on bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from annex.distribute import distribute_year
+from annex.errors import AnnexError, InputError
+from annex.fileio import TEMP_SUFFIX
+from annex.importer import import_into_workspace
+from annex.config import bundled_path
+from annex.ownership import bullet_owners, ministries_in_annex
+from annex.sheet import SHEET_ENTRY
+from annex.template import preamble_items, read_lines
+from annex.workspace import Workspace
+from flows.cli import main
+
+from distributed import distributed
+
+
+def test_one_template_per_ministry_in_the_annex_plus_the_secretariat():
+    d = distributed()
+    config = d.workspace.config
+    present = ministries_in_annex(d.master, config.tags, config.secretariat.abbr)
+    assert {t.ministry for t in d.result.templates} == set(present) | {config.secretariat.abbr}
+    assert len(d.result.templates) == 22
+    for t in d.result.templates:
+        assert t.path == d.workspace.root / "output" / "2026" / "templates" / f"{config.ministry_by_abbr[t.ministry].slug}.xlsx"
+        assert t.path.exists()
+    assert not list(d.result.folder.glob(f"*{TEMP_SUFFIX}"))
+
+
+def test_union_of_item_ids_equals_the_masters_bullets():
+    d = distributed()
+    ids: set[str] = set()
+    for t in d.result.templates:
+        ids |= {line["item_id"] for line in read_lines(d.workbook(t.ministry)[SHEET_ENTRY]) if line["item_id"]}
+    bullets = {b.id for _, _, b in d.master.bullets()}
+    assert len(bullets) == 461
+    assert ids == bullets | set(preamble_items(d.master))
+
+
+def test_every_bullet_is_in_the_workbook_of_each_of_its_owners_as_editable():
+    d = distributed()
+    config = d.workspace.config
+    editable: dict[str, set[str]] = {}
+    for t in d.result.templates:
+        plan = d.plans[t.ministry]
+        editable[t.ministry] = set(plan.owned_ids)
+        # the workbook on disk holds what the plan says
+        assert [line["item_id"] for line in read_lines(d.workbook(t.ministry)[SHEET_ENTRY])] == [
+            line.values["item_id"] for line in plan.lines]
+    checked = 0
+    for row, column, bullet in d.master.bullets():
+        for owner in bullet_owners(row, column, bullet, config.tags, config.secretariat.abbr):
+            assert bullet.id in editable[owner], (bullet.id, owner)
+            checked += 1
+    assert checked > 461
+
+
+def test_a_workbook_holds_exactly_the_rows_its_ministry_owns_or_appears_in():
+    d = distributed()
+    config = d.workspace.config
+    rows_of = ministries_in_annex(d.master, config.tags, config.secretariat.abbr)
+    for ministry, plan in d.plans.items():
+        rows = [r for r in dict.fromkeys(line.values["row_id"] for line in plan.lines) if not r.endswith("-preamble")]
+        assert rows == rows_of.get(ministry, []), ministry
+        for row_id in rows:  # every bullet of such a row is shown (context lines for the others)
+            row = d.master.row_index()[row_id]
+            shown = {line.values["item_id"] for line in plan.lines if line.values["row_id"] == row_id and line.prefilled}
+            assert shown == {b.id for b in row.status + row.policy}
+
+
+def test_ministry_without_contact_gets_its_workbook_with_a_warning():
+    d = distributed()
+    t = next(t for t in d.result.templates if t.ministry == "内閣人事局")
+    assert t.path.exists() and t.lines > 0
+    assert len(t.warnings) == 1 and "連絡先" in t.warnings[0] and "内閣人事局" in t.warnings[0]
+    assert d.result.warnings == list(t.warnings)
+
+
+@pytest.fixture
+def imported(tmp_path):
+    ws = Workspace.at(tmp_path)
+    import_into_workspace(ws, bundled_path("annex_2025.json"), 2025)
+    return ws
+
+
+def run_cli(capsys, *args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+        raise SystemExit(0)
+    out = capsys.readouterr()
+    return exit_info.value.code, out.out, out.err
+
+
+def test_cli_prints_file_lines_and_warnings_per_ministry(imported, capsys):
+    code, out, err = run_cli(capsys, "distribute", "--year", "2026", "--workspace", str(imported.root))
+    assert code == 0, err
+    assert "文（文部科学省・スポーツ庁・文化庁）" in out and "mext.xlsx" in out
+    assert "警告: 内閣人事局" in out
+    assert "計 22 府省" in out
+    assert len(list((imported.root / "output" / "2026" / "templates").glob("*.xlsx"))) == 22
+
+
+def test_missing_master_is_one_japanese_line_and_nothing_is_written(tmp_path, capsys):
+    code, out, err = run_cli(capsys, "distribute", "--year", "2026", "--workspace", str(tmp_path))
+    assert code != 0
+    assert err.count("\n") == 1 and err.startswith("エラー: マスター ")
+    assert "annex import" in err and "2025" in err
+    assert not (tmp_path / "output" / "2026").exists()
+
+
+def test_unknown_ministry_tag_in_the_master_names_item_and_tag(imported):
+    path = imported.master_json(2025)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    bullet = data["chapters"][0]["sections"][0]["rows"][0]["policy"][0]
+    bullet["tags"] = bullet["tags"] + ["文化省"]
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        distribute_year(imported, 2026)
+    message = str(error.value)
+    assert bullet["id"] in message and "「文化省」" in message and "\n" not in message
+    assert not (imported.root / "output" / "2026").exists()
+
+
+def test_unwritable_output_folder_is_refused_before_anything_is_written(imported):
+    (imported.root / "output" / "2026").write_text("a file where the folder should be", encoding="utf-8")
+    with pytest.raises(AnnexError) as error:
+        distribute_year(imported, 2026)
+    assert "出力フォルダ" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_failure_half_way_publishes_nothing_and_keeps_the_previous_templates(imported, monkeypatch):
+    first = distribute_year(imported, 2026)
+    before = {p: p.read_bytes() for p in first.paths}
+    import annex.distribute as module
+
+    calls = {"n": 0}
+    real = module.write_template
+
+    def failing(path, plan, config, **kw):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise OSError(28, "No space left on device")
+        real(path, plan, config, **kw)
+
+    monkeypatch.setattr(module, "write_template", failing)
+    with pytest.raises(OSError):
+        distribute_year(imported, 2026)
+    folder = first.folder
+    assert sorted(os.listdir(folder)) == sorted(p.name for p in first.paths)  # no temp file left behind
+    assert {p: p.read_bytes() for p in first.paths} == before
