@@ -198,6 +198,58 @@ def render_command(
         say(f"  警告: {warning}")
 
 
+@app.command("merge")
+def merge_command(
+    year: YearOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+    feedback: Annotated[bool, typer.Option("--feedback/--no-feedback", help="検証結果のフィードバック（Excel）も作るか（既定: 作る。メールは送りません）。")] = True,
+) -> None:
+    """提出物を収集・検証し、受理された最新版を前年度のマスターに統合して、その年度のマスターと変更・再掲の記録を作ります（Prefect もメールも使いません）。"""
+    ws = Workspace.at(workspace)
+    from annex.merge_run import merge_year
+
+    year = ws.year(year)
+    summary = merge_year(ws, year, feedback=feedback)
+    c, r = summary.counts, summary.relisted
+    say(f"統合しました（{year}年度）: 前年度のマスター {summary.previous_source}")
+    say(f"  反映した提出物: {len(summary.merged_files)} 府省")
+    say(f"  新規 {c['added']}・修正 {c['modified']}・削除 {c['deleted']}・前年度のまま {c['carried']}（うち未更新 {c['not_updated']}）・前文の変更 {c['preamble']}")
+    if summary.result.carried_over:
+        say(f"  提出のない（または未受理の）府省: {'、'.join(summary.result.carried_over)} — 記載は前年度のまま「未更新」としました")
+    say(f"  競合 {c['conflicts']} 件・反映しなかった行 {c['not_merged']} 件")
+    say(f"  再掲 {r['relisted']} 件: 一致 {r['exact']}・近似（提案）{r['near']}・他の再掲とのみ同文 {r['copies_only']}・元なし {r['no_original']}"
+        f"／元の修正を反映 {r['synced']}・食い違いを元に戻した {r['drift_reverted']}")
+    for path in summary.written:
+        say(f"  出力: {path}")
+
+
+@app.command("relisted")
+def relisted_command(
+    year: YearOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="再掲ごとの判定と理由も表示します。")] = False,
+) -> None:
+    """その年度のマスターの（再掲）が元の記載とどう対応するか（一致・近似・元なし）を集計して表示します。ファイルは書きません。"""
+    ws = Workspace.at(workspace)
+    from annex.merge_run import relisted_report
+    from annex.reconcile import KIND_LABELS, LINK_KINDS
+
+    year = ws.year(year)
+    result, source = relisted_report(ws, year)
+    f = result.figures
+    say(f"再掲の照合（{year}年度: {source}）")
+    say(f"  （再掲）の項目: {f['relisted']}（うち取組 {f['measures']}）")
+    say(f"  元の記載と一致: {f['exact']}（再掲元項目ID {f['exact_id']}・同文 {f['exact_text']}・再掲の再掲 {f['chain_resolved']}）")
+    say(f"  近似一致（事務局に提案、未適用）: {f['near']}")
+    say(f"  他の再掲とのみ同文（元はこの別添の外）: {f['copies_only']}")
+    say(f"  元の記載がこの別添にない: {f['no_original']}")
+    say(f"  循環（拒否）: {f['cycle_refused']}・元と食い違い: {f['drift_reverted']}・（再掲）の印のない同文: {f['unmarked_duplicate']}")
+    if verbose:
+        for d in result.decisions:
+            if d.kind in LINK_KINDS or d.kind in ("drift_reverted", "unmarked_duplicate"):
+                say(f"  - {d.item_id}: {KIND_LABELS[d.kind]} — {d.reason}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: expected failures print one Japanese line and exit non-zero; no traceback."""
     try:
