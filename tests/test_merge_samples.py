@@ -1,0 +1,127 @@
+"""Merging the committed sample submissions (submissions/2026) into master(2026).
+
+The counts must equal what tools/make_samples.py planted (tools/sample_plan.json), the edited
+original must carry its re-listing along, and an edited re-listing alone must be reverted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from annex.merge import merge
+from annex.merge_run import merge_submissions, merge_year, previous_master
+from annex.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAN = json.loads((ROOT / "tools" / "sample_plan.json").read_text(encoding="utf-8"))
+YEAR = PLAN["year"]
+
+
+@pytest.fixture(scope="module")
+def merged(tmp_path_factory):
+    root = tmp_path_factory.mktemp("samples")
+    shutil.copytree(ROOT / "submissions" / str(YEAR), root / "submissions" / str(YEAR))
+    ws = Workspace.at(root)
+    summary = merge_year(ws, YEAR, feedback=False)
+    return ws, summary
+
+
+@pytest.fixture(scope="module")
+def accepted(merged):
+    from annex.collect import accepted_submissions
+
+    ws, _ = merged
+    return {m: sub for m, (_, sub) in accepted_submissions(ws, YEAR).items()}
+
+
+def test_counts_equal_what_the_sample_generator_planted(merged):
+    _, summary = merged
+    expected = PLAN["expected_merge"]
+    counts = summary.counts
+    assert {k: counts[k] for k in ("added", "modified", "deleted", "carried")} == {
+        k: expected[k] for k in ("added", "modified", "deleted", "carried")
+    }
+    changes = summary.result.changes
+    assert sorted(c.item_id for c in changes if c.kind == "modified") == sorted(expected["modified_ids"])
+    assert sorted(c.item_id for c in changes if c.kind == "deleted") == sorted(expected["deleted_ids"])
+    assert counts["conflicts"] == 0 and counts["not_merged"] == 0
+
+
+def test_missing_and_returned_ministries_are_carried_over_as_not_updated(merged):
+    _, summary = merged
+    missing = {m["ministry"] for m in PLAN["not_submitted"]} | set(PLAN["faulty"])
+    assert set(summary.result.carried_over) == missing
+    assert set(PLAN["unchanged"]) <= set(summary.merged_files)  # 宇宙 returned its workbook unchanged: merged, not 未更新
+    master = summary.result.annex
+    not_updated = [b for _, _, b in master.bullets() if b.not_updated]
+    assert len(not_updated) == summary.counts["not_updated"] > 0
+    assert {c.item_id for c in summary.result.changes if c.kind == "not_updated"} == {b.id for b in not_updated}
+
+
+def test_the_edited_original_changes_every_relisting(merged):
+    _, summary = merged
+    planted = PLAN["relisted_original_edited"]
+    index = summary.result.annex.bullet_index()
+    original = index[planted["item_id"]][2]
+    for copy in planted["copies"]:
+        relisting = index[copy][2]
+        assert (relisting.text, relisting.tags, relisting.relisted_of) == (original.text, original.tags, planted["item_id"])
+    synced = [d for d in summary.result.decisions if d.kind == "synced"]
+    assert [d.item_id for d in synced] == planted["copies"]
+    assert not [d for d in summary.result.decisions if d.kind == "drift_reverted"]
+
+
+def test_editing_a_relisting_alone_is_reported_as_drift_and_reverted(merged, accepted):
+    ws, _ = merged
+    planted = PLAN["relisted_original_edited"]
+    copy = planted["copies"][0]
+    previous, source = previous_master(ws, YEAR)
+    before = previous.bullet_index()[copy][2].text
+    sub = accepted[planted["ministry"]]
+    lines = []
+    for ln in sub.lines:
+        if ln.item_id == planted["item_id"]:  # leave the original as it was
+            ln = dataclasses.replace(ln, action="変更なし", text=previous.bullet_index()[planted["item_id"]][2].text)
+        elif ln.item_id == copy:  # edit only the re-listing
+            ln = dataclasses.replace(ln, action="修正", text=before + "（再掲だけ修正）")
+        lines.append(ln)
+    subs = dict(accepted) | {planted["ministry"]: dataclasses.replace(sub, lines=lines)}
+    result = merge_submissions(ws, YEAR, subs, write=False, previous=(previous, source)).result
+    assert result.annex.bullet_index()[copy][2].text == before
+    (drift,) = [d for d in result.decisions if d.kind == "drift_reverted"]
+    assert drift.item_id == copy and drift.original_id == planted["item_id"] and "（再掲だけ修正）" in drift.before
+    assert [o.outcome for o in result.outcomes if o.item_id == copy and o.ministry == planted["ministry"]] == ["drift_reverted"]
+
+
+def test_merge_is_idempotent_and_independent_of_arrival_order(merged, accepted):
+    ws, summary = merged
+    previous, _ = previous_master(ws, YEAR)
+    config = ws.config
+    again = merge(previous, accepted, config, year=YEAR)
+    reversed_order = merge(previous, dict(reversed(list(accepted.items()))), config, year=YEAR)
+    assert again.annex.to_json() == summary.result.annex.to_json() == reversed_order.annex.to_json()
+    assert reversed_order.changes == again.changes
+    assert ws.master_json(YEAR).read_text(encoding="utf-8") == summary.result.annex.to_json()
+
+
+def test_outputs_read_back(merged):
+    ws, summary = merged
+    folder = ws.output(YEAR)
+    master = json.loads((folder / "master.json").read_text(encoding="utf-8"))
+    assert master["year"] == YEAR and master["retired_ids"] == PLAN["expected_merge"]["deleted_ids"]
+    edited = summary.result.annex.bullet_index()[PLAN["expected_merge"]["modified_ids"][0]][2]
+    assert edited.provenance.sheet == "記入シート" and edited.provenance.cell and len(edited.provenance.sha256) == 64
+    changes = load_workbook(folder / "changes.xlsx", read_only=True)
+    assert changes.sheetnames == ["概要", "変更", "未更新", "反映しなかった行", "提出状況"]
+    edits = list(changes["変更"].iter_rows(min_row=2, values_only=True))
+    e = PLAN["expected_merge"]
+    assert len(edits) == e["added"] + e["modified"] + e["deleted"]
+    recon = load_workbook(folder / "reconciliation.xlsx", read_only=True)
+    codes = [r[1] for r in recon["再掲"].iter_rows(min_row=2, values_only=True)]
+    assert codes.count("synced") == 1 and len(codes) >= 40
