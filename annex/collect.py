@@ -158,10 +158,10 @@ def validate_files(workspace, year: int | None, paths: Iterable[Path], *, pool: 
     """`annex validate`: the same checks on given files, no ledger, no e-mail; feedback to output/<Y>/feedback/."""
     year = workspace.year(year)
     paths = [Path(p) for p in paths]
-    ref = reference or Reference.load(workspace, year)
     own_pool = pool is None
     pool = pool or WorkerPool()
     try:
+        ref = reference or Reference.load(workspace, year)
         items = [(p, display_name(p.name), sha256_of(p)) for p in paths]
         submissions = read_and_validate(items, ref, pool)
         if feedback:
@@ -198,10 +198,10 @@ def collect_and_validate(workspace, year: int | None = None, *, ledger: Ledger |
                 result.seen.append((rel, entry))
         if not archived:
             return result
-        ref = reference or Reference.load(workspace, year)
         own_pool = pool is None
         pool = pool or WorkerPool()
         try:
+            ref = reference or Reference.load(workspace, year)
             items = [(stored, name, entry.sha256) for stored, name, entry in archived]
             result.submissions = read_and_validate(items, ref, pool)
             for (_, _, entry), sub in zip(archived, result.submissions):

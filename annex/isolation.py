@@ -105,6 +105,8 @@ class WorkerPool:
         self._ctx = _context()
         self._workers: list[_Worker] = []
         self.restarts = 0
+        for _ in range(self.size):  # start now: the forkserver imports the readers while the caller prepares
+            self._spawn()
 
     def __enter__(self) -> "WorkerPool":
         return self

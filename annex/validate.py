@@ -109,10 +109,15 @@ def _issue(code: str, file: str, cell: str | None = None, item_id: str | None = 
     return made
 
 
-def _letter(col: int) -> str:
-    from .preflight import column_letter
+_LETTERS: dict[int, str] = {}
 
-    return column_letter(col)
+
+def _letter(col: int) -> str:
+    if col not in _LETTERS:
+        from .preflight import column_letter
+
+        _LETTERS[col] = column_letter(col)
+    return _LETTERS[col]
 
 
 def _text(value: str | None) -> str:
@@ -308,7 +313,7 @@ def _locate(index: dict, item_id: str):
     return row, column, bullet
 
 
-def _frame_row(sub_index: int, i: int, line: SubmissionLine, sub: Submission, ref: Reference, plan,
+def _frame_row(sub_index: int, i: int, line: SubmissionLine, sub: Submission, ref: Reference, plan_ids: set[str] | None,
                own_text: bool, own_tags: bool, ids_in_sub: set[str]) -> dict:
     values = getattr(line, "_values", {})
     tags = ref.config.tags
@@ -318,7 +323,6 @@ def _frame_row(sub_index: int, i: int, line: SubmissionLine, sub: Submission, re
             unknown = tag
             break
     ministry = sub.ministry or ""
-    plan_ids = set(plan.item_ids) if plan is not None else None
     deleted = line.action == ACTION_DELETE
     text = values.get("text", "")
     return {
@@ -421,8 +425,9 @@ def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[
         sub.issues.extend(compared)
         ids_in_sub = {ln.item_id for ln in sub.lines if ln.item_id}
         item = _Pending(sub, plan)
+        plan_ids = set(plan.item_ids) if plan is not None else None
         for i, line in enumerate(sub.lines):
-            item.rows.append(_frame_row(len(pending), i, line, sub, ref, plan, own_text[i], own_tags[i], ids_in_sub))
+            item.rows.append(_frame_row(len(pending), i, line, sub, ref, plan_ids, own_text[i], own_tags[i], ids_in_sub))
         pending.append(item)
     if pending:
         frame = pl.DataFrame([row for item in pending for row in item.rows], schema=_SCHEMA)

@@ -1,0 +1,222 @@
+"""Validation: the sample submissions get exactly their planted issues, at their cells; scenario
+workbooks made from a real distributed template each get the rule they break."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from annex.collect import validate_files
+from annex.isolation import WorkerPool
+from annex.rules import RULES
+from annex.sheet import SHEET_ENTRY, SHEET_META
+from annex.validate import Reference
+from distributed import distributed
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = __import__("json").loads((ROOT / "tools" / "sample_plan.json").read_text(encoding="utf-8"))
+SAMPLES = ROOT / "submissions" / str(PLAN["year"])
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with WorkerPool(workers=2) as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def env():
+    d = distributed()
+    return d, Reference.load(d.workspace, 2026)
+
+
+@pytest.fixture(scope="module")
+def samples(pool, env):
+    d, ref = env
+    paths = [SAMPLES / f["file"] for f in PLAN["files"]]
+    subs = validate_files(d.workspace, 2026, paths, pool=pool, feedback=False, reference=ref)
+    return {f["file"]: s for f, s in zip(PLAN["files"], subs)}
+
+
+@pytest.mark.parametrize("entry", PLAN["files"], ids=[f["slug"] for f in PLAN["files"]])
+def test_sample_gets_exactly_the_planted_issues(samples, entry):
+    sub = samples[entry["file"]]
+    assert sub.verdict == entry["expected_verdict"]
+    assert sub.ministry == entry["ministry"]  # from the metadata, whatever the file is called
+    planted = {(m["rule"], m["cell"]) for m in entry["mistakes"]}
+    tolerated = {code for m in entry["mistakes"] for code in m["may_also_report"]}
+    found = {(i.rule, i.location.cell) for i in sub.issues if i.rule not in tolerated}
+    assert found == planted
+    for issue in sub.issues:
+        assert issue.location.file == Path(entry["file"]).name
+        if issue.location.cell:
+            assert issue.location.sheet == SHEET_ENTRY
+        assert issue.message and issue.rule in RULES
+    for m in entry["mistakes"]:
+        issue = next(i for i in sub.issues if (i.rule, i.location.cell) == (m["rule"], m["cell"]))
+        assert issue.location.item_id == m["item_id"]
+
+
+def test_the_clean_samples_are_accepted_without_warnings(samples):
+    clean = [f for f in PLAN["files"] if f["expected_verdict"] == "受理"]
+    assert clean
+    for f in clean:
+        assert samples[f["file"]].verdict == "受理", samples[f["file"]].issues
+
+
+def test_accepted_lines_carry_the_planted_edits(samples):
+    entry = next(f for f in PLAN["files"] if f["changes"] and f["expected_verdict"] == "受理")
+    sub = samples[entry["file"]]
+    by_id = {ln.item_id: ln for ln in sub.lines if ln.item_id}
+    for change in entry["changes"]:
+        if change["op"] == "edit":
+            assert by_id[change["item_id"]].text == change["new_text"]
+            assert by_id[change["item_id"]].action == "修正"
+
+
+# -- scenario workbooks made from a distributed template ------------------------------------
+def _template_copy(tmp_path: Path, ministry: str = "文", name: str = "x.xlsx") -> tuple[Path, openpyxl.Workbook, list[int]]:
+    d = distributed()
+    path = tmp_path / name
+    shutil.copyfile(d.path(ministry), path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb[SHEET_ENTRY]
+    owned = [r for r in range(4, ws.max_row + 1) if ws[f"A{r}"].value and ws[f"L{r}"].protection.locked is False]
+    return path, wb, owned
+
+
+def _validate(pool, env, *paths: Path):
+    d, ref = env
+    return validate_files(d.workspace, 2026, list(paths), pool=pool, feedback=False, reference=ref)
+
+
+def _spare_row(ws) -> int:
+    return next(r for r in range(4, ws.max_row + 1) if not ws[f"A{r}"].value and ws[f"B{r}"].value and not ws[f"H{r}"].value)
+
+
+def test_untouched_template_is_accepted(tmp_path, pool, env):
+    path, _, _ = _template_copy(tmp_path)
+    [sub] = _validate(pool, env, path)
+    assert sub.verdict == "受理" and sub.issues == []
+    assert sub.ministry == "文" and sub.year == 2026 and sub.template_version
+
+
+def test_text_is_read_verbatim_never_as_numbers_or_missing(tmp_path, pool, env):
+    path, wb, _ = _template_copy(tmp_path)
+    ws = wb[SHEET_ENTRY]
+    rows = []
+    for value in ("00123", "NA", "=1+2 と書いた計画", "1e3"):
+        r = _spare_row(ws)
+        for col, v in (("F", "今後の取組方針"), ("H", value), ("I", "文"), ("L", "新規")):
+            ws[f"{col}{r}"] = v
+            ws[f"{col}{r}"].data_type = "s"
+        rows.append(r)
+    wb.save(path)
+    [sub] = _validate(pool, env, path)
+    texts = {ln.excel_row: ln.text for ln in sub.lines}
+    assert [texts[r] for r in rows] == ["00123", "NA", "=1+2 と書いた計画", "1e3"]
+    assert sub.verdict == "受理", sub.issues
+
+
+def test_line_rules_are_located(tmp_path, pool, env):
+    path, wb, owned = _template_copy(tmp_path)
+    ws = wb[SHEET_ENTRY]
+    r1, r2, r3 = owned[0], owned[1], owned[2]
+    ws[f"H{r1}"], ws[f"L{r1}"] = "ｶﾞｽの供給", "修正"
+    ws[f"H{r2}"], ws[f"L{r2}"] = "テキスト\u200bを修正", "修正"  # a zero-width space: invisible, and a control character
+    ws[f"A{r3}"] = "9-Z-99-P99"  # an invented id
+    s = _spare_row(ws)
+    ws[f"A{s}"] = owned[3] and ws[f"A{owned[3]}"].value  # a 新規 line carrying an id (and a duplicate id)
+    ws[f"F{s}"], ws[f"H{s}"], ws[f"I{s}"], ws[f"L{s}"] = "今後の取組方針", "新しい取組", "文", "新規"
+    s2 = _spare_row(ws)
+    ws[f"F{s2}"], ws[f"H{s2}"], ws[f"I{s2}"], ws[f"L{s2}"] = "欄の誤り", "さらに新しい取組", "文部", "追加"
+    ws[f"K{s2}"] = "0-X-00-P00"
+    wb.save(path)
+    [sub] = _validate(pool, env, path)
+    found = {(i.rule, i.location.cell) for i in sub.issues}
+    assert ("L-HALFWIDTH-KANA", f"H{r1}") in found
+    assert ("L-CONTROL-CHAR", f"H{r2}") in found
+    assert ("L-ID-ALTERED", f"A{r3}") in found
+    assert ("L-NEW-WITH-ID", f"A{s}") in found
+    assert ("X-DUPLICATE-ID", f"A{s}") in found and ("X-DUPLICATE-ID", f"A{owned[3]}") in found
+    assert ("L-FIELD-INVALID", f"F{s2}") in found
+    assert ("L-TAG-UNKNOWN", f"I{s2}") in found
+    assert ("L-ACTION-INVALID", f"L{s2}") in found
+    assert ("L-RELISTED-UNKNOWN", f"K{s2}") in found
+    kana = next(i for i in sub.issues if i.rule == "L-HALFWIDTH-KANA")
+    assert "ガス" in kana.suggestion
+    tag = next(i for i in sub.issues if i.rule == "L-TAG-UNKNOWN")
+    assert tag.suggestion and "「文」" in tag.suggestion
+    assert sub.verdict == "差戻し"
+
+
+def test_duplicate_text_without_relisting_is_a_warning(tmp_path, pool, env):
+    path, wb, owned = _template_copy(tmp_path)
+    ws = wb[SHEET_ENTRY]
+    s = _spare_row(ws)
+    ws[f"F{s}"], ws[f"H{s}"], ws[f"I{s}"], ws[f"L{s}"] = "今後の取組方針", ws[f"H{owned[0]}"].value, "文", "新規"
+    wb.save(path)
+    [sub] = _validate(pool, env, path)
+    assert [(i.rule, i.severity, i.location.cell) for i in sub.issues] == [("X-DUPLICATE-TEXT", "warning", f"H{s}")]
+    assert sub.verdict == "受理（警告あり）"
+
+
+def test_file_level_metadata_rules(tmp_path, pool, env):
+    wrong_year, wb, _ = _template_copy(tmp_path, name="year.xlsx")
+    meta = wb[SHEET_META]
+    row = next(r for r in range(1, 10) if meta[f"A{r}"].value == "year")
+    meta[f"B{row}"] = 2025
+    wb.save(wrong_year)
+    foreign, wb, _ = _template_copy(tmp_path, name="foreign.xlsx")
+    del wb[SHEET_META]
+    wb.save(foreign)
+    tampered, wb, _ = _template_copy(tmp_path, name="tampered.xlsx")
+    meta = wb[SHEET_META]
+    row = next(r for r in range(1, 10) if meta[f"A{r}"].value == "checksum")
+    meta[f"B{row}"] = "0" * 64
+    wb.save(tampered)
+    subs = _validate(pool, env, wrong_year, foreign, tampered)
+    assert [[i.rule for i in s.errors] for s in subs] == [["F-WRONG-YEAR"], ["F-FOREIGN"], ["F-TAMPERED"]]
+
+
+def test_structure_rules(tmp_path, pool, env):
+    renamed, wb, _ = _template_copy(tmp_path, name="renamed.xlsx")
+    wb[SHEET_ENTRY]["H3"] = "記載"
+    wb.save(renamed)
+    moved, wb, _ = _template_copy(tmp_path, name="moved.xlsx")
+    ws = wb[SHEET_ENTRY]
+    ws.protection.sheet = False
+    ws.insert_rows(1)
+    wb.save(moved)
+    missing, wb, _ = _template_copy(tmp_path, name="missing.xlsx")
+    wb[SHEET_ENTRY].title = "記入"
+    wb.save(missing)
+    subs = _validate(pool, env, renamed, moved, missing)
+    col = next(i for i in subs[0].issues if i.rule == "S-COLUMN-MISSING")
+    assert col.location.cell == "H3" and "記載内容" in col.message and "「記載」" in col.suggestion
+    assert ("S-HEADER-MOVED", "A4") in {(i.rule, i.location.cell) for i in subs[1].issues}
+    assert [i.rule for i in subs[2].errors] == ["S-SHEET-MISSING"]
+
+
+def test_a_very_hidden_first_sheet_is_never_read(tmp_path, pool, env):
+    path, wb, _ = _template_copy(tmp_path)
+    junk = wb.create_sheet("junk", 0)
+    junk["A1"], junk["A2"] = "X-999", 1e9
+    junk.sheet_state = "veryHidden"
+    wb.active = 1
+    wb.save(path)
+    [sub] = _validate(pool, env, path)
+    assert sub.verdict == "受理" and all("X-999" not in (ln.text or "") for ln in sub.lines)
+
+
+def test_changes_to_other_ministries_bullets_are_refused(tmp_path, pool, env):
+    path, wb, _ = _template_copy(tmp_path)
+    ws = wb[SHEET_ENTRY]
+    context = next(r for r in range(4, ws.max_row + 1) if ws[f"A{r}"].value and ws[f"L{r}"].protection.locked)
+    ws[f"H{context}"] = "他府省の記載を書き換え"
+    wb.save(path)
+    [sub] = _validate(pool, env, path)
+    assert [(i.rule, i.location.cell) for i in sub.errors] == [("L-NOT-OWNER", f"H{context}")]
