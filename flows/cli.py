@@ -93,6 +93,36 @@ def distribute_command(year: YearOpt = None, workspace: WorkspaceOpt = Path(".")
     say(f"  計 {len(result.templates)} 府省、警告 {len(result.warnings)} 件")
 
 
+@app.command("validate")
+def validate_command(
+    files: Annotated[list[Path], typer.Argument(help="検証する提出ファイル（複数可）。")],
+    year: YearOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """提出ファイルを検証し、結果を表示して output/<年度>/feedback/ に検証結果ファイルを書きます（台帳・メールなし）。差戻しがあれば終了コード 1。"""
+    ws = Workspace.at(workspace)
+    from annex.collect import feedback_folder, feedback_name, validate_files
+
+    missing = [f for f in files if not f.expanduser().is_file()]
+    if missing:
+        raise AnnexError(f"ファイルが見つかりません: {', '.join(str(m) for m in missing)}")
+    year = ws.year(year)
+    submissions = validate_files(ws, year, [f.expanduser().resolve() for f in files])
+    rejected = 0
+    for path, sub in zip(files, submissions):
+        rejected += sub.verdict == "差戻し"
+        say(f"{path}: {sub.verdict}（府省 {sub.ministry or '不明'}・エラー {len(sub.errors)} 件・警告 {len(sub.warnings)} 件）")
+        for issue in sub.issues:
+            loc = issue.location
+            where = f"{loc.sheet}!{loc.cell}" if loc.sheet and loc.cell else (loc.sheet or "-")
+            kind = "エラー" if issue.severity == "error" else "警告"
+            say(f"  {kind} {loc.file} / {where} / {loc.item_id or '-'} / {issue.rule} / {issue.message}")
+        say(f"  検証結果: {feedback_folder(ws, year) / feedback_name(ws, sub)}")
+    say(f"計 {len(submissions)} 件: 受理 {len(submissions) - rejected} 件・差戻し {rejected} 件")
+    if rejected:
+        sys.exit(1)  # typer.Exit would be swallowed by main()'s non-standalone mode
+
+
 VerboseOpt = Annotated[bool, typer.Option("--verbose", help="Prefect 自身のログも表示します。")]
 
 
