@@ -1,0 +1,93 @@
+"""Feedback workbooks read back: 検証結果 first with the verdict and a link per issue, problem
+cells filled and commented in the ministry's own copy, ministry text never a formula."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from annex.collect import feedback_folder, feedback_name, validate_files
+from annex.feedback import FILL_ERROR, FILL_WARNING
+from annex.isolation import WorkerPool
+from annex.validate import Reference
+from distributed import distributed
+from hostile import make_catalogue
+
+INJECTIONS = ['=HYPERLINK("http://127.0.0.1/x?"&A2,"click")', "=cmd|' /C calc'!A0", "+1+2", "-1+2", "@SUM(1,2)"]
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    d = distributed()
+    folder = tmp_path_factory.mktemp("fb")
+    path = folder / "文の提出.xlsx"
+    shutil.copyfile(d.path("文"), path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["記入シート"]
+    owned = [r for r in range(4, ws.max_row + 1) if ws[f"A{r}"].value and ws[f"L{r}"].protection.locked is False]
+    ws[f"H{owned[0]}"], ws[f"L{owned[0]}"] = "ｶﾞｽ", "修正"  # error
+    spare = [r for r in range(4, ws.max_row + 1) if not ws[f"A{r}"].value and ws[f"B{r}"].value][: len(INJECTIONS) + 1]
+    for r, text in zip(spare, INJECTIONS + [ws[f"H{owned[1]}"].value]):
+        for col, v in (("F", "今後の取組方針"), ("H", text), ("I", "文"), ("L", "新規")):
+            ws[f"{col}{r}"] = v
+            ws[f"{col}{r}"].data_type = "s"
+    wb.save(path)
+    bad = make_catalogue(folder / "bad", d.path("文").read_bytes())["encrypted.xlsx"][0]
+    ref = Reference.load(d.workspace, 2026)
+    with WorkerPool(workers=2) as pool:
+        subs = validate_files(d.workspace, 2026, [path, bad], pool=pool, reference=ref)
+    return d, subs, owned, spare
+
+
+def _book(d, sub):
+    return openpyxl.load_workbook(feedback_folder(d.workspace, 2026) / feedback_name(d.workspace, sub))
+
+
+def test_results_sheet_first_with_verdict_and_links(result):
+    d, (sub, _), owned, spare = result
+    assert sub.verdict == "差戻し"
+    wb = _book(d, sub)
+    assert wb.sheetnames[0] == "検証結果" and wb.active.title == "検証結果"
+    res = wb["検証結果"]
+    assert res["B3"].value == "差戻し"
+    links = {c.hyperlink.location for row in res.iter_rows() for c in row if c.hyperlink}
+    for issue in sub.issues:
+        if issue.location.cell:
+            assert f"'記入シート'!{issue.location.cell}" in links
+    codes = [c.value for c in res["F"]]
+    assert "L-HALFWIDTH-KANA" in codes and "X-DUPLICATE-TEXT" in codes
+
+
+def test_problem_cells_are_filled_and_commented(result):
+    d, (sub, _), owned, spare = result
+    ws = _book(d, sub)["記入シート"]
+    error_cell = ws[f"H{owned[0]}"]
+    assert error_cell.fill.fgColor.rgb.endswith(FILL_ERROR.fgColor.rgb[-6:])
+    assert "L-HALFWIDTH-KANA" in error_cell.comment.text and "半角カタカナ" in error_cell.comment.text
+    warn_cell = ws[f"H{spare[len(INJECTIONS)]}"]
+    assert warn_cell.fill.fgColor.rgb.endswith(FILL_WARNING.fgColor.rgb[-6:])
+    assert "X-DUPLICATE-TEXT" in warn_cell.comment.text
+
+
+def test_formula_injection_stays_text(result):
+    d, (sub, _), owned, spare = result
+    path = feedback_folder(d.workspace, 2026) / feedback_name(d.workspace, sub)
+    ws = openpyxl.load_workbook(path)["記入シート"]
+    for r, text in zip(spare, INJECTIONS):
+        cell = ws[f"H{r}"]
+        assert cell.value == text and cell.data_type == "s"
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        assert not any(b"<f>" in z.read(n) or b"<f " in z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/"))
+
+
+def test_an_unopenable_file_gets_a_results_only_workbook(result):
+    d, (_, enc), _, _ = result
+    assert enc.verdict == "差戻し" and enc.errors[0].rule == "F-ENCRYPTED"
+    wb = _book(d, enc)
+    assert wb.sheetnames == ["検証結果"]
+    assert any("F-ENCRYPTED" == c.value for c in wb["検証結果"]["F"])

@@ -1,0 +1,106 @@
+"""Feedback e-mail through a real local SMTP server (aiosmtpd): one message per ministry, to its
+contacts only, with its own feedback only — checked for every ministry with canary markers."""
+
+from __future__ import annotations
+
+import email
+import shutil
+import socket
+from email import policy
+
+import openpyxl
+import pytest
+from aiosmtpd.controller import Controller
+
+from annex.collect import collect_and_validate
+from annex.config import Smtp
+from annex.feedback import _environment, send_feedback
+from annex.isolation import WorkerPool
+from annex.ledger import Ledger
+from annex.mail import SmtpMailer
+from annex.validate import Reference
+from annex.workspace import Workspace
+from distributed import distributed
+
+
+class Sink:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, sink
+    controller.stop()
+
+
+def _canary(ministry_slug: str) -> str:
+    return f"CANARY-{ministry_slug}-<b>"
+
+
+def test_each_ministry_gets_only_its_own_feedback(smtp, tmp_path):
+    port, sink = smtp
+    d = distributed()
+    ws = Workspace.at(tmp_path / "ws")
+    inbox = ws.submissions(2026)
+    inbox.mkdir(parents=True)
+    config = d.workspace.config
+    chosen = [t for t in d.result.templates if config.ministry_by_abbr[t.ministry].contacts]
+    for t in chosen:  # every ministry: a new line with its own canary, half-width kana to make an issue
+        path = inbox / f"{t.slug}.xlsx"
+        shutil.copyfile(t.path, path)
+        wb = openpyxl.load_workbook(path)
+        sheet = wb["記入シート"]
+        r = next(r for r in range(4, sheet.max_row + 1) if not sheet[f"A{r}"].value and sheet[f"B{r}"].value)
+        for col, v in (("F", "今後の取組方針"), ("H", f"{_canary(t.slug)} ﾃｽﾄ"), ("I", t.ministry), ("L", "新規")):
+            sheet[f"{col}{r}"] = v
+        wb.save(path)
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    with WorkerPool(workers=2) as pool:
+        result = collect_and_validate(ws, 2026, ledger=ledger, pool=pool, reference=Reference.load(d.workspace, 2026))
+    ledger.close()
+    mailer = SmtpMailer(Smtp(host="127.0.0.1", port=port, sender="annex-secretariat@csti.example"))
+    outcomes = send_feedback(d.workspace, [(s, result.feedback[s.sha256]) for s in result.submissions], mailer)
+    assert [o for _, o in outcomes] == ["sent"] * len(chosen)
+    assert len(sink.messages) == len(chosen)
+    by_slug = {config.ministry_by_abbr[s.ministry].slug: s for s in result.submissions}
+    for rcpts, msg in sink.messages:
+        abbr = msg["Subject"].rsplit("（", 1)[1].rstrip("）")
+        ministry = config.ministry_by_abbr[abbr]
+        assert sorted(rcpts) == sorted(ministry.contacts)
+        assert "差戻し" in msg["Subject"]
+        text = msg.get_body(("plain",)).get_content()
+        html = msg.get_body(("html",)).get_content()
+        [attachment] = list(msg.iter_attachments())
+        data = attachment.get_content()
+        for other in by_slug:
+            marker = _canary(other)
+            if other != ministry.slug:
+                assert marker not in text and f"CANARY-{other}-" not in html
+        import io
+
+        book = openpyxl.load_workbook(io.BytesIO(data))
+        cells = " ".join(str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value)
+        assert _canary(ministry.slug) in cells
+        assert not [o for o in by_slug if o != ministry.slug and _canary(o) in cells]
+        assert "ﾃｽﾄ" in text  # the issue quotes the ministry's own characters
+
+
+def test_html_template_escapes_ministry_text():
+    d = distributed()
+    env = _environment(d.workspace)
+    assert env.get_template("feedback.html.j2").environment.autoescape is not False
+    html = env.get_template("feedback.html.j2").render(
+        title="t", year=2026, ministry="文", ministry_name="文", verdict="差戻し", verdict_note="n", file="<img src=x onerror=alert(1)>",
+        errors=1, warnings=0, issues=[], attachment=None, deadline="d", secretariat=d.workspace.config.secretariat)
+    assert "<img src=x" not in html and "&lt;img src=x" in html
