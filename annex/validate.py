@@ -70,6 +70,7 @@ class Reference:
     plans: dict = field(default_factory=dict)  # ministry abbr → annex.template.TemplatePlan
     known_ids: set[str] = field(default_factory=set)
     row_ids: set[str] = field(default_factory=set)
+    severities: dict[str, str] = field(default_factory=dict)  # rule code → "error"/"warning": config's override hook
 
     @classmethod
     def for_annex(cls, config: Config, year: int, annex: Annex | None) -> "Reference":
@@ -440,6 +441,8 @@ def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[
             line = item.submission.lines[i]
             item.submission.issues.append(_line_issue(code, column, item.submission, line, ref, item.submission.lines))
     for sub in submissions:
+        if ref.severities:
+            sub.issues = [dataclasses.replace(i, severity=ref.severities.get(i.rule, i.severity)) for i in sub.issues]
         sub.issues = _dedupe(sub.issues)
         sub.issues.sort(key=_issue_order)
     return submissions
