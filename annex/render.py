@@ -736,7 +736,15 @@ def render_docx(context: dict, template_path: Path, out_path: Path) -> DocxInfo:
     for block in context["blocks"]:
         writer.block(block)
     writer.abbreviations(context["abbreviations"])
-    new_nodes = list(_xml("".join(writer.parts)))
+    # Word needs a paragraph between two tables (else it merges them) and after a final table
+    pieces: list[str] = []
+    for part in writer.parts:
+        if part.startswith("<w:tbl>") and pieces and pieces[-1].startswith("<w:tbl>"):
+            pieces.append("<w:p/>")
+        pieces.append(part)
+    if pieces and pieces[-1].startswith("<w:tbl>"):
+        pieces.append("<w:p/>")
+    new_nodes = list(_xml("".join(pieces)))
 
     marker = next((p for p in body.iter(f"{W}p") if _paragraph_text(p).strip() == BODY_MARKER), None)
     if marker is not None:

@@ -204,3 +204,23 @@ def test_files_that_are_not_a_rendered_annex_are_refused_plainly(tmp_path):
         read_annex_file(fake)
     with pytest.raises(InputError, match="章の見出しが見つかりません"):
         read_annex_file(TEMPLATE)  # a valid .docx, but no annex in it
+
+
+def test_a_long_section_cut_into_several_tables_reads_back_as_one_section(master, tmp_path):
+    big = master.model_copy(deep=True)
+    section = big.chapters[0].sections[0]
+    first = section.rows[0]
+    section.rows = []
+    for i in range(40):  # 40 取組 × 9 sub-rows: more than one table's worth
+        row = first.model_copy(deep=True)
+        row.id = f"3-①-{i + 1:02d}"
+        for bullet in row.status + row.policy:
+            bullet.id = f"{row.id}-{bullet.id.rsplit('-', 1)[1]}"
+        section.rows.append(row)
+    path = tmp_path / "big.docx"
+    back = round_trip(big, path)
+    assert dump(back) == dump(big)
+    with zipfile.ZipFile(path) as zf:
+        body = zf.read("word/document.xml").decode()
+    assert body.count("<w:tbl>") > 1 + 12 and "</w:tbl><w:tbl>" not in body  # cut, and never two tables touching
+    assert body.rstrip().endswith("</w:sectPr></w:body></w:document>") and "</w:tbl><w:sectPr" not in body

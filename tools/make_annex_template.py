@@ -86,8 +86,9 @@ def styles_xml() -> str:
         f'<w:styles xmlns:w="{W_NS}" xmlns:r="{R_NS}">',
         "<w:docDefaults><w:rPrDefault><w:rPr>",
         fonts(MINCHO),
+        '<w:kern w:val="2"/>',  # schema order: rFonts, …, kern, sz, szCs, …, lang
         size(20),
-        '<w:kern w:val="2"/><w:lang w:val="en-US" w:eastAsia="ja-JP" w:bidi="ar-SA"/>',
+        '<w:lang w:val="en-US" w:eastAsia="ja-JP" w:bidi="ar-SA"/>',
         "</w:rPr></w:rPrDefault><w:pPrDefault><w:pPr>",
         '<w:spacing w:after="0" w:line="240" w:lineRule="auto"/>',
         "</w:pPr></w:pPrDefault></w:docDefaults>",
