@@ -52,6 +52,7 @@ class SubmissionLine:
     action: str  # 変更なし / 修正 / 新規 / 削除
     previous_text: str | None = None
     cells: dict[str, str] = field(default_factory=dict)  # column key → A1 address
+    raw: dict[str, str] = field(default_factory=dict)  # column key → the cell's text, verbatim
 
     @property
     def column(self) -> Literal["status", "policy"] | None:

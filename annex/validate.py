@@ -241,8 +241,8 @@ def _lines(grid: Grid, layout: _Layout) -> list[SubmissionLine]:
             action=values.get("action", ""),
             previous_text=values.get("previous_text") or None,
             cells={key: f"{_letter(col)}{r}" for key, col in layout.columns.items()},
+            raw=values,
         )
-        line._values = values  # type: ignore[attr-defined]  # the raw cell text, for the checks below
         lines.append(line)
     return lines
 
@@ -262,7 +262,7 @@ def _compare_with_template(sub: Submission, plan, ref: Reference, meta: dict[str
     own_text: dict[int, bool] = {}
     own_tags: dict[int, bool] = {}
     if plan is None:  # nothing to compare with: the checksum still tells a tampered workbook
-        lines = [{k: getattr(ln, "_values", {}).get(k, "") for k in LOCKED_KEYS} for ln in sub.lines if ln.item_id]
+        lines = [{k: ln.raw.get(k, "") for k in LOCKED_KEYS} for ln in sub.lines if ln.item_id]
         if meta.get("checksum") and locked_checksum(lines) != meta["checksum"].strip():
             issues.append(_issue("F-TAMPERED", file, at=None, detail="変更不可の内容が配布時と一致しません"))
         for i, line in enumerate(sub.lines):
@@ -275,7 +275,7 @@ def _compare_with_template(sub: Submission, plan, ref: Reference, meta: dict[str
     config = ref.config
     seen: set[str] = set()
     for i, line in enumerate(sub.lines):
-        values = getattr(line, "_values", {})
+        values = line.raw
         sent = expected.get(line.item_id or "")
         if sent is None:
             own_text[i] = own_tags[i] = True
@@ -316,7 +316,7 @@ def _locate(index: dict, item_id: str):
 
 def _frame_row(sub_index: int, i: int, line: SubmissionLine, sub: Submission, ref: Reference, plan_ids: set[str] | None,
                own_text: bool, own_tags: bool, ids_in_sub: set[str]) -> dict:
-    values = getattr(line, "_values", {})
+    values = line.raw
     tags = ref.config.tags
     unknown = ""
     for tag in line.tags:
@@ -351,7 +351,7 @@ def _frame_row(sub_index: int, i: int, line: SubmissionLine, sub: Submission, re
 
 
 def _line_issue(code: str, column: str, sub: Submission, line: SubmissionLine, ref: Reference, all_lines: list[SubmissionLine]) -> Issue:
-    values = getattr(line, "_values", {})
+    values = line.raw
     file, item = sub.file, line.item_id
     key = column or {
         "L-TEXT-EMPTY": "text", "L-TAGS-EMPTY": "tags", "L-TAG-MISSING-SELF": "tags",
@@ -393,7 +393,7 @@ def _line_issue(code: str, column: str, sub: Submission, line: SubmissionLine, r
     if code == "X-DUPLICATE-TEXT":
         key = comparison_key(values.get("text", ""))
         others = [ln.cells.get("text", "") for ln in all_lines if ln is not line and ln.action != ACTION_DELETE
-                  and comparison_key(getattr(ln, "_values", {}).get("text", "")) == key]
+                  and comparison_key(ln.raw.get("text", "")) == key]
         return _issue(code, file, cell, item, cells="、".join(others))
     return _issue(code, file, cell, item)
 
