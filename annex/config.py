@@ -94,6 +94,9 @@ class Settings(_Strict):
     smtp: Smtp
     reminders: Reminders = Field(default_factory=Reminders)
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
+    rule_severities: dict[str, Literal["error", "warning"]] = Field(
+        default_factory=dict, description="規則コード → error / warning（既定の重大度を変える場合のみ）"
+    )
 
     @field_validator("deadline")
     @classmethod
@@ -257,6 +260,13 @@ def _check_consistency(config: Config) -> None:
         if target not in abbrs and target not in config.tag_settings.pseudo_tags:
             raise ConfigError(
                 f"{tags_label}: キー「aliases.{alias}」— 変換先「{target}」が略称表にも pseudo_tags にもありません"
+            )
+    from .rules import RULES
+
+    for code in config.settings.rule_severities:
+        if code not in RULES:
+            raise ConfigError(
+                f"{config.sources['annex.yaml']}: キー「rule_severities.{code}」— そのような規則コードはありません（記入要領の規則一覧を参照）"
             )
     if config.secretariat.abbr not in abbrs:
         raise ConfigError(

@@ -456,7 +456,7 @@ def guide_text(template: str, plan: TemplatePlan) -> str:
     return string.Formatter().vformat(template, (), _Blank(limit=TEXT_LIMIT, ministry=plan.ministry))
 
 
-def guide_rows(plan: TemplatePlan, config_secretariat: Any) -> list[tuple[str, ...]]:
+def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str, str] | None = None) -> list[tuple[str, ...]]:
     """記入要領 as rows of text (the first cell of a section heading row starts with ■)."""
     s = config_secretariat
     rows: list[tuple[str, ...]] = [
@@ -485,7 +485,8 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any) -> list[tuple[str, .
     for group, group_title in GROUP_TITLES.items():
         rows.append((f"［{group_title}］",))
         for rule in rules_in_group(group):
-            rows.append((rule.title, "エラー（差戻し）" if rule.severity == "error" else "警告", guide_text(rule.guide, plan), rule.code))
+            severity = (severities or {}).get(rule.code, rule.severity)  # the same override the validator applies
+            rows.append((rule.title, "エラー（差戻し）" if severity == "error" else "警告", guide_text(rule.guide, plan), rule.code))
     rows.append(())
     rows.append(("■ 略称表（担当府省に使える略称）", "府省名"))
     names = dict(plan.abbreviations)
@@ -499,11 +500,11 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any) -> list[tuple[str, .
     return rows
 
 
-def _write_guide(ws: Any, plan: TemplatePlan, secretariat: Any) -> None:
+def _write_guide(ws: Any, plan: TemplatePlan, secretariat: Any, severities: dict[str, str]) -> None:
     widths = (30, 18, 90, 22)
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
-    for r, values in enumerate(guide_rows(plan, secretariat), start=1):
+    for r, values in enumerate(guide_rows(plan, secretariat, severities), start=1):
         lines = 1
         for c, value in enumerate(values, start=1):
             cell = _set(ws, f"{get_column_letter(c)}{r}", value)
@@ -569,7 +570,7 @@ def write_template(path: Path, plan: TemplatePlan, config: Config, *, generated_
     entry = wb.active
     entry.title = SHEET_ENTRY
     _write_entry(entry, plan)
-    _write_guide(wb.create_sheet(SHEET_GUIDE), plan, config.secretariat)
+    _write_guide(wb.create_sheet(SHEET_GUIDE), plan, config.secretariat, config.settings.rule_severities)
     _write_lists(wb.create_sheet(SHEET_LISTS), plan)
     _write_meta(wb.create_sheet(SHEET_META), metadata(plan, generated_at, source_master))
     wb.active = 0

@@ -74,7 +74,7 @@ class Reference:
 
     @classmethod
     def for_annex(cls, config: Config, year: int, annex: Annex | None) -> "Reference":
-        ref = cls(config, year, annex)
+        ref = cls(config, year, annex, severities=dict(config.settings.rule_severities))
         if annex is not None:
             from .template import plan_templates, preamble_items, preamble_row_id
 
