@@ -1,4 +1,4 @@
-"""The annual run's edges that belong to no single stage: the previous year's master, run.json."""
+"""The annual run's report: the figures of run.json and the summary printed by `annex run`."""
 
 from __future__ import annotations
 
@@ -8,25 +8,65 @@ from pathlib import Path
 from .fileio import write_atomically
 
 
-def ensure_previous_master(workspace, year: int) -> Path | None:
-    """master(year-1) must exist; on a fresh workspace it is imported from the configured baseline.
+def ministry_table(workspace, year: int, entries) -> dict[str, str]:
+    """Every ministry that was sent a template (abolished ones aside) → 受理 / 差戻し / 未提出."""
+    from .reminders import expected_ministries, statuses_from_ledger
 
-    Returns the path imported, or None when the master was already there.
-    """
-    from .errors import InputError
-    from .importer import import_into_workspace
+    statuses = statuses_from_ledger(entries)
+    expected = expected_ministries(workspace, year)
+    return {
+        m.abbr: statuses[m.abbr].status if m.abbr in statuses else "未提出"
+        for m in workspace.config.ministries
+        if (m.abbr in expected or m.abbr in statuses) and not m.abolished
+    }
 
-    path = workspace.master_json(year - 1)
-    if path.exists():
-        return None
-    baseline = workspace.config.settings.baseline
-    if baseline.year != year - 1:
-        raise InputError(
-            f"{year - 1}年度のマスター {path} がありません",
-            hint=f"annex import で {year - 1}年度の別添を取り込んでください（baseline は {baseline.year}年度です）",
-        )
-    import_into_workspace(workspace, workspace.baseline_file(), baseline.year)
-    return path
+
+def build_summary(workspace, year: int, *, ministries: dict[str, str], merge, render, issues: dict[str, int],
+                  mail: dict[str, str], files: list[Path], flow_run_id: str | None, seconds: float) -> dict:
+    counts = merge.counts
+    relisted = merge.relisted
+    by_status = {s: [m for m, v in ministries.items() if v == s] for s in ("受理", "差戻し", "未提出")}
+    return {
+        "year": year,
+        "flow_run_id": flow_run_id,
+        "seconds": round(seconds, 1),
+        "ministries": by_status,
+        "ministry_counts": {s: len(v) for s, v in by_status.items()},
+        "merged_files": merge.merged_files,
+        "bullets": {"master": merge.result.annex.counts()["bullets"], **{k: counts[k] for k in ("added", "modified", "deleted", "carried")}},
+        "relisted": {"total": relisted["relisted"], "linked": relisted["exact"], "near_proposed": relisted["near"],
+                     "synced": relisted["synced"] + relisted["drift_reverted"]},
+        "issues_by_rule": dict(sorted(issues.items())),
+        "feedback_mail": mail,
+        "pdf": {"produced": render.pdf_produced, "pages": render.pages, "reason": render.pdf_reason},
+        "files": sorted(str(p.relative_to(workspace.root)) for p in files),
+    }
+
+
+def summary_lines(summary: dict) -> list[str]:
+    m, b, r = summary["ministry_counts"], summary["bullets"], summary["relisted"]
+    lines = [
+        f"完了: {summary['year']}年度 annual-consolidation（{summary['seconds']} 秒）",
+        f"  府省庁: 受理 {m['受理']}・差戻し {m['差戻し']}・未提出 {m['未提出']}",
+    ]
+    for status in ("差戻し", "未提出"):
+        if summary["ministries"][status]:
+            lines.append(f"    {status}: {'、'.join(summary['ministries'][status])}")
+    lines += [
+        f"  項目: マスター {b['master']}（追加 {b['added']}・修正 {b['modified']}・削除 {b['deleted']}・前年どおり {b['carried']}）",
+        f"  再掲: {r['total']} 件中 {r['linked']} 件を元の記載にリンク（近似一致の提案 {r['near_proposed']}・同期 {r['synced']}）",
+    ]
+    if summary["issues_by_rule"]:
+        top = sorted(summary["issues_by_rule"].items(), key=lambda kv: -kv[1])[:5]
+        lines.append("  指摘: " + "、".join(f"{code} {n}件" for code, n in top))
+    mail = summary["feedback_mail"]
+    if mail:
+        lines.append("  フィードバックメール: " + "、".join(f"{k} {v}" for k, v in sorted(mail.items())))
+    if not summary["pdf"]["produced"]:
+        lines.append(f"  PDF: 作成できませんでした（{summary['pdf']['reason']}）")
+    lines.append(f"  出力 {len(summary['files'])} ファイル:")
+    lines += [f"    {f}" for f in summary["files"]]
+    return lines
 
 
 def write_run_json(workspace, year: int, summary: dict) -> Path:

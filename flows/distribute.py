@@ -13,8 +13,7 @@ from tasks.distribute import distribute_templates, previous_master
 def distribute(workspace: str = ".", year: int | None = None) -> dict:
     ws = Workspace.at(workspace)
     year = ws.year(year)
-    if imported := previous_master(ws, year):
-        note(f"前年度マスターを取り込みました: {imported}")
+    note(f"前年度マスター: {previous_master(ws, year)}")
     result = distribute_templates(ws, year)
     note(f"様式 {len(result.templates)} 府省分を作成しました: {result.folder}")
     return {"year": year, "templates": [str(p) for p in result.paths], "warnings": result.warnings}

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from annex import merge_run
 from annex.distribute import DistributeResult, distribute_year
-from annex.run import ensure_previous_master
 from annex.workspace import Workspace
 
 
 @task(name="previous-master", cache_policy=NO_CACHE)
-def previous_master(ws: Workspace, year: int) -> Path | None:
-    return ensure_previous_master(ws, year)
+def previous_master(ws: Workspace, year: int) -> str:
+    """Where master(Y-1) comes from (imported from the configured baseline when missing)."""
+    return merge_run.previous_master(ws, year)[1]
 
 
 @task(name="distribute", cache_policy=NO_CACHE)

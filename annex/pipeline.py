@@ -1,0 +1,160 @@
+"""The annual run's stages cut where the orchestrator needs them, from collect's public pieces.
+
+``collect_and_validate`` does receive → validate → record → feedback in one call; the flow needs
+each file validated on its own (a failure boundary per ministry, and a cache keyed on the file's
+bytes), so here the same steps are exposed one by one. Nothing here parses a file in-process:
+reading happens in annex.isolation's worker pool, as in collect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from .collect import archive_file, display_name, feedback_folder, feedback_name, read_and_validate, submission_files
+from .ledger import VERDICT_STATUS, Ledger, LedgerEntry
+from .rules import CATALOGUE_VERSION
+from .sheet import TEMPLATE_VERSION
+from .submission import Submission
+from .validate import Reference, rejected_unreadable
+
+
+@dataclass(frozen=True)
+class Received:
+    """A file of submissions/<Y>/, archived and in the ledger."""
+
+    entry: LedgerEntry
+    stored: Path  # the archived bytes (content-addressed, read-only)
+    name: str  # the name the ministry gave it
+
+    @property
+    def sha256(self) -> str:
+        return self.entry.sha256
+
+    @property
+    def validated(self) -> bool:
+        return self.entry.status != "received"
+
+
+def receive(workspace, year: int) -> tuple[list[Received], list[str]]:
+    """Hash, archive and record every file of the inbox before anything parses it; (files, ignored)."""
+    inbox = workspace.submissions(year)
+    files, ignored = submission_files(inbox)
+    received = []
+    with _ledger(workspace) as ledger:
+        for path in files:
+            sha, size, stored = archive_file(path, workspace.archive)
+            entry, _ = ledger.record_received(year=year, path=path.relative_to(inbox).as_posix(), sha256=sha, size=size,
+                                              archive_path=stored.relative_to(workspace.archive).as_posix())
+            received.append(Received(entry, stored, display_name(path.name)))
+    return received, ignored
+
+
+def validation_key(sha256: str, reference_fingerprint: str) -> str:
+    """What a validation result depends on: the bytes, the rules, the template layout, the reference."""
+    return f"validate-{sha256}-{CATALOGUE_VERSION}-{TEMPLATE_VERSION}-{reference_fingerprint}"
+
+
+def reference_fingerprint(workspace, year: int) -> str:
+    """A digest of what validation compares a file with: master(Y-1) (or the baseline) and the config."""
+    digest = hashlib.sha256(f"{year}".encode())
+    master = workspace.master_json(year - 1)
+    digest.update(master.read_bytes() if master.exists() else workspace.baseline_file().read_bytes())
+    config = workspace.config
+    digest.update(config.model_dump_json(exclude={"sources"}).encode())
+    return digest.hexdigest()[:16]
+
+
+def validate_received(item: Received, ref: Reference) -> Submission:
+    """Read one archived file in a one-worker pool and validate it."""
+    from .isolation import WorkerPool
+
+    with WorkerPool(workers=1) as pool:
+        return read_and_validate([(item.stored, item.name, item.sha256)], ref, pool)[0]
+
+
+def validation_failed(item: Received, detail: str) -> Submission:
+    """A file whose validation task failed outright: returned, never merged, the reason kept."""
+    return rejected_unreadable(item.name, item.sha256, "F-UNREADABLE", detail)
+
+
+def record_validations(workspace, pairs: list[tuple[Received, Submission]]) -> list[LedgerEntry]:
+    """Complete the ledger entries validated for the first time; the others are returned as they are."""
+    known = workspace.config.ministry_by_abbr
+    out = []
+    with _ledger(workspace) as ledger:
+        for item, sub in pairs:
+            if item.validated:
+                out.append(item.entry)
+                continue
+            out.append(ledger.record_validation(
+                item.entry.id, ministry=sub.ministry if sub.ministry in known else None,
+                template_version=sub.template_version, status=VERDICT_STATUS[sub.verdict],
+                errors=len(sub.errors), warnings=len(sub.warnings),
+            ))
+    return out
+
+
+def newest_accepted(workspace, year: int) -> dict[str, LedgerEntry]:
+    with _ledger(workspace) as ledger:
+        return ledger.newest_accepted(year)
+
+
+def feedback_path(workspace, year: int, sub: Submission) -> Path:
+    return feedback_folder(workspace, year) / feedback_name(workspace, sub)
+
+
+def write_feedback(workspace, year: int, pairs: list[tuple[Received, Submission]]) -> dict[str, Path]:
+    """Feedback workbooks (sha256 → path) for the submissions that have none yet."""
+    from .collect import write_feedback as write_workbooks
+    from .isolation import WorkerPool
+
+    todo = [(item.stored, sub) for item, sub in pairs if not feedback_path(workspace, year, sub).exists()]
+    if todo:
+        with WorkerPool() as pool:
+            write_workbooks(workspace, year, todo, pool)
+    return {sub.sha256: feedback_path(workspace, year, sub) for _, sub in pairs}
+
+
+def send_feedback_once(workspace, year: int, sub: Submission, path: Path | None, outbox, mailer) -> str | None:
+    """The feedback e-mail for one file, at most once (outbox key feedback-<sha256>)."""
+    from .feedback import compose_feedback_email
+    from .outbox import deliver
+
+    if sub.ministry not in workspace.config.ministry_by_abbr:
+        return "no-contact"
+    try:
+        message = compose_feedback_email(workspace, sub, path)
+    except ValueError:  # the ministry has no contact registered
+        return "no-contact"
+    if "Message-ID" not in message:
+        message["Message-ID"] = f"<annex-{year}-feedback-{sub.sha256[:16]}@{workspace.config.settings.smtp.sender.rpartition('@')[2]}>"
+    return deliver(outbox, mailer, year, sub.ministry, f"feedback-{sub.sha256[:16]}", message)
+
+
+def issue_counts(submissions: list[Submission]) -> Counter:
+    return Counter(issue.rule for sub in submissions for issue in sub.issues)
+
+
+class _ledger:
+    def __init__(self, workspace):
+        self.ledger = Ledger.for_workspace(workspace)
+
+    def __enter__(self) -> Ledger:
+        return self.ledger
+
+    def __exit__(self, *exc: object) -> None:
+        self.ledger.close()
+
+
+def smtp_unreachable(settings) -> str | None:
+    """Why the mail server cannot be reached (then e-mail waits for the next run), or None."""
+    import socket
+
+    try:
+        with socket.create_connection((settings.host, settings.port), timeout=3):
+            return None
+    except OSError as exc:
+        return f"メールサーバー {settings.host}:{settings.port} に接続できません（{exc.strerror or exc}）"

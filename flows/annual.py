@@ -1,0 +1,103 @@
+"""annual-consolidation: collect → validate each submission → feedback → reconcile → merge → render → publish."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from prefect import flow
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.futures import as_completed
+from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
+
+from annex import pipeline
+from annex.isolation import DEFAULT_WORKERS
+from annex.run import build_summary, ministry_table, summary_lines
+from annex.runlock import run_lock
+from annex.submission import Submission
+from annex.workspace import Workspace
+from flows.progress import note
+from tasks.collect import collect, load_reference
+from tasks.distribute import previous_master
+from tasks.feedback import feedback_workbooks, send_feedback
+from tasks.merge import merge
+from tasks.publish import publish
+from tasks.render import render
+from tasks.validate import record_validations, validate_file
+
+
+def validate_all(items: list[pipeline.Received], ref, fingerprint: str) -> dict[str, Submission]:
+    """One task per file, run side by side on the flow's task runner; a failed one is a returned file."""
+    progress = create_progress_artifact(0.0, description="提出物の検証")
+    futures = {validate_file.submit(item, quote(ref), fingerprint): item for item in items}  # quote: Prefect need not walk the annex
+    done: dict[str, Submission] = {}
+    for future in as_completed(list(futures)):
+        item = futures[future]
+        try:
+            done[item.sha256] = future.result()
+        except Exception as exc:  # this file only: it is returned to its ministry, the others go on
+            done[item.sha256] = pipeline.validation_failed(item, f"検証処理が失敗しました（{exc}）")
+        note(f"  検証 {len(done)}/{len(items)}: {item.name} → {done[item.sha256].verdict}")
+        update_progress_artifact(progress, 100.0 * len(done) / len(items))
+    return done
+
+
+def mail_feedback(ws: Workspace, year: int, pairs, paths: dict[str, Path]) -> dict[str, int]:
+    if reason := pipeline.smtp_unreachable(ws.config.settings.smtp):
+        note(f"  フィードバックメールは送りません: {reason}（次回の実行で送ります）")
+        return {"未送信（メールサーバーに接続できません）": len(pairs)}
+    outcomes: dict[str, int] = {}
+    for _, sub in pairs:
+        state = send_feedback(ws, year, sub, paths.get(sub.sha256), return_state=True)
+        key = (state.result() or "already") if state.is_completed() else "failed"
+        outcomes[key] = outcomes.get(key, 0) + 1
+    return outcomes
+
+
+# As many validations at once as the worker pool has workers (each task reads in its own worker).
+@flow(name="annual-consolidation", task_runner=ThreadPoolTaskRunner(max_workers=DEFAULT_WORKERS))
+def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
+    """The yearly run over a workspace; returns the figures also written to output/<Y>/run.json."""
+    started = time.monotonic()
+    ws = Workspace.at(workspace)
+    year = ws.year(year)
+    with run_lock(ws.archive, "run", year):
+        note(f"{year}年度の取りまとめ（作業フォルダ {ws.root}）")
+        note(f"前年度マスター: {previous_master(ws, year)}")
+        received, ignored = collect(ws, year)
+        note(f"収集: {len(received)} ファイル（対象外 {len(ignored)}）")
+        ref, fingerprint = load_reference(ws, year)
+        submissions = validate_all(received, ref, fingerprint)
+        pairs = [(item, submissions[item.sha256]) for item in received]
+        entries = record_validations(ws, pairs)
+        paths = feedback_workbooks(ws, year, pairs)
+        mail = mail_feedback(ws, year, pairs, paths)
+        accepted = {m: submissions.get(e.sha256) or validate_file(pipeline.Received(e, ws.archive / e.archive_path, Path(e.path).name), quote(ref), fingerprint)
+                    for m, e in pipeline.newest_accepted(ws, year).items()}
+        note(f"統合: 受理された {len(accepted)} 府省の提出物を前年度マスターに反映します（再掲の照合を含む）")
+        merged = merge(ws, year, accepted)
+        note("出力: Word と PDF を作成します")
+        rendered = render(ws, year)
+        ministries = ministry_table(ws, year, entries)
+        files = [*merged.written, *rendered.written, *paths.values(), ws.output(year) / "run.json"]
+        summary = build_summary(ws, year, ministries=ministries, merge=merged, render=rendered,
+                                issues=dict(pipeline.issue_counts(list(submissions.values()))), mail=mail, files=files,
+                                flow_run_id=flow_run.get_id(), seconds=time.monotonic() - started)
+        links = {"別添（Word）": rendered.docx_path, "別添（PDF）": rendered.pdf_path, "マスター": ws.output(year) / "master.xlsx",
+                 **{f"フィードバック {Path(p).name}": p for p in paths.values()}}
+        publish(ws, year, summary, ministries, {k: v for k, v in links.items() if v})
+    return {**summary, "lines": summary_lines(summary)}
+
+
+def run_annual(ws: Workspace, year: int | None = None, *, task_runner: str = "thread", dask_address: str | None = None) -> dict:
+    """`annex run`: the flow on the chosen task runner (threads, or Dask for many submissions)."""
+    selected = annual_consolidation
+    if task_runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        selected = annual_consolidation.with_options(
+            task_runner=DaskTaskRunner(address=dask_address) if dask_address else DaskTaskRunner()
+        )
+    return selected(str(ws.root), year)

@@ -1,0 +1,45 @@
+"""intake: only the files that arrived since the last run: validate them and send their feedback.
+
+Scheduled every 15 minutes (flows/deploy.py, prefect.yaml); outside the collection window, or
+while the annual run holds the workspace, it does nothing.
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from annex.reminders import parse_instant
+from annex.runlock import RunLocked, run_lock
+from annex.workspace import Workspace
+from flows.annual import mail_feedback, validate_all
+from flows.progress import note
+from tasks.collect import collect, load_reference
+from tasks.feedback import feedback_workbooks
+from tasks.validate import record_validations
+
+
+@flow(name="intake")
+def intake(workspace: str = ".", year: int | None = None, at: str | None = None) -> dict:
+    ws = Workspace.at(workspace)
+    year = ws.year(year)
+    moment = parse_instant(at)
+    window = ws.config.settings.collection_window
+    if window is not None and not window.start <= moment <= window.end:
+        note(f"受付期間外です（{window.start:%Y-%m-%d %H:%M} 〜 {window.end:%Y-%m-%d %H:%M}）")
+        return {"year": year, "new": 0, "skipped": "outside-window"}
+    try:
+        with run_lock(ws.archive, "run", year):
+            received, _ = collect(ws, year)
+            new = [item for item in received if not item.validated]
+            if not new:
+                return {"year": year, "new": 0}
+            note(f"新着 {len(new)} ファイル")
+            ref, fingerprint = load_reference(ws, year)
+            submissions = validate_all(new, ref, fingerprint)
+            pairs = [(item, submissions[item.sha256]) for item in new]
+            record_validations(ws, pairs)
+            mail = mail_feedback(ws, year, pairs, feedback_workbooks(ws, year, pairs))
+    except RunLocked as exc:
+        note(f"今回は見送ります: {exc}")
+        return {"year": year, "new": 0, "skipped": "locked"}
+    return {"year": year, "new": len(new), "verdicts": {s.file: s.verdict for _, s in pairs}, "feedback_mail": mail}

@@ -1,0 +1,21 @@
+"""Collect: every file of submissions/<Y>/ hashed, archived and in the ledger before anything parses it."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from annex import pipeline
+from annex.validate import Reference
+from annex.workspace import Workspace
+
+
+@task(name="collect", cache_policy=NO_CACHE)
+def collect(ws: Workspace, year: int) -> tuple[list[pipeline.Received], list[str]]:
+    return pipeline.receive(ws, year)
+
+
+@task(name="reference", cache_policy=NO_CACHE)
+def load_reference(ws: Workspace, year: int) -> tuple[Reference, str]:
+    """What submissions are compared with (master(Y-1), the templates), and its fingerprint for the cache."""
+    return Reference.load(ws, year), pipeline.reference_fingerprint(ws, year)

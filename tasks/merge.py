@@ -1,0 +1,15 @@
+"""Reconcile 再掲 and merge the newest accepted submission of each ministry into master(Y)."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from annex.merge_run import MergeSummary, merge_submissions
+from annex.submission import Submission
+from annex.workspace import Workspace
+
+
+@task(name="reconcile-and-merge", cache_policy=NO_CACHE)
+def merge(ws: Workspace, year: int, accepted: dict[str, Submission]) -> MergeSummary:
+    return merge_submissions(ws, year, accepted)

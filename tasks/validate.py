@@ -1,0 +1,27 @@
+"""Validate one submission file: its own task (failure boundary), cached on its bytes and the rules."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from annex import pipeline
+from annex.ledger import LedgerEntry
+from annex.submission import Submission
+from annex.validate import Reference
+from annex.workspace import Workspace
+
+
+def _cache_key(context, parameters) -> str:
+    item = parameters["item"]
+    return pipeline.validation_key(item.sha256, parameters["fingerprint"]) + f"-{item.name}"
+
+
+@task(name="validate", task_run_name="validate-{item.name}", cache_key_fn=_cache_key, persist_result=True)
+def validate_file(item: pipeline.Received, ref: Reference, fingerprint: str) -> Submission:
+    return pipeline.validate_received(item, ref)
+
+
+@task(name="record-validations", cache_policy=NO_CACHE)
+def record_validations(ws: Workspace, pairs: list[tuple[pipeline.Received, Submission]]) -> list[LedgerEntry]:
+    return pipeline.record_validations(ws, pairs)
