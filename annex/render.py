@@ -54,7 +54,7 @@ BODY_MARKER = "［ここに別添の本文が入ります］"
 LABELS = {
     "vision": "【あるべき姿とその実現に向けた方向性】",
     "goals": "【目標】",
-    "key_indicators": "【主要な数値目標】（主要指標）",
+    "key_indicators": "【科学技術・イノベーション政策において目指す主要な数値目標】（主要指標）",  # the Basic Plan's wording
     "reference_indicators": "【現状データ】（参考指標）",
 }
 ITEM_BULLET = "・ "  # 目標・数値目標・現状データ bullets: 「・ 」 (house style, notation_lint.md)
