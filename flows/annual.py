@@ -10,7 +10,6 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import as_completed
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
-from prefect.utilities.annotations import quote
 
 from annex import pipeline
 from annex.isolation import DEFAULT_WORKERS
@@ -25,13 +24,14 @@ from tasks.feedback import feedback_workbooks, send_feedback
 from tasks.merge import merge
 from tasks.publish import publish
 from tasks.render import render
-from tasks.validate import record_validations, validate_file
+from tasks.validate import Shared, record_validations, validate_file
 
 
 def validate_all(items: list[pipeline.Received], ref, fingerprint: str) -> dict[str, Submission]:
     """One task per file, run side by side on the flow's task runner; a failed one is a returned file."""
     progress = create_progress_artifact(0.0, description="提出物の検証")
-    futures = {validate_file.submit(item, quote(ref), fingerprint): item for item in items}  # quote: Prefect need not walk the annex
+    shared = Shared(ref)
+    futures = {validate_file.submit(item, shared, fingerprint): item for item in items}
     done: dict[str, Submission] = {}
     for future in as_completed(list(futures)):
         item = futures[future]
@@ -74,7 +74,7 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
         entries = record_validations(ws, pairs)
         paths = feedback_workbooks(ws, year, pairs)
         mail = mail_feedback(ws, year, pairs, paths)
-        accepted = {m: submissions.get(e.sha256) or validate_file(pipeline.Received(e, ws.archive / e.archive_path, Path(e.path).name), quote(ref), fingerprint)
+        accepted = {m: submissions.get(e.sha256) or validate_file(pipeline.Received(e, ws.archive / e.archive_path, Path(e.path).name), Shared(ref), fingerprint)
                     for m, e in pipeline.newest_accepted(ws, year).items()}
         note(f"統合: 受理された {len(accepted)} 府省の提出物を前年度マスターに反映します（再掲の照合を含む）")
         merged = merge(ws, year, accepted)
@@ -93,10 +93,14 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
 
 def run_annual(ws: Workspace, year: int | None = None, *, task_runner: str = "thread", dask_address: str | None = None) -> dict:
     """`annex run`: the flow on the chosen task runner (threads, or Dask for many submissions)."""
+    with run_lock(ws.archive, "run", ws.year(year)):
+        pass  # fail fast, before Prefect starts, when another run holds the workspace (the flow locks again)
     selected = annual_consolidation
     if task_runner == "dask":
+        import dask
         from prefect_dask import DaskTaskRunner
 
+        dask.config.set({"distributed.worker.daemon": False})  # a local worker starts the readers' process pool
         selected = annual_consolidation.with_options(
             task_runner=DaskTaskRunner(address=dask_address) if dask_address else DaskTaskRunner()
         )

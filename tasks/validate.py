@@ -12,14 +12,22 @@ from annex.validate import Reference
 from annex.workspace import Workspace
 
 
+class Shared:
+    """A large read-only value handed to tasks as it is: Prefect does not walk into it (the
+    reference holds the whole annex) and it pickles once per task for a Dask worker."""
+
+    def __init__(self, value: Reference):
+        self.value = value
+
+
 def _cache_key(context, parameters) -> str:
     item = parameters["item"]
     return pipeline.validation_key(item.sha256, parameters["fingerprint"]) + f"-{item.name}"
 
 
 @task(name="validate", task_run_name="validate-{item.name}", cache_key_fn=_cache_key, persist_result=True)
-def validate_file(item: pipeline.Received, ref: Reference, fingerprint: str) -> Submission:
-    return pipeline.validate_received(item, ref)
+def validate_file(item: pipeline.Received, ref: Shared, fingerprint: str) -> Submission:
+    return pipeline.validate_received(item, ref.value)
 
 
 @task(name="record-validations", cache_policy=NO_CACHE)

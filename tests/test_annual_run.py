@@ -1,0 +1,95 @@
+"""End to end: `annex run` through the CLI on a copy of the sample workspace, against the session's
+Prefect server; figures from tools/sample_plan.json, every output read back, the run's state
+checked through Prefect's API, and an unchanged submission never validated twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = json.loads((ROOT / "tools" / "sample_plan.json").read_text(encoding="utf-8"))
+
+
+def _annex_run(workspace: Path, api_url: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PREFECT_API_URL": api_url}
+    return subprocess.run([sys.executable, "-m", "flows.cli", "run", "--workspace", str(workspace)],
+                          env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
+def _task_runs(flow_run_id: str):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async def read():
+        async with get_client() as client:
+            flow_run = await client.read_flow_run(flow_run_id)
+            tasks = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
+            runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
+            return runs[0], tasks
+
+    return asyncio.run(read())
+
+
+def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace):
+    done = _annex_run(sample_workspace, prefect_server)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "収集: 21 ファイル" in out and "検証 21/21" in out
+    assert "府省庁: 受理 18・差戻し 3・未提出 1" in out
+
+    summary = json.loads((sample_workspace / "output" / "2026" / "run.json").read_text(encoding="utf-8"))
+    assert sorted(summary["ministries"]["差戻し"]) == sorted(PLAN["faulty"])
+    assert summary["ministries"]["未提出"] == [m["ministry"] for m in PLAN["not_submitted"]]
+    assert summary["ministry_counts"] == {"受理": 18, "差戻し": 3, "未提出": 1}
+    expected = PLAN["expected_merge"]
+    assert {k: summary["bullets"][k] for k in ("added", "modified", "deleted", "carried")} == {
+        k: expected[k] for k in ("added", "modified", "deleted", "carried")}
+    assert summary["relisted"]["linked"] > 0 and summary["relisted"]["total"] >= summary["relisted"]["linked"]
+    assert set(summary["issues_by_rule"]) == set(PLAN["mistake_rules"])
+    names = {Path(f).name for f in summary["files"]}
+    assert {"master.json", "master.xlsx", "changes.xlsx", "reconciliation.xlsx", "annex-context.json", "annex.docx", "run.json"} <= names
+    assert len([f for f in summary["files"] if "/feedback/" in f]) == 21
+    if summary["pdf"]["produced"]:
+        assert (sample_workspace / "output" / "2026" / "annex.pdf").read_bytes().startswith(b"%PDF-")
+    elif os.environ.get("ANNEX_REQUIRE_ALL"):
+        pytest.fail(f"no PDF: {summary['pdf']['reason']}")
+    for name in summary["files"]:
+        path = sample_workspace / name
+        assert path.exists() and path.stat().st_size > 0, name
+    for line in (f"  出力 {len(summary['files'])} ファイル:", "output/2026/run.json"):
+        assert line in out
+    assert "Traceback" not in done.stderr
+
+    flow_run, tasks = _task_runs(summary["flow_run_id"])
+    assert flow_run.name and flow_run.state.is_completed()
+    validations = [t for t in tasks if t.name.startswith("validate-")]
+    assert len(validations) == 21
+
+    # The same files again: every validation comes from the cache, nothing is merged differently.
+    again = _annex_run(sample_workspace, prefect_server)
+    assert again.returncode == 0, again.stdout + again.stderr
+    second = json.loads((sample_workspace / "output" / "2026" / "run.json").read_text(encoding="utf-8"))
+    assert second["bullets"] == summary["bullets"] and second["ministries"] == summary["ministries"]
+    flow_run, tasks = _task_runs(second["flow_run_id"])
+    assert flow_run.state.is_completed()
+    validations = [t for t in tasks if t.name.startswith("validate-")]
+    assert validations and all(t.state.name == "Cached" for t in validations), {t.state.name for t in validations}
+
+
+def test_a_second_run_is_refused_while_the_first_holds_the_workspace(sample_workspace):
+    from annex.runlock import run_lock
+
+    with run_lock(sample_workspace / "archive", "run", 2026):
+        refused = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--workspace", str(sample_workspace)],
+                                 env={**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"},
+                                 capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert refused.returncode != 0
+    assert "実行中" in refused.stderr + refused.stdout
