@@ -254,6 +254,7 @@ class ReminderReport:
     items: list[Due]
     outcomes: dict[str, str]  # ministry abbr → key of OUTCOME_JA
     uncertain: list = field(default_factory=list)  # outbox entries a person must check
+    all_slots: list[Slot] = field(default_factory=list)
 
     def count(self, outcome: str) -> int:
         return sum(1 for o in self.outcomes.values() if o == outcome)
@@ -261,7 +262,9 @@ class ReminderReport:
     def lines(self) -> list[str]:
         head = f"督促 {self.year}年度 {format_instant(self.at)} 時点"
         if self.slot is None:
-            return [f"{head}: 督促の時期ではありません（締切前の督促日・締切後の期間のいずれでもない）"]
+            upcoming = [s for s in self.all_slots if s.at > self.at]
+            after = f"次の督促は {format_instant(upcoming[0].at)}（{upcoming[0].label}）です" if upcoming else "督促の期間は終わりました"
+            return [f"{head}: 督促の時期ではありません。{after}"]
         lines = [f"{head}: {self.slot.label}（{self.slot.key}）— 対象 {len(self.items)} 府省庁"]
         for item in self.items:
             lines.append(f"  - {item.ministry.abbr}: {item.reason} → {OUTCOME_JA[self.outcomes[item.ministry.abbr]]}"
@@ -295,7 +298,7 @@ def preview(workspace, year: int, at: dt.datetime) -> ReminderReport:
             for i in items
         }
         uncertain = outbox.entries(year, state="uncertain") + outbox.entries(year, state="queued")
-    return ReminderReport(year, at, slot, items, outcomes, uncertain)
+    return ReminderReport(year, at, slot, items, outcomes, uncertain, slots(workspace.config.settings))
 
 
 def plan(workspace, year: int, at: dt.datetime) -> tuple[Slot | None, list[Due]]:

@@ -30,7 +30,7 @@ def send_reminders(workspace: str = ".", year: int | None = None, at: str | None
             item.ministry.abbr: _outcome(send_reminder(ws, year, item, return_state=True)) if item.recipients else "no-contact"
             for item in items
         }
-    report = reminders.ReminderReport(year, moment, slot, items, outcomes, uncertain)
+    report = reminders.ReminderReport(year, moment, slot, items, outcomes, uncertain, reminders.slots(ws.config.settings))
     create_table_artifact(
         key=f"reminders-{year}",
         table=[{"府省庁": d["ministry"], "状況": d["status"], "理由": d["reason"], "結果": reminders.OUTCOME_JA[d["outcome"]]}

@@ -215,3 +215,18 @@ def test_after_the_deadline_the_secretariat_is_in_copy_and_a_crashed_send_is_not
     with Outbox.open(ws.ledger_url) as outbox:
         assert outbox.state_of(2026, "総", "after-2026-06-01") == "uncertain"
         assert {e.state for e in outbox.entries(2026, slot="after-2026-06-01") if e.ministry != "総"} <= {"sent"}
+
+
+def test_remind_dry_run_lists_who_and_why_without_prefect_or_mail(reminder_workspace, recorded, capsys, smtp):
+    import sys
+
+    from flows.cli import main
+
+    main(["remind", "--workspace", str(reminder_workspace.root), "--at", "2026-05-26T09:00+09:00", "--dry-run"])
+    out = capsys.readouterr().out
+    assert "締切3日前（before-3）" in out
+    assert "  - 総: 差戻し（総-3.xlsx: エラー 4件） → 送信予定（宛先: annex-contact@mic.example）" in out
+    assert "  - 文:" not in out and "  - 経:" not in out
+    main(["remind", "--workspace", str(reminder_workspace.root), "--at", "2026-05-20T09:00+09:00", "--dry-run"])
+    assert "次の督促は 2026年5月22日（金） 09:00（締切7日前）です" in capsys.readouterr().out
+    assert smtp[0].messages == []
