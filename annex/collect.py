@@ -98,6 +98,52 @@ def submission_files(folder: Path) -> tuple[list[Path], list[str]]:
     return files, ignored
 
 
+@dataclass(frozen=True)
+class Received:
+    """A file of submissions/<Y>/, archived and in the ledger."""
+
+    entry: LedgerEntry
+    stored: Path  # the archived bytes (content-addressed, read-only)
+    name: str  # the name the ministry gave it
+
+    @property
+    def sha256(self) -> str:
+        return self.entry.sha256
+
+    @property
+    def validated(self) -> bool:
+        return self.entry.status != "received"
+
+
+def receive(workspace, year: int, ledger: Ledger) -> tuple[list[Received], list[str]]:
+    """Hash, archive and record every file of the inbox before anything parses it; (files, ignored)."""
+    inbox = workspace.submissions(year)
+    files, ignored = submission_files(inbox)
+    received = []
+    for path in files:
+        sha, size, stored = archive_file(path, workspace.archive)
+        entry, _ = ledger.record_received(year=year, path=path.relative_to(inbox).as_posix(), sha256=sha, size=size,
+                                          archive_path=stored.relative_to(workspace.archive).as_posix())
+        received.append(Received(entry, stored, display_name(path.name)))
+    return received, ignored
+
+
+def record_validations(workspace, ledger: Ledger, pairs: list[tuple[Received, Submission]]) -> list[LedgerEntry]:
+    """Complete the ledger entries validated for the first time; the others are returned as they are."""
+    known = workspace.config.ministry_by_abbr
+    out = []
+    for item, sub in pairs:
+        if item.validated:
+            out.append(item.entry)
+            continue
+        out.append(ledger.record_validation(
+            item.entry.id, ministry=sub.ministry if sub.ministry in known else None,
+            template_version=sub.template_version, status=VERDICT_STATUS[sub.verdict],
+            errors=len(sub.errors), warnings=len(sub.warnings),
+        ))
+    return out
+
+
 # -- reading in the pool --------------------------------------------------------------------
 def _read_outcome(outcome: Outcome, name: str, sha: str) -> RawWorkbook | Submission:
     if outcome.ok:
@@ -177,41 +223,28 @@ def collect_and_validate(workspace, year: int | None = None, *, ledger: Ledger |
                          reference: Reference | None = None) -> CollectResult:
     """Collect submissions/<Y>/: archive and record new files, validate them, write feedback.
 
-    Files whose bytes are already in the ledger are listed in ``seen`` and not processed again.
+    Files whose bytes were already validated are listed in ``seen`` and not processed again; a
+    file recorded but never validated (a run stopped half-way) is validated now.
     """
     year = workspace.year(year)
     own_ledger = ledger is None
     ledger = ledger or Ledger.for_workspace(workspace)
     result = CollectResult(year)
-    inbox = workspace.submissions(year)
-    files, result.ignored = submission_files(inbox)
-    archived: list[tuple[Path, str, LedgerEntry]] = []
     try:
-        for path in files:
-            rel = path.relative_to(inbox).as_posix()
-            sha, size, stored = archive_file(path, workspace.archive)
-            entry, new = ledger.record_received(year=year, path=rel, sha256=sha, size=size,
-                                                archive_path=stored.relative_to(workspace.archive).as_posix())
-            if new:
-                archived.append((stored, display_name(path.name), entry))
-            else:
-                result.seen.append((rel, entry))
-        if not archived:
+        received, result.ignored = receive(workspace, year, ledger)
+        result.seen = [(item.entry.path, item.entry) for item in received if item.validated]
+        todo = [item for item in received if not item.validated]
+        if not todo:
             return result
         own_pool = pool is None
         pool = pool or WorkerPool()
         try:
             ref = reference or Reference.load(workspace, year)
-            items = [(stored, name, entry.sha256) for stored, name, entry in archived]
-            result.submissions = read_and_validate(items, ref, pool)
-            for (_, _, entry), sub in zip(archived, result.submissions):
-                result.new.append(ledger.record_validation(
-                    entry.id, ministry=sub.ministry if workspace.config.ministry_by_abbr.get(sub.ministry or "") else None,
-                    template_version=sub.template_version, status=VERDICT_STATUS[sub.verdict],
-                    errors=len(sub.errors), warnings=len(sub.warnings),
-                ))
+            result.submissions = read_and_validate([(i.stored, i.name, i.sha256) for i in todo], ref, pool)
+            pairs = list(zip(todo, result.submissions))
+            result.new = record_validations(workspace, ledger, pairs)
             if feedback:
-                result.feedback = write_feedback(workspace, year, [(stored, sub) for (stored, _, _), sub in zip(archived, result.submissions)], pool)
+                result.feedback = write_feedback(workspace, year, [(i.stored, sub) for i, sub in pairs], pool)
         finally:
             if own_pool:
                 pool.close()

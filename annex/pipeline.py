@@ -2,7 +2,8 @@
 
 ``collect_and_validate`` does receive → validate → record → feedback in one call; the flow needs
 each file validated on its own (a failure boundary per ministry, and a cache keyed on the file's
-bytes), so here the same steps are exposed one by one. Nothing here parses a file in-process:
+bytes), so here the same steps (annex.collect's receive / read_and_validate / record_validations)
+are exposed one by one, each opening and closing the ledger itself. Nothing here parses a file in-process:
 reading happens in annex.isolation's worker pool, as in collect.
 """
 
@@ -10,46 +11,21 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
-from .collect import archive_file, display_name, feedback_folder, feedback_name, read_and_validate, submission_files
-from .ledger import VERDICT_STATUS, Ledger, LedgerEntry
+from . import collect
+from .collect import Received, feedback_folder, feedback_name, read_and_validate
+from .ledger import Ledger, LedgerEntry
 from .rules import CATALOGUE_VERSION
 from .sheet import TEMPLATE_VERSION
 from .submission import Submission
 from .validate import Reference, rejected_unreadable
 
 
-@dataclass(frozen=True)
-class Received:
-    """A file of submissions/<Y>/, archived and in the ledger."""
-
-    entry: LedgerEntry
-    stored: Path  # the archived bytes (content-addressed, read-only)
-    name: str  # the name the ministry gave it
-
-    @property
-    def sha256(self) -> str:
-        return self.entry.sha256
-
-    @property
-    def validated(self) -> bool:
-        return self.entry.status != "received"
-
-
 def receive(workspace, year: int) -> tuple[list[Received], list[str]]:
     """Hash, archive and record every file of the inbox before anything parses it; (files, ignored)."""
-    inbox = workspace.submissions(year)
-    files, ignored = submission_files(inbox)
-    received = []
     with _ledger(workspace) as ledger:
-        for path in files:
-            sha, size, stored = archive_file(path, workspace.archive)
-            entry, _ = ledger.record_received(year=year, path=path.relative_to(inbox).as_posix(), sha256=sha, size=size,
-                                              archive_path=stored.relative_to(workspace.archive).as_posix())
-            received.append(Received(entry, stored, display_name(path.name)))
-    return received, ignored
+        return collect.receive(workspace, year, ledger)
 
 
 def validation_key(sha256: str, reference_fingerprint: str) -> str:
@@ -81,20 +57,8 @@ def validation_failed(item: Received, detail: str) -> Submission:
 
 
 def record_validations(workspace, pairs: list[tuple[Received, Submission]]) -> list[LedgerEntry]:
-    """Complete the ledger entries validated for the first time; the others are returned as they are."""
-    known = workspace.config.ministry_by_abbr
-    out = []
     with _ledger(workspace) as ledger:
-        for item, sub in pairs:
-            if item.validated:
-                out.append(item.entry)
-                continue
-            out.append(ledger.record_validation(
-                item.entry.id, ministry=sub.ministry if sub.ministry in known else None,
-                template_version=sub.template_version, status=VERDICT_STATUS[sub.verdict],
-                errors=len(sub.errors), warnings=len(sub.warnings),
-            ))
-    return out
+        return collect.record_validations(workspace, ledger, pairs)
 
 
 def newest_accepted(workspace, year: int) -> dict[str, LedgerEntry]:

@@ -44,6 +44,18 @@ def validate_all(items: list[pipeline.Received], ref, fingerprint: str) -> dict[
     return done
 
 
+def accepted_submissions(ws: Workspace, year: int, submissions: dict[str, Submission], ref, fingerprint: str) -> dict[str, Submission]:
+    """Each ministry's newest accepted version: validated in this run, or (no longer in the inbox) from the archive."""
+    accepted = {}
+    for ministry, entry in pipeline.newest_accepted(ws, year).items():
+        submission = submissions.get(entry.sha256)
+        if submission is None:
+            archived = pipeline.Received(entry, ws.archive / entry.archive_path, Path(entry.path).name)
+            submission = validate_file(archived, Shared(ref), fingerprint)
+        accepted[ministry] = submission
+    return accepted
+
+
 def mail_feedback(ws: Workspace, year: int, pairs, paths: dict[str, Path]) -> dict[str, int]:
     if reason := pipeline.smtp_unreachable(ws.config.settings.smtp):
         note(f"  フィードバックメールは送りません: {reason}（次回の実行で送ります）")
@@ -74,8 +86,7 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
         entries = record_validations(ws, pairs)
         paths = feedback_workbooks(ws, year, pairs)
         mail = mail_feedback(ws, year, pairs, paths)
-        accepted = {m: submissions.get(e.sha256) or validate_file(pipeline.Received(e, ws.archive / e.archive_path, Path(e.path).name), Shared(ref), fingerprint)
-                    for m, e in pipeline.newest_accepted(ws, year).items()}
+        accepted = accepted_submissions(ws, year, submissions, ref, fingerprint)
         note(f"統合: 受理された {len(accepted)} 府省の提出物を前年度マスターに反映します（再掲の照合を含む）")
         merged = merge(ws, year, accepted)
         note("出力: Word と PDF を作成します")

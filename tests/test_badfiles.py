@@ -15,7 +15,7 @@ from annex.collect import collect_and_validate, validate_files
 from annex.isolation import WorkerPool
 from annex.ledger import Ledger
 from annex.validate import Reference
-from distributed import distributed
+from corpus_distribution import distributed
 from hostile import cell_text_workbook, make_catalogue, write_xlsx, sheet_xml, OK_ROWS
 
 

@@ -1,7 +1,7 @@
 """Scale-out: validating on a Dask cluster (prefect-dask) yields the same master as the default runner.
 
-The Dask run goes through `annex run --task-runner dask` in a child process: pytest puts tests/ on
-sys.path, where tests/distributed.py (a template-test helper) would shadow Dask's `distributed`.
+The Dask run goes through `annex run --task-runner dask` in a child process, as the secretariat
+would start it, so the option is tested from the command line down.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from annex.template import preamble_items, read_lines
 from annex.workspace import Workspace
 from flows.cli import main
 
-from distributed import distributed
+from corpus_distribution import distributed
 
 
 def test_one_template_per_ministry_in_the_annex_plus_the_secretariat():

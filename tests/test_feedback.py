@@ -13,7 +13,7 @@ from annex.collect import feedback_folder, feedback_name, validate_files
 from annex.feedback import FILL_ERROR, FILL_WARNING
 from annex.isolation import WorkerPool
 from annex.validate import Reference
-from distributed import distributed
+from corpus_distribution import distributed
 from hostile import make_catalogue
 
 INJECTIONS = ['=HYPERLINK("http://127.0.0.1/x?"&A2,"click")', "=cmd|' /C calc'!A0", "+1+2", "-1+2", "@SUM(1,2)"]

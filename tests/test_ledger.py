@@ -16,7 +16,7 @@ from annex.isolation import WorkerPool
 from annex.ledger import Ledger
 from annex.validate import Reference
 from annex.workspace import Workspace
-from distributed import distributed
+from corpus_distribution import distributed
 
 POSTGRES_URL = os.environ.get("ANNEX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -113,3 +113,23 @@ def test_workspace_ledger_honours_ANNEX_DB_URL(tmp_path, monkeypatch):
     _receive(led, "f" * 64)
     led.close()
     assert (tmp_path / "elsewhere.sqlite").exists()
+
+
+def test_a_file_recorded_but_never_validated_is_validated_by_the_next_collect(tmp_path):
+    """A run stopped between archiving and validating must not leave the file 'seen' for ever."""
+    from annex.collect import receive
+
+    ws = Workspace.at(tmp_path / "ws")
+    inbox = ws.submissions(2026)
+    inbox.mkdir(parents=True)
+    shutil.copyfile(distributed().path("文"), inbox / "文部科学省.xlsx")
+    ledger = Ledger.for_workspace(ws)
+    try:
+        received, _ = receive(ws, 2026, ledger)  # archived and recorded, then the run "stops"
+        assert [r.entry.status for r in received] == ["received"]
+        result = collect_and_validate(ws, 2026, ledger=ledger, feedback=False)
+        assert [e.status for e in result.new] == ["accepted"] and not result.seen
+        again = collect_and_validate(ws, 2026, ledger=ledger, feedback=False)
+        assert not again.new and [e.status for _, e in again.seen] == ["accepted"]
+    finally:
+        ledger.close()

@@ -20,7 +20,7 @@ from annex.ledger import Ledger
 from annex.mail import SmtpMailer
 from annex.validate import Reference
 from annex.workspace import Workspace
-from distributed import distributed
+from corpus_distribution import distributed
 
 
 class Sink:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from annex.preflight import Limits, preflight
-from distributed import distributed
+from corpus_distribution import distributed
 from hostile import OK_ROWS, make_catalogue, sheet_xml, write_xlsx
 
 

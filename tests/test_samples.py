@@ -15,7 +15,7 @@ from annex.rules import RULES
 from annex.sheet import ACTIONS, HEADER_ROW, LABELS, SHEET_ENTRY, SHEET_META
 from annex.template import LETTER, read_lines, read_meta, workbook_checksum
 
-from distributed import distributed
+from corpus_distribution import distributed
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBMISSIONS = ROOT / "submissions" / "2026"

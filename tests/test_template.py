@@ -20,7 +20,7 @@ from annex.template import (
 )
 from annex.model import Bullet
 
-from distributed import GENERATED_AT, distributed
+from corpus_distribution import GENERATED_AT, distributed
 
 ALL = sorted(distributed().plans)
 SMALL = "宇宙"  # a one-row template, for the checks that need only one

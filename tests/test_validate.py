@@ -14,7 +14,7 @@ from annex.isolation import WorkerPool
 from annex.rules import RULES
 from annex.sheet import SHEET_ENTRY, SHEET_META
 from annex.validate import Reference
-from distributed import distributed
+from corpus_distribution import distributed
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = __import__("json").loads((ROOT / "tools" / "sample_plan.json").read_text(encoding="utf-8"))
