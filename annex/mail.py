@@ -24,7 +24,9 @@ class MailError(AnnexError):
 
 
 class Mailer(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: EmailMessage) -> dict[str, str]:
+        """Hand the message over; returns the recipients the server refused (address → reason)."""
+        ...
 
 
 @dataclass
@@ -37,7 +39,7 @@ class SmtpMailer:
     def from_environment(cls, settings: Smtp) -> "SmtpMailer":
         return cls(settings, os.environ.get(settings.username_env), os.environ.get(settings.password_env))
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage) -> dict[str, str]:
         s = self.settings
         if "From" not in message:
             message["From"] = s.sender
@@ -53,9 +55,12 @@ class SmtpMailer:
                     client.starttls(context=ssl.create_default_context())
                 if self.username and self.password:
                     client.login(self.username, self.password)
-                client.send_message(message)
+                refused = client.send_message(message)
         except (OSError, smtplib.SMTPException) as exc:
             raise MailError(f"メールサーバー {s.host}:{s.port} に送信できません（{exc}）", hint="config/annex.yaml の smtp を確認してください") from exc
+        # Some recipients refused while others accepted: the message went out, so it must not be
+        # sent again, but the refused addresses are reported for a person to fix.
+        return {address: f"{code} {reason.decode(errors='replace') if isinstance(reason, bytes) else reason}" for address, (code, reason) in refused.items()}
 
 
 @dataclass
@@ -64,9 +69,10 @@ class OutboxMailer:
 
     folder: Path
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage) -> dict[str, str]:
         self.folder.mkdir(parents=True, exist_ok=True)
         if "Message-ID" not in message:
             message["Message-ID"] = make_msgid()
         count = len(list(self.folder.glob("*.eml")))
         (self.folder / f"{count + 1:04d}.eml").write_bytes(bytes(message))
+        return {}

@@ -146,8 +146,8 @@ class Outbox:
             )
             return result.rowcount == 1
 
-    def mark_sent(self, year: int, ministry: str, slot: str) -> None:
-        self._set(year, ministry, slot, "sent", None)
+    def mark_sent(self, year: int, ministry: str, slot: str, note: str | None = None) -> None:
+        self._set(year, ministry, slot, "sent", note)
 
     def mark_failed(self, year: int, ministry: str, slot: str, error: str) -> None:
         self._set(year, ministry, slot, "failed", error)
@@ -219,11 +219,12 @@ def deliver(outbox: Outbox, mailer: Mailer, year: int, ministry: str, slot: str,
     if not outbox.claim(year, ministry, slot, message_id=message["Message-ID"], recipients=recipients, subject=message["Subject"]):
         return None
     try:
-        mailer.send(message)
+        refused = mailer.send(message) or {}
     except MailError as exc:
         outbox.mark_failed(year, ministry, slot, str(exc))
         if is_permanent(exc):
             return "failed"
         raise TransientMailError(str(exc)) from exc.__cause__
-    outbox.mark_sent(year, ministry, slot)
+    note = "; ".join(f"受信拒否 {address}: {reason}" for address, reason in refused.items()) or None
+    outbox.mark_sent(year, ministry, slot, note)  # sent: it reached the others, and must not go twice
     return "sent"

@@ -61,3 +61,49 @@ def test_the_outbox_works_on_postgresql(tmp_path):
         with box.engine.begin() as conn:
             conn.execute(outbox_table.delete().where(outbox_table.c.slot.like("test-%")))
         box.close()
+
+
+def test_a_partly_refused_message_is_sent_once_and_the_refused_address_recorded(outbox):
+    """Over real SMTP: one Cc refused with 550 → the others got it, so it is 'sent', never re-sent."""
+    import socket
+    from email.message import EmailMessage
+
+    from aiosmtpd.controller import Controller
+
+    from annex.config import Smtp
+    from annex.mail import SmtpMailer
+    from annex.outbox import deliver
+
+    class RefuseOne:
+        def __init__(self):
+            self.delivered: list[list[str]] = []
+
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            if address.startswith("gone@"):
+                return "550 5.1.1 no such user"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+        async def handle_DATA(self, server, session, envelope):
+            self.delivered.append(list(envelope.rcpt_tos))
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = RefuseOne()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        mailer = SmtpMailer(Smtp(host="127.0.0.1", port=port, sender="annex@csti.example"))
+        message = EmailMessage()
+        message["To"], message["Cc"], message["Subject"] = "a@mext.example", "gone@csti.example", "督促"
+        message["Message-ID"] = "<t-1@csti.example>"
+        message.set_content("本文")
+        assert deliver(outbox, mailer, 2026, "文", "after-1", message) == "sent"
+        assert deliver(outbox, mailer, 2026, "文", "after-1", message) is None
+        assert handler.delivered == [["a@mext.example"]]
+        [entry] = outbox.entries(2026, slot="after-1")
+        assert entry.state == "sent" and "gone@csti.example" in entry.error and "550" in entry.error
+    finally:
+        controller.stop()
