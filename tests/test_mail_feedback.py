@@ -3,14 +3,10 @@ contacts only, with its own feedback only — checked for every ministry with ca
 
 from __future__ import annotations
 
-import email
 import shutil
-import socket
-from email import policy
 
 import openpyxl
 import pytest
-from aiosmtpd.controller import Controller
 
 from annex.collect import collect_and_validate
 from annex.config import Smtp
@@ -23,33 +19,12 @@ from annex.workspace import Workspace
 from corpus_distribution import distributed
 
 
-class Sink:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content, policy=policy.default)))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, sink
-    controller.stop()
-
-
 def _canary(ministry_slug: str) -> str:
     return f"CANARY-{ministry_slug}-<b>"
 
 
 def test_each_ministry_gets_only_its_own_feedback(smtp, tmp_path):
-    port, sink = smtp
+    port, sink = smtp.port, smtp
     d = distributed()
     ws = Workspace.at(tmp_path / "ws")
     inbox = ws.submissions(2026)

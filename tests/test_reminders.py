@@ -101,40 +101,12 @@ def test_html_reminder_escapes_what_ministries_wrote(config):
 # -- the flow, against a real SMTP server --------------------------------------------------------
 
 
-class _Sink:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        import email
-        from email import policy
-
-        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content, policy=policy.default)))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    import socket
-
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    sink = _Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield sink, port
-    controller.stop()
-
-
 @pytest.fixture
 def reminder_workspace(sample_workspace, smtp):
     """The sample workspace, its mail going to the test's SMTP server, with ledger statuses recorded."""
     from annex.config import bundled_path
 
-    _, port = smtp
+    port = smtp.port
     (sample_workspace / "config").mkdir(exist_ok=True)
     text = bundled_path("annex.yaml").read_text(encoding="utf-8").replace("port: 8025", f"port: {port}")
     (sample_workspace / "config" / "annex.yaml").write_text(text, encoding="utf-8")
@@ -169,7 +141,7 @@ def test_two_runs_for_the_same_slot_send_one_email_per_pending_ministry(prefect_
     from annex.reminders import plan
     from flows.reminders import send_reminders
 
-    sink, _ = smtp
+    sink = smtp
     ws = reminder_workspace
     before = "2026-05-26T09:00+09:00"  # slot before-3
     _, items = plan(ws, 2026, dt.datetime.fromisoformat(before))
@@ -199,7 +171,7 @@ def test_after_the_deadline_the_secretariat_is_in_copy_and_a_crashed_send_is_not
     from annex.outbox import Outbox
     from flows.reminders import send_reminders
 
-    sink, _ = smtp
+    sink = smtp
     ws = reminder_workspace
     secretariat = ws.config.secretariat.email
     # A previous run died while handing 総's reminder to the server: its row is still queued.
@@ -229,4 +201,4 @@ def test_remind_dry_run_lists_who_and_why_without_prefect_or_mail(reminder_works
     assert "  - 文:" not in out and "  - 経:" not in out
     main(["remind", "--workspace", str(reminder_workspace.root), "--at", "2026-05-20T09:00+09:00", "--dry-run"])
     assert "次の督促は 2026年5月22日（金） 09:00（締切7日前）です" in capsys.readouterr().out
-    assert smtp[0].messages == []
+    assert smtp.messages == []

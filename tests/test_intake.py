@@ -1,0 +1,72 @@
+"""intake (every 15 minutes in the collection window): only new files are validated, each ministry
+gets its feedback by e-mail once; outside the window it does nothing. Deployments: schedules in JST."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from annex.config import bundled_path
+from annex.workspace import Workspace
+
+IN_WINDOW = "2026-05-20T10:00+09:00"
+SAMPLES = Path(__file__).resolve().parents[1] / "submissions" / "2026"
+
+
+def _workspace(root: Path, smtp_port: int) -> Workspace:
+    (root / "config").mkdir(parents=True)
+    text = bundled_path("annex.yaml").read_text(encoding="utf-8").replace("port: 8025", f"port: {smtp_port}")
+    (root / "config" / "annex.yaml").write_text(text, encoding="utf-8")
+    (root / "submissions" / "2026").mkdir(parents=True)
+    return Workspace.at(root)
+
+
+def _drop(ws: Workspace, sample: str) -> None:
+    shutil.copyfile(SAMPLES / sample, ws.submissions(2026) / sample)
+
+
+@pytest.mark.e2e
+def test_intake_validates_only_new_files_and_mails_each_once(prefect_server, smtp, tmp_path):
+    from flows.intake import intake
+
+    ws = _workspace(tmp_path / "ws", smtp.port)
+    _drop(ws, "外務省_別添記入シート.xlsx")
+    first = intake(str(ws.root), 2026, IN_WINDOW)
+    assert first["new"] == 1 and list(first["verdicts"].values()) == ["受理"]
+    assert [rcpts for rcpts, _ in smtp.messages] == [["annex-contact@mofa.example"]]
+    assert len(list((ws.output(2026) / "feedback").glob("*.xlsx"))) == 1
+
+    _drop(ws, "国交省 別添回答 0527.xlsx")  # a faulty sample: 差戻し
+    second = intake(str(ws.root), 2026, IN_WINDOW)
+    assert second["new"] == 1 and list(second["verdicts"].values()) == ["差戻し"]
+    assert [rcpts for rcpts, _ in smtp.messages][1:] == [["annex-contact@mlit.example"]]
+    assert "差戻し" in smtp.messages[1][1]["Subject"]
+
+    third = intake(str(ws.root), 2026, IN_WINDOW)
+    assert third["new"] == 0 and len(smtp.messages) == 2
+
+
+@pytest.mark.e2e
+def test_intake_does_nothing_outside_the_collection_window(prefect_server, smtp, tmp_path):
+    from flows.intake import intake
+
+    ws = _workspace(tmp_path / "ws", smtp.port)
+    _drop(ws, "外務省_別添記入シート.xlsx")
+    result = intake(str(ws.root), 2026, "2026-07-01T10:00+09:00")
+    assert result["skipped"] == "outside-window" and result["new"] == 0
+    assert smtp.messages == [] and not ws.archive.exists()
+
+
+def test_deployments_are_scheduled_in_tokyo(tmp_path):
+    from flows.deploy import deployments
+
+    by_name = {d.name: d for d in deployments(Workspace.at(tmp_path))}
+    assert set(by_name) == {"annual", "distribute", "intake", "reminders"}
+    assert [(s.schedule.cron, s.schedule.timezone) for s in by_name["intake"].schedules] == [("*/15 * * * *", "Asia/Tokyo")]
+    assert [(s.schedule.cron, s.schedule.timezone) for s in by_name["reminders"].schedules] == [("0 9 * * 1-5", "Asia/Tokyo")]
+    assert not by_name["annual"].schedules and not by_name["distribute"].schedules
+    for deployment in by_name.values():
+        assert deployment.parameters == {"workspace": str(tmp_path.resolve())}
+        assert deployment.concurrency_limit == 1
