@@ -8,10 +8,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from annex import pipeline
-from annex.mail import SmtpMailer
 from annex.outbox import Outbox, TransientMailError
 from annex.submission import Submission
 from annex.workspace import Workspace
+from tasks.mailer import smtp_mailer
 
 
 @task(name="feedback-workbooks", cache_policy=NO_CACHE)
@@ -27,4 +27,4 @@ def _transient(task, task_run, state) -> bool:
       retries=3, retry_delay_seconds=[5, 30, 120], retry_jitter_factor=0.5, retry_condition_fn=_transient)
 def send_feedback(ws: Workspace, year: int, sub: Submission, path: Path | None) -> str | None:
     with Outbox.open(ws.ledger_url) as outbox:
-        return pipeline.send_feedback_once(ws, year, sub, path, outbox, SmtpMailer.from_environment(ws.config.settings.smtp))
+        return pipeline.send_feedback_once(ws, year, sub, path, outbox, smtp_mailer(ws.config.settings.smtp))

@@ -8,9 +8,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from annex import reminders
-from annex.mail import SmtpMailer
 from annex.outbox import Entry, Outbox, State, TransientMailError, deliver
 from annex.workspace import Workspace
+from tasks.mailer import smtp_mailer
 
 
 @task(name="outbox-recover", cache_policy=NO_CACHE)
@@ -34,4 +34,4 @@ def _transient(task, task_run, state) -> bool:
 def send_reminder(ws: Workspace, year: int, item: reminders.Due) -> State | None:
     message = reminders.compose(ws.config, item, ws.template("email/reminder.txt.j2").parent)
     with Outbox.open(ws.ledger_url) as outbox:
-        return deliver(outbox, SmtpMailer.from_environment(ws.config.settings.smtp), year, item.ministry.abbr, item.slot.key, message)
+        return deliver(outbox, smtp_mailer(ws.config.settings.smtp), year, item.ministry.abbr, item.slot.key, message)
