@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from .config import Config
+from .conflicts import annotate_feedback
 from .fileio import publishing
 from .merge import CHANGE_LABELS, OUTCOME_LABELS, MergeResult, merge
 from .model import COLUMN_LABELS, Annex
@@ -38,6 +39,7 @@ class MergeSummary:
     merged_files: dict[str, str] = field(default_factory=dict)  # ministry → file name of the version merged
     written: list[Path] = field(default_factory=list)
     previous_source: str = ""  # where master(Y-1) came from
+    conflict_feedback: dict[str, Path] = field(default_factory=dict)  # ministry → feedback workbook naming its conflicts
 
     @property
     def counts(self) -> dict[str, int]:
@@ -159,6 +161,7 @@ def merge_submissions(workspace, year: int, submissions: Mapping[str, Submission
             summary.written.append(outputs.stage(folder / "changes.xlsx", lambda p: write_tables(p, sheets)))
             recon = reconciliation_sheets(result)
             summary.written.append(outputs.stage(folder / "reconciliation.xlsx", lambda p: write_tables(p, recon)))
+        summary.conflict_feedback = annotate_feedback(workspace, year, result, submissions)
     return summary
 
 

@@ -98,6 +98,20 @@ def send_feedback_once(workspace, year: int, sub: Submission, path: Path | None,
     return deliver(outbox, mailer, year, sub.ministry, f"feedback-{sub.sha256[:16]}", message)
 
 
+def send_conflict_notice_once(workspace, year: int, ministry: str, conflicts, path: Path | None, outbox, mailer) -> str | None:
+    """The 統合時の調整 notice for one ministry, once per distinct set of conflicts."""
+    from .conflicts import compose_conflict_email, notice_slot
+    from .outbox import deliver
+
+    try:
+        message = compose_conflict_email(workspace, ministry, conflicts, path)
+    except ValueError:  # the ministry has no contact registered
+        return "no-contact"
+    slot = notice_slot(ministry, conflicts)
+    message["Message-ID"] = f"<annex-{year}-{slot}@{workspace.config.settings.smtp.sender.rpartition('@')[2]}>"
+    return deliver(outbox, mailer, year, ministry, slot, message)
+
+
 def issue_counts(submissions: list[Submission]) -> Counter:
     return Counter(issue.rule for sub in submissions for issue in sub.issues)
 

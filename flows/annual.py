@@ -20,7 +20,7 @@ from annex.workspace import Workspace
 from flows.progress import note
 from tasks.collect import collect, load_reference
 from tasks.distribute import previous_master
-from tasks.feedback import feedback_workbooks, send_feedback
+from tasks.feedback import feedback_workbooks, send_conflict_notice, send_feedback
 from tasks.merge import merge
 from tasks.publish import publish
 from tasks.render import render
@@ -68,6 +68,24 @@ def mail_feedback(ws: Workspace, year: int, pairs, paths: dict[str, Path]) -> di
     return outcomes
 
 
+def notify_conflicts(ws: Workspace, year: int, merged) -> dict[str, int]:
+    """Both ministries of every conflict are told (feedback sheet 統合時の調整, already written, and e-mail)."""
+    involved = {m for c in merged.result.conflicts for m in c.ministries}
+    if not involved:
+        return {}
+    note(f"  競合 {len(merged.result.conflicts)} 件: {'、'.join(sorted(involved))} に「統合時の調整」を知らせます")
+    if reason := pipeline.smtp_unreachable(ws.config.settings.smtp):
+        note(f"  統合時の調整のお知らせは送りません: {reason}（次回の実行で送ります）")
+        return {"統合時の調整 未送信（メールサーバーに接続できません）": len(involved)}
+    outcomes: dict[str, int] = {}
+    for ministry in sorted(involved):
+        state = send_conflict_notice(ws, year, ministry, merged.result.conflicts_of(ministry),
+                                     merged.conflict_feedback.get(ministry), return_state=True)
+        key = f"統合時の調整 {(state.result() or 'already') if state.is_completed() else 'failed'}"
+        outcomes[key] = outcomes.get(key, 0) + 1
+    return outcomes
+
+
 # As many validations at once as the worker pool has workers (each task reads in its own worker).
 @flow(name="annual-consolidation", task_runner=ThreadPoolTaskRunner(max_workers=DEFAULT_WORKERS))
 def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
@@ -89,6 +107,7 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
         accepted = accepted_submissions(ws, year, submissions, ref, fingerprint)
         note(f"統合: 受理された {len(accepted)} 府省の提出物を前年度マスターに反映します（再掲の照合を含む）")
         merged = merge(ws, year, accepted)
+        mail |= notify_conflicts(ws, year, merged)
         note("出力: Word と PDF を作成します")
         rendered = render(ws, year)
         ministries = ministry_table(ws, year, entries)

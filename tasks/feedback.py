@@ -28,3 +28,10 @@ def _transient(task, task_run, state) -> bool:
 def send_feedback(ws: Workspace, year: int, sub: Submission, path: Path | None) -> str | None:
     with Outbox.open(ws.ledger_url) as outbox:
         return pipeline.send_feedback_once(ws, year, sub, path, outbox, smtp_mailer(ws.config.settings.smtp))
+
+
+@task(name="conflict-notice", task_run_name="conflict-notice-{ministry}", cache_policy=NO_CACHE,
+      retries=3, retry_delay_seconds=[5, 30, 120], retry_jitter_factor=0.5, retry_condition_fn=_transient)
+def send_conflict_notice(ws: Workspace, year: int, ministry: str, conflicts: list, path: Path | None) -> str | None:
+    with Outbox.open(ws.ledger_url) as outbox:
+        return pipeline.send_conflict_notice_once(ws, year, ministry, conflicts, path, outbox, smtp_mailer(ws.config.settings.smtp))
