@@ -57,8 +57,12 @@ def summary_lines(summary: dict) -> list[str]:
         f"  再掲: {r['total']} 件中 {r['linked']} 件を元の記載にリンク（近似一致の提案 {r['near_proposed']}・同期 {r['synced']}）",
     ]
     if summary["issues_by_rule"]:
-        top = sorted(summary["issues_by_rule"].items(), key=lambda kv: -kv[1])[:5]
-        lines.append("  指摘: " + "、".join(f"{code} {n}件" for code, n in top))
+        from .rules import RULES
+
+        lines.append(f"  指摘 {sum(summary['issues_by_rule'].values())} 件（規則ごと）:")
+        for code, n in sorted(summary["issues_by_rule"].items(), key=lambda kv: (-kv[1], kv[0])):
+            title = RULES[code].title if code in RULES else code
+            lines.append(f"    {title}（{code}）{n}件")
     mail = summary["feedback_mail"]
     if mail:
         lines.append("  フィードバックメール: " + "、".join(f"{k} {v}" for k, v in sorted(mail.items())))
