@@ -85,12 +85,30 @@ def write_atomically(final: Path, write: Callable[[Path], None]) -> Path:
     return final
 
 
-def sweep_orphans(folder: Path) -> int:
-    """Remove temp files a killed run left behind (they are never outputs)."""
+SCRATCH_PREFIX = ".annex-"  # scratch folders (e.g. the renderer's .annex-render-*) start with this
+
+
+def sweep_orphans(folder: Path, older_than_seconds: float = 3600) -> int:
+    """Remove temp files and scratch folders a killed run left behind (they are never outputs).
+
+    Only those older than ``older_than_seconds``: a younger one may belong to a command still
+    running beside this one.
+    """
+    import shutil
+    import time
+
     removed = 0
-    if folder.exists():
-        for orphan in folder.rglob(f"*{TEMP_SUFFIX}"):
-            with contextlib.suppress(OSError):
+    if not folder.exists():
+        return removed
+    cutoff = time.time() - older_than_seconds
+    candidates = [*folder.rglob(f"*{TEMP_SUFFIX}"), *(p for p in folder.rglob(f"{SCRATCH_PREFIX}*") if p.is_dir())]
+    for orphan in candidates:
+        with contextlib.suppress(OSError):
+            if orphan.lstat().st_mtime >= cutoff:
+                continue
+            if orphan.is_dir():
+                shutil.rmtree(orphan)
+            else:
                 orphan.unlink()
-                removed += 1
+            removed += 1
     return removed

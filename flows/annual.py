@@ -12,6 +12,7 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from annex import pipeline
+from annex.fileio import sweep_orphans
 from annex.isolation import DEFAULT_WORKERS
 from annex.run import build_summary, ministry_table, summary_lines
 from annex.runlock import run_lock
@@ -95,6 +96,8 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
     year = ws.year(year)
     with run_lock(ws.archive, "run", year):
         note(f"{year}年度の取りまとめ（作業フォルダ {ws.root}）")
+        if swept := sweep_orphans(ws.root / "output"):
+            note(f"  中断された実行の一時ファイル {swept} 件を削除しました")
         note(f"前年度マスター: {previous_master(ws, year)}")
         received, ignored = collect(ws, year)
         note(f"収集: {len(received)} ファイル（対象外 {len(ignored)}）")

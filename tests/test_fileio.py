@@ -1,0 +1,45 @@
+"""Outputs are published together or not at all, and what a killed run left behind is swept."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from annex.fileio import TEMP_SUFFIX, publishing, sweep_orphans
+
+
+def test_a_failure_publishes_nothing_and_leaves_no_temp_file(tmp_path):
+    (tmp_path / "a.txt").write_text("old", encoding="utf-8")
+    with pytest.raises(RuntimeError):
+        with publishing() as outputs:
+            outputs.stage_text(tmp_path / "a.txt", "new")
+            outputs.stage_text(tmp_path / "b.txt", "new")
+            raise RuntimeError("the third output failed")
+    assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def test_success_publishes_every_file(tmp_path):
+    with publishing() as outputs:
+        outputs.stage_text(tmp_path / "x" / "a.txt", "A")
+        outputs.stage_bytes(tmp_path / "x" / "b.bin", b"B")
+    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["a.txt", "b.bin"]
+
+
+def test_sweep_removes_old_leftovers_only(tmp_path):
+    old_temp = tmp_path / "2026" / f".master.json.abc{TEMP_SUFFIX}"
+    old_scratch = tmp_path / "2026" / ".annex-render-xyz"
+    young_temp = tmp_path / "2026" / f".annex.docx.def{TEMP_SUFFIX}"
+    output = tmp_path / "2026" / "master.json"
+    old_scratch.mkdir(parents=True)
+    (old_scratch / "annex.docx").write_bytes(b"x")
+    for path in (old_temp, young_temp, output):
+        path.write_bytes(b"x")
+    hours_ago = time.time() - 7200
+    for path in (old_temp, old_scratch, output):
+        os.utime(path, (hours_ago, hours_ago))
+    assert sweep_orphans(tmp_path) == 2
+    assert not old_temp.exists() and not old_scratch.exists()
+    assert young_temp.exists() and output.exists()
