@@ -255,6 +255,7 @@ class ReminderReport:
     outcomes: dict[str, str]  # ministry abbr → key of OUTCOME_JA
     uncertain: list = field(default_factory=list)  # outbox entries a person must check
     all_slots: list[Slot] = field(default_factory=list)
+    upcoming: list[Due] = field(default_factory=list)  # no slot in force: who the next slot would remind
 
     def count(self, outcome: str) -> int:
         return sum(1 for o in self.outcomes.values() if o == outcome)
@@ -264,7 +265,11 @@ class ReminderReport:
         if self.slot is None:
             upcoming = [s for s in self.all_slots if s.at > self.at]
             after = f"次の督促は {format_instant(upcoming[0].at)}（{upcoming[0].label}）です" if upcoming else "督促の期間は終わりました"
-            return [f"{head}: 督促の時期ではありません。{after}"]
+            lines = [f"{head}: 督促の時期ではありません。{after}"]
+            if self.upcoming:
+                lines.append(f"  現時点の提出状況のままなら、次回の対象は {len(self.upcoming)} 府省庁です:")
+                lines += [f"  - {i.ministry.abbr}: {i.reason}" for i in self.upcoming]
+            return lines
         lines = [f"{head}: {self.slot.label}（{self.slot.key}）— 対象 {len(self.items)} 府省庁"]
         for item in self.items:
             lines.append(f"  - {item.ministry.abbr}: {item.reason} → {OUTCOME_JA[self.outcomes[item.ministry.abbr]]}"
@@ -298,7 +303,11 @@ def preview(workspace, year: int, at: dt.datetime) -> ReminderReport:
             for i in items
         }
         uncertain = outbox.entries(year, state="uncertain") + outbox.entries(year, state="queued")
-    return ReminderReport(year, at, slot, items, outcomes, uncertain, slots(workspace.config.settings))
+    all_slots = slots(workspace.config.settings)
+    upcoming: list[Due] = []
+    if slot is None and (later := [s for s in all_slots if s.at > at]):
+        upcoming = plan(workspace, year, later[0].at)[1]
+    return ReminderReport(year, at, slot, items, outcomes, uncertain, all_slots, upcoming)
 
 
 def plan(workspace, year: int, at: dt.datetime) -> tuple[Slot | None, list[Due]]:

@@ -200,5 +200,8 @@ def test_remind_dry_run_lists_who_and_why_without_prefect_or_mail(reminder_works
     assert "  - 総: 差戻し（総-3.xlsx: エラー 4件） → 送信予定（宛先: annex-contact@mic.example）" in out
     assert "  - 文:" not in out and "  - 経:" not in out
     main(["remind", "--workspace", str(reminder_workspace.root), "--at", "2026-05-20T09:00+09:00", "--dry-run"])
-    assert "次の督促は 2026年5月22日（金） 09:00（締切7日前）です" in capsys.readouterr().out
+    early = capsys.readouterr().out
+    assert "次の督促は 2026年5月22日（金） 09:00（締切7日前）です" in early
+    assert "次回の対象は" in early and "  - 総: 差戻し（総-3.xlsx: エラー 4件）" in early  # who, if nothing changes
+    assert "  - 文:" not in early and "送信予定" not in early
     assert smtp.messages == []
