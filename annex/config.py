@@ -11,13 +11,16 @@ import datetime as dt
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .tags import TagResolver
 
 JST = ZoneInfo("Asia/Tokyo")
 CONFIG_FILES = ("annex.yaml", "ministries.yaml", "tags.yaml")

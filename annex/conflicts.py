@@ -6,7 +6,6 @@ ministries are told, in their own feedback workbook (sheet 統合時の調整) a
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,6 +16,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from .fileio import write_atomically
+from .mail import compose_message
 from .merge import Conflict, MergeResult
 from .submission import Submission
 from .xlsxout import set_text
@@ -86,26 +86,20 @@ def notice_slot(ministry: str, conflicts: list[Conflict]) -> str:
 
 
 def compose_conflict_email(workspace, ministry_abbr: str, conflicts: list[Conflict], feedback_path: Path | None) -> EmailMessage:
-    from .feedback import _environment
+    from .feedback import email_templates
 
     config = workspace.config
     ministry = config.ministry_by_abbr[ministry_abbr]
     if not ministry.contacts:
         raise ValueError(f"{ministry_abbr} の連絡先が config/ministries.yaml にありません")
-    env = _environment(workspace)
     context = {
         "title": config.settings.title, "year": config.year, "ministry_name": "・".join(ministry.names),
         "rows": [dict(zip(("item_id", "row_id", "owners", "own", "others", "adopted", "reason"), r)) for r in _rows(ministry_abbr, conflicts)],
         "attachment": feedback_path.name if feedback_path else None, "secretariat": config.secretariat,
     }
-    message = EmailMessage()
-    message["Subject"] = f"【{config.settings.title}】統合時の調整のお知らせ（{ministry.abbr}・{len(conflicts)}件）"
-    message["From"] = config.settings.smtp.sender
-    message["To"] = ", ".join(ministry.contacts)
-    message["Date"] = dt.datetime.now(dt.timezone.utc)
-    message.set_content(env.get_template("conflict.txt.j2").render(context))
-    message.add_alternative(env.get_template("conflict.html.j2").render(context), subtype="html")
-    if feedback_path is not None:
-        message.add_attachment(feedback_path.read_bytes(), maintype="application",
-                               subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=feedback_path.name)
-    return message
+    return compose_message(
+        email_templates(workspace), "conflict", context,
+        subject=f"【{config.settings.title}】統合時の調整のお知らせ（{ministry.abbr}・{len(conflicts)}件）",
+        sender=config.settings.smtp.sender, to=ministry.contacts,
+        attachment=(feedback_path.read_bytes(), feedback_path.name) if feedback_path else None,
+    )

@@ -14,7 +14,6 @@ one ministry per message, with only that ministry's feedback attached.
 
 from __future__ import annotations
 
-import datetime as dt
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Iterable
@@ -25,6 +24,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
+from .mail import compose_message
 from .rules import RULES
 from .sheet import SHEET_RESULT
 from .submission import Issue, Submission
@@ -173,16 +173,10 @@ def copy_allowed(sub: Submission) -> bool:
 
 
 # -- e-mail ---------------------------------------------------------------------------------
-def _environment(workspace) -> Any:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+def email_templates(workspace) -> Any:
+    from .mail import template_environment
 
-    folder = workspace.template("email/feedback.txt.j2").parent
-    return Environment(
-        loader=FileSystemLoader(str(folder)),
-        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True, default=False),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-    )
+    return template_environment(*workspace.template_folders("email"))
 
 
 def feedback_context(workspace, sub: Submission, attachment: str | None) -> dict[str, Any]:
@@ -216,20 +210,13 @@ def compose_feedback_email(workspace, sub: Submission, feedback_path: Path | Non
     ministry = config.ministry_by_abbr.get(sub.ministry or "")
     if ministry is None or not ministry.contacts:
         raise ValueError(f"{sub.ministry} の連絡先が config/ministries.yaml にありません")
-    env = _environment(workspace)
     attachment = f"検証結果_{ministry.slug}_{sub.sha256[:8]}.xlsx" if feedback_path else None
-    context = feedback_context(workspace, sub, attachment)
-    message = EmailMessage()
-    message["Subject"] = f"【{config.settings.title}】提出物の検証結果：{sub.verdict}（{ministry.abbr}）"
-    message["From"] = config.settings.smtp.sender
-    message["To"] = ", ".join(ministry.contacts)
-    message["Date"] = dt.datetime.now(dt.timezone.utc)
-    message.set_content(env.get_template("feedback.txt.j2").render(context))
-    message.add_alternative(env.get_template("feedback.html.j2").render(context), subtype="html")
-    if feedback_path is not None:
-        message.add_attachment(Path(feedback_path).read_bytes(), maintype="application",
-                               subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=attachment)
-    return message
+    return compose_message(
+        email_templates(workspace), "feedback", feedback_context(workspace, sub, attachment),
+        subject=f"【{config.settings.title}】提出物の検証結果：{sub.verdict}（{ministry.abbr}）",
+        sender=config.settings.smtp.sender, to=ministry.contacts,
+        attachment=(Path(feedback_path).read_bytes(), attachment) if feedback_path else None,
+    )
 
 
 def send_feedback(workspace, pairs: Iterable[tuple[Submission, Path | None]], mailer) -> list[tuple[Submission, str]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .config import Smtp
 from .errors import AnnexError
@@ -76,3 +76,43 @@ class OutboxMailer:
         count = len(list(self.folder.glob("*.eml")))
         (self.folder / f"{count + 1:04d}.eml").write_bytes(bytes(message))
         return {}
+
+
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def template_environment(*folders: Path) -> Any:
+    """jinja2 for e-mail templates: the first folder that has a template wins (a workspace's own
+    templates/email/ before the bundled one); HTML templates are autoescaped, a missing variable
+    is an error rather than an empty string."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in folders if f.is_dir()]),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False, default=False),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def compose_message(env: Any, template: str, context: dict[str, Any], *, subject: str, sender: str, to: list[str],
+                    cc: list[str] | None = None, message_id: str | None = None,
+                    attachment: tuple[bytes, str] | None = None) -> EmailMessage:
+    """A plain-text message with an HTML alternative, from <template>.txt.j2 and <template>.html.j2."""
+    import datetime as dt
+
+    message = EmailMessage()
+    message["Subject"] = " ".join(subject.split())  # a header is one line, whatever the config says
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    if message_id:
+        message["Message-ID"] = message_id
+    message["Date"] = dt.datetime.now(dt.timezone.utc)
+    message.set_content(env.get_template(f"{template}.txt.j2").render(context))
+    message.add_alternative(env.get_template(f"{template}.html.j2").render(context), subtype="html")
+    if attachment is not None:
+        data, filename = attachment
+        message.add_attachment(data, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=filename)
+    return message

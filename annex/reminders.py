@@ -15,13 +15,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr
-from pathlib import Path
 from typing import Literal
-
-import jinja2
 
 from .config import JST, Config, Ministry, Settings
 from .errors import InputError
+from .mail import compose_message
 from .rules import RULES
 
 Status = Literal["受理", "差戻し", "未提出"]
@@ -162,15 +160,12 @@ def _single_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def compose(config: Config, item: Due, template_dir: Path) -> EmailMessage:
-    """The reminder for one ministry (one ministry per message; the secretariat in Cc after the deadline)."""
+def compose(config: Config, item: Due, templates) -> EmailMessage:
+    """The reminder for one ministry (one ministry per message; the secretariat in Cc after the deadline).
+
+    ``templates``: the jinja2 environment of the e-mail templates (annex.mail.template_environment).
+    """
     settings = config.settings
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir)),
-        autoescape=jinja2.select_autoescape(["html.j2"]),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
     deadline = settings.deadline
     days_left = (deadline.astimezone(JST).date() - item.slot.at.astimezone(JST).date()).days
     issues = [
@@ -196,17 +191,14 @@ def compose(config: Config, item: Due, template_dir: Path) -> EmailMessage:
     }
     kind = "再提出のお願い" if item.status.status == "差戻し" else "提出のお願い"
     when = "締切を過ぎています" if item.slot.after_deadline else f"締切 {format_instant(deadline)}"
-    message = EmailMessage()
-    message["Subject"] = _single_line(f"【{kind}】{settings.title}（{when}）")
-    message["From"] = formataddr((_single_line(config.secretariat.name), settings.smtp.sender))
-    message["To"] = ", ".join(item.recipients)
-    if item.slot.after_deadline and settings.reminders.cc_secretariat_after_deadline:
-        message["Cc"] = config.secretariat.email
-    message["Message-ID"] = message_id(settings.year, item.ministry, item.slot, settings.smtp.sender)
-    message.set_content(env.get_template("reminder.txt.j2").render(context))
-    if (template_dir / "reminder.html.j2").exists():
-        message.add_alternative(env.get_template("reminder.html.j2").render(context), subtype="html")
-    return message
+    cc = [config.secretariat.email] if item.slot.after_deadline and settings.reminders.cc_secretariat_after_deadline else None
+    return compose_message(
+        templates, "reminder", context,
+        subject=f"【{kind}】{settings.title}（{when}）",
+        sender=formataddr((_single_line(config.secretariat.name), settings.smtp.sender)),
+        to=item.recipients, cc=cc,
+        message_id=message_id(settings.year, item.ministry, item.slot, settings.smtp.sender),
+    )
 
 
 # -- the edges: reading the instant, the templates sent and the ledger ------------------------------

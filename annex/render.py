@@ -36,7 +36,7 @@ import zipfile
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 from xml.sax.saxutils import escape
 
 from lxml import etree

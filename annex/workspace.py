@@ -55,6 +55,10 @@ class Workspace:
         own = self.root / "templates" / name
         return own if own.exists() else PROJECT_ROOT / "templates" / name
 
+    def template_folders(self, name: str) -> list[Path]:
+        """templates/<name>/ of the workspace, then the shipped one: a file in the first wins."""
+        return [self.root / "templates" / name, PROJECT_ROOT / "templates" / name]
+
     # -- outputs -----------------------------------------------------------------------------
     def output(self, year: int) -> Path:
         return self.root / "output" / str(year)

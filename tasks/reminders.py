@@ -8,6 +8,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from annex import reminders
+from annex.feedback import email_templates
 from annex.outbox import Entry, Outbox, State, TransientMailError, deliver
 from annex.workspace import Workspace
 from tasks.mailer import smtp_mailer
@@ -32,6 +33,6 @@ def _transient(task, task_run, state) -> bool:
 @task(name="send-reminder", task_run_name="remind-{item.ministry.slug}", cache_policy=NO_CACHE,
       retries=3, retry_delay_seconds=[5, 30, 120], retry_jitter_factor=0.5, retry_condition_fn=_transient)
 def send_reminder(ws: Workspace, year: int, item: reminders.Due) -> State | None:
-    message = reminders.compose(ws.config, item, ws.template("email/reminder.txt.j2").parent)
+    message = reminders.compose(ws.config, item, email_templates(ws))
     with Outbox.open(ws.ledger_url) as outbox:
         return deliver(outbox, smtp_mailer(ws.config.settings.smtp), year, item.ministry.abbr, item.slot.key, message)

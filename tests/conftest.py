@@ -75,3 +75,15 @@ def smtp():
     controller.start()
     yield sink
     controller.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With ANNEX_REQUIRE_ALL set (CI), a skipped test is a failed one: a missing LibreOffice or
+    PostgreSQL must never pass as a green run."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("ANNEX_REQUIRE_ALL") and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped where everything is required (ANNEX_REQUIRE_ALL): {reason}"

@@ -4,7 +4,6 @@ cells filled and commented in the ministry's own copy, ministry text never a for
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import openpyxl
 import pytest

@@ -7,7 +7,6 @@ import datetime as dt
 import os
 import shutil
 import uuid
-from pathlib import Path
 
 import pytest
 

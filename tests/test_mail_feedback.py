@@ -6,11 +6,10 @@ from __future__ import annotations
 import shutil
 
 import openpyxl
-import pytest
 
 from annex.collect import collect_and_validate
 from annex.config import Smtp
-from annex.feedback import _environment, send_feedback
+from annex.feedback import email_templates, send_feedback
 from annex.isolation import WorkerPool
 from annex.ledger import Ledger
 from annex.mail import SmtpMailer
@@ -73,7 +72,7 @@ def test_each_ministry_gets_only_its_own_feedback(smtp, tmp_path):
 
 def test_html_template_escapes_ministry_text():
     d = distributed()
-    env = _environment(d.workspace)
+    env = email_templates(d.workspace)
     assert env.get_template("feedback.html.j2").environment.autoescape is not False
     html = env.get_template("feedback.html.j2").render(
         title="t", year=2026, ministry="文", ministry_name="文", verdict="差戻し", verdict_note="n", file="<img src=x onerror=alert(1)>",

@@ -7,7 +7,6 @@ hardening (private profile, timeout, output checks) is tested with a stand-in so
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import struct

@@ -4,7 +4,6 @@ sizes and ratio, DTDs, declared and real sheet extent, macros, encryption."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 

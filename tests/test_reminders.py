@@ -7,10 +7,11 @@ import datetime as dt
 import pytest
 
 from annex.config import JST
+from annex.mail import template_environment
 from annex.reminders import MinistryStatus, compose, current_slot, due, slots
 from annex.workspace import PROJECT_ROOT, Workspace
 
-TEMPLATES = PROJECT_ROOT / "templates" / "email"
+TEMPLATES = template_environment(PROJECT_ROOT / "templates" / "email")
 
 
 @pytest.fixture(scope="module")
@@ -190,8 +191,6 @@ def test_after_the_deadline_the_secretariat_is_in_copy_and_a_crashed_send_is_not
 
 
 def test_remind_dry_run_lists_who_and_why_without_prefect_or_mail(reminder_workspace, recorded, capsys, smtp):
-    import sys
-
     from flows.cli import main
 
     main(["remind", "--workspace", str(reminder_workspace.root), "--at", "2026-05-26T09:00+09:00", "--dry-run"])

@@ -19,7 +19,6 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from annex.config import bundled_path, load_config
-from annex.errors import InputError
 from annex.importer import import_annex, import_into_workspace, read_annex_file
 from annex.model import COLUMN_LABELS, COLUMNS, MEASURE_LABEL, Annex
 from annex.render import (

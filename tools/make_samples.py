@@ -38,7 +38,7 @@ from annex.config import JST, bundled_path  # noqa: E402
 from annex.distribute import distribute_year  # noqa: E402
 from annex.importer import import_into_workspace  # noqa: E402
 from annex.sheet import (  # noqa: E402
-    ACTION_DELETE, ACTION_EDIT, ACTION_NEW, COLUMN_BY_KEY, FIELD_POLICY, FIELD_STATUS, HEADER_ROW, RELISTED_VALUE,
+    ACTION_DELETE, ACTION_EDIT, ACTION_NEW, COLUMN_BY_KEY, FIELD_POLICY, HEADER_ROW, RELISTED_VALUE,
     SHEET_ENTRY,
 )
 from annex.template import LETTER, read_lines  # noqa: E402
