@@ -34,7 +34,7 @@ def say(message: str = "") -> None:
     typer.echo(message)
 
 
-@app.command("init")
+@app.command("init", short_help="設定ファイル（config/）の雛形を作る")
 def init_command(workspace: WorkspaceOpt = Path(".")) -> None:
     """作業フォルダに設定ファイル（config/）の雛形を作ります。既存のファイルは上書きしません。"""
     ws = Workspace.at(workspace)
@@ -53,7 +53,7 @@ def init_command(workspace: WorkspaceOpt = Path(".")) -> None:
     say(f"提出物は {ws.submissions(ws.config.year)} に置いてください。")
 
 
-@app.command("import")
+@app.command("import", short_help="公表済みの別添を前年度マスターとして取り込む")
 def import_command(
     file: Annotated[Path, typer.Argument(help="取り込む別添（JSON、または annex が出力した Word ファイル）。")],
     year: YearOpt = None,
@@ -78,7 +78,7 @@ def import_command(
         say(f"  出力: {path}")
 
 
-@app.command("distribute")
+@app.command("distribute", short_help="府省ごとの記入様式（Excel）を作る")
 def distribute_command(year: YearOpt = None, workspace: WorkspaceOpt = Path(".")) -> None:
     """前年度のマスターから、府省ごとの記入様式（output/<年度>/templates/<府省>.xlsx）を作成します。"""
     ws = Workspace.at(workspace)
@@ -93,7 +93,7 @@ def distribute_command(year: YearOpt = None, workspace: WorkspaceOpt = Path(".")
     say(f"  計 {len(result.templates)} 府省、警告 {len(result.warnings)} 件")
 
 
-@app.command("validate")
+@app.command("validate", short_help="提出ファイルを検証し、フィードバックを作る")
 def validate_command(
     files: Annotated[list[Path], typer.Argument(help="検証する提出ファイル（複数可）。")],
     year: YearOpt = None,
@@ -149,7 +149,7 @@ def _prepare_prefect(verbose: bool) -> None:
         progress.propagate = False
 
 
-@app.command("run")
+@app.command("run", short_help="年次の取りまとめを実行する（Prefect）")
 def run_command(
     year: YearOpt = None,
     workspace: WorkspaceOpt = Path("."),
@@ -168,7 +168,7 @@ def run_command(
         say(line)
 
 
-@app.command("remind")
+@app.command("remind", short_help="未提出・差戻しの府省庁に督促メールを送る")
 def remind_command(
     at: Annotated[Optional[str], typer.Option("--at", help="この日時の時点で督促します（例: 2026-05-20T09:00+09:00。省略時は現在）。")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="送信せず、督促の対象と理由を表示します。")] = False,
@@ -192,7 +192,7 @@ def remind_command(
         say(line)
 
 
-@app.command("serve")
+@app.command("serve", short_help="フローをスケジュール付きで登録・待ち受ける")
 def serve_command(workspace: WorkspaceOpt = Path("."), verbose: VerboseOpt = False) -> None:
     """フローをスケジュール付きで登録し、実行を待ち受けます（intake: 受付期間中15分ごと、reminders: 平日9時、日本時間）。"""
     _prepare_prefect(verbose)
@@ -202,7 +202,7 @@ def serve_command(workspace: WorkspaceOpt = Path("."), verbose: VerboseOpt = Fal
     serve_workspace(Workspace.at(workspace))
 
 
-@app.command("render")
+@app.command("render", short_help="マスターから別添の Word と PDF を作る")
 def render_command(
     year: YearOpt = None,
     workspace: WorkspaceOpt = Path("."),
@@ -228,7 +228,7 @@ def render_command(
         say(f"  警告: {warning}")
 
 
-@app.command("merge")
+@app.command("merge", short_help="提出物を前年度マスターに統合する（Prefect なし）")
 def merge_command(
     year: YearOpt = None,
     workspace: WorkspaceOpt = Path("."),
@@ -255,7 +255,7 @@ def merge_command(
         say(f"  出力: {path}")
 
 
-@app.command("relisted")
+@app.command("relisted", short_help="（再掲）と元の記載の対応を集計する")
 def relisted_command(
     year: YearOpt = None,
     workspace: WorkspaceOpt = Path("."),
