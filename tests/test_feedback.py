@@ -90,3 +90,26 @@ def test_an_unopenable_file_gets_a_results_only_workbook(result):
     wb = _book(d, enc)
     assert wb.sheetnames == ["検証結果"]
     assert any("F-ENCRYPTED" == c.value for c in wb["検証結果"]["F"])
+
+
+def test_a_ministry_can_correct_its_marked_copy_and_send_it_back(tmp_path):
+    """Officers fix the workbook they got back: the feedback copy keeps the template's metadata,
+    so once corrected it validates like the template itself."""
+    from pathlib import Path
+
+    d = distributed()
+    sample = Path(__file__).resolve().parents[1] / "submissions" / "2026" / "国交省 別添回答 0527.xlsx"
+    ref = Reference.load(d.workspace, 2026)
+    with WorkerPool(workers=1) as pool:
+        [first] = validate_files(d.workspace, 2026, [sample], pool=pool, reference=ref)
+        assert first.verdict == "差戻し"
+        marked = feedback_folder(d.workspace, 2026) / feedback_name(d.workspace, first)
+        corrected = tmp_path / "国交省 別添回答 再提出.xlsx"
+        wb = openpyxl.load_workbook(marked)
+        ws = wb["記入シート"]
+        for issue in first.issues:  # what the 検証結果 sheet asks for
+            cell = ws[issue.location.cell]
+            cell.value = {"S-COLUMN-MISSING": "見出し", "L-ACTION-INVALID": "修正"}[issue.rule]
+        wb.save(corrected)
+        [second] = validate_files(d.workspace, 2026, [corrected], pool=pool, reference=ref, feedback=False)
+    assert second.ministry == "国" and second.verdict == "受理", second.issues
