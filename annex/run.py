@@ -43,6 +43,16 @@ def build_summary(workspace, year: int, *, ministries: dict[str, str], merge, re
     }
 
 
+MAIL_OUTCOMES = {"sent": "送信", "already": "送信済み（前回までに）", "failed": "送信失敗（次回再送）",
+                 "no-contact": "連絡先未登録のため送信せず"}
+
+
+def _mail_outcome(key: str) -> str:
+    """Outcome keys as the secretariat reads them (統合時の調整 keys carry their prefix)."""
+    prefix, _, last = key.rpartition(" ")
+    return f"{prefix or 'フィードバック'} {MAIL_OUTCOMES.get(last, last)}"
+
+
 def summary_lines(summary: dict) -> list[str]:
     m, b, r = summary["ministry_counts"], summary["bullets"], summary["relisted"]
     lines = [
@@ -65,7 +75,7 @@ def summary_lines(summary: dict) -> list[str]:
             lines.append(f"    {title}（{code}）{n}件")
     mail = summary["feedback_mail"]
     if mail:
-        lines.append("  フィードバックメール: " + "、".join(f"{k} {v}" for k, v in sorted(mail.items())))
+        lines.append("  メール: " + "、".join(f"{_mail_outcome(k)} {v}件" for k, v in sorted(mail.items())))
     if not summary["pdf"]["produced"]:
         lines.append(f"  PDF: 作成できませんでした（{summary['pdf']['reason']}）")
     lines.append(f"  出力 {len(summary['files'])} ファイル:")
