@@ -255,8 +255,13 @@ def collect_and_validate(workspace, year: int | None = None, *, ledger: Ledger |
 
 
 def accepted_submissions(workspace, year: int | None = None, *, ledger: Ledger | None = None,
-                         pool: WorkerPool | None = None, reference: Reference | None = None) -> dict[str, tuple[LedgerEntry, Submission]]:
-    """Ministry → (ledger entry, Submission) of its newest accepted version, re-read from the archive."""
+                         pool: WorkerPool | None = None, reference: Reference | None = None,
+                         known: dict[str, Submission] | None = None) -> dict[str, tuple[LedgerEntry, Submission]]:
+    """Ministry → (ledger entry, Submission) of its newest accepted version.
+
+    Versions validated in this run are taken from ``known`` (sha256 → Submission); the others
+    are re-read from the archive.
+    """
     year = workspace.year(year)
     own_ledger = ledger is None
     ledger = ledger or Ledger.for_workspace(workspace)
@@ -267,14 +272,18 @@ def accepted_submissions(workspace, year: int | None = None, *, ledger: Ledger |
             ledger.close()
     if not newest:
         return {}
-    ref = reference or Reference.load(workspace, year)
+    known = known or {}
     entries = list(newest.values())
-    items = [(workspace.archive / e.archive_path, display_name(Path(e.path).name), e.sha256) for e in entries]
-    own_pool = pool is None
-    pool = pool or WorkerPool()
-    try:
-        subs = read_and_validate(items, ref, pool)
-    finally:
-        if own_pool:
-            pool.close()
-    return {e.ministry: (e, s) for e, s in zip(entries, subs) if e.ministry}
+    reread = [e for e in entries if e.sha256 not in known]
+    found = dict(known)
+    if reread:
+        ref = reference or Reference.load(workspace, year)
+        items = [(workspace.archive / e.archive_path, display_name(Path(e.path).name), e.sha256) for e in reread]
+        own_pool = pool is None
+        pool = pool or WorkerPool()
+        try:
+            found.update((e.sha256, sub) for e, sub in zip(reread, read_and_validate(items, ref, pool)))
+        finally:
+            if own_pool:
+                pool.close()
+    return {e.ministry: (e, found[e.sha256]) for e in entries if e.ministry}

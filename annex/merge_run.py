@@ -171,8 +171,8 @@ def merge_year(workspace, year: int | None = None, *, feedback: bool = True) -> 
 
     year = workspace.year(year)
     previous = previous_master(workspace, year)  # fail early (and import the baseline) before collecting
-    collect_and_validate(workspace, year, feedback=feedback)
-    accepted = accepted_submissions(workspace, year)
+    collected = collect_and_validate(workspace, year, feedback=feedback)
+    accepted = accepted_submissions(workspace, year, known={s.sha256: s for s in collected.submissions})
     return merge_submissions(workspace, year, {m: sub for m, (_, sub) in accepted.items()}, previous=previous)
 
 
