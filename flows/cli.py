@@ -282,6 +282,11 @@ def relisted_command(
                 say(f"  - {d.item_id}: {KIND_LABELS[d.kind]} — {d.reason}")
 
 
+# `annex --help` lists the commands in the order of the year's work, not of their definition.
+YEAR_ORDER = ("init", "import", "distribute", "validate", "merge", "relisted", "render", "run", "remind", "serve")
+app.registered_commands.sort(key=lambda command: YEAR_ORDER.index(command.name))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: expected failures print one Japanese line and exit non-zero; no traceback."""
     try:
