@@ -179,7 +179,8 @@ def email_templates(workspace) -> Any:
     return template_environment(*workspace.template_folders("email"))
 
 
-def feedback_context(workspace, sub: Submission, attachment: str | None) -> dict[str, Any]:
+def feedback_context(workspace, sub: Submission, attachment: str | None, in_use: str | None = None) -> dict[str, Any]:
+    """``in_use``: for a returned file, the earlier accepted version that stays in the annex meanwhile."""
     config = workspace.config
     ministry = config.ministry_by_abbr.get(sub.ministry or "")
     issues = [{
@@ -201,10 +202,11 @@ def feedback_context(workspace, sub: Submission, attachment: str | None) -> dict
         "attachment": attachment,
         "deadline": config.settings.deadline.strftime("%Y年%m月%d日 %H:%M"),
         "secretariat": config.secretariat,
+        "in_use": in_use if sub.verdict == "差戻し" else None,
     }
 
 
-def compose_feedback_email(workspace, sub: Submission, feedback_path: Path | None) -> EmailMessage:
+def compose_feedback_email(workspace, sub: Submission, feedback_path: Path | None, in_use: str | None = None) -> EmailMessage:
     """One message to one ministry: its contacts only, its own feedback only."""
     config = workspace.config
     ministry = config.ministry_by_abbr.get(sub.ministry or "")
@@ -212,7 +214,7 @@ def compose_feedback_email(workspace, sub: Submission, feedback_path: Path | Non
         raise ValueError(f"{sub.ministry} の連絡先が config/ministries.yaml にありません")
     attachment = f"検証結果_{ministry.slug}_{sub.sha256[:8]}.xlsx" if feedback_path else None
     return compose_message(
-        email_templates(workspace), "feedback", feedback_context(workspace, sub, attachment),
+        email_templates(workspace), "feedback", feedback_context(workspace, sub, attachment, in_use),
         subject=f"【{config.settings.title}】提出物の検証結果：{sub.verdict}（{ministry.abbr}）",
         sender=config.settings.smtp.sender, to=ministry.contacts,
         attachment=(Path(feedback_path).read_bytes(), attachment) if feedback_path else None,

@@ -89,8 +89,12 @@ def send_feedback_once(workspace, year: int, sub: Submission, path: Path | None,
 
     if sub.ministry not in workspace.config.ministry_by_abbr:
         return "no-contact"
+    in_use = None
+    if not sub.accepted:  # tell which earlier version stays in the annex meanwhile
+        accepted = newest_accepted(workspace, year).get(sub.ministry)
+        in_use = Path(accepted.path).name if accepted is not None and accepted.sha256 != sub.sha256 else None
     try:
-        message = compose_feedback_email(workspace, sub, path)
+        message = compose_feedback_email(workspace, sub, path, in_use)
     except ValueError:  # the ministry has no contact registered
         return "no-contact"
     if "Message-ID" not in message:

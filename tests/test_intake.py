@@ -70,3 +70,26 @@ def test_deployments_are_scheduled_in_tokyo(tmp_path):
     for deployment in by_name.values():
         assert deployment.parameters == {"workspace": str(tmp_path.resolve())}
         assert deployment.concurrency_limit == 1
+
+
+@pytest.mark.e2e
+def test_a_returned_resubmission_says_which_accepted_version_stays_in_use(prefect_server, smtp, tmp_path):
+    import openpyxl
+
+    from annex.sheet import SHEET_ENTRY
+    from flows.intake import intake
+
+    ws = _workspace(tmp_path / "ws", smtp.port)
+    _drop(ws, "外務省_別添記入シート.xlsx")
+    intake(str(ws.root), 2026, IN_WINDOW)
+    wb = openpyxl.load_workbook(SAMPLES / "外務省_別添記入シート.xlsx")
+    sheet = wb[SHEET_ENTRY]
+    row = next(r for r in range(4, sheet.max_row + 1) if sheet[f"A{r}"].value and sheet[f"L{r}"].protection.locked is False)
+    sheet[f"L{row}"] = "直しました"  # not one of 変更なし / 修正 / 新規 / 削除
+    wb.save(ws.submissions(2026) / "外務省_再提出.xlsx")
+    second = intake(str(ws.root), 2026, IN_WINDOW)
+    assert list(second["verdicts"].values()) == ["差戻し"]
+    body = smtp.messages[-1][1].get_body(("plain",)).get_content()
+    assert "前回受理した「外務省_別添記入シート.xlsx」の内容を取りまとめに使います" in body
+    first_body = smtp.messages[0][1].get_body(("plain",)).get_content()
+    assert "前回受理した" not in first_body

@@ -76,5 +76,7 @@ def test_html_template_escapes_ministry_text():
     assert env.get_template("feedback.html.j2").environment.autoescape is not False
     html = env.get_template("feedback.html.j2").render(
         title="t", year=2026, ministry="文", ministry_name="文", verdict="差戻し", verdict_note="n", file="<img src=x onerror=alert(1)>",
-        errors=1, warnings=0, issues=[], attachment=None, deadline="d", secretariat=d.workspace.config.secretariat)
+        errors=1, warnings=0, issues=[], attachment=None, deadline="d", secretariat=d.workspace.config.secretariat,
+        in_use="<b>前回.xlsx</b>")
     assert "<img src=x" not in html and "&lt;img src=x" in html
+    assert "<b>前回" not in html and "&lt;b&gt;前回.xlsx&lt;/b&gt;" in html
