@@ -48,9 +48,9 @@ MAIL_OUTCOMES = {"sent": "送信", "already": "送信済み（前回までに）
 
 
 def _mail_outcome(key: str) -> str:
-    """Outcome keys as the secretariat reads them (統合時の調整 keys carry their prefix)."""
-    prefix, _, last = key.rpartition(" ")
-    return f"{prefix or 'フィードバック'} {MAIL_OUTCOMES.get(last, last)}"
+    """「フィードバック sent」→「フィードバック 送信」: outcome keys as the secretariat reads them."""
+    what, _, outcome = key.rpartition(" ")
+    return f"{what} {MAIL_OUTCOMES.get(outcome, outcome)}".strip()
 
 
 def summary_lines(summary: dict) -> list[str]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 from prefect import flow
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
@@ -22,6 +25,7 @@ from flows.progress import note
 from tasks.collect import collect, load_reference
 from tasks.distribute import previous_master
 from tasks.feedback import feedback_workbooks, send_conflict_notice, send_feedback
+from tasks.mailer import delivery_outcome
 from tasks.merge import merge
 from tasks.publish import publish
 from tasks.render import render
@@ -57,34 +61,30 @@ def accepted_submissions(ws: Workspace, year: int, submissions: dict[str, Submis
     return accepted
 
 
-def mail_feedback(ws: Workspace, year: int, pairs, paths: dict[str, Path]) -> dict[str, int]:
+def send_mail(ws: Workspace, what: str, sends: list[Callable[[], object]]) -> dict[str, int]:
+    """Run each e-mail task (already once-only through the outbox) and count outcomes as 「what outcome」.
+    When the server cannot be reached nothing is tried: the next run sends."""
+    if not sends:
+        return {}
     if reason := pipeline.smtp_unreachable(ws.config.settings.smtp):
-        note(f"  フィードバックメールは送りません: {reason}（次回の実行で送ります）")
-        return {"未送信（メールサーバーに接続できません）": len(pairs)}
-    outcomes: dict[str, int] = {}
-    for _, sub in pairs:
-        state = send_feedback(ws, year, sub, paths.get(sub.sha256), return_state=True)
-        key = (state.result() or "already") if state.is_completed() else "failed"
-        outcomes[key] = outcomes.get(key, 0) + 1
-    return outcomes
+        note(f"  {what}のメールは送りません: {reason}（次回の実行で送ります）")
+        return {f"{what} 未送信（メールサーバーに接続できません）": len(sends)}
+    return dict(Counter(f"{what} {delivery_outcome(send())}" for send in sends))
+
+
+def mail_feedback(ws: Workspace, year: int, pairs, paths: dict[str, Path]) -> dict[str, int]:
+    return send_mail(ws, "フィードバック", [
+        partial(send_feedback, ws, year, sub, paths.get(sub.sha256), return_state=True) for _, sub in pairs])
 
 
 def notify_conflicts(ws: Workspace, year: int, merged) -> dict[str, int]:
     """Both ministries of every conflict are told (feedback sheet 統合時の調整, already written, and e-mail)."""
-    involved = {m for c in merged.result.conflicts for m in c.ministries}
-    if not involved:
-        return {}
-    note(f"  競合 {len(merged.result.conflicts)} 件: {'、'.join(sorted(involved))} に「統合時の調整」を知らせます")
-    if reason := pipeline.smtp_unreachable(ws.config.settings.smtp):
-        note(f"  統合時の調整のお知らせは送りません: {reason}（次回の実行で送ります）")
-        return {"統合時の調整 未送信（メールサーバーに接続できません）": len(involved)}
-    outcomes: dict[str, int] = {}
-    for ministry in sorted(involved):
-        state = send_conflict_notice(ws, year, ministry, merged.result.conflicts_of(ministry),
-                                     merged.conflict_feedback.get(ministry), return_state=True)
-        key = f"統合時の調整 {(state.result() or 'already') if state.is_completed() else 'failed'}"
-        outcomes[key] = outcomes.get(key, 0) + 1
-    return outcomes
+    involved = sorted({m for c in merged.result.conflicts for m in c.ministries})
+    if involved:
+        note(f"  競合 {len(merged.result.conflicts)} 件: {'、'.join(involved)} に「統合時の調整」を知らせます")
+    return send_mail(ws, "統合時の調整", [
+        partial(send_conflict_notice, ws, year, m, merged.result.conflicts_of(m), merged.conflict_feedback.get(m), return_state=True)
+        for m in involved])
 
 
 # As many validations at once as the worker pool has workers (each task reads in its own worker).

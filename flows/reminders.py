@@ -8,13 +8,8 @@ from prefect.artifacts import create_table_artifact
 from annex import reminders
 from annex.runlock import run_lock
 from annex.workspace import Workspace
+from tasks.mailer import delivery_outcome
 from tasks.reminders import plan_reminders, recover_outbox, send_reminder
-
-
-def _outcome(state) -> str:
-    if not state.is_completed():
-        return "failed"
-    return state.result() or "already"
 
 
 @flow(name="reminders")
@@ -27,7 +22,7 @@ def send_reminders(workspace: str = ".", year: int | None = None, at: str | None
         uncertain = recover_outbox(ws, year)
         slot, items = plan_reminders(ws, year, moment)
         outcomes = {
-            item.ministry.abbr: _outcome(send_reminder(ws, year, item, return_state=True)) if item.recipients else "no-contact"
+            item.ministry.abbr: delivery_outcome(send_reminder(ws, year, item, return_state=True)) if item.recipients else "no-contact"
             for item in items
         }
     report = reminders.ReminderReport(year, moment, slot, items, outcomes, uncertain, reminders.slots(ws.config.settings))

@@ -5,6 +5,22 @@ from __future__ import annotations
 
 from annex.config import Smtp
 from annex.mail import SmtpMailer
+from annex.outbox import TransientMailError
+
+
+def _transient(task, task_run, state) -> bool:
+    return isinstance(state.result(raise_on_failure=False), TransientMailError)
+
+
+# Every e-mail task retries on a temporary SMTP failure only (a permanent one is recorded, not retried).
+MAIL_RETRIES = dict(retries=3, retry_delay_seconds=[5, 30, 120], retry_jitter_factor=0.5, retry_condition_fn=_transient)
+
+
+def delivery_outcome(state) -> str:
+    """What an e-mail task's final state means: sent, already (sent before), no-contact or failed."""
+    if not state.is_completed():
+        return "failed"
+    return state.result() or "already"
 
 
 def smtp_mailer(settings: Smtp) -> SmtpMailer:

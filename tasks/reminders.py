@@ -9,9 +9,9 @@ from prefect.cache_policies import NO_CACHE
 
 from annex import reminders
 from annex.feedback import email_templates
-from annex.outbox import Entry, Outbox, State, TransientMailError, deliver
+from annex.outbox import Entry, Outbox, State, deliver
 from annex.workspace import Workspace
-from tasks.mailer import smtp_mailer
+from tasks.mailer import MAIL_RETRIES, smtp_mailer
 
 
 @task(name="outbox-recover", cache_policy=NO_CACHE)
@@ -26,12 +26,7 @@ def plan_reminders(ws: Workspace, year: int, at: dt.datetime) -> tuple[reminders
     return reminders.plan(ws, year, at)
 
 
-def _transient(task, task_run, state) -> bool:
-    return isinstance(state.result(raise_on_failure=False), TransientMailError)
-
-
-@task(name="send-reminder", task_run_name="remind-{item.ministry.slug}", cache_policy=NO_CACHE,
-      retries=3, retry_delay_seconds=[5, 30, 120], retry_jitter_factor=0.5, retry_condition_fn=_transient)
+@task(name="send-reminder", task_run_name="remind-{item.ministry.slug}", cache_policy=NO_CACHE, **MAIL_RETRIES)
 def send_reminder(ws: Workspace, year: int, item: reminders.Due) -> State | None:
     message = reminders.compose(ws.config, item, email_templates(ws))
     with Outbox.open(ws.ledger_url) as outbox:
