@@ -182,6 +182,24 @@ def _clean(text: str, warnings: list[str], where: str) -> str:
     return cleaned
 
 
+def _scrub(value, warnings: list[str], where: str):
+    """Every text of the context, whatever its field, without characters XML cannot hold; each
+    removal is reported at the nearest item id (or chapter / section number)."""
+    if isinstance(value, str):
+        return _clean(value, warnings, where)
+    if isinstance(value, list):
+        return [_scrub(v, warnings, where) for v in value]
+    if isinstance(value, dict):
+        if "number" in value:
+            here = f"脚注 {value['number']}"
+        elif "abbr" in value:
+            here = f"略称 {value['abbr']}"
+        else:
+            here = value.get("id") or value.get("no_raw") or value.get("no") or where
+        return {k: _scrub(v, warnings, str(here)) for k, v in value.items()}
+    return value
+
+
 class _Footnotes:
     """Citations in document order: the first citation of a number is the real footnote."""
 
@@ -273,8 +291,8 @@ def _subrows(row: Row, cite, warnings: list[str]) -> list[dict]:
         return {
             "kind": "bullet",
             "id": bullet.id,
-            "text": _clean(bullet.text, warnings, where),
-            "tags": [_clean(t, warnings, where) for t in bullet.tags],
+            "text": bullet.text,
+            "tags": [t for t in bullet.tags],
             "relisted": bullet.relisted,
             "footnotes": cite(bullet.footnotes, where),
         }
@@ -332,7 +350,7 @@ def _subrows(row: Row, cite, warnings: list[str]) -> list[dict]:
 
 
 def _row_context(row: Row, cite, warnings: list[str]) -> dict:
-    paragraphs = [_clean(p, warnings, row.id) for p in row.measure.split("\n")]
+    paragraphs = [p for p in row.measure.split("\n")]
     return {
         "id": row.id,
         "kind": row.measure_kind,
@@ -340,7 +358,7 @@ def _row_context(row: Row, cite, warnings: list[str]) -> dict:
             "marker": row.measure_marker,
             "paragraphs": paragraphs,
             "relisted": row.measure_relisted,
-            "tags": [_clean(t, warnings, row.id) for t in row.measure_tags],
+            "tags": [t for t in row.measure_tags],
         },
         "subrows": _subrows(row, cite, warnings),
     }
@@ -363,15 +381,15 @@ def build_context(annex: Annex) -> dict:
         )
         pre = chapter.preamble
         for text in pre.intro or []:
-            blocks.append({"type": "prose", "part": "intro", "text": _clean(text, warnings, chapter.no_raw)})
+            blocks.append({"type": "prose", "part": "intro", "text": text})
         if pre.vision:
             blocks.append({"type": "label", "part": "vision", "text": LABELS["vision"]})
             for text in pre.vision:
-                blocks.append({"type": "prose", "part": "vision", "text": _clean(text, warnings, chapter.no_raw)})
+                blocks.append({"type": "prose", "part": "vision", "text": text})
         if pre.goals:
             blocks.append({"type": "label", "part": "goals", "text": LABELS["goals"]})
             for text in pre.goals:
-                blocks.append({"type": "item", "part": "goals", "text": _clean(text, warnings, chapter.no_raw), "footnotes": []})
+                blocks.append({"type": "item", "part": "goals", "text": text, "footnotes": []})
         for part in ("key_indicators", "reference_indicators"):
             indicators = getattr(pre, part)
             if indicators:
@@ -381,7 +399,7 @@ def build_context(annex: Annex) -> dict:
                         {
                             "type": "item",
                             "part": part,
-                            "text": _clean(ind.text, warnings, chapter.no_raw),
+                            "text": ind.text,
                             "footnotes": footnotes.cite(ind.footnotes, f"{chapter.no_raw}．{LABELS[part]}"),
                         }
                     )
@@ -425,9 +443,11 @@ def build_context(annex: Annex) -> dict:
                 "member": abbr.parent is not None,
             }
         )
+    blocks, notes, abbreviation_rows = (_scrub(part, warnings, "別添") for part in (blocks, notes, abbreviation_rows))
+    warnings[:] = dict.fromkeys(warnings)  # a title printed twice (heading and 「３．title」) is one finding
     return {
         "schema": CONTEXT_SCHEMA,
-        "source": annex.source,
+        "source": _scrub(annex.source, warnings, "別添"),
         "year": annex.year,
         "column_labels": [MEASURE_LABEL, COLUMN_LABELS["status"], COLUMN_LABELS["policy"]],
         "footnote_numbering": numbering,

@@ -355,6 +355,22 @@ def test_control_characters_are_dropped_and_reported(master, tmp_path):
     assert "・制御文字" in texts
 
 
+def test_control_characters_in_any_field_are_dropped_and_reported(master, tmp_path):
+    """Titles, sub-headings, footnotes and the abbreviation table reach Word too, not only bullets."""
+    dirty = master.model_copy(deep=True)
+    dirty.chapters[0].title = "章\x01題"
+    dirty.chapters[0].sections[0].title = "節\x02題"
+    dirty.footnotes[next(iter(dirty.footnotes))] = "脚\x03注"
+    dirty.abbreviations[0].names = ["府\x04省"]
+    context = build_context(dirty)
+    assert len([w for w in context["warnings"] if "制御文字 1 字" in w]) == 4
+    located = {w.split(":")[0] for w in context["warnings"]}
+    assert {"３", "①", "略称 ＮＩＳＣ"} <= located and any(w.startswith("脚注 ") for w in located)
+    render_docx(context, TEMPLATE, tmp_path / "x.docx")
+    body = "".join(t.text or "" for t in docx.Document(str(tmp_path / "x.docx")).element.body.iter(qn("w:t")))
+    assert "章題" in body and "節題" in body and "府省" in body
+
+
 # -- render_year and the CLI (PDF switched off or LibreOffice hidden: test_pdf.py covers it) -------
 @pytest.fixture
 def workspace(tmp_path) -> Workspace:
