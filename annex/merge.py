@@ -33,7 +33,7 @@ from .ownership import bullet_owners, ministries_in_annex
 from .reconcile import Decision, reconcile
 from .sheet import ACTION_DELETE, ACTION_EDIT, ACTION_NEW, ACTION_UNCHANGED, PREAMBLE_FIELDS, SHEET_ENTRY
 from .submission import Submission, SubmissionLine
-from .template import heading_text, parse_heading, preamble_item_id, preamble_row_id
+from .template import heading_text, parse_heading, preamble_item_id, preamble_items, preamble_row_id
 
 ChangeKind = Literal["added", "modified", "deleted", "not_updated"]
 OutcomeKind = Literal["unchanged", "applied", "conflict_lost", "drift_reverted", "not_merged"]
@@ -420,14 +420,10 @@ def _combine(before: list[Decision], after: list[Decision]) -> list[Decision]:
 def _merge_preamble(work: Annex, lines, result: MergeResult, outcome) -> None:
     """Apply the secretariat's 目標 / 主要指標 / 参考指標 lines to the chapters' preambles."""
     chapters = {preamble_row_id(ch): ch for ch in work.chapters}
-    items = {}
-    for ch in work.chapters:
-        for kind in PREAMBLE_FIELDS:
-            for i, entry in enumerate(getattr(ch.preamble, kind), start=1):
-                items[preamble_item_id(ch, kind, i)] = (ch, kind, entry)
-    edits: dict[int, tuple] = {}
-    removed: set[int] = set()
-    appended: dict[tuple[int, str], list] = defaultdict(list)
+    items = preamble_items(work)  # id → (chapter, kind, index, text, footnotes)
+    edits: dict[str, str] = {}  # preamble item id → new text
+    removed: set[str] = set()
+    appended: dict[tuple[str, str], list] = defaultdict(list)  # (chapter row id, kind) → new lines
     for ministry, sub, line in lines:
         kind = PREAMBLE_KIND_BY_LABEL[line.field]
         text = _text(line)
@@ -437,20 +433,19 @@ def _merge_preamble(work: Annex, lines, result: MergeResult, outcome) -> None:
             if chapter is None or text is None:
                 outcome(ministry, sub, line, "not_merged", None, "前文の新規の行に章（行ID）または記載内容がありません。")
                 continue
-            appended[(id(chapter), kind)].append((line.excel_row, text, ministry, sub, line))
+            appended[(line.row_id, kind)].append((line.excel_row, text, ministry, sub, line))
             continue
         found = items.get(line.item_id or "")
         if found is None or found[1] != kind:
             outcome(ministry, sub, line, "not_merged", line.item_id, f"前文の項目ID「{line.item_id or ''}」はマスターにありません。")
             continue
-        ch, _, entry = found
-        old = entry if isinstance(entry, str) else entry.text
+        ch, _, _, old, _ = found
         if line.action == ACTION_DELETE:
-            removed.add(id(entry))
+            removed.add(line.item_id)
             outcome(ministry, sub, line, "applied", line.item_id)
             result.changes.append(Change(ministry, "deleted", line.item_id, preamble_row_id(ch), kind, old, None, source))  # type: ignore[arg-type]
         elif text is not None and text != old and line.action in (ACTION_EDIT, ACTION_UNCHANGED):
-            edits[id(entry)] = (text,)
+            edits[line.item_id] = text
             outcome(ministry, sub, line, "applied", line.item_id)
             result.changes.append(Change(ministry, "modified", line.item_id, preamble_row_id(ch), kind, old, text, source))  # type: ignore[arg-type]
         else:
@@ -458,14 +453,15 @@ def _merge_preamble(work: Annex, lines, result: MergeResult, outcome) -> None:
     for ch in work.chapters:
         for kind in PREAMBLE_FIELDS:
             entries = []
-            for entry in getattr(ch.preamble, kind):
-                if id(entry) in removed:
+            for i, entry in enumerate(getattr(ch.preamble, kind), start=1):
+                item_id = preamble_item_id(ch, kind, i)
+                if item_id in removed:
                     continue
-                if id(entry) in edits:
-                    text = edits[id(entry)][0]
+                if item_id in edits:
+                    text = edits[item_id]
                     entry = text if isinstance(entry, str) else Indicator(text=text, footnotes=list(entry.footnotes))
                 entries.append(entry)
-            for excel_row, text, ministry, sub, line in sorted(appended.get((id(ch), kind), []), key=lambda t: t[0]):
+            for excel_row, text, ministry, sub, line in sorted(appended.get((preamble_row_id(ch), kind), []), key=lambda t: t[0]):
                 entries.append(text if kind == "goals" else Indicator(text=text))
                 new_id = preamble_item_id(ch, kind, len(entries))
                 outcome(ministry, sub, line, "applied", new_id)

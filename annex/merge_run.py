@@ -23,7 +23,7 @@ from .config import Config
 from .conflicts import annotate_feedback
 from .fileio import publishing
 from .merge import CHANGE_LABELS, OUTCOME_LABELS, MergeResult, merge
-from .model import COLUMN_LABELS, Annex
+from .model import COLUMN_LABELS, COLUMNS, Annex
 from .reconcile import KIND_LABELS, ReconcileResult, reconcile
 from .sheet import PREAMBLE_FIELDS
 from .submission import Submission
@@ -79,9 +79,10 @@ def _ministry_order(config: Config) -> Callable[[str], tuple[int, str]]:
 
 def change_sheets(result: MergeResult, config: Config, merged_files: Mapping[str, str]) -> list[Sheet]:
     key = _ministry_order(config)
-    per: dict[str, dict[str, int]] = {}
+    per: dict[str, dict[str, int]] = {}  # counted as MergeResult.counts() counts: table bullets, then preamble
     for c in result.changes:
-        per.setdefault(c.ministry, {k: 0 for k in CHANGE_LABELS})[c.kind] += 1
+        kind = c.kind if c.column in COLUMNS else "preamble"
+        per.setdefault(c.ministry, {k: 0 for k in (*CHANGE_LABELS, "preamble")})[kind] += 1
     lost: dict[str, int] = {}
     for o in result.outcomes:
         if o.outcome in ("not_merged", "conflict_lost", "drift_reverted"):
@@ -89,11 +90,11 @@ def change_sheets(result: MergeResult, config: Config, merged_files: Mapping[str
     ministries = sorted(set(per) | set(merged_files) | set(result.carried_over), key=key)
     summary = [
         (m, merged_files.get(m, "（提出なし・未受理）"),
-         *(per.get(m, {}).get(k, 0) for k in CHANGE_LABELS), lost.get(m, 0), len(result.conflicts_of(m)))
+         *(per.get(m, {}).get(k, 0) for k in (*CHANGE_LABELS, "preamble")), lost.get(m, 0), len(result.conflicts_of(m)))
         for m in ministries
     ]
     counts = result.counts()
-    summary.append(("合計", "", *(counts[k] for k in CHANGE_LABELS), len([o for o in result.outcomes if o.outcome in ("not_merged", "conflict_lost", "drift_reverted")]), counts["conflicts"]))
+    summary.append(("合計", "", *(counts[k] for k in (*CHANGE_LABELS, "preamble")), sum(lost.values()), counts["conflicts"]))
     edits = [
         (c.ministry, CHANGE_LABELS[c.kind], c.item_id, c.row_id, FIELD_LABELS.get(c.column, c.column), c.old or "", c.new or "", c.source, c.note)
         for c in result.changes if c.kind != "not_updated"
@@ -109,7 +110,7 @@ def change_sheets(result: MergeResult, config: Config, merged_files: Mapping[str
     files = [(m, merged_files.get(m, ""), "未更新（前年度の記載のまま）" if m in result.carried_over else "反映") for m in ministries]
     wide = {"変更前": 60, "変更後": 60, "記載内容": 70, "理由": 60, "備考": 40, "出典": 40, "ファイル": 40}
     return [
-        Sheet("概要", ("府省", "反映したファイル", *CHANGE_LABELS.values(), "反映しなかった行", "競合"), summary, widths=wide),
+        Sheet("概要", ("府省", "反映したファイル", *CHANGE_LABELS.values(), "前文（目標・指標）の変更", "反映しなかった行", "競合"), summary, widths=wide),
         Sheet("変更", ("府省", "種別", "項目ID", "行ID", "欄", "変更前", "変更後", "出典", "備考"), edits, widths=wide, wrap=("変更前", "変更後")),
         Sheet("未更新", ("府省", "項目ID", "行ID", "欄", "記載内容", "理由"), carried, widths=wide, wrap=("記載内容",)),
         Sheet("反映しなかった行", ("府省", "ファイル", "行", "対応", "項目ID", "結果", "理由"), lines, widths=wide, wrap=("理由",)),

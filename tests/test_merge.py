@@ -140,6 +140,23 @@ def test_preamble_only_from_the_secretariat():
     assert preamble.goals == ["目標一。", "目標二（改）。"]
     assert [i.text for i in preamble.key_indicators] == ["新しい指標。"]
     assert [o.outcome for o in result.outcomes] == ["applied", "applied", "not_merged"]
+    from annex.merge_run import change_sheets
+
+    overview = change_sheets(result, CONFIG, {"科技": "科技.xlsx", "文": "文.xlsx"})[0]
+    rows = list(overview.rows)
+    total, body = rows[-1], rows[:-1]
+    assert total[0] == "合計" and all(total[c] == sum(r[c] for r in body) for c in range(2, len(total)))
+    assert total[list(overview.headers).index("前文（目標・指標）の変更")] == 2
+
+
+def test_preamble_items_are_told_apart_by_id_even_when_their_text_is_the_same_object():
+    prev = previous()
+    same = "同じ目標。"
+    prev.chapters[0].preamble.goals = [same, same]  # one str object twice: identity must not be the key
+    subs = {"科技": submission("科技", line("削除", item_id="3-goals-01", field="目標", text=same),
+                               line("修正", item_id="3-goals-02", field="目標", text="残った目標（改）。"))}
+    result = merge(prev, subs, CONFIG)
+    assert result.annex.chapters[0].preamble.goals == ["残った目標（改）。"]
 
 
 # -- properties --------------------------------------------------------------------------------

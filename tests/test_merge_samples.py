@@ -122,6 +122,12 @@ def test_outputs_read_back(merged):
     edits = list(changes["変更"].iter_rows(min_row=2, values_only=True))
     e = PLAN["expected_merge"]
     assert len(edits) == e["added"] + e["modified"] + e["deleted"]
+    overview = list(changes["概要"].iter_rows(values_only=True))
+    header, body, total = overview[0], overview[1:-1], overview[-1]
+    assert total[0] == "合計"
+    for column in range(2, len(header)):  # the 合計 row is the sum of the ministries' rows
+        assert total[column] == sum(r[column] or 0 for r in body), header[column]
+    assert [total[header.index(label)] for label in ("新規", "修正", "削除")] == [e["added"], e["modified"], e["deleted"]]
     recon = load_workbook(folder / "reconciliation.xlsx", read_only=True)
     codes = [r[1] for r in recon["再掲"].iter_rows(min_row=2, values_only=True)]
     assert codes.count("synced") == 1 and len(codes) >= 40
