@@ -22,8 +22,9 @@ from lxml import etree
 
 from .errors import InputError
 from .model import (
+    COLUMN_LABELS,
     COLUMNS,
-    RELISTED_MARK,
+    MEASURE_LABEL,
     Abbreviation,
     Annex,
     Bullet,
@@ -43,13 +44,35 @@ from .render import (
     PARAGRAPH_STYLES,
     TABLE_BULLET,
     W,
+    _footnote_key,
     decode_bookmark,
     style_ids,
 )
+from .sheet import split_tags
 
 MAX_PART_BYTES = 256 * 1024 * 1024  # an inflated document.xml beyond this is not an annex
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True)
 _TAIL = re.compile(r"^(?P<text>.*?)(?P<relisted>（再掲）)?(?:【(?P<tags>[^【】]*)】)?$", re.S)
+_HEADER_LABELS = [MEASURE_LABEL, *(COLUMN_LABELS[c] for c in COLUMNS)]  # the 取組 table's header row
+
+
+def _run_text(r: etree._Element) -> str:
+    """The text of one w:r: w:t, with w:tab as a tab and w:br / w:cr as a line break."""
+    return "".join(
+        (c.text or "") if c.tag == f"{W}t" else "\t" if c.tag == f"{W}tab" else "\n" if c.tag in (f"{W}br", f"{W}cr") else ""
+        for c in r
+    )
+
+
+def _is_deleted(r: etree._Element) -> bool:
+    return any(a.tag in (f"{W}del", f"{W}moveFrom") for a in r.iterancestors())
+
+
+def _text(p: etree._Element) -> str:
+    """A paragraph's visible text (w:footnoteReference runs left out); unlike _Reader.para, no side effects."""
+    return "".join(
+        _run_text(r) for r in p.iter(f"{W}r") if not _is_deleted(r) and r.find(f"{W}footnoteReference") is None
+    )
 
 
 @dataclass
@@ -131,29 +154,31 @@ class _Reader:
             raise InputError(f"{self.path}: {name} が壊れています（{exc.msg}）") from None
 
     # -- paragraphs --------------------------------------------------------------------------
-    def para(self, p: etree._Element) -> _Para:
+    def paragraph_style(self, p: etree._Element) -> str | None:
+        """Key of PARAGRAPH_STYLES of a paragraph, or None."""
         ppr = p.find(f"{W}pPr")
-        style = None
         if ppr is not None and ppr.find(f"{W}pStyle") is not None:
-            style = self.paragraph_keys.get(ppr.find(f"{W}pStyle").get(f"{W}val"))
-        out = _Para(style)
+            return self.paragraph_keys.get(ppr.find(f"{W}pStyle").get(f"{W}val"))
+        return None
+
+    def para(self, p: etree._Element) -> _Para:
+        """A paragraph's runs, citations and bookmarks. Numbers auto-numbered footnotes as it meets
+        them: call it once per paragraph, in document order (use _text to just look)."""
+        out = _Para(self.paragraph_style(p))
         for node in p.iter(f"{W}r", f"{W}bookmarkStart"):
             if node.tag == f"{W}bookmarkStart":
                 decoded = decode_bookmark(node.get(f"{W}name", ""))
                 if decoded:
                     out.bookmarks.append(decoded)
                 continue
-            if any(a.tag in (f"{W}del", f"{W}moveFrom") for a in node.iterancestors()):
+            if _is_deleted(node):
                 continue  # tracked deletions are not text
             rpr = node.find(f"{W}rPr")
             rstyle = None
             if rpr is not None and rpr.find(f"{W}rStyle") is not None:
                 rstyle = self.character_keys.get(rpr.find(f"{W}rStyle").get(f"{W}val"))
             ref = node.find(f"{W}footnoteReference")
-            text = "".join(
-                (c.text or "") if c.tag == f"{W}t" else "\t" if c.tag == f"{W}tab" else "\n" if c.tag in (f"{W}br", f"{W}cr") else ""
-                for c in node
-            )
+            text = _run_text(node)
             if ref is not None:
                 if ref.get(f"{W}customMarkFollows") in ("1", "true", "on"):
                     number = int(re.sub(r"\D", "", text) or 0)
@@ -189,16 +214,13 @@ class _Reader:
                     if rpr is not None and rpr.find(f"{W}rStyle") is not None:
                         if self.character_keys.get(rpr.find(f"{W}rStyle").get(f"{W}val")) == "footnote_ref":
                             continue  # the custom mark
-                    parts.append("".join(
-                        (c.text or "") if c.tag == f"{W}t" else "\t" if c.tag == f"{W}tab" else "\n" if c.tag == f"{W}br" else ""
-                        for c in r
-                    ))
+                    parts.append(_run_text(r))
                 text = "".join(parts)
                 if i == 0 and text.startswith(" "):
                     text = text[1:]  # the space the renderer puts after the number
                 paragraphs.append(text)
             notes[str(self.note_numbers[xml_id])] = "\n".join(paragraphs)
-        return dict(sorted(notes.items(), key=lambda kv: (int(kv[0]) if kv[0].isdigit() else 10**9, kv[0])))
+        return dict(sorted(notes.items(), key=lambda kv: _footnote_key(kv[0])))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -213,12 +235,9 @@ def _tail(para: _Para, structured: bool) -> tuple[str, bool, list[str]]:
     """(text, relisted, tags) of a bullet or measure paragraph."""
     tags_runs, relisted_runs = para.styled("tags"), para.styled("relisted")
     if tags_runs or relisted_runs or structured:
-        tag_text = "".join(tags_runs).strip()
-        tags = [t for t in tag_text.removeprefix("【").removesuffix("】").split("、") if t] if tag_text else []
-        return para.plain(), bool(relisted_runs), tags
+        return para.plain(), bool(relisted_runs), split_tags("".join(tags_runs))
     match = _TAIL.match(para.text())  # typed by hand in Word: read the printed form
-    tags = [t for t in (match.group("tags") or "").split("、") if t]
-    return match.group("text"), bool(match.group("relisted")), tags
+    return match.group("text"), bool(match.group("relisted")), split_tags(match.group("tags"))
 
 
 def _cell_items(paragraphs: list[_Para]) -> list[tuple[str, object]]:
@@ -298,9 +317,17 @@ def _cells(tr: etree._Element) -> list[etree._Element]:
     return [tc for tc in tr if tc.tag == f"{W}tc"]
 
 
-def _is_header(tr: etree._Element) -> bool:
+def _is_header(reader: _Reader, tr: etree._Element) -> bool:
+    """A table's header row: marked 「タイトル行の繰り返し」 (w:tblHeader), or — that box unticked in
+    Word — carrying the 取組 table's three column labels, or written in the table-header style."""
     trpr = tr.find(f"{W}trPr")
-    return trpr is not None and trpr.find(f"{W}tblHeader") is not None
+    if trpr is not None and trpr.find(f"{W}tblHeader") is not None:
+        return True
+    cells = _cells(tr)
+    if ["".join(_text(p) for p in tc.iter(f"{W}p")).strip() for tc in cells] == _HEADER_LABELS:
+        return True
+    styles = [reader.paragraph_style(p) for tc in cells for p in tc.iter(f"{W}p") if _text(p).strip()]
+    return bool(styles) and all(style == "table_header" for style in styles)
 
 
 def _vmerge(tc: etree._Element) -> str | None:
@@ -362,7 +389,7 @@ def read_annex_docx(path: Path) -> Annex:
                 group = None
         elif node.tag == f"{W}tbl":
             rows = [tr for tr in node if tr.tag == f"{W}tr"]
-            first = [reader.para(p).text().strip() for p in rows[0].iter(f"{W}p")] if rows else []
+            first = [_text(p).strip() for p in rows[0].iter(f"{W}p")] if rows else []
             if first[:1] == ["略称"]:
                 abbreviations.extend(_abbreviations(reader, rows))
             elif section is not None:
@@ -400,7 +427,7 @@ def _read_rows_table(reader: _Reader, rows: list, chapter: Chapter, section: Sec
             section.rows.append(_build_row(current[0], current[1], fallback))
 
     for tr in rows:
-        if _is_header(tr):
+        if _is_header(reader, tr):
             continue
         cells = _cells(tr)
         if len(cells) < 3:
@@ -419,7 +446,7 @@ def _abbreviations(reader: _Reader, rows: list) -> list[Abbreviation]:
     out: list[Abbreviation] = []
     group: str | None = None
     for tr in rows:
-        if _is_header(tr):
+        if _is_header(reader, tr):
             continue
         cells = _cells(tr)
         if len(cells) == 1:
@@ -444,6 +471,3 @@ def _abbreviations(reader: _Reader, rows: list) -> list[Abbreviation]:
         parent = group if member and group in ("内閣官房", "内閣府") else None
         out.append(Abbreviation(abbr=abbr, names=names, parent=parent, abolished=abolished))
     return out
-
-
-__all__ = ["read_annex_docx", "RELISTED_MARK"]

@@ -224,3 +224,62 @@ def test_a_long_section_cut_into_several_tables_reads_back_as_one_section(master
         body = zf.read("word/document.xml").decode()
     assert body.count("<w:tbl>") > 1 + 12 and "</w:tbl><w:tbl>" not in body  # cut, and never two tables touching
     assert body.rstrip().endswith("</w:sectPr></w:body></w:document>") and "</w:tbl><w:sectPr" not in body
+
+
+def _style_id(docx: Path, name: str) -> str:
+    with zipfile.ZipFile(docx) as zf:
+        styles = zf.read("word/styles.xml").decode()
+    return re.search(rf'w:styleId="([^"]+)"><w:name w:val="{name}"/>', styles).group(1)
+
+
+@pytest.mark.parametrize("also", ["nothing else", "header style removed", "header relabelled"])
+def test_a_header_row_without_repeat_as_header_is_still_the_header(tmp_path, also):
+    """Unticking 「タイトル行の繰り返し」 in Word removes w:tblHeader: the header row is recognised by its
+    labels or by its style, and is not read back as a 取組."""
+    annex = with_ids(Annex.model_validate(EDGE))
+    rendered = tmp_path / "annex.docx"
+    render_docx(build_context(annex), TEMPLATE, rendered)
+    header_style = _style_id(rendered, "別添 表の見出し行")
+
+    def edit(xml: str) -> str:
+        assert "<w:tblHeader/>" in xml
+        xml = xml.replace("<w:tblHeader/>", "")
+        if also == "header style removed":
+            assert f'<w:pStyle w:val="{header_style}"/>' in xml
+            xml = xml.replace(f'<w:pStyle w:val="{header_style}"/>', "")
+        elif also == "header relabelled":
+            assert ">基本計画における具体的な取組<" in xml
+            xml = xml.replace(">基本計画における具体的な取組<", ">具体的な取組<").replace(">今後の取組方針<", ">今後の方針<")
+        return xml
+
+    back = read_annex_docx(_edit_document(rendered, tmp_path / "no_header_flag.docx", edit))
+    back.year = annex.year
+    assert dump(back) == dump(annex)
+
+
+AUTO_NOTES = {
+    "source": "自動番号の脚注",
+    "footnotes": {"1": "一つ目の脚注", "2": "二つ目の脚注", "3": "三つ目の脚注"},
+    "chapters": [{"no": "1", "no_raw": "１", "title": "章", "sections": [{"no": "（１）", "title": "節", "rows": [
+        {"id": "1-1-01", "measure": "取組", "status": [{"text": "甲", "footnotes": [1]}], "policy": [{"text": "乙", "footnotes": [2]}]},
+        {"id": "1-1-02", "measure": "次の取組", "status": [{"text": "丙", "footnotes": [3]}]},
+    ]}]}],
+}
+
+
+def test_auto_numbered_footnotes_in_a_table_without_header_row_are_counted_once(tmp_path):
+    """A table whose header row was deleted in Word: its first row is a 取組 with auto-numbered
+    footnotes, and looking at it (is this the 略称 table?) must not advance the numbering."""
+    annex = with_ids(Annex.model_validate(AUTO_NOTES))
+    context = build_context(annex)
+    assert context["footnote_numbering"]["mode"] == "auto"
+    rendered = tmp_path / "annex.docx"
+    render_docx(context, TEMPLATE, rendered)
+
+    def delete_header_row(xml: str) -> str:
+        start = xml.index("<w:tr><w:trPr><w:cantSplit/><w:tblHeader/>")
+        return xml[:start] + xml[xml.index("</w:tr>", start) + len("</w:tr>"):]
+
+    back = read_annex_docx(_edit_document(rendered, tmp_path / "headless.docx", delete_header_row))
+    back.year = annex.year
+    assert dump(back) == dump(annex)
