@@ -66,17 +66,39 @@ def add_conflict_sheet(feedback_path: Path, ministry: str, conflicts: list[Confl
 
 
 def annotate_feedback(workspace, year: int, result: MergeResult, submissions: Mapping[str, Submission]) -> dict[str, Path]:
-    """Add the conflicts to the feedback workbook of each ministry that took part; ministry → path."""
+    """Add the conflicts to the feedback workbook of each ministry that took part; ministry → path.
+
+    A workbook that named conflicts in an earlier merge which no longer stand loses that sheet.
+    """
     from .collect import feedback_folder, feedback_name
 
     annotated = {}
     for ministry, sub in submissions.items():
         mine = result.conflicts_of(ministry)
         path = feedback_folder(workspace, year) / feedback_name(workspace, sub)
-        if mine and path.exists():
+        if not path.exists():
+            continue
+        if mine:
             add_conflict_sheet(path, ministry, mine)
             annotated[ministry] = path
+        elif _has_sheet(path, CONFLICT_SHEET):
+            _remove_sheet(path, CONFLICT_SHEET)
     return annotated
+
+
+def _has_sheet(path: Path, name: str) -> bool:
+    """Cheap check (no openpyxl): is a sheet of that name listed in xl/workbook.xml?"""
+    import zipfile
+    from xml.sax.saxutils import quoteattr
+
+    with zipfile.ZipFile(path) as archive:
+        return f"name={quoteattr(name)}".encode() in archive.read("xl/workbook.xml")
+
+
+def _remove_sheet(path: Path, name: str) -> None:
+    wb = load_workbook(path)
+    del wb[name]
+    write_atomically(path, wb.save)
 
 
 def notice_slot(ministry: str, conflicts: list[Conflict]) -> str:

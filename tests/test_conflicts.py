@@ -69,6 +69,16 @@ def test_both_ministries_feedback_names_the_conflict(conflicted):
         assert other in row[4]
 
 
+def test_a_conflict_that_no_longer_stands_leaves_the_feedback(conflicted):
+    ws, _ = conflicted
+    first = merge_year(ws, 2026)
+    kagi = first.conflict_feedback["科技"]
+    shutil.copyfile(distributed().path("文"), ws.submissions(2026) / "文科省_再提出.xlsx")  # 文 withdraws its edit
+    second = merge_year(ws, 2026)
+    assert second.result.conflicts == [] and second.conflict_feedback == {}
+    assert CONFLICT_SHEET not in openpyxl.load_workbook(kagi, read_only=True).sheetnames
+
+
 def test_the_conflict_email_goes_to_the_ministry_contacts_with_both_versions(conflicted):
     ws, item_id = conflicted
     summary = merge_year(ws, 2026)
