@@ -7,13 +7,12 @@ leaves the previous templates, if any, as they were.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import JST
 from .fileio import publishing
-from .master import read_master
+from .master import read_master_with_digest
 from .template import TemplatePlan, plan_templates, write_template
 
 
@@ -63,10 +62,9 @@ def distribute_year(workspace, year: int | None = None, *, generated_at: dt.date
     year = workspace.year(year)
     source_year = year - 1
     master_path = workspace.master_json(source_year)
-    annex = read_master(master_path)
+    annex, digest = read_master_with_digest(master_path)
     plans = plan_templates(annex, config, year)
     generated_at = generated_at or dt.datetime.now(JST).replace(microsecond=0)
-    digest = hashlib.sha256(master_path.read_bytes()).hexdigest()
     source_master = f"master {source_year} sha256:{digest}"
     folder = templates_folder(workspace, year)
     result = DistributeResult(year=year, source_year=source_year, master=master_path, folder=folder)

@@ -58,6 +58,14 @@ def stage_master(outputs: OutputSet, annex: Annex, folder: Path) -> list[Path]:
 
 
 def read_master(path: Path) -> Annex:
+    return read_master_with_digest(path)[0]
+
+
+def read_master_with_digest(path: Path) -> tuple[Annex, str]:
+    """The master and the SHA-256 of the very bytes it was parsed from (one read)."""
+    import hashlib
+
     if not path.exists():
         raise InputError(f"マスター {path} がありません", hint="先に annex import で前年度の別添を取り込んでください")
-    return parse_annex_json(path.read_text(encoding="utf-8"), str(path))
+    data = path.read_bytes()
+    return parse_annex_json(data.decode("utf-8"), str(path)), hashlib.sha256(data).hexdigest()

@@ -27,6 +27,7 @@ import datetime as dt
 import math
 import string
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Literal
 
@@ -65,6 +66,7 @@ from .sheet import (
     join_tags,
     locked_checksum,
 )
+from .xlsxout import set_text
 
 SPARE_LINES_PER_ROW = 3
 PROTECTION_PASSWORD = "annex"  # a guard against accidents, not security (see module docstring)
@@ -126,7 +128,7 @@ class TemplatePlan:
     def owned_ids(self) -> list[str]:
         return [line.values["item_id"] for line in self.lines if line.prefilled and line.kind != "context"]
 
-    @property
+    @cached_property  # hashed once per plan: the writer's metadata and distribute's report both need it
     def checksum(self) -> str:
         return locked_checksum(checksum_lines(self.lines))
 
@@ -243,8 +245,9 @@ def check_master_tags(annex: Annex, config: Config) -> None:
         places = [(row.id, row.measure_tags)] + [(b.id or row.id, b.tags) for c in ("status", "policy") for b in row.bullets(c)]
         for where, tag_list in places:
             for tag in tag_list:
-                if tags.resolve(tag).kind == "unknown":
-                    suggestion = tags.suggest(tag)
+                resolution = tags.resolve(tag)
+                if resolution.kind == "unknown":
+                    suggestion = resolution.suggestion
                     hint = f"「{suggestion}」の誤りであればマスターを直すか、" if suggestion else ""
                     raise InputError(
                         f"マスターの項目 {where} の担当府省「{tag}」は略称表にありません"
@@ -294,7 +297,6 @@ FILL_HEADER = PatternFill("solid", fgColor="1F4E78")
 FILL_LOCKED = PatternFill("solid", fgColor="D9D9D9")  # read-only cells of the ministry's own lines
 FILL_CONTEXT = PatternFill("solid", fgColor="EDEDED")  # other ministries' bullets, for context
 FILL_SPARE = PatternFill("solid", fgColor="FFF9E5")  # spare lines for 新規
-FILL_EDIT = PatternFill(fill_type=None)
 FONT_HEADER = Font(bold=True, color="FFFFFF")
 FONT_CONTEXT = Font(color="7F7F7F")
 FONT_TITLE = Font(bold=True, size=14)
@@ -317,8 +319,6 @@ def deadline_text(deadline: dt.datetime) -> str:
 
 
 def _set(ws: Any, address: str, value: Any) -> Any:
-    from .xlsxout import set_text
-
     cell = ws[address]
     set_text(cell, value)
     return cell
@@ -379,7 +379,7 @@ def _write_entry(ws: Any, plan: TemplatePlan) -> None:
             cell = ws[f"{LETTER[spec.key]}{r}"]
             value = line.values.get(spec.key, "")
             if value:
-                _set(ws, cell.coordinate, value)
+                set_text(cell, value)
             cell.alignment, cell.border = WRAP_TOP, BORDER
             unlocked = spec.editable and line.editable
             cell.protection = UNLOCKED if unlocked else LOCKED
