@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .fileio import OutputSet
-from .importer import parse_annex_json
+from .importer import import_annex, import_into_workspace, parse_annex_json, read_annex_file
 from .model import COLUMN_LABELS, Annex
 from .xlsxout import Sheet, write_tables
 
@@ -69,3 +69,25 @@ def read_master_with_digest(path: Path) -> tuple[Annex, str]:
         raise InputError(f"マスター {path} がありません", hint="先に annex import で前年度の別添を取り込んでください")
     data = path.read_bytes()
     return parse_annex_json(data.decode("utf-8"), str(path)), hashlib.sha256(data).hexdigest()
+
+
+def master_or_baseline(workspace, year: int, *, write: bool) -> tuple[Annex, str, str]:
+    """master(year) from the workspace, else the configured baseline when it is that year's annex
+    (imported, and written as master(year) when ``write``): (annex, where from, SHA-256 of its source).
+
+    Any other missing master raises, with the hint to import it first.
+    """
+    import hashlib
+
+    path = workspace.master_json(year)
+    if not path.exists() and workspace.config.settings.baseline.year == year:
+        source = workspace.baseline_file()
+        if write:
+            import_into_workspace(workspace, source, year)
+            annex, digest = read_master_with_digest(path)
+            return annex, f"{source}（{year}年度として取込）", digest
+        data = source.read_bytes()
+        annex = import_annex(read_annex_file(source), workspace.config.tags, year).annex
+        return annex, str(source), hashlib.sha256(data).hexdigest()
+    annex, digest = read_master_with_digest(path)
+    return annex, str(path), digest

@@ -191,8 +191,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
     """master(Y-1) + {ministry abbr: newest accepted submission} → master(Y) and its log."""
     tags, secretariat = config.tags, config.secretariat.abbr
     threshold = config.settings.reconcile.near_match_threshold
-    order = {abbr: i for i, abbr in enumerate(tags.ministries)}
-    ministry_key = lambda m: (order.get(m, len(order)), m)  # noqa: E731
+    ministry_key = tags.sort_key
     ministries = sorted(submissions, key=ministry_key)
 
     linked = reconcile(previous, threshold=threshold)  # links found on last year's text

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Mapping
 
 from .config import Config
 from .conflicts import annotate_feedback
 from .fileio import publishing
+from .master import master_or_baseline
 from .merge import CHANGE_LABELS, OUTCOME_LABELS, MergeResult, merge
 from .model import COLUMN_LABELS, COLUMNS, Annex
 from .reconcile import KIND_LABELS, ReconcileResult, reconcile
@@ -56,29 +57,14 @@ class MergeSummary:
 
 def previous_master(workspace, year: int) -> tuple[Annex, str]:
     """master(Y-1), or the configured baseline imported as it (and written) when Y-1 is its year."""
-    from .master import read_master
-
-    path = workspace.master_json(year - 1)
-    if path.exists():
-        return read_master(path), str(path)
-    if workspace.config.settings.baseline.year == year - 1:
-        from .importer import import_into_workspace
-
-        source = workspace.baseline_file()
-        result, _ = import_into_workspace(workspace, source, year - 1)
-        return result.annex, f"{source}（{year - 1}年度として取込）"
-    return read_master(path), str(path)  # raises: tells the user to import first
+    annex, source, _ = master_or_baseline(workspace, year - 1, write=True)
+    return annex, source
 
 
 # -- reports -------------------------------------------------------------------------------------
 
-def _ministry_order(config: Config) -> Callable[[str], tuple[int, str]]:
-    order = {abbr: i for i, abbr in enumerate(config.tags.ministries)}
-    return lambda m: (order.get(m, len(order)), m)
-
-
 def change_sheets(result: MergeResult, config: Config, merged_files: Mapping[str, str]) -> list[Sheet]:
-    key = _ministry_order(config)
+    key = config.tags.sort_key
     per: dict[str, dict[str, int]] = {}  # counted as MergeResult.counts() counts: table bullets, then preamble
     for c in result.changes:
         kind = c.kind if c.column in COLUMNS else "preamble"
@@ -179,18 +165,7 @@ def merge_year(workspace, year: int | None = None, *, feedback: bool = True) -> 
 
 def relisted_report(workspace, year: int | None = None) -> tuple[ReconcileResult, str]:
     """`annex relisted`: the 再掲 decisions for master(Y) (or the baseline when Y is its year)."""
-    from .master import read_master
-
     year = workspace.year(year)
     config = workspace.config
-    path = workspace.master_json(year)
-    if path.exists():
-        annex, source = read_master(path), str(path)
-    elif config.settings.baseline.year == year:
-        from .importer import import_annex, read_annex_file
-
-        annex = import_annex(read_annex_file(workspace.baseline_file()), config.tags, year).annex
-        source = str(workspace.baseline_file())
-    else:
-        annex, source = read_master(path), str(path)  # raises with the hint to import / merge first
+    annex, source, _ = master_or_baseline(workspace, year, write=False)
     return reconcile(annex, threshold=config.settings.reconcile.near_match_threshold), source

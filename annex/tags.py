@@ -65,5 +65,9 @@ class TagResolver:
                 found.append(resolution.canonical)
         return found
 
+    def sort_key(self, abbr: str) -> tuple[int, str]:
+        """Abbreviation-table order; names outside the table after it, alphabetically."""
+        return self._order.get(abbr, len(self._order)), abbr
+
     def table_order(self, abbrs: list[str]) -> list[str]:
-        return sorted(abbrs, key=lambda a: self._order.get(a, len(self._order)))
+        return sorted(abbrs, key=self.sort_key)
