@@ -8,8 +8,15 @@ It imports the bundled 2025 annex into a temporary workspace, distributes the 20
 would in Excel: texts updated (令和６年度 → 令和７年度), new bullets in the spare lines, one
 deletion, one re-listed original edited, tags corrected. One ministry returns its workbook
 unchanged, one does not submit, and three make the mistakes ministries really make. Every
-change and every mistake is recorded, with its cell, in tools/sample_plan.json (see
-tools/sample_plan.py), so that validation and merge tests can assert exactly what was planted.
+change and every mistake is recorded, with its cell, in tools/sample_plan.json, so that
+validation and merge tests can assert exactly what was planted:
+
+- ``files[].expected_verdict``: 受理 or 差戻し;
+- ``files[].changes``: edit / delete / new, with item id, old/new text or tags and their cells;
+- ``files[].mistakes``: rule code, sheet, cell (A1 on 記入シート), item id, description, and
+  ``may_also_report`` (rules a validator may legitimately add, e.g. F-TAMPERED for a typed-over
+  locked cell);
+- ``expected_merge``: added / modified / deleted / carried over the accepted files.
 
 The output is byte-for-byte reproducible: fixed timestamps inside and on the zip entries.
 """
@@ -41,7 +48,7 @@ from annex.sheet import (  # noqa: E402
     ACTION_DELETE, ACTION_EDIT, ACTION_NEW, COLUMN_BY_KEY, FIELD_POLICY, HEADER_ROW, RELISTED_VALUE,
     SHEET_ENTRY,
 )
-from annex.template import LETTER, read_lines  # noqa: E402
+from annex.template import LETTER, cell_of, read_lines  # noqa: E402
 from annex.workspace import Workspace  # noqa: E402
 from annex.xlsxout import set_text  # noqa: E402
 
@@ -229,7 +236,7 @@ class Officer:
         self.used_spares: set[int] = set()
 
     def cell(self, key: str, index: int) -> str:
-        return f"{LETTER[key]}{HEADER_ROW + 1 + index}"
+        return cell_of(key, index)
 
     def put(self, key: str, index: int, value: str) -> str:
         address = self.cell(key, index)
@@ -320,11 +327,10 @@ def normalize_xlsx(path: Path) -> None:
 def generate(out: Path, plan_path: Path | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="annex-samples-") as tmp:
         ws = Workspace.at(tmp)
-        import_into_workspace(ws, bundled_path("annex_2025.json"), SOURCE_YEAR)
+        imported, _ = import_into_workspace(ws, bundled_path("annex_2025.json"), SOURCE_YEAR)
+        master_bullets = imported.annex.counts()["bullets"]
         result = distribute_year(ws, YEAR, generated_at=GENERATED_AT)
         templates = {t.ministry: t for t in result.templates}
-        master_bullets = sum(1 for line in json.loads(ws.master_json(SOURCE_YEAR).read_text(encoding="utf-8"))["chapters"]
-                             for s in line["sections"] for r in s["rows"] for _ in r["status"] + r["policy"])
         if out.exists():
             for old in out.rglob("*.xlsx"):
                 old.unlink()
