@@ -373,14 +373,15 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
         if o.outcome == "applied" and o.item_id in reverted:
             outcomes[key] = LineOutcome(o.ministry, o.file, o.excel_row, o.action, o.item_id, "drift_reverted", reverted[o.item_id].reason)
     undone = {o.item_id for o in outcomes.values() if o.outcome == "drift_reverted"}
-    result.changes = [ch for ch in result.changes if not (ch.item_id in undone and ch.kind == "modified" and _unchanged(ch, final.annex))]
+    final_index = final.annex.bullet_index()
+    result.changes = [ch for ch in result.changes if not (ch.item_id in undone and ch.kind == "modified" and _unchanged(ch, final_index))]
     result.changes.sort(key=lambda ch: (ministry_key(ch.ministry), list(CHANGE_LABELS).index(ch.kind), ch.item_id))
     result.outcomes = sorted(outcomes.values(), key=lambda o: (ministry_key(o.ministry), o.excel_row))
     return result
 
 
-def _unchanged(change: Change, annex: Annex) -> bool:
-    found = annex.bullet_index().get(change.item_id)
+def _unchanged(change: Change, index: dict) -> bool:
+    found = index.get(change.item_id)
     return found is not None and found[2].rendered() == change.old
 
 

@@ -61,7 +61,6 @@ KIND_LABELS: dict[str, str] = {
     "synced": "元の記載の修正を反映",
     "drift_reverted": "元の記載と食い違い（元の記載に戻した）",
     "unmarked_duplicate": "（再掲）の印のない同文",
-    "conflict": "共管の記載の競合",
 }
 DEFAULT_THRESHOLD = 90.0
 

@@ -350,7 +350,7 @@ def _subrows(row: Row, cite, warnings: list[str]) -> list[dict]:
 
 
 def _row_context(row: Row, cite, warnings: list[str]) -> dict:
-    paragraphs = [p for p in row.measure.split("\n")]
+    paragraphs = row.measure.split("\n")
     return {
         "id": row.id,
         "kind": row.measure_kind,
