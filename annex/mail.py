@@ -78,6 +78,12 @@ class OutboxMailer:
         return {}
 
 
+def message_id(local: str, sender: str) -> str:
+    """A deterministic Message-ID (<annex-local@sender's domain>): a mail server's log can then
+    prove whether a message the outbox marks uncertain was in fact sent."""
+    return f"<annex-{local}@{sender.rpartition('@')[2] or 'annex.invalid'}>"
+
+
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from . import collect
 from .collect import Received, feedback_folder, feedback_name, read_and_validate
 from .ledger import Ledger, LedgerEntry
+from .mail import message_id
 from .rules import CATALOGUE_VERSION
 from .sheet import TEMPLATE_VERSION
 from .submission import Submission
@@ -82,23 +83,25 @@ def write_feedback(workspace, year: int, pairs: list[tuple[Received, Submission]
     return {sub.sha256: feedback_path(workspace, year, sub) for _, sub in pairs}
 
 
-def send_feedback_once(workspace, year: int, sub: Submission, path: Path | None, outbox, mailer) -> str | None:
+def version_in_use(newest: dict[str, LedgerEntry], sub: Submission) -> str | None:
+    """For a returned file: the name of its ministry's earlier accepted version, which stays in the annex."""
+    kept = newest.get(sub.ministry or "")
+    return Path(kept.path).name if not sub.accepted and kept is not None and kept.sha256 != sub.sha256 else None
+
+
+def send_feedback_once(workspace, year: int, sub: Submission, path: Path | None, outbox, mailer,
+                       in_use: str | None = None) -> str | None:
     """The feedback e-mail for one file, at most once (outbox key feedback-<sha256>)."""
     from .feedback import compose_feedback_email
     from .outbox import deliver
 
     if sub.ministry not in workspace.config.ministry_by_abbr:
         return "no-contact"
-    in_use = None
-    if not sub.accepted:  # tell which earlier version stays in the annex meanwhile
-        accepted = newest_accepted(workspace, year).get(sub.ministry)
-        in_use = Path(accepted.path).name if accepted is not None and accepted.sha256 != sub.sha256 else None
     try:
         message = compose_feedback_email(workspace, sub, path, in_use)
     except ValueError:  # the ministry has no contact registered
         return "no-contact"
-    if "Message-ID" not in message:
-        message["Message-ID"] = f"<annex-{year}-feedback-{sub.sha256[:16]}@{workspace.config.settings.smtp.sender.rpartition('@')[2]}>"
+    message["Message-ID"] = message_id(f"{year}-feedback-{sub.sha256[:16]}", workspace.config.settings.smtp.sender)
     return deliver(outbox, mailer, year, sub.ministry, f"feedback-{sub.sha256[:16]}", message)
 
 
@@ -112,7 +115,7 @@ def send_conflict_notice_once(workspace, year: int, ministry: str, conflicts, pa
     except ValueError:  # the ministry has no contact registered
         return "no-contact"
     slot = notice_slot(ministry, conflicts)
-    message["Message-ID"] = f"<annex-{year}-{slot}@{workspace.config.settings.smtp.sender.rpartition('@')[2]}>"
+    message["Message-ID"] = message_id(f"{year}-{slot}", workspace.config.settings.smtp.sender)
     return deliver(outbox, mailer, year, ministry, slot, message)
 
 

@@ -20,6 +20,7 @@ from typing import Literal
 from .config import JST, Config, Ministry, Settings
 from .errors import InputError
 from .mail import compose_message
+from .mail import message_id as mail_message_id
 from .rules import RULES
 
 Status = Literal["受理", "差戻し", "未提出"]
@@ -153,7 +154,7 @@ def due(
 
 def message_id(year: int, ministry: Ministry, slot: Slot, sender: str) -> str:
     """Deterministic, so the mail server's log proves what was sent for an uncertain entry."""
-    return f"<annex-{year}-{ministry.slug}-{slot.key}@{sender.rpartition('@')[2] or 'annex.invalid'}>"
+    return mail_message_id(f"{year}-{ministry.slug}-{slot.key}", sender)
 
 
 def _single_line(text: str) -> str:

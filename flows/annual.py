@@ -73,8 +73,10 @@ def send_mail(ws: Workspace, what: str, sends: list[Callable[[], object]]) -> di
 
 
 def mail_feedback(ws: Workspace, year: int, pairs, paths: dict[str, Path]) -> dict[str, int]:
+    newest = pipeline.newest_accepted(ws, year)  # a returned file's e-mail names the version still in use
     return send_mail(ws, "フィードバック", [
-        partial(send_feedback, ws, year, sub, paths.get(sub.sha256), return_state=True) for _, sub in pairs])
+        partial(send_feedback, ws, year, sub, paths.get(sub.sha256), pipeline.version_in_use(newest, sub), return_state=True)
+        for _, sub in pairs])
 
 
 def notify_conflicts(ws: Workspace, year: int, merged) -> dict[str, int]:

@@ -20,9 +20,9 @@ def feedback_workbooks(ws: Workspace, year: int, pairs: list[tuple[pipeline.Rece
 
 
 @task(name="feedback-mail", task_run_name="feedback-mail-{sub.sha256:.12}", cache_policy=NO_CACHE, **MAIL_RETRIES)
-def send_feedback(ws: Workspace, year: int, sub: Submission, path: Path | None) -> str | None:
+def send_feedback(ws: Workspace, year: int, sub: Submission, path: Path | None, in_use: str | None = None) -> str | None:
     with Outbox.open(ws.ledger_url) as outbox:
-        return pipeline.send_feedback_once(ws, year, sub, path, outbox, smtp_mailer(ws.config.settings.smtp))
+        return pipeline.send_feedback_once(ws, year, sub, path, outbox, smtp_mailer(ws.config.settings.smtp), in_use)
 
 
 @task(name="conflict-notice", task_run_name="conflict-notice-{ministry}", cache_policy=NO_CACHE, **MAIL_RETRIES)
