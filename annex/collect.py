@@ -36,9 +36,6 @@ class CollectResult:
     submissions: list[Submission] = field(default_factory=list)  # for the new entries, same order
     feedback: dict[str, Path] = field(default_factory=dict)  # sha256 → feedback workbook
 
-    def entry_for(self, submission: Submission) -> LedgerEntry | None:
-        return next((e for e in self.new if e.sha256 == submission.sha256), None)
-
 
 # -- archive --------------------------------------------------------------------------------
 def _extension(name: str) -> str:

@@ -8,9 +8,11 @@ The same bytes received twice in a year are one entry (unique on year + sha256).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Iterator, Literal
 
 from sqlalchemy import (
     Column,
@@ -77,24 +79,36 @@ def _table(metadata: MetaData, name: str) -> Table:
     )
 
 
+def engine_for(url: str) -> Engine:
+    """The database of the ledger and the outbox: a SQLite file (its folder made) or PostgreSQL."""
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(url, pool_pre_ping=True)
+
+
 class Ledger:
     """``Ledger(url)`` creates its table if missing. ``prefix`` keeps test runs apart."""
 
-    def __init__(self, url: str, *, prefix: str = "annex_", engine: Engine | None = None):
+    def __init__(self, url: str, *, prefix: str = "annex_"):
         self.url = url
-        self.engine = engine or create_engine(url, future=True, pool_pre_ping=True)
+        self.engine = engine_for(url)
         self.metadata = MetaData()
         self.table = _table(self.metadata, f"{prefix}received_files")
         self.metadata.create_all(self.engine)
 
     @classmethod
     def for_workspace(cls, workspace) -> "Ledger":
-        url = workspace.ledger_url
-        if url.startswith("sqlite:///"):
-            from pathlib import Path
+        return cls(workspace.ledger_url)
 
-            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-        return cls(url)
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, workspace) -> Iterator["Ledger"]:
+        """The workspace's ledger for a ``with`` block, closed after it."""
+        ledger = cls.for_workspace(workspace)
+        try:
+            yield ledger
+        finally:
+            ledger.close()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -22,7 +22,6 @@ import datetime as dt
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Iterator, Literal
 
 from sqlalchemy import (
@@ -34,14 +33,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    create_engine,
     insert,
     select,
     update,
 )
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from .ledger import engine_for
 from .mail import MailError, Mailer
 
 State = Literal["queued", "sent", "failed", "uncertain"]
@@ -87,12 +85,6 @@ class Entry:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-def engine_for(url: str) -> Engine:
-    if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(url)
 
 
 class Outbox:

@@ -25,7 +25,7 @@ from .validate import Reference, rejected_unreadable
 
 def receive(workspace, year: int) -> tuple[list[Received], list[str]]:
     """Hash, archive and record every file of the inbox before anything parses it; (files, ignored)."""
-    with _ledger(workspace) as ledger:
+    with Ledger.open(workspace) as ledger:
         return collect.receive(workspace, year, ledger)
 
 
@@ -58,12 +58,12 @@ def validation_failed(item: Received, detail: str) -> Submission:
 
 
 def record_validations(workspace, pairs: list[tuple[Received, Submission]]) -> list[LedgerEntry]:
-    with _ledger(workspace) as ledger:
+    with Ledger.open(workspace) as ledger:
         return collect.record_validations(workspace, ledger, pairs)
 
 
 def newest_accepted(workspace, year: int) -> dict[str, LedgerEntry]:
-    with _ledger(workspace) as ledger:
+    with Ledger.open(workspace) as ledger:
         return ledger.newest_accepted(year)
 
 
@@ -121,17 +121,6 @@ def send_conflict_notice_once(workspace, year: int, ministry: str, conflicts, pa
 
 def issue_counts(submissions: list[Submission]) -> Counter:
     return Counter(issue.rule for sub in submissions for issue in sub.issues)
-
-
-class _ledger:
-    def __init__(self, workspace):
-        self.ledger = Ledger.for_workspace(workspace)
-
-    def __enter__(self) -> Ledger:
-        return self.ledger
-
-    def __exit__(self, *exc: object) -> None:
-        self.ledger.close()
 
 
 def smtp_unreachable(settings) -> str | None:
