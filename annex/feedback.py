@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
@@ -219,18 +219,3 @@ def compose_feedback_email(workspace, sub: Submission, feedback_path: Path | Non
         sender=config.settings.smtp.sender, to=ministry.contacts,
         attachment=(Path(feedback_path).read_bytes(), attachment) if feedback_path else None,
     )
-
-
-def send_feedback(workspace, pairs: Iterable[tuple[Submission, Path | None]], mailer) -> list[tuple[Submission, str]]:
-    """Send each submission's feedback to its ministry; returns (submission, outcome) where the
-    outcome is "sent" or why not (no contacts, unknown ministry). One message per ministry file."""
-    outcomes = []
-    for sub, path in pairs:
-        try:
-            message = compose_feedback_email(workspace, sub, path)
-        except ValueError as exc:
-            outcomes.append((sub, str(exc)))
-            continue
-        mailer.send(message)
-        outcomes.append((sub, "sent"))
-    return outcomes

@@ -9,10 +9,12 @@ import openpyxl
 
 from annex.collect import collect_and_validate
 from annex.config import Smtp
-from annex.feedback import email_templates, send_feedback
+from annex.feedback import email_templates
 from annex.isolation import WorkerPool
 from annex.ledger import Ledger
 from annex.mail import SmtpMailer
+from annex.outbox import Outbox
+from annex.pipeline import send_feedback_once
 from annex.validate import Reference
 from annex.workspace import Workspace
 from corpus_distribution import distributed
@@ -44,8 +46,10 @@ def test_each_ministry_gets_only_its_own_feedback(smtp, tmp_path):
         result = collect_and_validate(ws, 2026, ledger=ledger, pool=pool, reference=Reference.load(d.workspace, 2026))
     ledger.close()
     mailer = SmtpMailer(Smtp(host="127.0.0.1", port=port, sender="annex-secretariat@csti.example"))
-    outcomes = send_feedback(d.workspace, [(s, result.feedback[s.sha256]) for s in result.submissions], mailer)
-    assert [o for _, o in outcomes] == ["sent"] * len(chosen)
+    with Outbox.open(f"sqlite:///{tmp_path / 'l.sqlite'}") as outbox:
+        outcomes = [send_feedback_once(d.workspace, 2026, s, result.feedback[s.sha256], outbox, mailer) for s in result.submissions]
+        again = [send_feedback_once(d.workspace, 2026, s, result.feedback[s.sha256], outbox, mailer) for s in result.submissions]
+    assert outcomes == ["sent"] * len(chosen) and again == [None] * len(chosen)  # at most once, through the outbox
     assert len(sink.messages) == len(chosen)
     by_slug = {config.ministry_by_abbr[s.ministry].slug: s for s in result.submissions}
     for rcpts, msg in sink.messages:
