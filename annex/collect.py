@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .isolation import Outcome, WorkerPool
+from .isolation import DEFAULT_WORKERS, Outcome, WorkerPool
 from .ledger import VERDICT_STATUS, Ledger, LedgerEntry
 from .submission import Submission
 from .validate import Reference, rejected_unreadable, sha256_of, validate_batch
@@ -44,7 +44,11 @@ def _extension(name: str) -> str:
 
 
 def archive_file(source: Path, archive_root: Path) -> tuple[str, int, Path]:
-    """Copy source into archive/sha256/<ab>/<hex>.<ext> while hashing it; (sha256, size, path)."""
+    """Copy source into archive/sha256/<ab>/<hex>.<ext> while hashing it; (sha256, size, path).
+
+    The copy is made even when the bytes are already archived: hashing and copying in one pass
+    guarantees the archive holds exactly the bytes hashed, even if a ministry overwrites the file
+    while it is read (a few MB per run; never worth that risk)."""
     staging = archive_root / "sha256"
     staging.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
@@ -277,7 +281,7 @@ def accepted_submissions(workspace, year: int | None = None, *, ledger: Ledger |
         ref = reference or Reference.load(workspace, year)
         items = [(workspace.archive / e.archive_path, display_name(Path(e.path).name), e.sha256) for e in reread]
         own_pool = pool is None
-        pool = pool or WorkerPool()
+        pool = pool or WorkerPool(workers=min(DEFAULT_WORKERS, len(reread)))
         try:
             found.update((e.sha256, sub) for e, sub in zip(reread, read_and_validate(items, ref, pool)))
         finally:

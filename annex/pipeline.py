@@ -74,11 +74,11 @@ def feedback_path(workspace, year: int, sub: Submission) -> Path:
 def write_feedback(workspace, year: int, pairs: list[tuple[Received, Submission]]) -> dict[str, Path]:
     """Feedback workbooks (sha256 → path) for the submissions that have none yet."""
     from .collect import write_feedback as write_workbooks
-    from .isolation import WorkerPool
+    from .isolation import DEFAULT_WORKERS, WorkerPool
 
     todo = [(item.stored, sub) for item, sub in pairs if not feedback_path(workspace, year, sub).exists()]
     if todo:
-        with WorkerPool() as pool:
+        with WorkerPool(workers=min(DEFAULT_WORKERS, len(todo))) as pool:  # no idle workers for one file
             write_workbooks(workspace, year, todo, pool)
     return {sub.sha256: feedback_path(workspace, year, sub) for _, sub in pairs}
 
