@@ -17,7 +17,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Sequence
 
 from defusedxml import ElementTree as SafeET
 
@@ -66,7 +66,7 @@ class SheetInfo:
     max_row: int = 0  # of cells holding a value
     max_col: int = 0
     rows_seen: int = 0  # <row> elements (rows without r= count too)
-    max_row_attr: int = 0  # largest <row r="…">, values or not
+    max_row_attr: int = 0  # largest row number, given by <row r="…"> or implied by position; values or not
     formulas: list[str] = field(default_factory=list)  # A1 addresses of formula cells
     beyond: str | None = None  # the first value cell outside the template's bounds
 
@@ -80,7 +80,6 @@ class Preflight:
     kind: Literal["xlsx", "ole-encrypted", "ole-legacy", "text", "empty", "zip", "unknown"] = "unknown"
     sheets: list[SheetInfo] = field(default_factory=list)
     inflated_bytes: int = 0
-    external_links: list[str] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
 
     @property
@@ -116,53 +115,126 @@ def _reject(code: str, file: str, at_sheet: str | None = None, at_cell: str | No
     return _Reject(rule(code).issue(Location(file, at_sheet, at_cell), **fields))
 
 
-# Value cells: <c r="B7" ...>content</c>; a self-closing <c r="B7" s="3"/> holds no value.
-_CELL_RE = re.compile(rb"<c\b([^>]*?)(/?)>(\s*<f\b)?")
-_R_ATTR_RE = re.compile(rb'\br="([A-Z]{1,4})(\d{1,9})"')
-_ROW_RE = re.compile(rb"<row\b([^>]*?)/?>")
-_ROW_R_RE = re.compile(rb'\br="(\d{1,9})"')
-_DIM_RE = re.compile(rb'<dimension\b[^>]*\bref="([^"]{1,64})"')
+# Worksheet tags, found without an XML parser. Attribute values may be in either quote style and
+# may hold ">"; element names may carry a namespace prefix (<x:c>), which every reader accepts.
+# Groups: the name of an end tag (</row>, </sheetData>), or the name, attributes and "/" of a start tag.
+_ATTRS = rb"""((?:[^>"']|"[^"]*"|'[^']*')*?)"""
+_PREFIX = rb"(?:[A-Za-z_][\w.\-]*:)?"
+_TAG_RE = re.compile(rb"<(?:/" + _PREFIX + rb"(row|sheetData)\s*|" + _PREFIX + rb"(c|row|f|dimension)(?=[\s/>])"
+                     + _ATTRS + rb"(/?))>")
+_ATTR_RE = re.compile(rb"""([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_CELL_REF_RE = re.compile(rb"([A-Z]{1,4})(\d{1,9})")
+_ROW_NO_RE = re.compile(rb"\d{1,9}")
+_COMPLETE_TAG_RE = re.compile(rb"<" + _ATTRS + rb">")
 _DTD_RE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
-_TAIL = 256  # bytes kept between chunks so that a tag cut by a chunk boundary is still seen
+_OPEN_TAG_CAP = 2**20  # a start tag still unfinished after this many bytes is not a worksheet's
+
+
+class _Malformed(Exception):
+    """The scanner cannot tell where a worksheet's cells are; the sheet is refused as corrupt.
+
+    args: (detail, sheet name) once raised out of _SheetScanner.feed; (detail,) inside it.
+    """
+
+
+def _attribute(attrs: bytes, wanted: bytes) -> bytes | None:
+    """The value of an unprefixed attribute, in either quote style; None when absent."""
+    if wanted not in attrs:
+        return None
+    found = None
+    for name, double, single in _ATTR_RE.findall(attrs):
+        if name == wanted:
+            if found is not None:
+                raise _Malformed(f"属性 {wanted.decode()} が重複しています")
+            found = double or single
+    return found
 
 
 class _SheetScanner:
-    """Finds value cells, rows, formulas and the declared dimension in a streamed worksheet."""
+    """Finds value cells, rows, formulas and the declared dimension in a streamed worksheet.
+
+    A cell's address is its r attribute, or — as Excel allows omitting it — the next column in its
+    row; a <row> without r is the row after the previous one. Tags cut by a chunk boundary are kept
+    whole for the next chunk, and the current cell carries over, so a boundary never hides a cell
+    or the <f> of a formula cell. An <f> belongs to the last value cell until the next cell, row or
+    the end of sheetData (only <c> may stand in a row, so </c> need not be tracked).
+    """
 
     def __init__(self, info: SheetInfo, max_row: int, max_col: int):
         self.info = info
         self.buffer = b""
         self.max_row, self.max_col = max_row, max_col
+        self.row = 0  # current row number
+        self.col = 0  # column of the previous cell in the current row
+        self.cell: tuple[int, int] | None = None  # (column, row) of the value cell an <f> would belong to
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
         data = self.buffer + chunk
-        cut = len(data) if final else max(0, data.rfind(b"<", 0, max(0, len(data) - 1)))
-        if not final and len(data) - cut > _TAIL:  # no tag start near the end: keep a short tail
-            cut = len(data) - _TAIL
+        cut = len(data)
+        if not final:
+            start = data.rfind(b"<")
+            if start >= 0 and not _COMPLETE_TAG_RE.match(data, start):
+                cut = start  # the last tag is unfinished: keep it whole for the next chunk
+                if len(data) - cut > _OPEN_TAG_CAP:
+                    raise _Malformed(f"シート「{self.info.name}」: 終わらないタグがあります", self.info.name)
         work, self.buffer = data[:cut], data[cut:]
+        try:
+            self._scan(work)
+        except _Malformed as exc:
+            raise _Malformed(f"シート「{self.info.name}」: {exc}", self.info.name) from None
+
+    def _scan(self, work: bytes) -> None:
         info = self.info
-        if info.declared is None:
-            dim = _DIM_RE.search(work)
-            if dim:
-                info.declared = dim.group(1).decode("ascii", "replace")
-        for row in _ROW_RE.finditer(work):
-            info.rows_seen += 1
-            r = _ROW_R_RE.search(row.group(1))
-            if r:
-                info.max_row_attr = max(info.max_row_attr, int(r.group(1)))
-        for cell in _CELL_RE.finditer(work):
-            if cell.group(2):  # self-closing: formatted but empty
-                continue
-            ref = _R_ATTR_RE.search(cell.group(1))
-            if not ref:
-                continue
-            col, row_no = column_index(ref.group(1).decode()), int(ref.group(2))
-            info.max_row = max(info.max_row, row_no)
-            info.max_col = max(info.max_col, col)
-            if info.beyond is None and (row_no > self.max_row or col > self.max_col):
-                info.beyond = f"{ref.group(1).decode()}{row_no}"
-            if cell.group(3):
-                info.formulas.append(f"{ref.group(1).decode()}{row_no}")
+        limit_row, limit_col = self.max_row, self.max_col
+        row, col, cell = self.row, self.col, self.cell
+        max_row, max_col = info.max_row, info.max_col
+        try:
+            for end, name, attrs, empty in _TAG_RE.findall(work):  # one pass; this loop is the hot path
+                if name == b"c":
+                    given = _attribute(attrs, b"r") if b"r" in attrs else None
+                    if given is None:
+                        col += 1
+                        row_no = row or 1
+                    else:
+                        ref = _CELL_REF_RE.fullmatch(given)
+                        if not ref:
+                            raise _Malformed(f"セル番地「{given[:20].decode('utf-8', 'replace')}」が不正です")
+                        col, row_no = column_index(ref.group(1).decode()), int(ref.group(2))
+                    if empty:  # self-closing <c r="B7" s="3"/>: formatted but holds no value
+                        cell = None
+                        continue
+                    cell = (col, row_no)
+                    if row_no > max_row:
+                        max_row = row_no
+                    if col > max_col:
+                        max_col = col
+                    if (row_no > limit_row or col > limit_col) and info.beyond is None:
+                        info.beyond = f"{column_letter(col)}{row_no}"
+                elif name == b"f":
+                    if cell is not None:
+                        info.formulas.append(f"{column_letter(cell[0])}{cell[1]}")
+                        cell = None  # one entry per cell
+                elif name == b"row":
+                    info.rows_seen += 1
+                    given = _attribute(attrs, b"r") if b"r" in attrs else None
+                    if given is None:
+                        row += 1
+                    elif _ROW_NO_RE.fullmatch(given):
+                        row = int(given)
+                    else:
+                        raise _Malformed(f"行番号「{given[:20].decode('utf-8', 'replace')}」が不正です")
+                    col, cell = 0, None
+                    if row > info.max_row_attr:
+                        info.max_row_attr = row
+                elif end:  # </row>, </sheetData>
+                    cell = None
+                elif info.declared is None:  # <dimension>
+                    ref = _attribute(attrs, b"ref")
+                    if ref is not None:
+                        info.declared = ref[:200].decode("ascii", "replace")
+        finally:
+            self.row, self.col, self.cell = row, col, cell
+            info.max_row, info.max_col = max_row, max_col
 
 
 def _safe_part_name(name: str) -> bool:
@@ -209,20 +281,16 @@ def _classify_ole(path: Path) -> str:
     return "ole-unknown"
 
 
-def _read_small(zf: zipfile.ZipFile, name: str, limit: int = 4 * 2**20) -> bytes:
-    with zf.open(name) as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"{name} が大きすぎます")
-    return data
+_STRUCTURE_PARTS = ("[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+_STRUCTURE_PART_BYTES = 4 * 2**20  # each of the above; a template's are a few KB
 
 
-def _sheet_map(zf: zipfile.ZipFile, names: set[str], file: str) -> list[SheetInfo]:
+def _sheet_map(parts: dict[str, bytes], file: str) -> list[SheetInfo]:
     """Sheet names, states and parts from xl/workbook.xml and its rels (defusedxml, DTD already refused)."""
     try:
-        workbook = SafeET.fromstring(_read_small(zf, "xl/workbook.xml"))
+        workbook = SafeET.fromstring(parts["xl/workbook.xml"])
         rels_name = "xl/_rels/workbook.xml.rels"
-        rels = SafeET.fromstring(_read_small(zf, rels_name)) if rels_name in names else None
+        rels = SafeET.fromstring(parts[rels_name]) if rels_name in parts else None
     except Exception as exc:
         raise _reject("F-CORRUPT", file, detail=f"ブックの構成情報（xl/workbook.xml）が読めません: {type(exc).__name__}") from None
     targets: dict[str, str] = {}
@@ -319,33 +387,35 @@ def _inspect_zip(zf: zipfile.ZipFile, result: Preflight, limits: Limits) -> None
     if any(n.lower().endswith("vbaproject.bin") for n in names):
         raise _reject("F-MACRO", file)
     result.kind = "xlsx"
-    result.external_links = sorted(n for n in names if n.startswith("xl/externalLinks/") and n.endswith(".xml"))
 
-    # Small structural parts first: they are scanned for DTDs before defusedxml reads them.
-    first = [n for n in ("[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels") if n in names]
-    for name in first:
-        _inflate(zf, zf.getinfo(name), result, limits, None)
-    content_types = _read_small(zf, "[Content_Types].xml")
-    if b"macroEnabled" in content_types:
+    # Small structural parts first: they are scanned for DTDs before defusedxml reads the kept bytes.
+    parts = {name: _inflate(zf, zf.getinfo(name), result, limits, keep=True) for name in _STRUCTURE_PARTS if name in names}
+    if b"macroEnabled" in parts["[Content_Types].xml"]:
         raise _reject("F-MACRO", file)
-    result.sheets = _sheet_map(zf, names, file)
-    by_part = {s.part: s for s in result.sheets}
+    result.sheets = _sheet_map(parts, file)
+    by_part: dict[str, list[SheetInfo]] = {}
+    for sheet in result.sheets:  # two sheets naming one part: each is scanned with its own bounds
+        by_part.setdefault(sheet.part, []).append(sheet)
     for info in infos:
-        if info.filename in first or info.is_dir():
+        if info.filename in parts or info.is_dir():
             continue
-        _inflate(zf, info, result, limits, by_part.get(info.filename))
+        _inflate(zf, info, result, limits, by_part.get(info.filename, []))
     for sheet in result.sheets:
         _check_extent(sheet, file, limits)
 
 
-def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, result: Preflight, limits: Limits, sheet: SheetInfo | None) -> None:
-    """Inflate one part as a stream under the caps; scan XML for DTDs and worksheets for cells."""
+def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, result: Preflight, limits: Limits,
+             sheets: Sequence[SheetInfo] = (), keep: bool = False) -> bytes:
+    """Inflate one part as a stream under the caps; scan XML for DTDs and worksheets for cells.
+
+    With ``keep`` (a small structural part) the inflated bytes are returned; otherwise b"".
+    """
     file = result.file
     name = info.filename
     is_xml = name.endswith((".xml", ".rels", ".vml"))
-    scanner = None
-    if sheet is not None:
-        scanner = _SheetScanner(sheet, limits.rows, limits.entry_columns if sheet.name == SHEET_ENTRY else limits.columns)
+    scanners = [_SheetScanner(s, limits.rows, limits.entry_columns if s.name == SHEET_ENTRY else limits.columns)
+                for s in sheets]
+    kept: list[bytes] = []
     inflated = 0
     tail = b""
     try:
@@ -363,21 +433,28 @@ def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, result: Preflight, limi
                     raise _reject("F-TOO-LARGE", file, detail=f"展開後の合計が {limits.total_bytes // 2**20} MB を超えます（圧縮爆弾の疑い）")
                 if inflated > limits.ratio_floor and inflated > limits.ratio * max(info.compress_size, 1):
                     raise _reject("F-TOO-LARGE", file, detail=f"{name} の圧縮率が {limits.ratio:.0f} 倍を超えます（圧縮爆弾の疑い）")
+                if keep:
+                    if inflated > _STRUCTURE_PART_BYTES:
+                        raise _reject("F-CORRUPT", file, detail=f"{name} が大きすぎます（{_STRUCTURE_PART_BYTES // 2**20} MB 超）")
+                    kept.append(chunk)
                 if is_xml:
                     if first and (chunk[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in chunk[:64]):
                         raise _reject("F-UNREADABLE", file, detail=f"{name} が UTF-8 以外の XML です")
                     if _DTD_RE.search(tail + chunk):
                         raise _reject("F-UNREADABLE", file, detail=f"{name} に DTD・実体宣言があります（XML 攻撃の疑い）")
                     tail = chunk[-16:]
-                if scanner is not None:
+                for scanner in scanners:
                     scanner.feed(chunk)
                 first = False
+        for scanner in scanners:
+            scanner.feed(b"", final=True)
     except _Reject:
         raise
+    except _Malformed as exc:
+        raise _reject("F-CORRUPT", file, exc.args[1], detail=exc.args[0]) from None
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, ValueError) as exc:
         raise _reject("F-CORRUPT", file, detail=f"{name} が壊れています: {type(exc).__name__}") from None
-    if scanner is not None:
-        scanner.feed(b"", final=True)
+    return b"".join(kept)
 
 
 def _check_extent(sheet: SheetInfo, file: str, limits: Limits) -> None:
@@ -393,7 +470,5 @@ def _check_extent(sheet: SheetInfo, file: str, limits: Limits) -> None:
                       detail=f"シート「{sheet.name}」に Excel の上限を超える行番号（{max(sheet.max_row, sheet.max_row_attr)}）または列があります")
     if sheet.rows_seen > limits.rows:
         raise _reject("F-TOO-LARGE", file, sheet.name, detail=f"シート「{sheet.name}」の行数 {sheet.rows_seen:,}、上限 {limits.rows:,}")
-    max_col = limits.entry_columns if sheet.name == SHEET_ENTRY else limits.columns
-    if sheet.max_row > limits.rows or sheet.max_col > max_col:
-        cell = sheet.beyond or f"{column_letter(sheet.max_col)}{sheet.max_row}"
-        raise _reject("F-OUTSIDE-TEMPLATE", file, sheet.name, cell, cell=f"{sheet.name}!{cell}")
+    if sheet.beyond is not None:  # the scanner's bounds are the template's (_inflate)
+        raise _reject("F-OUTSIDE-TEMPLATE", file, sheet.name, sheet.beyond, cell=f"{sheet.name}!{sheet.beyond}")

@@ -3,11 +3,15 @@ sizes and ratio, DTDs, declared and real sheet extent, macros, encryption."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import time
+import zipfile
 
+import hostile
 import pytest
 
-from annex.preflight import Limits, preflight
+from annex.preflight import Limits, Preflight, SheetInfo, _SheetScanner, preflight
 from corpus_distribution import distributed
 from hostile import OK_ROWS, make_catalogue, sheet_xml, write_xlsx
 
@@ -80,3 +84,153 @@ def test_a_file_over_the_upload_cap_is_refused_without_reading(tmp_path, valid):
     path.write_bytes(valid)
     [issue] = preflight(path, limits=Limits(file_bytes=1000)).issues
     assert issue.rule == "F-TOO-LARGE"
+
+
+# -- where the cells are: every way valid XML may write an address ---------------------------------
+FORMULA_B2 = "<c r=\"B2\" t=\"str\"><f>cmd|' /C calc'!A0</f><v>0</v></c>"
+FAR_ROWS = ('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+            f'<row r="2"><c r="A2"><v>1</v></c>{FORMULA_B2}</row>'
+            '<row r="30000"><c r="CZ30000"><v>1</v></c></row>')
+
+
+def _outside_and_formulas(path):
+    result = preflight(path, display_name="x.xlsx")
+    return ([(i.rule, i.location.sheet, i.location.cell, i.message) for i in result.issues],
+            result.sheets[0].formulas)
+
+
+@pytest.fixture(scope="module")
+def double_quoted(tmp_path_factory):
+    """The reference: a formula in B2 and a value at CZ30000, written as Excel writes them."""
+    seen = _outside_and_formulas(write_xlsx(tmp_path_factory.mktemp("dq") / "x.xlsx", sheet_xml(FAR_ROWS)))
+    [(code, sheet, cell, message)], formulas = seen
+    assert (code, sheet, cell, formulas) == ("F-OUTSIDE-TEMPLATE", "記入シート", "CZ30000", ["B2"])
+    assert "記入シート!CZ30000" in message
+    return seen
+
+
+@pytest.mark.parametrize("variant", ["single_quotes", "no_r_attributes", "namespace_prefix", "gt_in_a_value"])
+def test_every_way_of_writing_an_address_is_read_like_excels(tmp_path, double_quoted, variant):
+    if variant == "single_quotes":
+        sheet = sheet_xml(FAR_ROWS.replace('"', "'"))
+    elif variant == "no_r_attributes":  # Excel allows omitting r: next column in the row, next row in sheetData
+        sheet = sheet_xml('<row><c t="s"><v>0</v></c><c t="s"><v>1</v></c></row>'
+                          "<row><c><v>1</v></c><c t=\"str\"><f>cmd|' /C calc'!A0</f><v>0</v></c></row>"
+                          '<row r="29999"/><row>' + "<c s=\"1\"/>" * 103 + "<c><v>1</v></c></row>")
+    elif variant == "namespace_prefix":  # <x:c>: the main namespace under a prefix; every reader accepts it
+        body = sheet_xml(FAR_ROWS).split("<worksheet", 1)[1]
+        body = re.sub(r"<(/?)(worksheet|dimension|sheetData|row|c|f|v)\b", r"<\1x:\2", "<worksheet" + body)
+        sheet = body.replace(' xmlns="', ' xmlns:x="', 1)
+    else:  # ">" is legal inside an attribute value and must not end the tag early
+        sheet = sheet_xml(FAR_ROWS.replace('<c r="CZ30000">', '<c s="1" cm=">" r="CZ30000">'))
+    assert _outside_and_formulas(write_xlsx(tmp_path / "x.xlsx", sheet)) == double_quoted
+
+
+def test_a_cell_without_r_continues_from_the_previous_cell_of_its_row(tmp_path):
+    rows = OK_ROWS + '<row r="3"><c r="N3"><v>1</v></c><c><v>2</v></c></row>'  # N is 記入シート's last column
+    [issue] = preflight(write_xlsx(tmp_path / "x.xlsx", sheet_xml(rows))).issues
+    assert (issue.rule, issue.location.cell) == ("F-OUTSIDE-TEMPLATE", "O3")
+
+
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_a_single_quoted_row_past_the_excel_grid_is_corrupt(tmp_path, quote):
+    rows = OK_ROWS + '<row r="2000000"><c r="A2000000"><v>7</v></c></row>'
+    [issue] = preflight(write_xlsx(tmp_path / "x.xlsx", sheet_xml(rows.replace('"', quote)))).issues
+    assert issue.rule == "F-CORRUPT" and issue.location.sheet == "記入シート"
+
+
+@pytest.mark.parametrize("attrs", ['r="&#88;FD1"', 'r="xfd1"', 'r=""', 'r="A1" r="XFD1"'])
+def test_an_address_the_scanner_cannot_read_refuses_the_sheet(tmp_path, attrs):
+    """openpyxl decodes r="&#88;FD1" to XFD1 (calamine fails on it): no such cell may pass unseen."""
+    rows = OK_ROWS + f"<row r=\"3\"><c {attrs}><v>1</v></c></row>"
+    [issue] = preflight(write_xlsx(tmp_path / "x.xlsx", sheet_xml(rows)), display_name="x.xlsx").issues
+    assert (issue.rule, issue.location.file, issue.location.sheet) == ("F-CORRUPT", "x.xlsx", "記入シート")
+    assert "記入シート" in issue.message
+
+
+# -- a chunk boundary never hides a cell or a formula --------------------------------------------------
+def _scan(pieces: list[bytes]) -> SheetInfo:
+    info = SheetInfo("記入シート", "xl/worksheets/sheet1.xml")
+    scanner = _SheetScanner(info, 20_000, 14)
+    for piece in pieces:
+        scanner.feed(piece)
+    scanner.feed(b"", final=True)
+    return info
+
+
+def test_a_formula_cut_by_the_chunk_boundary_is_found():
+    sheet = sheet_xml(OK_ROWS.replace('<c r="B2" t="inlineStr"><is><t>x</t></is></c>', '<c r="B2"><f>1+1</f><v>2</v></c>')).encode()
+    at = sheet.index(b'<c r="B2">') + len(b'<c r="B2">')
+    for split in (at, at + 1, at + 2):  # after <c r="B2">, after "<", after "<f"
+        assert _scan([sheet[:split], sheet[split:]]).formulas == ["B2"], sheet[:split][-12:]
+
+
+def test_no_split_point_changes_what_the_scanner_finds():
+    pad = "p" * 400  # a start tag longer than any tail kept between chunks
+    rows = ('<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+            f'<row r="2"><c r="B2" t="str">\n <f>SUM(1)</f><v>1</v></c><c r="C2" xx="{pad}"><v>1</v></c></row>'
+            f'<row><c/><c><f>1</f></c></row><row r="9" xx="{pad}"><c r="XFD9" xx="{pad}"><v>1</v></c></row>')
+    sheet = sheet_xml(rows, dim="A1:XFD9").encode()
+    whole = _scan([sheet])
+    assert (whole.formulas, whole.beyond, whole.max_row, whole.max_col, whole.rows_seen, whole.declared) == (
+        ["B2", "B3"], "XFD9", 9, 16_384, 4, "A1:XFD9")
+    for split in range(1, len(sheet)):
+        assert _scan([sheet[:split], sheet[split:]]) == whole, split
+
+
+# -- the structure is read once, and nothing is kept that nobody reads ------------------------------
+def test_two_sheets_naming_one_part_are_each_scanned_with_their_own_bounds(tmp_path):
+    wb = hostile.WB.replace('</sheets>', '<sheet name="別" sheetId="2" r:id="rId1"/></sheets>')
+    rows = OK_ROWS.replace('<c r="B2" t="inlineStr"><is><t>x</t></is></c>', FORMULA_B2)
+    path = tmp_path / "x.xlsx"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in (("[Content_Types].xml", hostile.CT), ("_rels/.rels", hostile.RELS), ("xl/workbook.xml", wb),
+                           ("xl/_rels/workbook.xml.rels", hostile.WB_RELS), ("xl/worksheets/sheet1.xml", sheet_xml(rows)),
+                           ("xl/sharedStrings.xml", hostile.SST_OK)):
+            z.writestr(name, data)
+    result = preflight(path)
+    assert result.ok and [s.formulas for s in result.sheets] == [["B2"], ["B2"]]
+
+
+def test_every_part_is_inflated_exactly_once(tmp_path, valid, monkeypatch):
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(valid)
+    opened: list[str] = []
+    real_open = zipfile.ZipFile.open
+
+    def counting_open(self, name, *args, **kwargs):
+        opened.append(name if isinstance(name, str) else name.filename)
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", counting_open)
+    assert preflight(path).ok
+    assert "xl/workbook.xml" in opened and "[Content_Types].xml" in opened
+    assert len(opened) == len(set(opened)), sorted(opened)
+
+
+def test_an_oversized_workbook_part_is_corrupt(tmp_path):
+    wb = hostile.WB.replace("</workbook>", "<!--" + " " * (5 * 2**20) + "--></workbook>")
+    path = tmp_path / "x.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in (("[Content_Types].xml", hostile.CT), ("xl/workbook.xml", wb),
+                           ("xl/_rels/workbook.xml.rels", hostile.WB_RELS), ("xl/worksheets/sheet1.xml", sheet_xml(OK_ROWS))):
+            z.writestr(name, data)
+    [issue] = preflight(path, limits=Limits(ratio=1e9)).issues
+    assert issue.rule == "F-CORRUPT" and "xl/workbook.xml" in issue.message
+
+
+def test_external_links_are_accepted_and_not_recorded(tmp_path):
+    link = f'<externalLink {hostile.NS}><externalBook r:id="rId1" xmlns:r="x"/></externalLink>'
+    result = preflight(write_xlsx(tmp_path / "x.xlsx", extra={"xl/externalLinks/externalLink1.xml": link}))
+    assert result.ok
+    assert "external_links" not in {f.name for f in dataclasses.fields(Preflight)}
+
+
+def test_a_list_validation_in_the_extension_list_is_not_a_formula_cell(tmp_path):
+    """Excel keeps a cross-sheet list validation as <xm:f> after sheetData: no cell of its own."""
+    ext = ('<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" xmlns:x14="x14"><x14:dataValidations count="1" '
+           'xmlns:xm="xm"><x14:dataValidation type="list"><x14:formula1><xm:f>_annex!$A$1:$A$3</xm:f></x14:formula1>'
+           '<xm:sqref>B2</xm:sqref></x14:dataValidation></x14:dataValidations></ext></extLst>')
+    sheet = sheet_xml(OK_ROWS).replace("</worksheet>", ext + "</worksheet>")
+    result = preflight(write_xlsx(tmp_path / "x.xlsx", sheet))
+    assert result.ok and result.sheets[0].formulas == []
