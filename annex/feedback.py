@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .mail import compose_message
+from .preflight import REJECTING_RULES
 from .rules import RULES
 from .sheet import SHEET_RESULT
 from .submission import Issue, Submission
@@ -163,13 +164,9 @@ def write_results_only(sub: Submission, target: Path) -> Path:
     return Path(target)
 
 
-UNOPENABLE = frozenset({"F-NOT-XLSX", "F-LEGACY-XLS", "F-ENCRYPTED", "F-MACRO", "F-CORRUPT", "F-TOO-LARGE",
-                        "F-OUTSIDE-TEMPLATE", "F-UNREADABLE"})
-
-
 def copy_allowed(sub: Submission) -> bool:
     """The ministry's file may be opened for marking: no file-level rule refused it as unsafe or unreadable."""
-    return not any(i.rule in UNOPENABLE for i in sub.issues)
+    return not any(i.rule in REJECTING_RULES for i in sub.issues)
 
 
 # -- e-mail ---------------------------------------------------------------------------------

@@ -25,6 +25,11 @@ from .rules import rule
 from .sheet import COLUMNS, SHEET_ENTRY
 from .submission import Issue, Location
 
+# Every rule preflight refuses a file with (and the worker pool's F-TOO-LARGE / F-UNREADABLE):
+# a file refused with one of these is never opened by a parser, not even to mark feedback on it.
+REJECTING_RULES = frozenset({"F-NOT-XLSX", "F-LEGACY-XLS", "F-ENCRYPTED", "F-MACRO", "F-CORRUPT", "F-TOO-LARGE",
+                             "F-OUTSIDE-TEMPLATE", "F-UNREADABLE"})
+
 EXCEL_MAX_ROW = 1_048_576
 EXCEL_MAX_COL = 16_384
 

@@ -234,3 +234,14 @@ def test_a_list_validation_in_the_extension_list_is_not_a_formula_cell(tmp_path)
     sheet = sheet_xml(OK_ROWS).replace("</worksheet>", ext + "</worksheet>")
     result = preflight(write_xlsx(tmp_path / "x.xlsx", sheet))
     assert result.ok and result.sheets[0].formulas == []
+
+
+def test_every_rule_preflight_refuses_with_is_one_feedback_never_opens():
+    """feedback.copy_allowed trusts REJECTING_RULES: a new refusal code must be listed there."""
+    import re
+    from pathlib import Path
+
+    from annex import preflight
+
+    used = set(re.findall(r'"(F-[A-Z-]+)"', Path(preflight.__file__).read_text(encoding="utf-8")))
+    assert used == preflight.REJECTING_RULES
