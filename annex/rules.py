@@ -8,6 +8,8 @@ stable (ministries and the secretariat quote them); severities may be overridden
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from string import Formatter
 from typing import Literal
 
 from .submission import Issue, Location, Severity
@@ -34,7 +36,11 @@ class Rule:
     suggestion: str | None = None  # fix suggestion template, where one exists
 
     def issue(self, location: Location, severity: Severity | None = None, **fields: object) -> Issue:
-        suggestion = self.suggestion.format(**fields) if self.suggestion else None
+        """The issue at location; fields fill the templates. The suggestion is left out when a field
+        it needs is None (no near spelling to offer: say nothing rather than 「None」)."""
+        suggestion = None
+        if self.suggestion and all(fields[name] is not None for name in _fields_of(self.suggestion)):
+            suggestion = self.suggestion.format(**fields)
         return Issue(
             rule=self.code,
             severity=severity or self.severity,
@@ -198,6 +204,12 @@ _RULES = (
          "他の箇所と同じ記載を載せる場合は、再掲欄で「再掲」を選んでください。",
          "再掲であれば再掲欄で「再掲」を選び、再掲元項目IDを記入してください。"),
 )
+
+@cache
+def _fields_of(template: str) -> tuple[str, ...]:
+    """The field names a message template uses: "「{suggestion}」と…" → ("suggestion",)."""
+    return tuple(name for _, name, _, _ in Formatter().parse(template) if name)
+
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULES}
 TEXT_LIMIT = 2000  # characters per bullet (the longest in the 2025 annex is well under this)

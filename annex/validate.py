@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +29,9 @@ from rapidfuzz import fuzz, process
 from .config import Config
 from .model import Annex
 from .ownership import bullet_owners
+from .preflight import column_index, column_letter
 from .rules import TEXT_LIMIT, rule
-from .schemas import CONTROL_RE, HALFWIDTH_KANA_RE, LOOKALIKE_RE, validate_lines
+from .schemas import CONTROL_RE, HALFWIDTH_KANA_RE, LOOKALIKE_RE, SubmissionLines, validate_lines
 from .sheet import (
     ACTION_DELETE,
     ACTION_EDIT,
@@ -47,8 +50,9 @@ from .sheet import (
     locked_checksum,
     split_tags,
 )
-from .submission import Issue, Location, Submission, SubmissionLine
+from .submission import Issue, Location, Severity, Submission, SubmissionLine
 from .tags import comparison_key
+from .template import checksum_lines, plan_templates, preamble_items, preamble_row_id
 from .workbook import Grid, RawWorkbook
 
 EDITABLE_KEYS = tuple(c.key for c in COLUMNS if c.editable)
@@ -66,6 +70,7 @@ class Reference:
     year: int
     annex: Annex | None = None
     plans: dict = field(default_factory=dict)  # ministry abbr → annex.template.TemplatePlan
+    bullets: dict = field(default_factory=dict)  # item id → (row, column, bullet) in master(Y-1): Annex.bullet_index()
     known_ids: set[str] = field(default_factory=set)
     row_ids: set[str] = field(default_factory=set)
     severities: dict[str, str] = field(default_factory=dict)  # rule code → "error"/"warning": config's override hook
@@ -74,10 +79,9 @@ class Reference:
     def for_annex(cls, config: Config, year: int, annex: Annex | None) -> "Reference":
         ref = cls(config, year, annex, severities=dict(config.settings.rule_severities))
         if annex is not None:
-            from .template import plan_templates, preamble_items, preamble_row_id
-
             ref.plans = {plan.ministry: plan for plan in plan_templates(annex, config, year)}
-            ref.known_ids = {b.id for _, _, b in annex.bullets() if b.id} | set(preamble_items(annex))
+            ref.bullets = annex.bullet_index()
+            ref.known_ids = set(ref.bullets) | set(preamble_items(annex))
             ref.row_ids = {row.id for _, _, row in annex.rows()} | {preamble_row_id(c) for c in annex.chapters}
         return ref
 
@@ -99,24 +103,34 @@ class Reference:
 
 
 # -- helpers --------------------------------------------------------------------------------
-def _issue(code: str, file: str, cell: str | None = None, item_id: str | None = None, *,
-           at: str | None = SHEET_ENTRY, **fields: object) -> Issue:
-    """An issue located at file / sheet ``at`` ! cell / 項目ID; fields fill the catalogue's templates."""
-    made = rule(code).issue(Location(file, at, cell, item_id or None), **fields)
-    if code == "L-TAG-UNKNOWN" and not fields.get("suggestion"):
-        made = dataclasses.replace(made, suggestion=None)  # no near spelling: say nothing rather than 「None」
-    return made
+def _severity(code: str, severities: Mapping[str, str], *, stops: bool = False) -> Severity | None:
+    """The config's severity for a rule (rule_severities), None for the catalogue's.
+
+    An issue that ``stops`` the submission — nothing of it can be read, or its lines belong to no
+    known ministry — stays an error whatever the config says: downgrading it would accept a
+    submission with no lines, its edits silently dropped."""
+    wanted = severities.get(code)
+    return None if stops and wanted != "error" else wanted  # type: ignore[return-value]
 
 
-_LETTERS: dict[int, str] = {}
+def _issue(severities: Mapping[str, str], code: str, file: str, cell: str | None = None, item_id: str | None = None, *,
+           at: str | None = SHEET_ENTRY, stops: bool = False, **fields: object) -> Issue:
+    """An issue located at file / sheet ``at`` ! cell / 項目ID, at the severity the config gives the
+    rule (see _severity); fields fill the catalogue's templates."""
+    return rule(code).issue(Location(file, at, cell, item_id or None), _severity(code, severities, stops=stops), **fields)
 
 
-def _letter(col: int) -> str:
-    if col not in _LETTERS:
-        from .preflight import column_letter
+def _reader_issue(issue: Issue, severities: Mapping[str, str]) -> Issue:
+    """An issue the reader (annex.workbook, in the worker) made, at the config's severity; a reader
+    error means the workbook was not read, so it stops the submission."""
+    severity = _severity(issue.rule, severities, stops=issue.severity == "error")
+    return dataclasses.replace(issue, severity=severity) if severity else issue
 
-        _LETTERS[col] = column_letter(col)
-    return _LETTERS[col]
+
+def _parse_year(value: str | None) -> tuple[str, int | None]:
+    """The metadata's year as written (stripped, "2026.0" → "2026") and as a number, if it is one."""
+    text = (value or "").strip().removesuffix(".0")
+    return text, int(text) if text.isdigit() else None
 
 
 def _text(value: str | None) -> str:
@@ -133,34 +147,35 @@ def _chars(text: str, pattern: str) -> str:
 
 
 # -- stage 1: the file ----------------------------------------------------------------------
-def _file_level(raw: RawWorkbook, ref: Reference) -> tuple[list[Issue], dict[str, str]]:
-    file = raw.file
-    issues: list[Issue] = list(raw.issues)
+def _file_level(raw: RawWorkbook, ref: Reference) -> tuple[list[Issue], dict[str, str], int | None]:
+    """(issues, the metadata, the year it states)."""
+    file, sev = raw.file, ref.severities
+    issues: list[Issue] = [_reader_issue(i, sev) for i in raw.issues]
     meta = raw.meta or {}
+    year_text, year = _parse_year(meta.get("year"))
     if not raw.readable:
-        return issues, meta
-    if raw.meta is None:
-        issues.append(_issue("F-FOREIGN", file, at=None))
-        return issues, meta
+        return issues, meta, year
+    if raw.meta is None:  # no ministry to attribute the lines to
+        issues.append(_issue(sev, "F-FOREIGN", file, at=None, stops=True))
+        return issues, meta, year
     missing = [k for k in ("ministry", "year", "template_version", "checksum") if not meta.get(k)]
     if missing:
-        issues.append(_issue("F-TAMPERED", file, at=SHEET_META, detail=f"管理情報「{'・'.join(missing)}」がありません"))
-        return issues, meta
+        issues.append(_issue(sev, "F-TAMPERED", file, at=SHEET_META, detail=f"管理情報「{'・'.join(missing)}」がありません"))
+        return issues, meta, year
     version = meta["template_version"].strip()
     if version != TEMPLATE_VERSION:
-        issues.append(_issue("F-OUTDATED", file, at=None, found=version, expected=TEMPLATE_VERSION))
-    year = meta["year"].strip().removesuffix(".0")
-    if year != str(ref.year):
-        issues.append(_issue("F-WRONG-YEAR", file, at=None, found=year, expected=ref.year))
+        issues.append(_issue(sev, "F-OUTDATED", file, at=None, found=version, expected=TEMPLATE_VERSION))
+    if year_text != str(ref.year):
+        issues.append(_issue(sev, "F-WRONG-YEAR", file, at=None, found=year_text, expected=ref.year))
     ministry = meta["ministry"].strip()
     known = ref.config.ministry_by_abbr.get(ministry)
-    if known is None:
-        issues.append(_issue("F-UNKNOWN-MINISTRY", file, at=None, found=ministry))
+    if known is None:  # no ministry to attribute the lines to
+        issues.append(_issue(sev, "F-UNKNOWN-MINISTRY", file, at=None, stops=True, found=ministry))
     elif meta.get("ministry_slug") and meta["ministry_slug"].strip() != known.slug:
-        issues.append(_issue("F-TAMPERED", file, at=SHEET_META, detail="府省の管理情報が一致しません"))
+        issues.append(_issue(sev, "F-TAMPERED", file, at=SHEET_META, detail="府省の管理情報が一致しません"))
     for cell in raw.formulas:
-        issues.append(_issue("F-FORMULA", file, cell, cell=f"{SHEET_ENTRY}!{cell}"))
-    return issues, meta
+        issues.append(_issue(sev, "F-FORMULA", file, cell, cell=f"{SHEET_ENTRY}!{cell}"))
+    return issues, meta, year
 
 
 # -- stage 2: structure ---------------------------------------------------------------------
@@ -170,11 +185,13 @@ class _Layout:
     columns: dict[str, int]  # key → 1-based column
 
 
-def _structure(raw: RawWorkbook) -> tuple[list[Issue], _Layout | None]:
+def _structure(raw: RawWorkbook, sev: Mapping[str, str]) -> tuple[list[Issue], _Layout | None]:
+    """A missing sheet, or a missing column the lines cannot be read without (REQUIRED_KEYS),
+    stops the submission; other missing columns and a moved header row do not."""
     file = raw.file
     grid = raw.entry
     if grid is None:
-        return [_issue("S-SHEET-MISSING", file, at=None, sheet=SHEET_ENTRY)], None
+        return [_issue(sev, "S-SHEET-MISSING", file, at=None, stops=True, sheet=SHEET_ENTRY)], None
     best_row, best = HEADER_ROW, -1
     for r in range(1, min(HEADER_SEARCH_ROWS, len(grid.rows)) + 1):
         hits = sum(1 for v in grid.rows[r - 1] if v is not None and v.strip() in LABEL_TO_KEY)
@@ -183,12 +200,12 @@ def _structure(raw: RawWorkbook) -> tuple[list[Issue], _Layout | None]:
     issues: list[Issue] = []
     if best <= 0:
         for i, spec in enumerate(COLUMNS, start=1):
-            cell = f"{_letter(i)}{HEADER_ROW}"
-            issues.append(_issue("S-COLUMN-MISSING", file, cell, label=spec.label,
+            cell = f"{column_letter(i)}{HEADER_ROW}"
+            issues.append(_issue(sev, "S-COLUMN-MISSING", file, cell, stops=spec.key in REQUIRED_KEYS, label=spec.label,
                                  suggestion=f"{cell} に列見出し「{spec.label}」を戻してください。"))
         return issues, None
     if best_row != HEADER_ROW:
-        issues.append(_issue("S-HEADER-MOVED", file, f"A{best_row}", found=best_row, expected=HEADER_ROW))
+        issues.append(_issue(sev, "S-HEADER-MOVED", file, f"A{best_row}", found=best_row, expected=HEADER_ROW))
     columns: dict[str, int] = {}
     strays: dict[str, int] = {}
     for j, value in enumerate(grid.rows[best_row - 1]):
@@ -205,12 +222,12 @@ def _structure(raw: RawWorkbook) -> tuple[list[Issue], _Layout | None]:
             continue
         match = process.extractOne(spec.label, list(strays), scorer=fuzz.ratio, score_cutoff=40) if strays else None
         if match:
-            cell = f"{_letter(strays[match[0]])}{best_row}"
+            cell = f"{column_letter(strays[match[0]])}{best_row}"
             hint = f"列見出し「{match[0]}」を「{spec.label}」に戻してください。"
         else:
-            cell = f"{_letter(i)}{best_row}"
+            cell = f"{column_letter(i)}{best_row}"
             hint = f"削除した列「{spec.label}」を元の位置に戻してください。"
-        issues.append(_issue("S-COLUMN-MISSING", file, cell, label=spec.label, suggestion=hint))
+        issues.append(_issue(sev, "S-COLUMN-MISSING", file, cell, stops=spec.key in REQUIRED_KEYS, label=spec.label, suggestion=hint))
     if any(k not in columns for k in REQUIRED_KEYS):
         return issues, None
     return issues, _Layout(best_row, columns)
@@ -238,7 +255,7 @@ def _lines(grid: Grid, layout: _Layout) -> list[SubmissionLine]:
             relisted_of=values.get("relisted_of") or None,
             action=values.get("action", ""),
             previous_text=values.get("previous_text") or None,
-            cells={key: f"{_letter(col)}{r}" for key, col in layout.columns.items()},
+            cells={key: f"{column_letter(col)}{r}" for key, col in layout.columns.items()},
             raw=values,
         )
         lines.append(line)
@@ -250,26 +267,35 @@ class _Pending:
     """A readable submission waiting for the batch-wide line checks."""
 
     submission: Submission
-    plan: object | None
     rows: list[dict] = field(default_factory=list)  # frame rows, aligned with submission.lines
+    _by_value: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+
+    def lines_with(self, column: str, value: str) -> list[SubmissionLine]:
+        """The lines whose frame row holds value in column (grouped once per column, on first use)."""
+        if column not in self._by_value:
+            groups: dict[str, list[int]] = defaultdict(list)
+            for i, row in enumerate(self.rows):
+                groups[row[column]].append(i)
+            self._by_value[column] = groups
+        return [self.submission.lines[i] for i in self._by_value[column].get(value, [])]
 
 
 def _compare_with_template(sub: Submission, plan, ref: Reference, meta: dict[str, str]) -> tuple[list[Issue], dict[int, bool], dict[int, bool]]:
     """Locked cells, ids and ownership against the template that was distributed."""
-    file, issues = sub.file, []
+    file, issues, sev = sub.file, [], ref.severities
     own_text: dict[int, bool] = {}
     own_tags: dict[int, bool] = {}
     if plan is None:  # nothing to compare with: the checksum still tells a tampered workbook
-        lines = [{k: ln.raw.get(k, "") for k in LOCKED_KEYS} for ln in sub.lines if ln.item_id]
-        if meta.get("checksum") and locked_checksum(lines) != meta["checksum"].strip():
-            issues.append(_issue("F-TAMPERED", file, at=None, detail="変更不可の内容が配布時と一致しません"))
+        checksum = locked_checksum(checksum_lines(ln.raw for ln in sub.lines))  # as TemplatePlan.checksum
+        if meta.get("checksum") and checksum != meta["checksum"].strip():
+            issues.append(_issue(sev, "F-TAMPERED", file, at=None, detail="変更不可の内容が配布時と一致しません"))
         for i, line in enumerate(sub.lines):
             own_text[i] = own_tags[i] = line.action in (ACTION_EDIT, ACTION_NEW) or not line.item_id
         return issues, own_text, own_tags
     if meta.get("checksum", "").strip() != plan.checksum:
-        issues.append(_issue("F-TAMPERED", file, at=SHEET_META, detail="管理情報（チェックサム）が配布時と一致しません"))
+        issues.append(_issue(sev, "F-TAMPERED", file, at=SHEET_META, detail="管理情報（チェックサム）が配布時と一致しません"))
     expected = {line.values["item_id"]: line for line in plan.lines if line.prefilled}
-    index = ref.annex.bullet_index() if ref.annex is not None else {}
+    index = ref.bullets
     config = ref.config
     seen: set[str] = set()
     for i, line in enumerate(sub.lines):
@@ -283,7 +309,7 @@ def _compare_with_template(sub: Submission, plan, ref: Reference, meta: dict[str
             if key == "item_id" or key not in line.cells:
                 continue
             if values.get(key, "").strip() != (sent.values.get(key) or "").strip():
-                issues.append(_issue("L-LOCKED-CHANGED", file, line.cells[key], line.item_id,
+                issues.append(_issue(sev, "L-LOCKED-CHANGED", file, line.cells[key], line.item_id,
                                      label=COLUMN_BY_KEY[key].label, expected=_short(sent.values.get(key) or "（空欄）")))
         changed = [k for k in EDITABLE_KEYS if k in line.cells and k != "action"
                    and (values.get(k, "").strip() if k in CODE_KEYS else values.get(k, "")) != (sent.values.get(k) or "")]
@@ -294,22 +320,17 @@ def _compare_with_template(sub: Submission, plan, ref: Reference, meta: dict[str
         if sent.kind == "context":
             if changed or line.action in (ACTION_EDIT, ACTION_DELETE):
                 where = line.cells.get(changed[0] if changed else "action")
-                owners = "、".join(bullet_owners(*_locate(index, line.item_id), config.tags, config.secretariat.abbr)) if line.item_id in index else "他府省"
-                issues.append(_issue("L-NOT-OWNER", file, where, line.item_id, owners=owners))
+                owners = "、".join(bullet_owners(*index[line.item_id], config.tags, config.secretariat.abbr)) if line.item_id in index else "他府省"
+                issues.append(_issue(sev, "L-NOT-OWNER", file, where, line.item_id, owners=owners))
             own_text[i] = own_tags[i] = False
         elif changed and line.action == ACTION_UNCHANGED:
-            issues.append(_issue("L-UNCHANGED-BUT-EDITED", file, line.cells.get("action"), line.item_id))
+            issues.append(_issue(sev, "L-UNCHANGED-BUT-EDITED", file, line.cells.get("action"), line.item_id))
             line.action = ACTION_EDIT  # accepted as an edit, as the message says
     gone = [item for item in expected if item not in seen]
     if gone:
         shown = "、".join(gone[:5]) + (f" ほか{len(gone) - 5}件" if len(gone) > 5 else "")
-        issues.append(_issue("F-TAMPERED", file, at=SHEET_ENTRY, detail=f"配布した記載の行が削除されています（項目ID {shown}）"))
+        issues.append(_issue(sev, "F-TAMPERED", file, at=SHEET_ENTRY, detail=f"配布した記載の行が削除されています（項目ID {shown}）"))
     return issues, own_text, own_tags
-
-
-def _locate(index: dict, item_id: str):
-    row, column, bullet = index[item_id]
-    return row, column, bullet
 
 
 def _frame_row(sub_index: int, i: int, line: SubmissionLine, sub: Submission, ref: Reference, plan_ids: set[str] | None,
@@ -348,9 +369,12 @@ def _frame_row(sub_index: int, i: int, line: SubmissionLine, sub: Submission, re
     }
 
 
-def _line_issue(code: str, column: str, sub: Submission, line: SubmissionLine, ref: Reference, all_lines: list[SubmissionLine]) -> Issue:
-    values = line.raw
-    file, item = sub.file, line.item_id
+def _line_issue(code: str, column: str, item: _Pending, i: int, ref: Reference) -> Issue:
+    """The issue for a schema failure on the i-th line of a pending submission, worded from its
+    line and its frame row (what _frame_row already worked out is not worked out again)."""
+    sub, line, row = item.submission, item.submission.lines[i], item.rows[i]
+    values, sev = line.raw, ref.severities
+    file, it = sub.file, line.item_id
     key = column or {
         "L-TEXT-EMPTY": "text", "L-TAGS-EMPTY": "tags", "L-TAG-MISSING-SELF": "tags",
         "X-DUPLICATE-ID": "item_id", "X-DUPLICATE-TEXT": "text",
@@ -359,41 +383,39 @@ def _line_issue(code: str, column: str, sub: Submission, line: SubmissionLine, r
     value = values.get(key, "")
     ministry = sub.ministry or ""
     if code == "L-TEXT-TOO-LONG":
-        return _issue(code, file, cell, item, length=len(value), limit=TEXT_LIMIT)
+        return _issue(sev, code, file, cell, it, length=len(value), limit=TEXT_LIMIT)
     if code == "L-CONTROL-CHAR":
-        return _issue(code, file, cell, item, chars=_chars(value, CONTROL_RE))
+        return _issue(sev, code, file, cell, it, chars=_chars(value, CONTROL_RE))
     if code == "L-HALFWIDTH-KANA":
         runs = re.findall(HALFWIDTH_KANA_RE + "+", value)
-        return _issue(code, file, cell, item, chars="、".join(dict.fromkeys(runs)),
+        return _issue(sev, code, file, cell, it, chars="、".join(dict.fromkeys(runs)),
                       fixed="、".join(dict.fromkeys(unicodedata.normalize("NFKC", r) for r in runs)))
     if code == "L-LOOKALIKE":
         pairs = re.findall(LOOKALIKE_RE, value)
-        return _issue(code, file, cell, item, chars="、".join(dict.fromkeys(p[1] for p in pairs)),
+        return _issue(sev, code, file, cell, it, chars="、".join(dict.fromkeys(p[1] for p in pairs)),
                       fixed="長音には「ー」を使ってください（例: " + "、".join(dict.fromkeys(p[0] + "ー" for p in pairs)) + "）。")
     if code == "L-TAG-UNKNOWN":
-        tag = next((t for t in line.tags if ref.config.tags.resolve(t).kind in ("unknown", "alias")), value)
-        return _issue(code, file, cell, item, tag=tag, suggestion=ref.config.tags.suggest(tag))
+        tag = row["tag_unknown"] or value
+        return _issue(sev, code, file, cell, it, tag=tag, suggestion=ref.config.tags.suggest(tag))
     if code == "L-TAG-MISSING-SELF":
-        return _issue(code, file, cell, item, tags="、".join(line.tags), ministry=ministry)
+        return _issue(sev, code, file, cell, it, tags="、".join(line.tags), ministry=ministry)
     if code == "L-TAGS-EMPTY":
-        return _issue(code, file, cell, item, ministry=ministry)
+        return _issue(sev, code, file, cell, it, ministry=ministry)
     if code == "L-FIELD-INVALID":
-        return _issue(code, file, cell, item, value=value or "（空欄）")
+        return _issue(sev, code, file, cell, it, value=value or "（空欄）")
     if code == "L-ACTION-INVALID":
         match = process.extractOne(value, list(ACTIONS), scorer=fuzz.ratio) if value else None
         hint = f"「{match[0]}」ではありませんか" if match and match[1] >= 50 else "・".join(ACTIONS)
-        return _issue(code, file, cell, item, value=value or "（空欄）", suggestion=hint)
+        return _issue(sev, code, file, cell, it, value=value or "（空欄）", suggestion=hint)
     if code in ("L-RELISTED-UNKNOWN", "L-NEW-WITH-ID", "L-ID-ALTERED", "L-ROW-UNKNOWN"):
-        return _issue(code, file, cell, item, value=value)
+        return _issue(sev, code, file, cell, it, value=value)
     if code == "X-DUPLICATE-ID":
-        cells = [ln.cells.get("item_id", "") for ln in all_lines if ln.item_id == line.item_id]
-        return _issue(code, file, cell, item, value=value, count=len(cells), cells="、".join(cells))
-    if code == "X-DUPLICATE-TEXT":
-        key = comparison_key(values.get("text", ""))
-        others = [ln.cells.get("text", "") for ln in all_lines if ln is not line and ln.action != ACTION_DELETE
-                  and comparison_key(ln.raw.get("text", "")) == key]
-        return _issue(code, file, cell, item, cells="、".join(others))
-    return _issue(code, file, cell, item)
+        cells = [ln.cells.get("item_id", "") for ln in item.lines_with("item_id", row["item_id"])]
+        return _issue(sev, code, file, cell, it, value=value, count=len(cells), cells="、".join(cells))
+    if code == "X-DUPLICATE-TEXT":  # text_key is "" for deleted lines, so they are never among the others
+        others = [ln.cells.get("text", "") for ln in item.lines_with("text_key", row["text_key"]) if ln is not line]
+        return _issue(sev, code, file, cell, it, cells="、".join(others))
+    return _issue(sev, code, file, cell, it)
 
 
 def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[Submission]:
@@ -401,59 +423,47 @@ def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[
     submissions: list[Submission] = []
     pending: list[_Pending] = []
     for raw, sha in raws:
-        file_issues, meta = _file_level(raw, ref)
+        file_issues, meta, year = _file_level(raw, ref)
         ministry = (meta.get("ministry") or "").strip() or None
-        sub = Submission(file=raw.file, sha256=sha, ministry=ministry,
-                         year=int(meta["year"].split(".")[0]) if (meta.get("year") or "").split(".")[0].isdigit() else None,
+        sub = Submission(file=raw.file, sha256=sha, ministry=ministry, year=year,
                          template_version=(meta.get("template_version") or "").strip() or None,
                          issues=file_issues)
         submissions.append(sub)
+        # severities are the config's by now: a downgraded F-OUTDATED / F-WRONG-YEAR lets the lines be read
         if any(i.severity == "error" and i.rule in ("F-FOREIGN", "F-UNKNOWN-MINISTRY", "F-WRONG-YEAR", "F-OUTDATED")
                for i in file_issues) or not raw.readable:
             continue  # not this year's template from a known ministry: line checks would only add noise
-        structure, layout = _structure(raw)
+        structure, layout = _structure(raw, ref.severities)
         sub.issues.extend(structure)
         if layout is None or raw.entry is None:
             continue
         sub.lines = _lines(raw.entry, layout)
         if not sub.lines:
-            sub.issues.append(_issue("F-EMPTY", sub.file, at=SHEET_ENTRY))
+            sub.issues.append(_issue(ref.severities, "F-EMPTY", sub.file, at=SHEET_ENTRY))
             continue
         plan = ref.plans.get(ministry) if ministry else None
         compared, own_text, own_tags = _compare_with_template(sub, plan, ref, meta)
         sub.issues.extend(compared)
         ids_in_sub = {ln.item_id for ln in sub.lines if ln.item_id}
-        item = _Pending(sub, plan)
+        item = _Pending(sub)
         plan_ids = set(plan.item_ids) if plan is not None else None
         for i, line in enumerate(sub.lines):
             item.rows.append(_frame_row(len(pending), i, line, sub, ref, plan_ids, own_text[i], own_tags[i], ids_in_sub))
         pending.append(item)
     if pending:
         frame = pl.DataFrame([row for item in pending for row in item.rows], schema=_SCHEMA)
-        offsets = []
-        for item in pending:
-            offsets.extend((item, i) for i in range(len(item.rows)))
-        failures = sorted(validate_lines(frame), key=lambda f: (f[0], _ORDER.get(f[1], 99)))
-        for index, code, column in failures:
+        offsets = [(item, i) for item in pending for i in range(len(item.rows))]
+        for index, code, column in validate_lines(frame):
             item, i = offsets[index]
-            line = item.submission.lines[i]
-            item.submission.issues.append(_line_issue(code, column, item.submission, line, ref, item.submission.lines))
+            item.submission.issues.append(_line_issue(code, column, item, i, ref))
     for sub in submissions:
-        if ref.severities:
-            sub.issues = [dataclasses.replace(i, severity=ref.severities.get(i.rule, i.severity)) for i in sub.issues]
         sub.issues = _dedupe(sub.issues)
         sub.issues.sort(key=_issue_order)
     return submissions
 
 
-_SCHEMA = {
-    "sub": pl.Int64, "line": pl.Int64, "item_id": pl.String, "row_id": pl.String, "field": pl.String,
-    "heading": pl.String, "text": pl.String, "tags": pl.String, "relisted": pl.String, "relisted_of": pl.String,
-    "action": pl.String, "own_text": pl.Boolean, "own_tags": pl.Boolean, "secretariat": pl.Boolean,
-    "id_known": pl.Boolean, "row_known": pl.Boolean, "relisted_of_known": pl.Boolean, "tags_self": pl.Boolean,
-    "tag_unknown": pl.String, "text_key": pl.String,
-}
-_ORDER = {c.key: i for i, c in enumerate(COLUMNS)}
+# the frame's columns and types, as the pandera model declares them
+_SCHEMA = {name: column.dtype.type for name, column in SubmissionLines.to_schema().columns.items()}
 
 
 def _dedupe(issues: list[Issue]) -> list[Issue]:
@@ -472,8 +482,6 @@ def _cell_sort(cell: str | None) -> tuple[int, int]:
     m = re.match(r"([A-Z]+)(\d+)", cell)
     if not m:
         return (0, 0)
-    from .preflight import column_index
-
     return (int(m.group(2)), column_index(m.group(1)))
 
 
@@ -482,14 +490,11 @@ def _issue_order(issue: Issue) -> tuple:
     return (level, _cell_sort(issue.location.cell), issue.rule)
 
 
-def validate_workbook(raw: RawWorkbook, sha256: str, ref: Reference) -> Submission:
-    return validate_batch([(raw, sha256)], ref)[0]
-
-
 def rejected_unreadable(file: str, sha256: str, code: str, detail: str) -> Submission:
-    """A submission whose reading failed outright (worker crashed or ran out of time)."""
-    return Submission(file=file, sha256=sha256, ministry=None, year=None, template_version=None,
-                      issues=[rule(code).issue(Location(file), detail=detail)])
+    """A submission whose reading failed outright (worker crashed or ran out of time). Nothing of it
+    was read, so the issue stops it: it is an error whatever rule_severities says (see _severity)."""
+    issue = _issue({}, code, file, at=None, stops=True, detail=detail)
+    return Submission(file=file, sha256=sha256, ministry=None, year=None, template_version=None, issues=[issue])
 
 
 def sha256_of(path: Path) -> str:

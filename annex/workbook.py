@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .preflight import DEFAULT_LIMITS, Limits, Preflight, SheetInfo, preflight
+from .preflight import DEFAULT_LIMITS, Limits, SheetInfo, preflight
 from .rules import rule
 from .sheet import META_KEYS, SHEET_ENTRY, SHEET_META
 from .submission import Issue, Location
@@ -34,18 +34,12 @@ class Grid:
         cells = self.rows[row - 1]
         return cells[j] if 0 <= j < len(cells) else None
 
-    @property
-    def last_col(self) -> int:
-        return self.first_col + max((len(r) for r in self.rows), default=0) - 1
-
 
 @dataclass
 class RawWorkbook:
     """What a worker hands back: plain data, picklable, no library objects."""
 
     file: str  # display name
-    preflight: Preflight
-    sheet_states: list[tuple[str, str]] = field(default_factory=list)  # (name, visible/hidden/veryHidden)
     entry: Grid | None = None  # 記入シート, None when the sheet is missing
     meta: dict[str, str] | None = None  # _annex key → value, None when the sheet is missing
     formulas: list[str] = field(default_factory=list)  # A1 addresses in 記入シート
@@ -81,7 +75,7 @@ def read_workbook(path: str | Path, display_name: str | None = None, limits: Lim
     path = Path(path)
     name = display_name or path.name
     checked = preflight(path, name, limits)
-    raw = RawWorkbook(name, checked, sheet_states=[(s.name, s.state) for s in checked.sheets])
+    raw = RawWorkbook(name)
     raw.issues.extend(checked.issues)
     if not checked.ok:
         return raw

@@ -3,6 +3,7 @@ workbooks made from a real distributed template each get the rule they break."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from annex.collect import validate_files
 from annex.isolation import WorkerPool
 from annex.rules import RULES
 from annex.sheet import SHEET_ENTRY, SHEET_META
-from annex.validate import Reference
+from annex.validate import Reference, rejected_unreadable
 from corpus_distribution import distributed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,6 +181,68 @@ def test_file_level_metadata_rules(tmp_path, pool, env):
     wb.save(tampered)
     subs = _validate(pool, env, wrong_year, foreign, tampered)
     assert [[i.rule for i in s.errors] for s in subs] == [["F-WRONG-YEAR"], ["F-FOREIGN"], ["F-TAMPERED"]]
+
+
+def _set_meta(wb, key: str, value) -> None:
+    meta = wb[SHEET_META]
+    meta[f"B{next(r for r in range(1, 10) if meta[f'A{r}'].value == key)}"] = value
+
+
+def test_a_downgraded_outdated_template_still_has_its_lines_read_and_checked(tmp_path, pool, env):
+    d, ref = env
+    downgraded = (d, dataclasses.replace(ref, severities={"F-OUTDATED": "warning"}))
+    clean, wb, owned = _template_copy(tmp_path, name="clean.xlsx")
+    _set_meta(wb, "template_version", "2025.1")
+    ws = wb[SHEET_ENTRY]
+    ws[f"H{owned[0]}"], ws[f"L{owned[0]}"] = "古い様式で修正した記載", "修正"
+    wb.save(clean)
+    faulty, wb, owned = _template_copy(tmp_path, name="faulty.xlsx")
+    _set_meta(wb, "template_version", "2025.1")
+    ws = wb[SHEET_ENTRY]
+    ws[f"H{owned[0]}"], ws[f"L{owned[0]}"] = "ｶﾞｽの供給", "修正"
+    wb.save(faulty)
+
+    ok, bad = _validate(pool, downgraded, clean, faulty)
+    assert [(i.rule, i.severity) for i in ok.issues] == [("F-OUTDATED", "warning")]
+    assert ok.verdict == "受理（警告あり）"
+    edited = next(ln for ln in ok.lines if ln.excel_row == owned[0])
+    assert edited.text == "古い様式で修正した記載" and edited.action == "修正"  # the edit reaches merge
+    assert [(i.rule, i.severity, i.location.cell) for i in bad.issues] == [
+        ("F-OUTDATED", "warning", None), ("L-HALFWIDTH-KANA", "error", f"H{owned[0]}")]
+    assert bad.verdict == "差戻し"
+    # with the catalogue's severity the outdated workbook is returned, its lines not read
+    [returned] = _validate(pool, env, clean)
+    assert [(i.rule, i.severity) for i in returned.issues] == [("F-OUTDATED", "error")] and returned.lines == []
+
+
+def test_severity_overrides_reach_every_issue_but_never_accept_an_unread_submission(tmp_path, pool, env):
+    d, ref = env
+    severities = {"L-LOOKALIKE": "error", "X-DUPLICATE-TEXT": "error", "S-SHEET-MISSING": "warning",
+                  "F-UNREADABLE": "warning", "F-NOT-XLSX": "warning", "F-UNKNOWN-MINISTRY": "warning"}
+    overridden = (d, dataclasses.replace(ref, severities=severities))
+    lines, wb, owned = _template_copy(tmp_path, name="lines.xlsx")
+    ws = wb[SHEET_ENTRY]
+    ws[f"H{owned[0]}"], ws[f"L{owned[0]}"] = "ガ―スの供給", "修正"
+    s = _spare_row(ws)
+    ws[f"F{s}"], ws[f"H{s}"], ws[f"I{s}"], ws[f"L{s}"] = "今後の取組方針", ws[f"H{owned[1]}"].value, "文", "新規"
+    wb.save(lines)
+    no_sheet, wb, _ = _template_copy(tmp_path, name="no_sheet.xlsx")
+    wb[SHEET_ENTRY].title = "記入"
+    wb.save(no_sheet)
+    unknown, wb, _ = _template_copy(tmp_path, name="unknown.xlsx")
+    _set_meta(wb, "ministry", "謎")
+    wb.save(unknown)
+    text = tmp_path / "text.xlsx"
+    text.write_text("府省,記載\n文,テキスト\n", encoding="utf-8")
+
+    subs = _validate(pool, overridden, lines, no_sheet, unknown, text)
+    assert [(i.rule, i.severity, i.location.cell) for i in subs[0].issues] == [
+        ("L-LOOKALIKE", "error", f"H{owned[0]}"), ("X-DUPLICATE-TEXT", "error", f"H{s}")]
+    # a rule that leaves nothing to read (or no ministry to read it for) stays an error
+    for sub, code in zip(subs[1:], ("S-SHEET-MISSING", "F-UNKNOWN-MINISTRY", "F-NOT-XLSX")):
+        assert [(i.rule, i.severity) for i in sub.issues] == [(code, "error")] and sub.verdict == "差戻し"
+    crashed = rejected_unreadable("x.xlsx", "0" * 64, "F-UNREADABLE", "読み取り中に処理が異常終了しました")
+    assert [(i.rule, i.severity) for i in crashed.issues] == [("F-UNREADABLE", "error")] and crashed.verdict == "差戻し"
 
 
 def test_structure_rules(tmp_path, pool, env):
