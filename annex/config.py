@@ -264,12 +264,17 @@ def _check_consistency(config: Config) -> None:
             raise ConfigError(
                 f"{tags_label}: キー「aliases.{alias}」— 変換先「{target}」が略称表にも pseudo_tags にもありません"
             )
-    from .rules import RULES
+    from .rules import BLOCKING, RULES
 
-    for code in config.settings.rule_severities:
+    for code, severity in config.settings.rule_severities.items():
         if code not in RULES:
             raise ConfigError(
                 f"{config.sources['annex.yaml']}: キー「rule_severities.{code}」— そのような規則コードはありません（記入要領の規則一覧を参照）"
+            )
+        if code in BLOCKING and severity != "error":
+            raise ConfigError(
+                f"{config.sources['annex.yaml']}: キー「rule_severities.{code}」— この規則は提出物を読めない・府省が分からない場合のもので、"
+                "警告にはできません（警告にすると記載のない提出物を受理してしまいます）"
             )
     if config.secretariat.abbr not in abbrs:
         raise ConfigError(

@@ -21,7 +21,7 @@ from typing import Literal, Sequence
 
 from defusedxml import ElementTree as SafeET
 
-from .rules import rule
+from .rules import BLOCKING, rule
 from .sheet import COLUMNS, SHEET_ENTRY
 from .submission import Issue, Location
 
@@ -29,6 +29,7 @@ from .submission import Issue, Location
 # a file refused with one of these is never opened by a parser, not even to mark feedback on it.
 REJECTING_RULES = frozenset({"F-NOT-XLSX", "F-LEGACY-XLS", "F-ENCRYPTED", "F-MACRO", "F-CORRUPT", "F-TOO-LARGE",
                              "F-OUTSIDE-TEMPLATE", "F-UNREADABLE"})
+assert REJECTING_RULES <= BLOCKING
 
 EXCEL_MAX_ROW = 1_048_576
 EXCEL_MAX_COL = 16_384

@@ -212,6 +212,12 @@ def _fields_of(template: str) -> tuple[str, ...]:
 
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULES}
+# Rules that stop a submission before any of its lines can be read, or leave them without a
+# ministry: they are errors whatever config says (a warning would accept a file with no lines).
+BLOCKING = frozenset({
+    "F-NOT-XLSX", "F-LEGACY-XLS", "F-ENCRYPTED", "F-MACRO", "F-CORRUPT", "F-TOO-LARGE", "F-OUTSIDE-TEMPLATE",
+    "F-UNREADABLE", "F-FOREIGN", "F-UNKNOWN-MINISTRY", "S-SHEET-MISSING",
+})
 TEXT_LIMIT = 2000  # characters per bullet (the longest in the 2025 annex is well under this)
 
 

@@ -30,7 +30,7 @@ from .config import Config
 from .model import Annex
 from .ownership import bullet_owners
 from .preflight import column_index, column_letter
-from .rules import TEXT_LIMIT, rule
+from .rules import BLOCKING, TEXT_LIMIT, rule
 from .schemas import CONTROL_RE, HALFWIDTH_KANA_RE, LOOKALIKE_RE, SubmissionLines, validate_lines
 from .sheet import (
     ACTION_DELETE,
@@ -106,11 +106,11 @@ class Reference:
 def _severity(code: str, severities: Mapping[str, str], *, stops: bool = False) -> Severity | None:
     """The config's severity for a rule (rule_severities), None for the catalogue's.
 
-    An issue that ``stops`` the submission — nothing of it can be read, or its lines belong to no
-    known ministry — stays an error whatever the config says: downgrading it would accept a
-    submission with no lines, its edits silently dropped."""
+    An issue that stops the submission — a BLOCKING rule (config refuses to downgrade those), or
+    one that ``stops`` here, like a missing required column — stays an error whatever the
+    severities say: downgrading it would accept a submission with no lines, its edits dropped."""
     wanted = severities.get(code)
-    return None if stops and wanted != "error" else wanted  # type: ignore[return-value]
+    return None if (stops or code in BLOCKING) and wanted != "error" else wanted  # type: ignore[return-value]
 
 
 def _issue(severities: Mapping[str, str], code: str, file: str, cell: str | None = None, item_id: str | None = None, *,
@@ -156,7 +156,7 @@ def _file_level(raw: RawWorkbook, ref: Reference) -> tuple[list[Issue], dict[str
     if not raw.readable:
         return issues, meta, year
     if raw.meta is None:  # no ministry to attribute the lines to
-        issues.append(_issue(sev, "F-FOREIGN", file, at=None, stops=True))
+        issues.append(_issue(sev, "F-FOREIGN", file, at=None))
         return issues, meta, year
     missing = [k for k in ("ministry", "year", "template_version", "checksum") if not meta.get(k)]
     if missing:
@@ -170,7 +170,7 @@ def _file_level(raw: RawWorkbook, ref: Reference) -> tuple[list[Issue], dict[str
     ministry = meta["ministry"].strip()
     known = ref.config.ministry_by_abbr.get(ministry)
     if known is None:  # no ministry to attribute the lines to
-        issues.append(_issue(sev, "F-UNKNOWN-MINISTRY", file, at=None, stops=True, found=ministry))
+        issues.append(_issue(sev, "F-UNKNOWN-MINISTRY", file, at=None, found=ministry))
     elif meta.get("ministry_slug") and meta["ministry_slug"].strip() != known.slug:
         issues.append(_issue(sev, "F-TAMPERED", file, at=SHEET_META, detail="府省の管理情報が一致しません"))
     for cell in raw.formulas:
@@ -191,7 +191,7 @@ def _structure(raw: RawWorkbook, sev: Mapping[str, str]) -> tuple[list[Issue], _
     file = raw.file
     grid = raw.entry
     if grid is None:
-        return [_issue(sev, "S-SHEET-MISSING", file, at=None, stops=True, sheet=SHEET_ENTRY)], None
+        return [_issue(sev, "S-SHEET-MISSING", file, at=None, sheet=SHEET_ENTRY)], None
     best_row, best = HEADER_ROW, -1
     for r in range(1, min(HEADER_SEARCH_ROWS, len(grid.rows)) + 1):
         hits = sum(1 for v in grid.rows[r - 1] if v is not None and v.strip() in LABEL_TO_KEY)
@@ -493,7 +493,7 @@ def _issue_order(issue: Issue) -> tuple:
 def rejected_unreadable(file: str, sha256: str, code: str, detail: str) -> Submission:
     """A submission whose reading failed outright (worker crashed or ran out of time). Nothing of it
     was read, so the issue stops it: it is an error whatever rule_severities says (see _severity)."""
-    issue = _issue({}, code, file, at=None, stops=True, detail=detail)
+    issue = _issue({}, code, file, at=None, detail=detail)
     return Submission(file=file, sha256=sha256, ministry=None, year=None, template_version=None, issues=[issue])
 
 

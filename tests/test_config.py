@@ -106,3 +106,12 @@ def test_unknown_rule_code_in_severities_is_a_config_error(tmp_path):
     (tmp_path / "config" / "annex.yaml").write_text(source.replace("rule_severities: {}", "rule_severities:\n  L-NOPE: error"), encoding="utf-8")
     with pytest.raises(ConfigError, match="rule_severities.L-NOPE"):
         load_config(tmp_path / "config")
+
+
+def test_a_blocking_rule_cannot_be_downgraded_to_a_warning(tmp_path):
+    """A warning there would accept a file none of whose lines could be read; config says so at once."""
+    (tmp_path / "config").mkdir()
+    source = bundled_path("annex.yaml").read_text(encoding="utf-8")
+    (tmp_path / "config" / "annex.yaml").write_text(source.replace("rule_severities: {}", "rule_severities:\n  S-SHEET-MISSING: warning"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="rule_severities.S-SHEET-MISSING.*警告にはできません"):
+        load_config(tmp_path / "config")
