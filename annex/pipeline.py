@@ -9,7 +9,6 @@ reading happens in annex.isolation's worker pool, as in collect.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from pathlib import Path
 
@@ -32,16 +31,6 @@ def receive(workspace, year: int) -> tuple[list[Received], list[str]]:
 def validation_key(sha256: str, reference_fingerprint: str) -> str:
     """What a validation result depends on: the bytes, the rules, the template layout, the reference."""
     return f"validate-{sha256}-{CATALOGUE_VERSION}-{TEMPLATE_VERSION}-{reference_fingerprint}"
-
-
-def reference_fingerprint(workspace, year: int) -> str:
-    """A digest of what validation compares a file with: master(Y-1) (or the baseline) and the config."""
-    digest = hashlib.sha256(f"{year}".encode())
-    master = workspace.master_json(year - 1)
-    digest.update(master.read_bytes() if master.exists() else workspace.baseline_file().read_bytes())
-    config = workspace.config
-    digest.update(config.model_dump_json(exclude={"sources"}).encode())
-    return digest.hexdigest()[:16]
 
 
 def validate_received(item: Received, ref: Reference) -> Submission:

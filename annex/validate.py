@@ -74,6 +74,7 @@ class Reference:
     known_ids: set[str] = field(default_factory=set)
     row_ids: set[str] = field(default_factory=set)
     severities: dict[str, str] = field(default_factory=dict)  # rule code → "error"/"warning": config's override hook
+    source_digest: str = ""  # SHA-256 of the file master(Y-1) was read from ("" without one)
 
     @classmethod
     def for_annex(cls, config: Config, year: int, annex: Annex | None) -> "Reference":
@@ -87,19 +88,25 @@ class Reference:
 
     @classmethod
     def load(cls, workspace, year: int) -> "Reference":
-        """master(Y-1) from output/<Y-1>/master.json, else the configured baseline if it is Y-1."""
+        """master(Y-1) from output/<Y-1>/master.json, else the configured baseline if it is Y-1
+        (without either, files are checked against the catalogue only)."""
+        from .master import master_or_baseline
+
         config = workspace.config
-        annex = None
-        master_path = workspace.master_json(year - 1)
-        if master_path.exists():
-            from .master import read_master
+        if not workspace.master_json(year - 1).exists() and config.settings.baseline.year != year - 1:
+            return cls.for_annex(config, year, None)
+        annex, _, digest = master_or_baseline(workspace, year - 1, write=False)
+        ref = cls.for_annex(config, year, annex)
+        ref.source_digest = digest
+        return ref
 
-            annex = read_master(master_path)
-        elif config.settings.baseline.year == year - 1:
-            from .importer import import_annex, read_annex_file
+    def fingerprint(self) -> str:
+        """A digest of everything a verdict depends on besides the file: master(Y-1) and the config."""
+        import hashlib
 
-            annex = import_annex(read_annex_file(workspace.baseline_file()), config.tags, year - 1).annex
-        return cls.for_annex(config, year, annex)
+        digest = hashlib.sha256(f"{self.year}|{self.source_digest}|".encode())
+        digest.update(self.config.model_dump_json(exclude={"sources"}).encode())
+        return digest.hexdigest()[:16]
 
 
 # -- helpers --------------------------------------------------------------------------------

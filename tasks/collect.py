@@ -18,4 +18,5 @@ def collect(ws: Workspace, year: int) -> tuple[list[pipeline.Received], list[str
 @task(name="reference", cache_policy=NO_CACHE)
 def load_reference(ws: Workspace, year: int) -> tuple[Reference, str]:
     """What submissions are compared with (master(Y-1), the templates), and its fingerprint for the cache."""
-    return Reference.load(ws, year), pipeline.reference_fingerprint(ws, year)
+    reference = Reference.load(ws, year)
+    return reference, reference.fingerprint()

@@ -11,10 +11,12 @@ import openpyxl
 import pytest
 
 from annex.collect import validate_files
+from annex.config import bundled_path
 from annex.isolation import WorkerPool
 from annex.rules import RULES
 from annex.sheet import SHEET_ENTRY, SHEET_META
 from annex.validate import Reference, rejected_unreadable
+from annex.workspace import Workspace
 from corpus_distribution import distributed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -283,3 +285,21 @@ def test_changes_to_other_ministries_bullets_are_refused(tmp_path, pool, env):
     wb.save(path)
     [sub] = _validate(pool, env, path)
     assert [(i.rule, i.location.cell) for i in sub.errors] == [("L-NOT-OWNER", f"H{context}")]
+
+
+def test_the_validation_cache_key_follows_master_and_config_changes(tmp_path):
+    """An unchanged file is validated again when master(Y-1) or the config changed, never otherwise."""
+    d = distributed()
+    ws = Workspace.at(tmp_path / "ws")
+    shutil.copytree(d.workspace.output(2025), ws.output(2025))
+    first = Reference.load(ws, 2026).fingerprint()
+    assert Reference.load(ws, 2026).fingerprint() == first
+    master = ws.master_json(2025)
+    master.write_text(master.read_text(encoding="utf-8").replace("。", "．", 1), encoding="utf-8")
+    edited = Reference.load(ws, 2026).fingerprint()
+    assert edited != first
+    (ws.root / "config").mkdir()
+    (ws.root / "config" / "annex.yaml").write_text(
+        bundled_path("annex.yaml").read_text(encoding="utf-8").replace("rule_severities: {}", "rule_severities:\n  L-LOOKALIKE: error"),
+        encoding="utf-8")
+    assert Reference.load(Workspace.at(ws.root), 2026).fingerprint() not in (first, edited)
