@@ -9,6 +9,7 @@ from .errors import InputError
 from .fileio import OutputSet
 from .importer import import_annex, import_into_workspace, parse_annex_json, read_annex_file
 from .model import COLUMN_LABELS, Annex
+from .sheet import chapter_label, heading_text, section_label
 from .xlsxout import Sheet, write_tables
 
 MASTER_HEADERS = (
@@ -26,12 +27,12 @@ def master_lines(annex: Annex):
                     p = bullet.provenance
                     source = "!".join(x for x in (p.file, p.sheet) if x) + (f"!{p.cell}" if p.cell else "")
                 yield (
-                    f"{chapter.no_raw}．{chapter.title}",
-                    f"{section.no} {section.title}",
+                    chapter_label(chapter),
+                    section_label(section),
                     row.id,
                     row.measure,
                     label,
-                    " ＞ ".join(bullet.heading_path or ([bullet.heading] if bullet.heading else [])),
+                    heading_text(bullet.heading, bullet.heading_path),
                     bullet.id,
                     bullet.text,
                     "、".join(bullet.tags),

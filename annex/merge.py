@@ -33,7 +33,8 @@ from .ownership import bullet_owners, ministries_in_annex
 from .reconcile import Decision, reconcile
 from .sheet import ACTION_DELETE, ACTION_EDIT, ACTION_NEW, ACTION_UNCHANGED, PREAMBLE_FIELDS, SHEET_ENTRY
 from .submission import Submission, SubmissionLine
-from .template import heading_text, parse_heading, preamble_item_id, preamble_items, preamble_row_id
+from .sheet import heading_text, parse_heading
+from .template import preamble_item_id, preamble_items, preamble_row_id
 
 ChangeKind = Literal["added", "modified", "deleted", "not_updated"]
 OutcomeKind = Literal["unchanged", "applied", "conflict_lost", "drift_reverted", "not_merged"]
@@ -169,7 +170,7 @@ class _Content:
 
 
 def heading_text_of(content: _Content) -> str:
-    return heading_text(Bullet(text="-", heading=content.heading, heading_path=list(content.heading_path) if content.heading_path else None))
+    return heading_text(content.heading, list(content.heading_path) if content.heading_path else None)
 
 
 @dataclass

@@ -72,6 +72,32 @@ LOCKED_KEYS = tuple(c.key for c in COLUMNS if not c.editable)
 META_KEYS = ("ministry", "ministry_slug", "year", "template_version", "checksum", "generated_at", "source_master")
 
 
+HEADING_SEPARATOR = " ＞ "  # 見出し of a nested heading: outermost first, as in master.xlsx
+
+
+def heading_text(heading: str | None, heading_path: list[str] | None) -> str:
+    """A bullet's 見出し as the sheets write it: the nested path, or the one heading, or ""."""
+    return HEADING_SEPARATOR.join(heading_path or ([heading] if heading else []))
+
+
+def parse_heading(text: str | None) -> tuple[str | None, list[str] | None]:
+    """見出し as written → (heading, heading_path); the reverse of heading_text."""
+    if not text or not text.strip():
+        return None, None
+    parts = [p.strip() for p in text.split(HEADING_SEPARATOR) if p.strip()]
+    return parts[-1], (parts if len(parts) > 1 else None)
+
+
+def chapter_label(chapter) -> str:
+    """章 as the sheets write it: 「３．一人ひとりの…」."""
+    return f"{chapter.no_raw}．{chapter.title}"
+
+
+def section_label(section) -> str:
+    """節 as the sheets write it: 「① ＳＴＥＡＭ教育の…」."""
+    return f"{section.no} {section.title}"
+
+
 def join_tags(tags: Iterable[str]) -> str:
     return "、".join(tags)
 

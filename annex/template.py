@@ -63,14 +63,16 @@ from .sheet import (
     TEMPLATE_VERSION,
     TITLE_ROW,
     Key,
+    chapter_label,
+    heading_text,
     join_tags,
     locked_checksum,
+    section_label,
 )
 from .xlsxout import set_text
 
 SPARE_LINES_PER_ROW = 3
 PROTECTION_PASSWORD = "annex"  # a guard against accidents, not security (see module docstring)
-HEADING_SEPARATOR = " ＞ "  # 見出し of a nested heading: outermost first, as in master.xlsx
 PREAMBLE_ID_TOKENS = {"goals": "goals", "key_indicators": "key", "reference_indicators": "ref"}
 PREAMBLE_SECTION = "（前文）"
 
@@ -147,26 +149,6 @@ def checksum_lines(lines: Iterable[TemplateLine | dict[str, str]]) -> list[dict[
     return out
 
 
-def heading_text(bullet: Bullet) -> str:
-    return HEADING_SEPARATOR.join(bullet.heading_path or ([bullet.heading] if bullet.heading else []))
-
-
-def parse_heading(text: str | None) -> tuple[str | None, list[str] | None]:
-    """見出し as written → (heading, heading_path); the reverse of heading_text."""
-    if not text or not text.strip():
-        return None, None
-    parts = [p.strip() for p in text.split(HEADING_SEPARATOR) if p.strip()]
-    return parts[-1], (parts if len(parts) > 1 else None)
-
-
-def chapter_label(chapter: Chapter) -> str:
-    return f"{chapter.no_raw}．{chapter.title}"
-
-
-def section_label(section: Section) -> str:
-    return f"{section.no} {section.title}"
-
-
 def preamble_row_id(chapter: Chapter) -> str:
     return f"{chapter.no}-preamble"
 
@@ -199,7 +181,7 @@ def _bullet_line(kind: LineKind, chapter: Chapter, section: Section, row: Row, c
         "section": section_label(section),
         "measure": row.measure,
         "field": FIELD_STATUS if column == "status" else FIELD_POLICY,
-        "heading": heading_text(bullet),
+        "heading": heading_text(bullet.heading, bullet.heading_path),
         "text": bullet.text,
         "tags": join_tags(bullet.tags),
         "relisted": RELISTED_VALUE if bullet.relisted else "",

@@ -11,10 +11,10 @@ import pytest
 from annex.rules import RULES
 from annex.sheet import (
     ACTIONS, COLUMNS, FIELD_POLICY, FIELD_STATUS, FIRST_DATA_ROW, HEADER_ROW, LABELS, META_KEYS, PREAMBLE_FIELDS,
-    RELISTED_VALUE, SHEET_ENTRY, SHEET_GUIDE, SHEET_LISTS, SHEET_META, TEMPLATE_VERSION, TITLE_ROW,
+    RELISTED_VALUE, SHEET_ENTRY, SHEET_GUIDE, SHEET_LISTS, SHEET_META, TEMPLATE_VERSION, TITLE_ROW, heading_text, parse_heading,
 )
 from annex.template import (
-    LETTER, PROTECTION_PASSWORD, SPARE_LINES_PER_ROW, deadline_text, heading_text, parse_heading, plan_templates,
+    LETTER, PROTECTION_PASSWORD, SPARE_LINES_PER_ROW, deadline_text, plan_templates,
     preamble_items, read_lines, read_meta, workbook_checksum, write_template,
 )
 from annex.model import Bullet
@@ -224,8 +224,8 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path):
 
 def test_heading_round_trip():
     nested = Bullet(text="x", heading="≪研究開発力の強化≫", heading_path=["＜ＡＩのイノベーション＞", "≪研究開発力の強化≫"])
-    assert parse_heading(heading_text(nested)) == ("≪研究開発力の強化≫", ["＜ＡＩのイノベーション＞", "≪研究開発力の強化≫"])
-    assert parse_heading(heading_text(Bullet(text="x", heading="＜推進体制＞"))) == ("＜推進体制＞", None)
+    assert parse_heading(heading_text(nested.heading, nested.heading_path)) == ("≪研究開発力の強化≫", ["＜ＡＩのイノベーション＞", "≪研究開発力の強化≫"])
+    assert parse_heading(heading_text("＜推進体制＞", None)) == ("＜推進体制＞", None)
     assert parse_heading("") == (None, None)
 
 
