@@ -34,6 +34,7 @@ from .model import (
     Row,
     Section,
     Subheading,
+    VisionFootnotes,
 )
 from .render import (
     ABOLISHED_MARK,
@@ -86,6 +87,7 @@ class _Para:
     style: str | None  # key of PARAGRAPH_STYLES, or None
     runs: list[_Run] = field(default_factory=list)
     cites: list[int] = field(default_factory=list)
+    cite_at: list[tuple[int, int]] = field(default_factory=list)  # (offset in plain(), in text()) of each cite
     bookmarks: list[tuple[str, str]] = field(default_factory=list)
 
     def plain(self) -> str:
@@ -99,6 +101,17 @@ class _Para:
 
     def bookmark(self, kind: str) -> str | None:
         return next((value for k, value in self.bookmarks if k == kind), None)
+
+    def cite(self, number: int) -> None:
+        self.cites.append(number)
+        self.cite_at.append((len(self.plain()), len(self.text())))
+
+    def offsets(self, skip: int = 0, limit: int | None = None, plain: bool = True) -> list[int] | None:
+        """Where each cite stands in the paragraph's text less its first ``skip`` characters."""
+        if not self.cites:
+            return None
+        out = [max(0, (p if plain else t) - skip) for p, t in self.cite_at]
+        return [min(o, limit) for o in out] if limit is not None else out
 
 
 class _Reader:
@@ -186,11 +199,11 @@ class _Reader:
                     number = self.num_start + self.auto_count
                     self.auto_count += 1
                 self.note_numbers[ref.get(f"{W}id")] = number
-                out.cites.append(number)
+                out.cite(number)
                 continue
             if rstyle == "footnote_ref":
                 if text.strip().isdigit():  # a second citation of a footnote, printed as its number
-                    out.cites.append(int(text.strip()))
+                    out.cite(int(text.strip()))
                 continue
             if text:
                 out.runs.append(_Run(rstyle, text))
@@ -231,13 +244,14 @@ def _strip_prefix(text: str, prefixes: tuple[str, ...]) -> str:
     return text
 
 
-def _tail(para: _Para, structured: bool) -> tuple[str, bool, list[str]]:
-    """(text, relisted, tags) of a bullet or measure paragraph."""
+def _tail(para: _Para, structured: bool) -> tuple[str, bool, list[str], bool]:
+    """(text, relisted, tags, styled) of a bullet or measure paragraph; styled: the text is plain()
+    (tags and （再掲） in their own runs), else it was read from the printed form (text())."""
     tags_runs, relisted_runs = para.styled("tags"), para.styled("relisted")
     if tags_runs or relisted_runs or structured:
-        return para.plain(), bool(relisted_runs), split_tags("".join(tags_runs))
+        return para.plain(), bool(relisted_runs), split_tags("".join(tags_runs)), True
     match = _TAIL.match(para.text())  # typed by hand in Word: read the printed form
-    return match.group("text"), bool(match.group("relisted")), split_tags(match.group("tags"))
+    return match.group("text"), bool(match.group("relisted")), split_tags(match.group("tags")), False
 
 
 def _cell_items(paragraphs: list[_Para]) -> list[tuple[str, object]]:
@@ -253,11 +267,12 @@ def _cell_items(paragraphs: list[_Para]) -> list[tuple[str, object]]:
                 items.append(("heading", (2 if text.startswith("≪") else 1, text.strip())))
                 continue
             structured = para.bookmark("b") is not None
-            body, relisted, tags = _tail(para, structured)
-            body = _strip_prefix(body, (TABLE_BULLET,))
+            full, relisted, tags, styled = _tail(para, structured)
+            body = _strip_prefix(full, (TABLE_BULLET,))
             bullet = Bullet(id=para.bookmark("b"), text=body, tags=tags, relisted=relisted)
             if para.cites:
                 bullet.footnotes = list(para.cites)
+                bullet.footnote_offsets = para.offsets(len(full) - len(body), len(body), plain=styled)
             items.append(("bullet", bullet))
     return items
 
@@ -272,10 +287,16 @@ def _build_row(measure: list[_Para], subrows: list[dict[str, list]], fallback_id
     texts = [p.plain() for p in measure]
     if not marks and row_id == fallback_id and texts and texts[0][:1] in ("〇", "○") and kind == "measure":
         marker, texts[0] = texts[0][0], texts[0][1:]
+    stripped = len(marker or "") if not marks and marker else 0  # a typed 〇 taken off the first paragraph
     structured = any(p.bookmark("r") for p in measure)
-    _, relisted, tags = _tail(last, structured)
+    _, relisted, tags, _ = _tail(last, structured)
     if not (last.styled("tags") or last.styled("relisted")) and not structured and texts:
-        texts[-1], relisted, tags = _tail(_Para(None, [_Run(None, texts[-1])]), False)
+        texts[-1], relisted, tags, _ = _tail(_Para(None, [_Run(None, texts[-1])]), False)
+    numbers, offsets, start = [], [], 0
+    for i, (para, text) in enumerate(zip(measure, texts)):
+        numbers += para.cites
+        offsets += [start + o for o in para.offsets(stripped if i == 0 else 0, len(text)) or []]
+        start += len(text) + 1
     row = Row(
         id=row_id,
         measure="\n".join(texts),
@@ -283,29 +304,46 @@ def _build_row(measure: list[_Para], subrows: list[dict[str, list]], fallback_id
         measure_kind=kind,
         measure_marker=marker,
         measure_relisted=relisted,
+        measure_footnotes=numbers or None,
+        measure_footnote_offsets=offsets or None,
     )
 
     printed = {c: any(kind == "heading" for kind, _ in (item for sub in subrows for item in sub[c])) for c in COLUMNS}
     path: dict[str, list[str]] = {c: [] for c in COLUMNS}
     subheadings: dict[str, list[Subheading]] = {c: [] for c in COLUMNS}
     markers: list[EmptyCellMarker] = []
+    number = 0  # the published sub-row: a table row with a bullet or a 「－」 (heading rows are not)
+
+    def heading(column: str, value: tuple[int, str]) -> None:
+        level, text = value
+        path[column] = path[column][: level - 1] + [text]
+        subheadings[column].append(Subheading(column=column, text=text))
+
     for sub in subrows:
-        for column in COLUMNS:
+        if any(kind_ in ("bullet", "empty") for column in COLUMNS for kind_, _ in sub[column]):
+            number += 1
+        for column in COLUMNS:  # sub-headings before a cell's first bullet head both columns' bullets
             for kind_, value in sub[column]:
-                if kind_ == "heading":
-                    level, text = value
-                    path[column] = path[column][: level - 1] + [text]
-                    subheadings[column].append(Subheading(column=column, text=text))
+                if kind_ != "heading":
+                    break
+                heading(column, value)
         for column in COLUMNS:
             other = "policy" if column == "status" else "status"
+            leading = True
             for kind_, value in sub[column]:
+                if kind_ == "heading":
+                    if not leading:
+                        heading(column, value)  # a sub-heading inside the cell
+                    continue
+                leading = False
                 if kind_ == "empty":
-                    markers.append(EmptyCellMarker(column=column, marker=value))
+                    markers.append(EmptyCellMarker(column=column, marker=value, subrow=number))
                 elif kind_ == "bullet":
                     own = path[column] if printed[column] else path[other] if printed[other] else []
                     if own:
                         value.heading = own[-1]
                         value.heading_path = list(own)
+                    value.subrow = number
                     row.bullets(column).append(value)
     listed = subheadings["status"] + subheadings["policy"]
     row.subheadings = listed or None
@@ -372,13 +410,19 @@ def read_annex_docx(path: Path) -> Annex:
                 if part in (None, "intro"):
                     chapter.preamble.intro = (chapter.preamble.intro or []) + [text]
                 else:
-                    chapter.preamble.vision.append(text)
+                    pre = chapter.preamble
+                    if para.cites:
+                        entry = VisionFootnotes(paragraph=len(pre.vision), footnotes=list(para.cites),
+                                                offsets=para.offsets(plain=False))
+                        pre.vision_footnotes = (pre.vision_footnotes or []) + [entry]
+                    pre.vision.append(text)
             elif para.style == "item":
                 item = _strip_prefix(text, (ITEM_BULLET, TABLE_BULLET))
                 if part == "goals":
                     chapter.preamble.goals.append(item)
                 elif part in ("key_indicators", "reference_indicators"):
-                    getattr(chapter.preamble, part).append(Indicator(text=item, footnotes=list(para.cites)))
+                    offsets = para.offsets(len(text) - len(item), len(item), plain=False)
+                    getattr(chapter.preamble, part).append(Indicator(text=item, footnotes=list(para.cites), footnote_offsets=offsets))
             elif para.style == "group":
                 group = text
             elif para.style == "section":

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from .errors import InputError
 from .fileio import publishing
-from .model import COLUMN_LABELS, Annex, assign_missing_ids
+from .model import COLUMN_LABELS, Annex, assign_missing_ids, assign_missing_positions
 from .tags import TagResolver
 
 _PYDANTIC_JA = {
@@ -120,6 +120,7 @@ def import_annex(annex: Annex, tags: TagResolver, year: int) -> ImportResult:
     annex = annex.model_copy(deep=True)
     annex.year = year
     assigned = assign_missing_ids(annex)
+    assign_missing_positions(annex)  # a master from before sub-rows were numbered
     duplicates = _duplicate_ids(annex)
     if duplicates:
         raise InputError(f"項目IDが重複しています: {', '.join(duplicates[:5])}")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Mapping
 
 from .config import Config
-from .model import COLUMNS, Annex, Bullet, Column, Indicator, Provenance, Row, assign_missing_ids
+from .model import COLUMNS, Annex, Bullet, Column, Indicator, Provenance, Row, assign_missing_ids, assign_missing_positions, rebase_offsets
 from .ownership import bullet_owners, ministries_in_annex
 from .reconcile import Decision, reconcile
 from .sheet import ACTION_DELETE, ACTION_EDIT, ACTION_NEW, ACTION_UNCHANGED, PREAMBLE_FIELDS, SHEET_ENTRY
@@ -297,6 +297,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
             continue
         content = winner.content
         assert content is not None
+        b.footnote_offsets = rebase_offsets(b.text, content.text, b.footnote_offsets)
         b.text, b.tags, b.relisted, b.relisted_of = content.text, list(content.tags), content.relisted, content.relisted_of
         b.heading, b.heading_path = content.heading, list(content.heading_path) if content.heading_path else None
         b.provenance = _provenance(winner.ministry, winner.sub, winner.line)
@@ -347,6 +348,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
         retired.append(item_id)
     work.retired_ids = sorted(set(retired)) or None
     assign_missing_ids(work, set(retired))
+    assign_missing_positions(work)  # new bullets join the sub-row of the bullet they follow
     for ministry, sub, line, new in added:
         r = rows[line.row_id]  # type: ignore[index]
         outcome(ministry, sub, line, "applied", new.id)
@@ -460,7 +462,10 @@ def _merge_preamble(work: Annex, lines, result: MergeResult, outcome) -> None:
                     continue
                 if item_id in edits:
                     text = edits[item_id]
-                    entry = text if isinstance(entry, str) else Indicator(text=text, footnotes=list(entry.footnotes))
+                    entry = text if isinstance(entry, str) else Indicator(
+                        text=text, footnotes=list(entry.footnotes),
+                        footnote_offsets=rebase_offsets(entry.text, text, entry.footnote_offsets),
+                    )
                 entries.append(entry)
             for excel_row, text, ministry, sub, line in sorted(appended.get((preamble_row_id(ch), kind), []), key=lambda t: t[0]):
                 entries.append(text if kind == "goals" else Indicator(text=text))

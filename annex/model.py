@@ -8,10 +8,12 @@ identical to the master read.
 
 from __future__ import annotations
 
+import difflib
 import json
+from itertools import zip_longest
 from typing import Any, ClassVar, Iterator, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 Column = Literal["status", "policy"]
 COLUMNS: tuple[Column, ...] = ("status", "policy")
@@ -38,6 +40,25 @@ class Node(BaseModel):
         return data
 
 
+def check_footnote_offsets(text: str, footnotes: list[int] | None, offsets: list[int] | None) -> None:
+    """Offsets, where given, pair one to one with the footnotes and stand inside the text, in order."""
+    if offsets is None:
+        return
+    if len(offsets) != len(footnotes or []):
+        raise ValueError(f"脚注 {len(footnotes or [])} 件に対して位置が {len(offsets)} 件あります")
+    if any(not 0 <= o <= len(text) for o in offsets):
+        raise ValueError(f"脚注の位置 {offsets} が本文（{len(text)} 文字）の外にあります")
+    if any(b < a for a, b in zip(offsets, offsets[1:])):
+        raise ValueError(f"脚注の位置 {offsets} が本文の順になっていません")
+
+
+def footnote_marks(text: str, footnotes: list[int] | None, offsets: list[int] | None) -> list[tuple[int, int]]:
+    """(footnote number, offset in text) for each reference; without offsets, every mark ends the text."""
+    numbers = footnotes or []
+    where = offsets if offsets is not None else [len(text)] * len(numbers)
+    return list(zip(numbers, where))
+
+
 class Provenance(Node):
     """Where a bullet's current text came from: a submitted workbook's cell, or an import."""
 
@@ -58,14 +79,27 @@ class Bullet(Node):
     heading: str | None = None
     heading_path: list[str] | None = None
     footnotes: list[int] | None = None
+    footnote_offsets: list[int] | None = None  # where each footnote mark stands in text
+    subrow: int | None = Field(default=None, ge=1)  # the published table's sub-row within the row
     relisted_of: str | None = None  # id of the original bullet, once reconciled
     submitted_by: str | None = None  # the ministry that wrote a status bullet
     not_updated: bool = False  # 未更新: carried over because its owners did not submit
     provenance: Provenance | None = None
 
     _omit_when_default = frozenset(
-        {"id", "heading_path", "footnotes", "relisted_of", "submitted_by", "not_updated", "provenance"}
+        {
+            "id", "heading_path", "footnotes", "footnote_offsets", "subrow",
+            "relisted_of", "submitted_by", "not_updated", "provenance",
+        }
     )
+
+    @model_validator(mode="after")
+    def _offsets_fit(self) -> "Bullet":
+        check_footnote_offsets(self.text, self.footnotes, self.footnote_offsets)
+        return self
+
+    def footnote_marks(self) -> list[tuple[int, int]]:
+        return footnote_marks(self.text, self.footnotes, self.footnote_offsets)
 
     def rendered(self) -> str:
         """The bullet as the annex prints it: ・text（再掲）【科技、文】."""
@@ -82,6 +116,9 @@ class Subheading(Node):
 class EmptyCellMarker(Node):
     column: Column
     marker: str
+    subrow: int | None = Field(default=None, ge=1)
+
+    _omit_when_default = frozenset({"subrow"})
 
 
 class Row(Node):
@@ -91,12 +128,24 @@ class Row(Node):
     measure_kind: Literal["measure", "narrative"] = "measure"
     measure_marker: str | None = None
     measure_relisted: bool = False
+    measure_footnotes: list[int] | None = None
+    measure_footnote_offsets: list[int] | None = None
     status: list[Bullet] = Field(default_factory=list)
     policy: list[Bullet] = Field(default_factory=list)
     subheadings: list[Subheading] | None = None
     empty_cell_markers: list[EmptyCellMarker] | None = None
 
-    _omit_when_default = frozenset({"measure_marker", "subheadings", "empty_cell_markers"})
+    _omit_when_default = frozenset(
+        {"measure_marker", "measure_footnotes", "measure_footnote_offsets", "subheadings", "empty_cell_markers"}
+    )
+
+    @model_validator(mode="after")
+    def _offsets_fit(self) -> "Row":
+        check_footnote_offsets(self.measure, self.measure_footnotes, self.measure_footnote_offsets)
+        return self
+
+    def measure_footnote_marks(self) -> list[tuple[int, int]]:
+        return footnote_marks(self.measure, self.measure_footnotes, self.measure_footnote_offsets)
 
     def bullets(self, column: Column) -> list[Bullet]:
         return self.status if column == "status" else self.policy
@@ -113,16 +162,52 @@ class Section(Node):
 class Indicator(Node):
     text: str = Field(min_length=1)
     footnotes: list[int] = Field(default_factory=list)
+    footnote_offsets: list[int] | None = None
+
+    _omit_when_default = frozenset({"footnote_offsets"})
+
+    @model_validator(mode="after")
+    def _offsets_fit(self) -> "Indicator":
+        check_footnote_offsets(self.text, self.footnotes, self.footnote_offsets)
+        return self
+
+    def footnote_marks(self) -> list[tuple[int, int]]:
+        return footnote_marks(self.text, self.footnotes, self.footnote_offsets)
+
+
+class VisionFootnotes(Node):
+    """The footnotes cited by one 【あるべき姿…】 paragraph (paragraph = index into vision)."""
+
+    paragraph: int = Field(ge=0)
+    footnotes: list[int] = Field(min_length=1)
+    offsets: list[int]
 
 
 class Preamble(Node):
     vision: list[str] = Field(default_factory=list)
+    vision_footnotes: list[VisionFootnotes] | None = None
     goals: list[str] = Field(default_factory=list)
     key_indicators: list[Indicator] = Field(default_factory=list)
     reference_indicators: list[Indicator] = Field(default_factory=list)
     intro: list[str] | None = None
 
-    _omit_when_default = frozenset({"intro"})
+    _omit_when_default = frozenset({"vision_footnotes", "intro"})
+
+    @model_validator(mode="after")
+    def _vision_footnotes_fit(self) -> "Preamble":
+        seen: set[int] = set()
+        for entry in self.vision_footnotes or []:
+            if entry.paragraph >= len(self.vision) or entry.paragraph in seen:
+                raise ValueError(f"vision_footnotes の paragraph {entry.paragraph} に当たる段落がありません（または重複）")
+            seen.add(entry.paragraph)
+            check_footnote_offsets(self.vision[entry.paragraph], entry.footnotes, entry.offsets)
+        return self
+
+    def vision_footnote_marks(self, paragraph: int) -> list[tuple[int, int]]:
+        for entry in self.vision_footnotes or []:
+            if entry.paragraph == paragraph:
+                return footnote_marks(self.vision[paragraph], entry.footnotes, entry.offsets)
+        return []
 
 
 class Chapter(Node):
@@ -221,3 +306,116 @@ def assign_missing_ids(annex: Annex, retired: set[str] | frozenset[str] = frozen
                 taken.add(candidate)
                 assigned += 1
     return assigned
+
+
+def rebase_offsets(old: str, new: str, offsets: list[int] | None) -> list[int] | None:
+    """Footnote offsets of ``old`` moved to where the same text stands in ``new``.
+
+    A mark follows the character it stood after; a mark whose text was rewritten moves to the
+    end of the rewritten part, and never past the end of ``new``.
+    """
+    if offsets is None or old == new:
+        return offsets
+    blocks = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    out = []
+    for offset in offsets:
+        moved = len(new)
+        for tag, i1, i2, j1, j2 in blocks:
+            if tag == "equal" and i1 <= offset <= i2:
+                moved = j1 + offset - i1
+                break
+            if tag != "equal" and (i1 < offset <= i2 or i1 == i2 == offset):
+                moved = j2 if i1 < offset else j1
+                break
+        out.append(min(moved, len(new)))
+    for i in range(1, len(out)):
+        out[i] = max(out[i], out[i - 1])
+    return out
+
+
+def assign_missing_positions(annex: Annex) -> None:
+    """Where a master from before positions were recorded lacks them: number the sub-rows of
+    every row (number_subrows), and place every footnote reference without an offset at the end
+    of its text, where annex render printed it then."""
+    def at_end(text: str, footnotes: list[int] | None, offsets: list[int] | None) -> list[int] | None:
+        return offsets if offsets is not None or not footnotes else [len(text)] * len(footnotes)
+
+    for chapter in annex.chapters:
+        pre = chapter.preamble
+        for indicator in (*pre.key_indicators, *pre.reference_indicators):
+            indicator.footnote_offsets = at_end(indicator.text, indicator.footnotes, indicator.footnote_offsets)
+    for _, _, row in annex.rows():
+        number_subrows(row)
+        row.measure_footnote_offsets = at_end(row.measure, row.measure_footnotes, row.measure_footnote_offsets)
+        for bullet in (*row.status, *row.policy):
+            bullet.footnote_offsets = at_end(bullet.text, bullet.footnotes, bullet.footnote_offsets)
+
+
+def number_subrows(row: Row) -> None:
+    """Give every bullet and 「－」 of ``row`` without a sub-row one, deterministically.
+
+    The corpus numbers the published table's sub-rows; a master from before that (no bullet of
+    the row numbered) is laid out as annex render did then: bullets under the same sub-heading
+    side by side, in order. Otherwise a bullet without a number (added by a ministry) joins the
+    sub-row of the bullet before it in its column, or after it, or opens a new one at the end.
+    """
+    everything = [*row.status, *row.policy, *(row.empty_cell_markers or [])]
+    if all(x.subrow is not None for x in everything):
+        return
+    if not any(b.subrow is not None for b in (*row.status, *row.policy)):
+        _legacy_subrows(row)
+        return
+    last = max((x.subrow for x in everything if x.subrow is not None), default=0)
+    for column in COLUMNS:
+        bullets = row.bullets(column)
+        for i, bullet in enumerate(bullets):
+            if bullet.subrow is None:
+                before = next((b.subrow for b in reversed(bullets[:i]) if b.subrow is not None), None)
+                after = next((b.subrow for b in bullets[i + 1:] if b.subrow is not None), None)
+                if before is None and after is None:
+                    last += 1
+                bullet.subrow = before or after or last
+    for marker in row.empty_cell_markers or []:
+        if marker.subrow is None:
+            last += 1
+            marker.subrow = last
+
+
+def heading_path(bullet: Bullet) -> tuple[str, ...]:
+    if bullet.heading_path:
+        return tuple(bullet.heading_path)
+    return (bullet.heading,) if bullet.heading else ()
+
+
+def _legacy_subrows(row: Row) -> None:
+    def groups(bullets: list[Bullet]) -> list[tuple[tuple[str, ...], list[Bullet]]]:
+        out: list[tuple[tuple[str, ...], list[Bullet]]] = []
+        for bullet in bullets:
+            path = heading_path(bullet)
+            if out and out[-1][0] == path:
+                out[-1][1].append(bullet)
+            else:
+                out.append((path, [bullet]))
+        return out
+
+    status, policy = groups(row.status), groups(row.policy)
+    matcher = difflib.SequenceMatcher(None, [g[0] for g in status], [g[0] for g in policy], autojunk=False)
+    number = 0
+    filled: dict[int, set[str]] = {}
+    for _, i1, i2, j1, j2 in matcher.get_opcodes():
+        for s_group, p_group in zip_longest(status[i1:i2], policy[j1:j2]):
+            for s, p in zip_longest(s_group[1] if s_group else [], p_group[1] if p_group else []):
+                number += 1
+                filled[number] = set()
+                for column, bullet in (("status", s), ("policy", p)):
+                    if bullet is not None:
+                        bullet.subrow = number
+                        filled[number].add(column)
+    markers = [m for m in row.empty_cell_markers or [] if m.subrow is None]
+    if len({m.column for m in markers}) == 1:  # one column's 「－」 fill its empty cells from the top
+        for k in sorted(filled):
+            if markers and markers[0].column not in filled[k]:
+                markers.pop(0).subrow = k
+    for marker in markers:
+        number += 1
+        marker.subrow = number

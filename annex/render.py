@@ -26,7 +26,6 @@ secretariat can bootstrap a year from last year's Word file.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import shutil
@@ -34,7 +33,6 @@ import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
-from itertools import zip_longest
 from pathlib import Path
 from typing import Iterable
 from xml.sax.saxutils import escape
@@ -42,7 +40,17 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from .errors import AnnexError, InputError
-from .model import COLUMN_LABELS, COLUMNS, MEASURE_LABEL, RELISTED_MARK, Annex, Bullet, Row
+from .model import (
+    COLUMN_LABELS,
+    COLUMNS,
+    MEASURE_LABEL,
+    RELISTED_MARK,
+    Annex,
+    Bullet,
+    Row,
+    heading_path,
+    number_subrows,
+)
 
 CONTEXT_SCHEMA = "annex-context/1"
 TEMPLATE_NAME = "annex.docx"
@@ -208,15 +216,16 @@ class _Footnotes:
         self.warnings = warnings
         self.order: list[int] = []
 
-    def cite(self, numbers: Iterable[int] | None, where: str) -> list[dict]:
+    def cite(self, marks: Iterable[tuple[int, int]], where: str) -> list[dict]:
+        """marks: (number, offset in the text) → [{number, offset, first}] in text order."""
         out = []
-        for number in numbers or []:
+        for number, offset in marks:
             first = number not in self.order
             if first:
                 if str(number) not in self.texts:
                     self.warnings.append(f"{where}: 脚注 {number} の本文がマスターにありません（番号だけを出力します）")
                 self.order.append(number)
-            out.append({"number": number, "first": first})
+            out.append({"number": number, "offset": offset, "first": first})
         return out
 
     def finish(self) -> tuple[dict, list[dict]]:
@@ -234,37 +243,27 @@ def _footnote_key(key: str) -> tuple[int, str]:
     return (int(key), "") if key.isdigit() else (10**9, key)
 
 
-def _path(bullet: Bullet) -> tuple[str, ...]:
-    if bullet.heading_path:
-        return tuple(bullet.heading_path)
-    return (bullet.heading,) if bullet.heading else ()
-
-
-def _groups(bullets: list[Bullet]) -> list[tuple[tuple[str, ...], list[Bullet]]]:
-    groups: list[tuple[tuple[str, ...], list[Bullet]]] = []
-    for bullet in bullets:
-        path = _path(bullet)
-        if groups and groups[-1][0] == path:
-            groups[-1][1].append(bullet)
-        else:
-            groups.append((path, [bullet]))
-    return groups
-
-
-def _aligned_groups(row: Row):
-    """Pairs (status group, policy group): equal heading paths side by side, the rest in order."""
-    status, policy = _groups(row.status), _groups(row.policy)
-    matcher = difflib.SequenceMatcher(None, [g[0] for g in status], [g[0] for g in policy], autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        yield from zip_longest(status[i1:i2], policy[j1:j2])
-
-
 def _heading_level(text: str, default: int = 1) -> int:
     return 2 if text.startswith("≪") else default
 
 
+def _split_marks(paragraphs: list[str], cites: list[dict]) -> list[list[dict]]:
+    """Cites of a text joined by "\n", given per paragraph with offsets local to it."""
+    out: list[list[dict]] = [[] for _ in paragraphs]
+    starts, position = [], 0
+    for text in paragraphs:
+        starts.append(position)
+        position += len(text) + 1
+    for cite in cites:
+        k = max(i for i, st in enumerate(starts) if st <= cite["offset"]) if paragraphs else 0
+        out[k].append(cite | {"offset": min(cite["offset"] - starts[k], len(paragraphs[k]))})
+    return out
+
+
 def _subrows(row: Row, cite, warnings: list[str]) -> list[dict]:
-    """The sub-rows of one 取組: heading sub-rows, then status/policy bullets side by side."""
+    """The sub-rows of one 取組 as published: the status and policy bullets of the same sub-row
+    side by side (bullet.subrow), a 「－」 where a side is empty, and a sub-heading row wherever a
+    column's sub-heading changes (a change inside a sub-row is printed inside its cell)."""
     pending = {c: [s.text for s in (row.subheadings or []) if s.column == c] for c in COLUMNS}
     previous: dict[str, tuple[str, ...]] = {c: () for c in COLUMNS}
 
@@ -286,66 +285,46 @@ def _subrows(row: Row, cite, warnings: list[str]) -> list[dict]:
                 out.append({"kind": "heading", "level": min(level, 3), "text": text})
         return out
 
-    def bullet_item(bullet: Bullet, column: str) -> dict:
-        where = bullet.id or row.id
+    def bullet_item(bullet: Bullet) -> dict:
         return {
             "kind": "bullet",
             "id": bullet.id,
             "text": bullet.text,
-            "tags": [t for t in bullet.tags],
+            "tags": list(bullet.tags),
             "relisted": bullet.relisted,
-            "footnotes": cite(bullet.footnotes, where),
+            "footnotes": cite(bullet.footnote_marks(), bullet.id or row.id),
         }
+
+    numbered = row.model_copy(deep=True)
+    number_subrows(numbered)  # a master written before sub-rows were numbered
+    cells: dict[int, dict[str, list]] = {}
+    for column in COLUMNS:
+        for bullet in numbered.bullets(column):
+            cells.setdefault(bullet.subrow, {c: [] for c in COLUMNS})[column].append(bullet)
+    markers: dict[tuple[int, str], str] = {}
+    for marker in numbered.empty_cell_markers or []:
+        cells.setdefault(marker.subrow, {c: [] for c in COLUMNS})
+        markers[(marker.subrow, marker.column)] = marker.marker
 
     subrows: list[dict] = []
-    for s_group, p_group in _aligned_groups(row):
-        heads = {
-            "status": printed_headings("status", s_group[0]) if s_group else [],
-            "policy": printed_headings("policy", p_group[0]) if p_group else [],
-        }
-        if heads["status"] or heads["policy"]:
-            subrows.append({"status": heads["status"], "policy": heads["policy"], "bullets": False})
-        s_bullets = s_group[1] if s_group else []
-        p_bullets = p_group[1] if p_group else []
-        for s, p in zip_longest(s_bullets, p_bullets):
-            subrows.append(
-                {
-                    "status": [bullet_item(s, "status")] if s else [],
-                    "policy": [bullet_item(p, "policy")] if p else [],
-                    "bullets": True,
-                }
-            )
+    for number in sorted(cells):
+        lead = {c: [] for c in COLUMNS}  # sub-headings before the cell's first bullet
+        body = {c: [] for c in COLUMNS}
+        for column in COLUMNS:
+            for i, bullet in enumerate(cells[number][column]):
+                heads = printed_headings(column, heading_path(bullet))
+                (body[column] if i else lead[column]).extend(heads)
+                body[column].append(bullet_item(bullet))
+            if (number, column) in markers:
+                body[column].append({"kind": "empty", "text": markers[(number, column)]})
+        if lead["status"] or lead["policy"]:
+            subrows.append(lead)
+        subrows.append(body)
     leftovers = {c: pending[c] for c in COLUMNS if pending[c]}
     if leftovers:
-        subrows.append(
-            {c: [{"kind": "heading", "level": _heading_level(t), "text": t} for t in leftovers.get(c, [])] for c in COLUMNS}
-            | {"bullets": False}
-        )
-
-    # 「－」: a lone dash in an otherwise empty cell. The master keeps their column and order, not
-    # their place, so: when they all belong to one column they fill that column's empty bullet
-    # cells from the top, else (and for any left over) each gets a sub-row of its own, in order.
-    markers = list(row.empty_cell_markers or [])
-    columns = {m.column for m in markers}
-    if len(columns) == 1:
-        column = markers[0].column
-        for sub in subrows:
-            if not markers:
-                break
-            if sub["bullets"] and not sub[column]:
-                sub[column] = [{"kind": "empty", "text": markers.pop(0).marker}]
-    for marker in markers:
-        subrows.append(
-            {
-                "status": [{"kind": "empty", "text": marker.marker}] if marker.column == "status" else [],
-                "policy": [{"kind": "empty", "text": marker.marker}] if marker.column == "policy" else [],
-                "bullets": True,
-            }
-        )
+        subrows.append({c: [{"kind": "heading", "level": _heading_level(t), "text": t} for t in leftovers.get(c, [])] for c in COLUMNS})
     if not subrows:
-        subrows.append({"status": [], "policy": [], "bullets": True})
-    for sub in subrows:
-        del sub["bullets"]
+        subrows.append({"status": [], "policy": []})
     return subrows
 
 
@@ -357,6 +336,7 @@ def _row_context(row: Row, cite, warnings: list[str]) -> dict:
         "measure": {
             "marker": row.measure_marker,
             "paragraphs": paragraphs,
+            "footnotes": _split_marks(paragraphs, cite(row.measure_footnote_marks(), row.id)),
             "relisted": row.measure_relisted,
             "tags": [t for t in row.measure_tags],
         },
@@ -381,11 +361,13 @@ def build_context(annex: Annex) -> dict:
         )
         pre = chapter.preamble
         for text in pre.intro or []:
-            blocks.append({"type": "prose", "part": "intro", "text": text})
+            blocks.append({"type": "prose", "part": "intro", "text": text, "footnotes": []})
         if pre.vision:
             blocks.append({"type": "label", "part": "vision", "text": LABELS["vision"]})
-            for text in pre.vision:
-                blocks.append({"type": "prose", "part": "vision", "text": text})
+            for i, text in enumerate(pre.vision):
+                where = f"{chapter.no_raw}．{LABELS['vision']}"
+                blocks.append({"type": "prose", "part": "vision", "text": text,
+                               "footnotes": footnotes.cite(pre.vision_footnote_marks(i), where)})
         if pre.goals:
             blocks.append({"type": "label", "part": "goals", "text": LABELS["goals"]})
             for text in pre.goals:
@@ -400,7 +382,7 @@ def build_context(annex: Annex) -> dict:
                             "type": "item",
                             "part": part,
                             "text": ind.text,
-                            "footnotes": footnotes.cite(ind.footnotes, f"{chapter.no_raw}．{LABELS[part]}"),
+                            "footnotes": footnotes.cite(ind.footnote_marks(), f"{chapter.no_raw}．{LABELS[part]}"),
                         }
                     )
         for section in chapter.sections:
@@ -502,6 +484,19 @@ class _Writer:
         rpr = f'<w:rPr><w:rStyle w:val="{self.styles[style]}"/></w:rPr>' if style else ""
         return f"<w:r>{rpr}{_t(text)}</w:r>"
 
+    def marked(self, text: str, cites: list[dict], style: str | None = None) -> str:
+        """Runs of text with each footnote reference at its offset (text[:offset] before it)."""
+        out, done = [], 0
+        for cite in sorted(cites, key=lambda c: c["offset"]):
+            offset = min(max(cite["offset"], done), len(text))
+            if offset > done:
+                out.append(self.run(text[done:offset], style))
+            out.append(self.footnote_runs([cite]))
+            done = offset
+        if done < len(text):
+            out.append(self.run(text[done:], style))
+        return "".join(out)
+
     def footnote_runs(self, cites: list[dict]) -> str:
         out = []
         ref = self.styles["footnote_ref"]
@@ -544,9 +539,9 @@ class _Writer:
         elif kind == "label":
             self.parts.append(self.para("label", self.run(block["text"])))
         elif kind == "prose":
-            self.parts.append(self.para("prose", self.run(block["text"])))
+            self.parts.append(self.para("prose", self.marked(block["text"], block["footnotes"])))
         elif kind == "item":
-            self.parts.append(self.para("item", self.run(ITEM_BULLET + block["text"]) + self.footnote_runs(block["footnotes"])))
+            self.parts.append(self.para("item", self.run(ITEM_BULLET) + self.marked(block["text"], block["footnotes"])))
         elif kind == "table":
             self.table(block["rows"])
         else:  # pragma: no cover - the context is ours
@@ -585,7 +580,7 @@ class _Writer:
                 inner += start
                 if m["marker"]:
                     inner += self.run(m["marker"], "mark")
-            inner += self.run(text) if text else ""
+            inner += self.marked(text, m["footnotes"][i] if m.get("footnotes") else [])
             if i == len(paragraphs) - 1:
                 if m["relisted"]:
                     inner += self.run(RELISTED_MARK, "relisted")
@@ -606,12 +601,12 @@ class _Writer:
                 out.append(self.para("empty", self.run(item["text"])))
             else:
                 start, end = self.bookmark("b", item["id"])
-                inner = start + self.run(TABLE_BULLET + item["text"])
+                inner = start + self.run(TABLE_BULLET) + self.marked(item["text"], item["footnotes"])
                 if item["relisted"]:
                     inner += self.run(RELISTED_MARK, "relisted")
                 if item["tags"]:
                     inner += self.run(f"【{'、'.join(item['tags'])}】", "tags")
-                inner += self.footnote_runs(item["footnotes"]) + end
+                inner += end
                 out.append(self.para("bullet", inner))
         return "".join(out)
 

@@ -16,7 +16,7 @@ from annex.config import bundled_path, load_config
 from annex.docx_import import read_annex_docx
 from annex.errors import InputError
 from annex.importer import import_annex, import_into_workspace, read_annex_file
-from annex.model import Annex, assign_missing_ids
+from annex.model import Annex, assign_missing_ids, assign_missing_positions
 from annex.render import build_context, render_docx
 from annex.workspace import PROJECT_ROOT, Workspace
 from flows.cli import main
@@ -30,8 +30,10 @@ def master() -> Annex:
 
 
 def with_ids(annex: Annex) -> Annex:
-    """A master always has ids (import assigns them); they ride in bookmarks through Word."""
+    """A master always has ids and numbered sub-rows (import assigns them); ids ride in bookmarks
+    through Word, sub-rows are the table's rows."""
     assign_missing_ids(annex)
+    assign_missing_positions(annex)
     return annex
 
 
@@ -135,15 +137,16 @@ EDGE = {
             "no": "1", "no_raw": "１", "title": "見出し．ピリオド入り",
             "preamble": {
                 "intro": ["前書き。"],
-                "vision": ["あるべき姿。"],
-                "key_indicators": [{"text": "指標Ａ", "footnotes": [7]}],
-                "reference_indicators": [{"text": "指標Ｂ", "footnotes": [3, 9]}],
+                "vision": ["一段落目。", "あるべき姿の水準を示す。"],
+                "vision_footnotes": [{"paragraph": 1, "footnotes": [7], "offsets": [7]}],
+                "key_indicators": [{"text": "指標Ａ", "footnotes": [7], "footnote_offsets": [3]}],
+                "reference_indicators": [{"text": "指標Ｂの値", "footnotes": [3, 9], "footnote_offsets": [3, 3]}],
             },
             "sections": [
                 {"no": "（１）", "title": "区分あり", "group": "（区分）", "rows": [
                     {"id": "1-x-01", "measure": "一段落目\n二段落目", "measure_tags": ["文", "経"], "measure_marker": "○",
-                     "measure_relisted": True,
-                     "status": [{"text": "タブ\tと改行\nを含む", "heading": None, "footnotes": [9]},
+                     "measure_relisted": True, "measure_footnotes": [3, 9], "measure_footnote_offsets": [2, 7],
+                     "status": [{"text": "タブ\tと改行\nを含む", "heading": None, "footnotes": [9], "footnote_offsets": [2]},
                                 {"text": "末尾が【参考】で終わるがタグなし【参考】", "tags": []}],
                      "policy": [{"text": "（再掲）で終わる文（再掲）", "relisted": False, "tags": ["文"]}],
                      "empty_cell_markers": [{"column": "policy", "marker": "―"}, {"column": "status", "marker": "－"}]},
@@ -180,14 +183,28 @@ _TEXT = st.text(alphabet="あい漢字ＡＢab12　 ・、。（）【】「」�
     lambda t: t.strip() == t and t.strip("\n\t") and not t.startswith("・")
 )
 _TAGS = st.lists(st.sampled_from(["文", "経", "科技", "関係府省", "ＡＭＥＤ室"]), max_size=3)
-_BULLET = st.fixed_dictionaries({"text": _TEXT, "tags": _TAGS, "relisted": st.booleans()})
+
+
+@st.composite
+def _bullet(draw) -> dict:
+    """A bullet, with footnote marks at random places in its text (mid-sentence or at its end)."""
+    text = draw(_TEXT)
+    numbers = draw(st.lists(st.integers(1, 400), max_size=2, unique=True))
+    offsets = sorted(draw(st.lists(st.integers(0, len(text)), min_size=len(numbers), max_size=len(numbers))))
+    out = {"text": text, "tags": draw(_TAGS), "relisted": draw(st.booleans())}
+    return out | ({"footnotes": numbers, "footnote_offsets": offsets} if numbers else {})
+
+
+_BULLET = _bullet()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(st.lists(_BULLET, max_size=4), st.lists(_BULLET, max_size=4), st.sampled_from(["〇", "○", None])), min_size=1, max_size=4))
 def test_any_bullets_round_trip(rows, tmp_path):
+    cited = {n for status, policy, _ in rows for b in status + policy for n in b.get("footnotes", [])}
     annex = with_ids(Annex.model_validate({
         "source": "性質テスト",
+        "footnotes": {str(n): f"脚注{n}の本文" for n in cited},
         "chapters": [{"no": "3", "no_raw": "３", "title": "章", "sections": [{"no": "①", "title": "節", "rows": [
             {"id": f"3-①-{i:02d}", "measure": "取組", "measure_marker": marker,
              "measure_kind": "measure" if marker else "narrative", "status": status, "policy": policy}

@@ -8,8 +8,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from annex.config import bundled_path
-from annex.model import Annex, Bullet, assign_missing_ids, bullet_id
+import pytest
+
+from annex.errors import InputError
 from annex.importer import parse_annex_json
+from annex.model import (
+    Annex,
+    Bullet,
+    EmptyCellMarker,
+    Row,
+    assign_missing_ids,
+    bullet_id,
+    number_subrows,
+    rebase_offsets,
+)
 
 CORPUS_TEXT = bundled_path("annex_2025.json").read_text(encoding="utf-8")
 
@@ -17,17 +29,31 @@ text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "
 tags = st.lists(st.sampled_from(["文", "経", "科技", "関係府省", "NISC", "総"]), max_size=3)
 maybe = lambda s: st.none() | s  # noqa: E731
 
-bullets = st.builds(
-    Bullet,
-    text=text,
-    tags=tags,
-    relisted=st.booleans(),
-    heading=maybe(text),
-    heading_path=maybe(st.lists(text, min_size=1, max_size=2)),
-    footnotes=maybe(st.lists(st.integers(1, 300), max_size=2)),
-    relisted_of=maybe(text),
-    not_updated=st.booleans(),
-)
+@st.composite
+def cited(draw, of: str) -> tuple[list[int], list[int]]:
+    """Footnote numbers and, for each, a random offset in ``of`` (in text order)."""
+    numbers = draw(st.lists(st.integers(1, 300), max_size=3))
+    offsets = sorted(draw(st.lists(st.integers(0, len(of)), min_size=len(numbers), max_size=len(numbers))))
+    return numbers, offsets
+
+
+@st.composite
+def bullets(draw) -> Bullet:
+    body = draw(text)
+    numbers, offsets = draw(cited(body))
+    return Bullet(
+        text=body, tags=draw(tags), relisted=draw(st.booleans()), heading=draw(maybe(text)),
+        heading_path=draw(maybe(st.lists(text, min_size=1, max_size=2))),
+        footnotes=numbers or None, footnote_offsets=offsets or None,
+        subrow=draw(maybe(st.integers(1, 9))), relisted_of=draw(maybe(text)), not_updated=draw(st.booleans()),
+    )
+
+
+@st.composite
+def indicators(draw) -> dict:
+    body = draw(text)
+    numbers, offsets = draw(cited(body))
+    return {"text": body, "footnotes": numbers, "footnote_offsets": offsets}
 
 
 @st.composite
@@ -38,21 +64,40 @@ def annexes(draw) -> Annex:
         for s in range(draw(st.integers(1, 2))):
             rows = []
             for r in range(draw(st.integers(1, 3))):
+                measure = draw(text)
+                numbers, offsets = draw(cited(measure))
                 rows.append(
                     {
                         "id": f"{c}-{s}-{r:02d}",
-                        "measure": draw(text),
+                        "measure": measure,
+                        "measure_footnotes": numbers or None,
+                        "measure_footnote_offsets": offsets or None,
                         "measure_tags": draw(tags),
                         "measure_kind": draw(st.sampled_from(["measure", "narrative"])),
                         "measure_marker": draw(st.sampled_from([None, "〇", "○"])),
                         "measure_relisted": draw(st.booleans()),
-                        "status": draw(st.lists(bullets, max_size=3)),
-                        "policy": draw(st.lists(bullets, max_size=3)),
+                        "status": draw(st.lists(bullets(), max_size=3)),
+                        "policy": draw(st.lists(bullets(), max_size=3)),
+                        "empty_cell_markers": draw(maybe(st.lists(st.builds(
+                            dict, column=st.sampled_from(["status", "policy"]), marker=st.sampled_from(["－", "―"]),
+                            subrow=st.integers(1, 9)), min_size=1, max_size=2))),
                         "subheadings": draw(maybe(st.lists(st.builds(dict, column=st.sampled_from(["status", "policy"]), text=text), max_size=2))),
                     }
                 )
             sections.append({"no": str(s), "title": draw(text), "group": draw(maybe(text)), "heading_style": draw(st.sampled_from([None, "mirrored", "col2"])), "rows": rows})
-        chapters.append({"no": str(c), "no_raw": str(c), "title": draw(text), "preamble": {"vision": draw(st.lists(text, max_size=2)), "intro": draw(maybe(st.lists(text, max_size=1)))}, "sections": sections})
+        vision = draw(st.lists(text, max_size=2))
+        vision_footnotes = []
+        for k, paragraph in enumerate(vision):
+            numbers, offsets = draw(cited(paragraph))
+            if numbers:
+                vision_footnotes.append({"paragraph": k, "footnotes": numbers, "offsets": offsets})
+        preamble = {
+            "vision": vision, "vision_footnotes": vision_footnotes or None,
+            "key_indicators": draw(st.lists(indicators(), max_size=2)),
+            "reference_indicators": draw(st.lists(indicators(), max_size=2)),
+            "intro": draw(maybe(st.lists(text, max_size=1))),
+        }
+        chapters.append({"no": str(c), "no_raw": str(c), "title": draw(text), "preamble": preamble, "sections": sections})
     return Annex.model_validate({"source": draw(text), "year": draw(maybe(st.integers(2020, 2040))), "chapters": chapters, "footnotes": draw(st.dictionaries(st.integers(1, 300).map(str), text, max_size=3))})
 
 
@@ -95,3 +140,41 @@ def test_rendered_bullet_matches_the_published_notation():
     b = Bullet(text="ＡＩ戦略を推進。", tags=["科技", "文"], relisted=True)
     assert b.rendered() == "・ＡＩ戦略を推進。（再掲）【科技、文】"
     assert Bullet(text="検討。", tags=[]).rendered() == "・検討。"
+
+
+def test_footnote_offsets_outside_the_text_or_unpaired_are_refused_with_their_place():
+    doc = json.loads(CORPUS_TEXT)
+    indicator = doc["chapters"][0]["preamble"]["key_indicators"][0]
+    indicator["footnote_offsets"] = [len(indicator["text"]) + 1]
+    with pytest.raises(InputError, match=r"chapters\[0\]\.preamble\.key_indicators\[0\].*本文.*外"):
+        parse_annex_json(json.dumps(doc, ensure_ascii=False), "broken.json")
+    indicator["footnote_offsets"] = [1, 2]
+    with pytest.raises(InputError, match="脚注 1 件に対して位置が 2 件"):
+        parse_annex_json(json.dumps(doc, ensure_ascii=False), "broken.json")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "offsets", "expected"),
+    [
+        ("水準を視野に増を目指す。", "水準を視野に増加を目指す。", [2, 12], [2, 13]),  # text after the mark grew
+        ("令和６年度に実施。", "令和７年度に実施。", [5], [5]),  # a character before the mark replaced
+        ("実施。", "実施。さらに拡充。", [3], [3]),  # a sentence appended: the mark stays after 「実施。」
+        ("古い文。", "全く別の文章", [4], [6]),  # nothing left of the text: the end
+    ],
+)
+def test_a_footnote_mark_follows_its_text_through_an_edit(old, new, offsets, expected):
+    assert rebase_offsets(old, new, offsets) == expected
+
+
+def test_a_row_without_sub_rows_gets_them_as_laid_out_before_and_new_bullets_join_their_neighbour():
+    row = Row(id="1-1-01", measure="取組",
+              status=[Bullet(text="甲"), Bullet(text="乙"), Bullet(text="丙", heading="＜Ａ＞")],
+              policy=[Bullet(text="子"), Bullet(text="丑", heading="＜Ａ＞")],
+              empty_cell_markers=[EmptyCellMarker(column="policy", marker="－")])
+    number_subrows(row)
+    assert [b.subrow for b in row.status] == [1, 2, 3] and [b.subrow for b in row.policy] == [1, 3]
+    assert row.empty_cell_markers[0].subrow == 2  # the policy cell beside 乙 was empty
+    row.policy.insert(1, Bullet(text="新規"))
+    row.status.append(Bullet(text="末尾の新規"))
+    number_subrows(row)
+    assert row.policy[1].subrow == 1 and row.status[-1].subrow == 3
