@@ -26,10 +26,10 @@ N_FILES = 40
 def make_inputs(folder: Path) -> tuple[object, list[Path]]:
     import openpyxl
 
-    from annex.config import JST, bundled_path
-    from annex.distribute import distribute_year
-    from annex.importer import import_into_workspace
-    from annex.workspace import Workspace
+    from annex.model.config import JST, bundled_path
+    from annex.workspace.distribute import distribute_year
+    from annex.master.importer import import_into_workspace
+    from annex.workspace.layout import Workspace
 
     ws = Workspace.at(folder / "ws")
     import_into_workspace(ws, bundled_path("annex_2025.json"), 2025)
@@ -53,7 +53,7 @@ def make_inputs(folder: Path) -> tuple[object, list[Path]]:
 
 
 def run(ws, files: list[Path], feedback: bool) -> float:
-    from annex.collect import validate_files
+    from annex.workspace.collect import validate_files
 
     start = time.perf_counter()
     subs = validate_files(ws, 2026, files, feedback=feedback)

@@ -14,13 +14,13 @@ from prefect.futures import as_completed
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from annex import pipeline
-from annex.fileio import sweep_orphans
-from annex.isolation import DEFAULT_WORKERS
-from annex.run import build_summary, ministry_table, summary_lines
-from annex.runlock import run_lock
-from annex.submission import Submission
-from annex.workspace import Workspace
+from annex.workspace import pipeline
+from annex.io.files import sweep_orphans
+from annex.io.workers import DEFAULT_WORKERS
+from annex.workspace.run import build_summary, ministry_table, summary_lines
+from annex.io.runlock import run_lock
+from annex.model.issues import Submission
+from annex.workspace.layout import Workspace
 from flows.progress import note
 from tasks.collect import collect, load_reference
 from tasks.distribute import previous_master

@@ -12,8 +12,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from annex.errors import AnnexError
-from annex.workspace import Workspace
+from annex.model.errors import AnnexError
+from annex.workspace.layout import Workspace
 
 app = typer.Typer(
     name="annex",
@@ -38,7 +38,7 @@ def say(message: str = "") -> None:
 def init_command(workspace: WorkspaceOpt = Path(".")) -> None:
     """作業フォルダに設定ファイル（config/）の雛形を作ります。既存のファイルは上書きしません。"""
     ws = Workspace.at(workspace)
-    from annex.config import CONFIG_FILES, bundled_path
+    from annex.model.config import CONFIG_FILES, bundled_path
 
     ws.config_dir.mkdir(parents=True, exist_ok=True)
     for name in CONFIG_FILES:
@@ -61,7 +61,7 @@ def import_command(
 ) -> None:
     """公表済みの別添を、その年度のマスター（output/<年度>/master.json・master.xlsx）として取り込みます。"""
     ws = Workspace.at(workspace)
-    from annex.importer import import_into_workspace
+    from annex.master.importer import import_into_workspace
 
     year = year if year is not None else ws.config.settings.baseline.year
     result, written = import_into_workspace(ws, file.expanduser().resolve(), year)
@@ -82,7 +82,7 @@ def import_command(
 def distribute_command(year: YearOpt = None, workspace: WorkspaceOpt = Path(".")) -> None:
     """前年度のマスターから、府省ごとの記入様式（output/<年度>/templates/<府省>.xlsx）を作成します。"""
     ws = Workspace.at(workspace)
-    from annex.distribute import distribute_year
+    from annex.workspace.distribute import distribute_year
 
     result = distribute_year(ws, year)
     say(f"様式の作成: {result.year}年度（元: {result.master}）")
@@ -101,7 +101,7 @@ def validate_command(
 ) -> None:
     """提出ファイルを検証し、結果を表示して output/<年度>/feedback/ に検証結果ファイルを書きます（台帳・メールなし）。差戻しがあれば終了コード 1。"""
     ws = Workspace.at(workspace)
-    from annex.collect import feedback_folder, feedback_name, validate_files
+    from annex.workspace.collect import feedback_folder, feedback_name, validate_files
 
     missing = [f for f in files if not f.expanduser().is_file()]
     if missing:
@@ -178,7 +178,7 @@ def remind_command(
 ) -> None:
     """未提出・差戻し中の府省庁に督促メールを送ります（同じ回には1府省1通まで。締切後は事務局を Cc）。"""
     ws = Workspace.at(workspace)
-    from annex.reminders import parse_instant, preview
+    from annex.notify.reminders import parse_instant, preview
 
     moment = parse_instant(at)
     if dry_run:
@@ -211,7 +211,7 @@ def render_command(
 ) -> None:
     """その年度のマスター（output/<年度>/master.json）から別添の Word（annex.docx）と PDF（annex.pdf）を作ります。"""
     ws = Workspace.at(workspace)
-    from annex.render import render_year
+    from annex.render.writer import render_year
 
     year = ws.year(year)
     result = render_year(ws, year, pdf=pdf, timeout=timeout)
@@ -236,7 +236,7 @@ def merge_command(
 ) -> None:
     """提出物を収集・検証し、受理された最新版を前年度のマスターに統合して、その年度のマスターと変更・再掲の記録を作ります（Prefect もメールも使いません）。"""
     ws = Workspace.at(workspace)
-    from annex.merge_run import merge_year
+    from annex.workspace.merge import merge_year
 
     year = ws.year(year)
     summary = merge_year(ws, year, feedback=feedback)
@@ -263,8 +263,8 @@ def relisted_command(
 ) -> None:
     """その年度のマスターの（再掲）が元の記載とどう対応するか（一致・近似・元なし）を集計して表示します。ファイルは書きません。"""
     ws = Workspace.at(workspace)
-    from annex.merge_run import relisted_report
-    from annex.reconcile import KIND_LABELS, LINK_KINDS
+    from annex.workspace.merge import relisted_report
+    from annex.merge.reconcile import KIND_LABELS, LINK_KINDS
 
     year = ws.year(year)
     result, source = relisted_report(ws, year)

@@ -15,7 +15,7 @@ from prefect import serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.schedules import Cron
 
-from annex.workspace import Workspace
+from annex.workspace.layout import Workspace
 from flows.annual import annual_consolidation
 from flows.distribute import distribute
 from flows.intake import intake

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from annex.workspace import Workspace
+from annex.workspace.layout import Workspace
 from flows.progress import note
 from tasks.distribute import distribute_templates, previous_master
 

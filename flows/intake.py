@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from prefect import flow
 
-from annex.reminders import parse_instant
-from annex.runlock import RunLocked, run_lock
-from annex.workspace import Workspace
+from annex.notify.reminders import parse_instant
+from annex.io.runlock import RunLocked, run_lock
+from annex.workspace.layout import Workspace
 from flows.annual import mail_feedback, validate_all
 from flows.progress import note
 from tasks.collect import collect, load_reference

@@ -5,9 +5,9 @@ from __future__ import annotations
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from annex import reminders
-from annex.runlock import run_lock
-from annex.workspace import Workspace
+from annex.notify import reminders
+from annex.io.runlock import run_lock
+from annex.workspace.layout import Workspace
 from tasks.mailer import delivery_outcome
 from tasks.reminders import plan_reminders, recover_outbox, send_reminder
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from annex import pipeline
-from annex.validate import Reference
-from annex.workspace import Workspace
+from annex.workspace import pipeline
+from annex.validation.validate import Reference
+from annex.workspace.layout import Workspace
 
 
 @task(name="collect", cache_policy=NO_CACHE)

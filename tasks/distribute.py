@@ -5,9 +5,9 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from annex import merge_run
-from annex.distribute import DistributeResult, distribute_year
-from annex.workspace import Workspace
+from annex.workspace import merge as merge_run
+from annex.workspace.distribute import DistributeResult, distribute_year
+from annex.workspace.layout import Workspace
 
 
 @task(name="previous-master", cache_policy=NO_CACHE)

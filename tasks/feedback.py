@@ -7,10 +7,10 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from annex import pipeline
-from annex.outbox import Outbox
-from annex.submission import Submission
-from annex.workspace import Workspace
+from annex.workspace import pipeline
+from annex.notify.outbox import Outbox
+from annex.model.issues import Submission
+from annex.workspace.layout import Workspace
 from tasks.mailer import MAIL_RETRIES, smtp_mailer
 
 

@@ -3,9 +3,9 @@ else from the environment variables config names. Never from a file in the repos
 
 from __future__ import annotations
 
-from annex.config import Smtp
-from annex.mail import SmtpMailer
-from annex.outbox import TransientMailError
+from annex.model.config import Smtp
+from annex.notify.mail import SmtpMailer
+from annex.notify.outbox import TransientMailError
 
 
 def _transient(task, task_run, state) -> bool:

@@ -8,8 +8,8 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from annex.run import write_run_json
-from annex.workspace import Workspace
+from annex.workspace.run import write_run_json
+from annex.workspace.layout import Workspace
 
 
 @task(name="publish", cache_policy=NO_CACHE)

@@ -7,10 +7,10 @@ import datetime as dt
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from annex import reminders
-from annex.feedback import email_templates
-from annex.outbox import Entry, Outbox, State, deliver
-from annex.workspace import Workspace
+from annex.notify import reminders
+from annex.feedback.workbook import email_templates
+from annex.notify.outbox import Entry, Outbox, State, deliver
+from annex.workspace.layout import Workspace
 from tasks.mailer import MAIL_RETRIES, smtp_mailer
 
 

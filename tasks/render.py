@@ -6,9 +6,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import task_run
 
-from annex.pdf import find_soffice
-from annex.render import RenderResult, render_year
-from annex.workspace import Workspace
+from annex.render.pdf import find_soffice
+from annex.render.writer import RenderResult, render_year
+from annex.workspace.layout import Workspace
 
 RETRIES = 2
 

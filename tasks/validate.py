@@ -5,11 +5,11 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from annex import pipeline
-from annex.ledger import LedgerEntry
-from annex.submission import Submission
-from annex.validate import Reference
-from annex.workspace import Workspace
+from annex.workspace import pipeline
+from annex.intake.ledger import LedgerEntry
+from annex.model.issues import Submission
+from annex.validation.validate import Reference
+from annex.workspace.layout import Workspace
 
 
 class Shared:

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import openpyxl
 
-from annex.config import JST, bundled_path
-from annex.distribute import DistributeResult, distribute_year
-from annex.importer import import_into_workspace
-from annex.master import read_master
-from annex.model import Annex
-from annex.template import TemplatePlan, plan_templates
-from annex.workspace import Workspace
+from annex.model.config import JST, bundled_path
+from annex.workspace.distribute import DistributeResult, distribute_year
+from annex.master.importer import import_into_workspace
+from annex.master.store import read_master
+from annex.model.annex import Annex
+from annex.distribute.template import TemplatePlan, plan_templates
+from annex.workspace.layout import Workspace
 
 GENERATED_AT = dt.datetime(2026, 4, 13, 9, 0, tzinfo=JST)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from annex.model import Annex, Bullet, Chapter, Row, Section
-from annex.submission import Submission, SubmissionLine
+from annex.model.annex import Annex, Bullet, Chapter, Row, Section
+from annex.model.issues import Submission, SubmissionLine
 
 STATUS, POLICY = "実施状況・現状分析", "今後の取組方針"
 

@@ -85,7 +85,7 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace):
 
 
 def test_a_second_run_is_refused_while_the_first_holds_the_workspace(sample_workspace):
-    from annex.runlock import run_lock
+    from annex.io.runlock import run_lock
 
     with run_lock(sample_workspace / "archive", "run", 2026):
         refused = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--workspace", str(sample_workspace)],

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from annex.collect import collect_and_validate, validate_files
-from annex.isolation import WorkerPool
-from annex.ledger import Ledger
-from annex.validate import Reference
+from annex.workspace.collect import collect_and_validate, validate_files
+from annex.io.workers import WorkerPool
+from annex.intake.ledger import Ledger
+from annex.validation.validate import Reference
 from corpus_distribution import distributed
 from hostile import cell_text_workbook, make_catalogue, write_xlsx, sheet_xml, OK_ROWS
 
@@ -114,7 +114,7 @@ def test_hung_and_memory_hungry_jobs_fail_alone():
 
 def test_bad_files_are_archived_and_logged_before_parsing(env, tmp_path):
     d, cases, ref = env
-    from annex.workspace import Workspace
+    from annex.workspace.layout import Workspace
 
     ws = Workspace.at(tmp_path / "ws")
     inbox = ws.submissions(2026)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from annex.config import CONFIG_FILES, JST, bundled_path, load_config
-from annex.errors import ConfigError
-from annex.workspace import Workspace
+from annex.model.config import CONFIG_FILES, JST, bundled_path, load_config
+from annex.model.errors import ConfigError
+from annex.workspace.layout import Workspace
 from flows.cli import main
 
 
@@ -83,10 +83,10 @@ def test_malformed_config_names_file_key_and_expectation(tmp_path, capsys, file,
 
 
 def test_rule_severity_override_reaches_the_validator_and_the_guide(tmp_path):
-    from annex.rules import RULES
-    from annex.template import guide_rows, plan_templates
-    from annex.importer import import_annex, read_annex_file
-    from annex.validate import Reference
+    from annex.model.rules import RULES
+    from annex.distribute.template import guide_rows, plan_templates
+    from annex.master.importer import import_annex, read_annex_file
+    from annex.validation.validate import Reference
 
     (tmp_path / "config").mkdir()
     source = bundled_path("annex.yaml").read_text(encoding="utf-8")

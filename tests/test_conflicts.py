@@ -9,11 +9,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from annex.config import bundled_path
-from annex.conflicts import CONFLICT_SHEET, compose_conflict_email
-from annex.merge_run import merge_year
-from annex.sheet import SHEET_ENTRY
-from annex.workspace import Workspace
+from annex.model.config import bundled_path
+from annex.feedback.conflicts import CONFLICT_SHEET, compose_conflict_email
+from annex.workspace.merge import merge_year
+from annex.model.contract import SHEET_ENTRY
+from annex.workspace.layout import Workspace
 from corpus_distribution import distributed
 
 

@@ -7,15 +7,15 @@ import os
 
 import pytest
 
-from annex.distribute import distribute_year
-from annex.errors import AnnexError, InputError
-from annex.fileio import TEMP_SUFFIX
-from annex.importer import import_into_workspace
-from annex.config import bundled_path
-from annex.ownership import bullet_owners, ministries_in_annex
-from annex.sheet import SHEET_ENTRY
-from annex.template import preamble_items, read_lines
-from annex.workspace import Workspace
+from annex.workspace.distribute import distribute_year
+from annex.model.errors import AnnexError, InputError
+from annex.io.files import TEMP_SUFFIX
+from annex.master.importer import import_into_workspace
+from annex.model.config import bundled_path
+from annex.model.ownership import bullet_owners, ministries_in_annex
+from annex.model.contract import SHEET_ENTRY
+from annex.distribute.template import preamble_items, read_lines
+from annex.workspace.layout import Workspace
 from flows.cli import main
 
 from corpus_distribution import distributed
@@ -137,7 +137,7 @@ def test_unwritable_output_folder_is_refused_before_anything_is_written(imported
 def test_a_failure_half_way_publishes_nothing_and_keeps_the_previous_templates(imported, monkeypatch):
     first = distribute_year(imported, 2026)
     before = {p: p.read_bytes() for p in first.paths}
-    import annex.distribute as module
+    import annex.workspace.distribute as module
 
     calls = {"n": 0}
     real = module.write_template

@@ -12,16 +12,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annex.config import bundled_path, load_config
-from annex.docx_import import read_annex_docx
-from annex.errors import InputError
-from annex.importer import import_annex, import_into_workspace, read_annex_file
-from annex.model import Annex, assign_missing_ids, assign_missing_positions
-from annex.render import build_context, render_docx
-from annex.workspace import PROJECT_ROOT, Workspace
+from annex.model.config import bundled_path, load_config
+from annex.render.reader import read_annex_docx
+from annex.model.errors import InputError
+from annex.master.importer import import_annex, import_into_workspace, read_annex_file
+from annex.model.annex import Annex, assign_missing_ids, assign_missing_positions
+from annex.render.writer import build_context, render_docx
+from annex.model.config import shipped_template
+from annex.workspace.layout import Workspace
 from flows.cli import main
 
-TEMPLATE = PROJECT_ROOT / "templates" / "annex.docx"
+TEMPLATE = shipped_template("annex.docx")
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from annex.feedback import email_templates
-from annex.mail import compose_message
-from annex.workspace import Workspace
+from annex.feedback.workbook import email_templates
+from annex.notify.mail import compose_message
+from annex.workspace.layout import Workspace
 
 
 def test_a_workspace_template_overrides_only_its_own_file(tmp_path):

@@ -8,10 +8,10 @@ import shutil
 import openpyxl
 import pytest
 
-from annex.collect import feedback_folder, feedback_name, validate_files
-from annex.feedback import FILL_ERROR, FILL_WARNING
-from annex.isolation import WorkerPool
-from annex.validate import Reference
+from annex.workspace.collect import feedback_folder, feedback_name, validate_files
+from annex.feedback.workbook import FILL_ERROR, FILL_WARNING
+from annex.io.workers import WorkerPool
+from annex.validation.validate import Reference
 from corpus_distribution import distributed
 from hostile import make_catalogue
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from annex.fileio import TEMP_SUFFIX, publishing, sweep_orphans
+from annex.io.files import TEMP_SUFFIX, publishing, sweep_orphans
 
 
 def test_a_failure_publishes_nothing_and_leaves_no_temp_file(tmp_path):

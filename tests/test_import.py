@@ -9,10 +9,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from annex.config import bundled_path
-from annex.errors import InputError
-from annex.importer import import_into_workspace, read_annex_file
-from annex.workspace import Workspace
+from annex.model.config import bundled_path
+from annex.model.errors import InputError
+from annex.master.importer import import_into_workspace, read_annex_file
+from annex.workspace.layout import Workspace
 from flows.cli import main
 
 CORPUS = bundled_path("annex_2025.json")

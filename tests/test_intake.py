@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from annex.config import bundled_path
-from annex.workspace import Workspace
+from annex.model.config import bundled_path
+from annex.workspace.layout import Workspace
 
 IN_WINDOW = "2026-05-20T10:00+09:00"
 SAMPLES = Path(__file__).resolve().parents[1] / "submissions" / "2026"
@@ -77,7 +77,7 @@ def test_deployments_are_scheduled_in_tokyo(tmp_path):
 def test_a_returned_resubmission_says_which_accepted_version_stays_in_use(prefect_server, smtp, tmp_path):
     import openpyxl
 
-    from annex.sheet import SHEET_ENTRY
+    from annex.model.contract import SHEET_ENTRY
     from flows.intake import intake
 
     ws = _workspace(tmp_path / "ws", smtp.port)

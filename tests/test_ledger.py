@@ -10,11 +10,11 @@ import uuid
 
 import pytest
 
-from annex.collect import collect_and_validate
-from annex.isolation import WorkerPool
-from annex.ledger import Ledger
-from annex.validate import Reference
-from annex.workspace import Workspace
+from annex.workspace.collect import collect_and_validate
+from annex.io.workers import WorkerPool
+from annex.intake.ledger import Ledger
+from annex.validation.validate import Reference
+from annex.workspace.layout import Workspace
 from corpus_distribution import distributed
 
 POSTGRES_URL = os.environ.get("ANNEX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -116,7 +116,7 @@ def test_workspace_ledger_honours_ANNEX_DB_URL(tmp_path, monkeypatch):
 
 def test_a_file_recorded_but_never_validated_is_validated_by_the_next_collect(tmp_path):
     """A run stopped between archiving and validating must not leave the file 'seen' for ever."""
-    from annex.collect import receive
+    from annex.workspace.collect import receive
 
     ws = Workspace.at(tmp_path / "ws")
     inbox = ws.submissions(2026)

@@ -7,16 +7,16 @@ import shutil
 
 import openpyxl
 
-from annex.collect import collect_and_validate
-from annex.config import Smtp
-from annex.feedback import email_templates
-from annex.isolation import WorkerPool
-from annex.ledger import Ledger
-from annex.mail import SmtpMailer
-from annex.outbox import Outbox
-from annex.pipeline import send_feedback_once
-from annex.validate import Reference
-from annex.workspace import Workspace
+from annex.workspace.collect import collect_and_validate
+from annex.model.config import Smtp
+from annex.feedback.workbook import email_templates
+from annex.io.workers import WorkerPool
+from annex.intake.ledger import Ledger
+from annex.notify.mail import SmtpMailer
+from annex.notify.outbox import Outbox
+from annex.workspace.pipeline import send_feedback_once
+from annex.validation.validate import Reference
+from annex.workspace.layout import Workspace
 from corpus_distribution import distributed
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annex.config import load_config
-from annex.merge import merge
-from annex.ownership import bullet_owners
+from annex.model.config import load_config
+from annex.merge.merge import merge
+from annex.model.ownership import bullet_owners
 from merge_fixtures import STATUS, annex, bullet, line, row, submission
 
 CONFIG = load_config(None)
@@ -140,7 +140,7 @@ def test_preamble_only_from_the_secretariat():
     assert preamble.goals == ["目標一。", "目標二（改）。"]
     assert [i.text for i in preamble.key_indicators] == ["新しい指標。"]
     assert [o.outcome for o in result.outcomes] == ["applied", "applied", "not_merged"]
-    from annex.merge_run import change_sheets
+    from annex.workspace.merge import change_sheets
 
     overview = change_sheets(result, CONFIG, {"科技": "科技.xlsx", "文": "文.xlsx"})[0]
     rows = list(overview.rows)

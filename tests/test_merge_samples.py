@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from annex.merge import merge
-from annex.merge_run import merge_submissions, merge_year, previous_master
-from annex.workspace import Workspace
+from annex.merge.merge import merge
+from annex.workspace.merge import merge_submissions, merge_year, previous_master
+from annex.workspace.layout import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN = json.loads((ROOT / "tools" / "sample_plan.json").read_text(encoding="utf-8"))
@@ -34,7 +34,7 @@ def merged(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def accepted(merged):
-    from annex.collect import accepted_submissions
+    from annex.workspace.collect import accepted_submissions
 
     ws, _ = merged
     return {m: sub for m, (_, sub) in accepted_submissions(ws, YEAR).items()}

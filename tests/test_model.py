@@ -7,12 +7,12 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annex.config import bundled_path
+from annex.model.config import bundled_path
 import pytest
 
-from annex.errors import InputError
-from annex.importer import parse_annex_json
-from annex.model import (
+from annex.model.errors import InputError
+from annex.master.importer import parse_annex_json
+from annex.model.annex import (
     Annex,
     Bullet,
     EmptyCellMarker,

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from annex.outbox import Outbox
+from annex.notify.outbox import Outbox
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_the_outbox_works_on_postgresql(tmp_path):
         assert _claim(box, slot=slot) and not _claim(box, slot=slot)
         assert [e.slot for e in box.recover(2026) if e.slot == slot] == [slot]
     finally:
-        from annex.outbox import outbox_table
+        from annex.notify.outbox import outbox_table
 
         with box.engine.begin() as conn:
             conn.execute(outbox_table.delete().where(outbox_table.c.slot.like("test-%")))
@@ -70,9 +70,9 @@ def test_a_partly_refused_message_is_sent_once_and_the_refused_address_recorded(
 
     from aiosmtpd.controller import Controller
 
-    from annex.config import Smtp
-    from annex.mail import SmtpMailer
-    from annex.outbox import deliver
+    from annex.model.config import Smtp
+    from annex.notify.mail import SmtpMailer
+    from annex.notify.outbox import deliver
 
     class RefuseOne:
         def __init__(self):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from annex.config import bundled_path, load_config
-from annex.importer import import_annex, read_annex_file
-from annex.model import Bullet, Row
-from annex.ownership import bullet_owners, ministries_in_annex, row_owners
+from annex.model.config import bundled_path, load_config
+from annex.master.importer import import_annex, read_annex_file
+from annex.model.annex import Bullet, Row
+from annex.model.ownership import bullet_owners, ministries_in_annex, row_owners
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from annex.config import bundled_path, load_config
-from annex.importer import import_annex, import_into_workspace, read_annex_file
-from annex.model import COLUMNS, MEASURE_LABEL
-from annex.pdf import MISSING_MESSAGE, convert_to_pdf, find_soffice
-from annex.render import ABBREVIATION_TITLE, LABELS, TABLE_SHARES, expected_min_pages, build_context, render_year
-from annex.workspace import PROJECT_ROOT, Workspace
+from annex.model.config import bundled_path, load_config
+from annex.master.importer import import_annex, import_into_workspace, read_annex_file
+from annex.model.annex import COLUMNS, MEASURE_LABEL
+from annex.render.pdf import MISSING_MESSAGE, convert_to_pdf, find_soffice
+from annex.render.writer import ABBREVIATION_TITLE, LABELS, TABLE_SHARES, expected_min_pages, build_context, render_year
+from annex.workspace.layout import Workspace
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 ARTIFACTS = PROJECT_ROOT / "output" / "test-artifacts"
 needs_libreoffice = pytest.mark.skipif(find_soffice() is None or shutil.which("pdftotext") is None, reason="LibreOffice / poppler-utils not installed")

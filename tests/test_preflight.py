@@ -11,7 +11,7 @@ import zipfile
 import hostile
 import pytest
 
-from annex.preflight import Limits, Preflight, SheetInfo, _SheetScanner, preflight
+from annex.intake.preflight import Limits, Preflight, SheetInfo, _SheetScanner, preflight
 from corpus_distribution import distributed
 from hostile import OK_ROWS, make_catalogue, sheet_xml, write_xlsx
 
@@ -241,7 +241,7 @@ def test_every_rule_preflight_refuses_with_is_one_feedback_never_opens():
     import re
     from pathlib import Path
 
-    from annex import preflight
+    from annex.intake import preflight
 
     used = set(re.findall(r'"(F-[A-Z-]+)"', Path(preflight.__file__).read_text(encoding="utf-8")))
     assert used == preflight.REJECTING_RULES

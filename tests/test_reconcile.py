@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annex.config import bundled_path, load_config
-from annex.importer import import_annex, read_annex_file
-from annex.reconcile import LINK_KINDS, reconcile
+from annex.model.config import bundled_path, load_config
+from annex.master.importer import import_annex, read_annex_file
+from annex.merge.reconcile import LINK_KINDS, reconcile
 from merge_fixtures import annex, bullet, row
 
 CONFIG = load_config(None)

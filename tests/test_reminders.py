@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
-from annex.config import JST
-from annex.mail import template_environment
-from annex.reminders import MinistryStatus, compose, current_slot, due, slots
-from annex.workspace import PROJECT_ROOT, Workspace
+from annex.model.config import JST
+from annex.notify.mail import template_environment
+from annex.notify.reminders import MinistryStatus, compose, current_slot, due, slots
+from annex.model.config import shipped_template
+from annex.workspace.layout import Workspace
 
-TEMPLATES = template_environment(PROJECT_ROOT / "templates" / "email")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+TEMPLATES = template_environment(shipped_template("email"))
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +109,7 @@ def test_html_reminder_escapes_what_ministries_wrote(config):
 @pytest.fixture
 def reminder_workspace(sample_workspace, smtp):
     """The sample workspace, its mail going to the test's SMTP server, with ledger statuses recorded."""
-    from annex.config import bundled_path
+    from annex.model.config import bundled_path
 
     port = smtp.port
     (sample_workspace / "config").mkdir(exist_ok=True)
@@ -117,7 +121,7 @@ def reminder_workspace(sample_workspace, smtp):
 @pytest.fixture
 def recorded(reminder_workspace):
     """The ledger: 文 and 経 accepted (経 after a returned version), 総 returned, nobody else has sent anything."""
-    from annex.ledger import Ledger
+    from annex.intake.ledger import Ledger
 
     ledger = Ledger.for_workspace(reminder_workspace)
     for n, (ministry, status, errors) in enumerate(
@@ -130,7 +134,7 @@ def recorded(reminder_workspace):
 
 
 def test_statuses_from_the_ledger_accepted_wins_else_the_newest_returned(reminder_workspace, recorded):
-    from annex.reminders import ledger_statuses
+    from annex.notify.reminders import ledger_statuses
 
     statuses = ledger_statuses(reminder_workspace, 2026)
     assert {m: s.status for m, s in statuses.items()} == {"経": "受理", "文": "受理", "総": "差戻し"}
@@ -139,7 +143,7 @@ def test_statuses_from_the_ledger_accepted_wins_else_the_newest_returned(reminde
 
 @pytest.mark.e2e
 def test_two_runs_for_the_same_slot_send_one_email_per_pending_ministry(prefect_server, smtp, reminder_workspace, recorded):
-    from annex.reminders import plan
+    from annex.notify.reminders import plan
     from flows.reminders import send_reminders
 
     sink = smtp
@@ -169,7 +173,7 @@ def test_two_runs_for_the_same_slot_send_one_email_per_pending_ministry(prefect_
 def test_after_the_deadline_the_secretariat_is_in_copy_and_a_crashed_send_is_not_repeated(
     prefect_server, smtp, reminder_workspace, recorded
 ):
-    from annex.outbox import Outbox
+    from annex.notify.outbox import Outbox
     from flows.reminders import send_reminders
 
     sink = smtp

@@ -18,10 +18,10 @@ from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from annex.config import bundled_path, load_config
-from annex.importer import import_annex, import_into_workspace, read_annex_file
-from annex.model import COLUMN_LABELS, COLUMNS, MEASURE_LABEL, Annex
-from annex.render import (
+from annex.model.config import bundled_path, load_config
+from annex.master.importer import import_annex, import_into_workspace, read_annex_file
+from annex.model.annex import COLUMN_LABELS, COLUMNS, MEASURE_LABEL, Annex
+from annex.render.writer import (
     ABBREVIATION_HEADERS,
     BODY_MARKER,
     LABELS,
@@ -32,10 +32,13 @@ from annex.render import (
     render_docx,
     render_year,
 )
-from annex.workspace import PROJECT_ROOT, Workspace
+from annex.model.config import shipped_template
+from annex.workspace.layout import Workspace
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 from flows.cli import main
 
-TEMPLATE = PROJECT_ROOT / "templates" / "annex.docx"
+TEMPLATE = shipped_template("annex.docx")
 HEADER = [MEASURE_LABEL, COLUMN_LABELS["status"], COLUMN_LABELS["policy"]]
 
 
@@ -328,7 +331,7 @@ def test_a_template_resaved_by_japanese_word_still_renders_and_reads_back(master
         assert '<w:sz w:val="22"/>' in zf.read("word/styles.xml").decode()
     document = docx.Document(str(out))
     assert [p.text for p in document.paragraphs if p.style.name == "Heading 1"][0].startswith("３．")
-    from annex.docx_import import read_annex_docx
+    from annex.render.reader import read_annex_docx
 
     back = read_annex_docx(out)
     back.year = master.year
@@ -411,7 +414,7 @@ def test_cli_render_without_a_master_is_one_japanese_line(tmp_path, capsys):
 
 
 def test_render_modules_never_import_prefect():
-    code = "import sys, annex.render, annex.docx_import, annex.pdf; print([m for m in sys.modules if m.split('.')[0] == 'prefect'])"
+    code = "import sys, annex.render.writer, annex.render.reader, annex.render.pdf; print([m for m in sys.modules if m.split('.')[0] == 'prefect'])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True).stdout
     assert out.strip() == "[]"
 

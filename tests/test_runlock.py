@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from annex.runlock import RunLocked, run_lock
+from annex.io.runlock import RunLocked, run_lock
 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from annex.runlock import run_lock
+from annex.io.runlock import run_lock
 with run_lock(Path(sys.argv[1]), "run", 2026):
     print("HELD", flush=True)
     time.sleep(120)

@@ -11,9 +11,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from annex.rules import RULES
-from annex.sheet import ACTIONS, HEADER_ROW, LABELS, SHEET_ENTRY, SHEET_META
-from annex.template import LETTER, read_lines, read_meta, workbook_checksum
+from annex.model.rules import RULES
+from annex.model.contract import ACTIONS, HEADER_ROW, LABELS, SHEET_ENTRY, SHEET_META
+from annex.distribute.template import LETTER, read_lines, read_meta, workbook_checksum
 
 from corpus_distribution import distributed
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from annex.config import Smtp
+from annex.model.config import Smtp
 
 
 def test_credentials_come_from_the_environment_variables_config_names(monkeypatch):
-    from annex.mail import SmtpMailer
+    from annex.notify.mail import SmtpMailer
 
     monkeypatch.setenv("MY_SMTP_USER", "secretariat")
     monkeypatch.setenv("MY_SMTP_PASS", "from-env")

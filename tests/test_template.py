@@ -8,16 +8,16 @@ import subprocess
 import openpyxl
 import pytest
 
-from annex.rules import RULES
-from annex.sheet import (
+from annex.model.rules import RULES
+from annex.model.contract import (
     ACTIONS, COLUMNS, FIELD_POLICY, FIELD_STATUS, FIRST_DATA_ROW, HEADER_ROW, LABELS, META_KEYS, PREAMBLE_FIELDS,
     RELISTED_VALUE, SHEET_ENTRY, SHEET_GUIDE, SHEET_LISTS, SHEET_META, TEMPLATE_VERSION, TITLE_ROW, heading_text, parse_heading,
 )
-from annex.template import (
+from annex.distribute.template import (
     LETTER, PROTECTION_PASSWORD, SPARE_LINES_PER_ROW, deadline_text, plan_templates,
     preamble_items, read_lines, read_meta, workbook_checksum, write_template,
 )
-from annex.model import Bullet
+from annex.model.annex import Bullet
 
 from corpus_distribution import GENERATED_AT, distributed
 

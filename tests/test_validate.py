@@ -10,13 +10,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from annex.collect import validate_files
-from annex.config import bundled_path
-from annex.isolation import WorkerPool
-from annex.rules import RULES
-from annex.sheet import SHEET_ENTRY, SHEET_META
-from annex.validate import Reference, rejected_unreadable
-from annex.workspace import Workspace
+from annex.workspace.collect import validate_files
+from annex.model.config import bundled_path
+from annex.io.workers import WorkerPool
+from annex.model.rules import RULES
+from annex.model.contract import SHEET_ENTRY, SHEET_META
+from annex.validation.validate import Reference, rejected_unreadable
+from annex.workspace.layout import Workspace
 from corpus_distribution import distributed
 
 ROOT = Path(__file__).resolve().parents[1]

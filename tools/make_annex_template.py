@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from annex.render import BODY_MARKER, CHARACTER_STYLES, PARAGRAPH_STYLES, TABLE_STYLES  # noqa: E402
+from annex.render.writer import BODY_MARKER, CHARACTER_STYLES, PARAGRAPH_STYLES, TABLE_STYLES  # noqa: E402
 
 MINCHO, GOTHIC = "IPAexMincho", "IPAexGothic"
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -276,5 +276,5 @@ def build(out: Path) -> Path:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "templates" / "annex.docx"
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "annex" / "templates" / "annex.docx"
     print(build(target))

@@ -41,16 +41,16 @@ import openpyxl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from annex.config import JST, bundled_path  # noqa: E402
-from annex.distribute import distribute_year  # noqa: E402
-from annex.importer import import_into_workspace  # noqa: E402
-from annex.sheet import (  # noqa: E402
+from annex.model.config import JST, bundled_path  # noqa: E402
+from annex.workspace.distribute import distribute_year  # noqa: E402
+from annex.master.importer import import_into_workspace  # noqa: E402
+from annex.model.contract import (  # noqa: E402
     ACTION_DELETE, ACTION_EDIT, ACTION_NEW, COLUMN_BY_KEY, FIELD_POLICY, HEADER_ROW, RELISTED_VALUE,
     SHEET_ENTRY,
 )
-from annex.template import LETTER, cell_of, read_lines  # noqa: E402
-from annex.workspace import Workspace  # noqa: E402
-from annex.xlsxout import set_text  # noqa: E402
+from annex.distribute.template import LETTER, cell_of, read_lines  # noqa: E402
+from annex.workspace.layout import Workspace  # noqa: E402
+from annex.io.xlsx import set_text  # noqa: E402
 
 YEAR = 2026
 SOURCE_YEAR = 2025

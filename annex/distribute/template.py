@@ -1,0 +1,597 @@
+"""A ministry's pre-filled template: planned from master(Y-1) + config, then written with openpyxl.
+
+Planning is pure (master + config → one ``TemplatePlan`` per ministry, with its lines); the
+writer turns a plan into the workbook the ministry fills in:
+
+- 記入シート   one line per bullet of every row the ministry owns or appears in
+               (DESIGN.md §1), then ``SPARE_LINES_PER_ROW`` spare lines for 新規 bullets under
+               each row. Bullets the ministry does not own are shown for context: every cell
+               locked, shaded differently, 対応 fixed at 変更なし.
+- 記入要領     generated from the rule catalogue (annex.model.rules) and the column specs
+               (annex.model.contract), with the deadline and the secretariat's address from config.
+- リスト       hidden: the values behind the dropdowns (欄, 対応, 再掲, 担当府省).
+- _annex       very hidden and protected: META_KEYS (ministry, year, template version,
+               checksum of the pre-filled read-only content, …).
+
+Ids of the secretariat's preamble lines are deterministic from position:
+``<chapter no>-goals-NN`` (目標), ``<chapter no>-key-NN`` (主要指標), ``<chapter no>-ref-NN``
+(参考指標), NN counting from 01 in document order; their 行ID is ``<chapter no>-preamble``.
+
+Sheet, workbook and metadata protection guard against accidents, not against a determined
+user: the password is a constant written in this file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import string
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterable, Literal
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.protection import WorkbookProtection
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from annex.model.config import Config
+from annex.model.errors import InputError
+from annex.model.annex import Annex, Bullet, Chapter, Column, Row, Section
+from annex.model.ownership import bullet_owners, ministries_in_annex
+from annex.model.rules import GROUP_TITLES, TEXT_LIMIT, rules_in_group
+from annex.model.contract import (
+    ACTION_UNCHANGED,
+    ACTIONS,
+    COLUMN_BY_KEY,
+    COLUMNS,
+    FIELD_POLICY,
+    FIELD_STATUS,
+    FIRST_DATA_ROW,
+    HEADER_ROW,
+    LOCKED_KEYS,
+    META_KEYS,
+    PREAMBLE_FIELDS,
+    RELISTED_VALUE,
+    SHEET_ENTRY,
+    SHEET_GUIDE,
+    SHEET_LISTS,
+    SHEET_META,
+    TABLE_FIELDS,
+    TEMPLATE_VERSION,
+    TITLE_ROW,
+    Key,
+    chapter_label,
+    heading_text,
+    join_tags,
+    locked_checksum,
+    section_label,
+)
+from annex.io.xlsx import set_text
+
+SPARE_LINES_PER_ROW = 3
+PROTECTION_PASSWORD = "annex"  # a guard against accidents, not security (see module docstring)
+PREAMBLE_ID_TOKENS = {"goals": "goals", "key_indicators": "key", "reference_indicators": "ref"}
+PREAMBLE_SECTION = "（前文）"
+
+LineKind = Literal["owned", "context", "spare", "preamble"]
+
+# Column letter of every key, in the contract's order.
+LETTER: dict[str, str] = {spec.key: get_column_letter(i) for i, spec in enumerate(COLUMNS, start=1)}
+
+
+# -- planning ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TemplateLine:
+    kind: LineKind
+    values: dict[str, str]  # column key → cell text ("" for an empty cell)
+
+    @property
+    def prefilled(self) -> bool:
+        """A line distributed with content (it has an item id); spare lines are not."""
+        return bool(self.values.get("item_id"))
+
+    @property
+    def editable(self) -> bool:
+        return self.kind != "context"
+
+
+@dataclass
+class TemplatePlan:
+    ministry: str  # abbreviation (文)
+    slug: str
+    name: str  # 文部科学省・スポーツ庁・文化庁
+    year: int
+    source_year: int
+    title: str
+    deadline: dt.datetime
+    secretariat: bool
+    contacts: list[str]
+    lines: list[TemplateLine] = field(default_factory=list)
+    valid_tags: list[str] = field(default_factory=list)
+    abbreviations: list[tuple[str, str]] = field(default_factory=list)  # (略称, 府省名)
+    footnotes: dict[str, str] = field(default_factory=dict)  # only the secretariat's
+
+    @property
+    def filename(self) -> str:
+        return f"{self.slug}.xlsx"
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return TABLE_FIELDS + (tuple(PREAMBLE_FIELDS.values()) if self.secretariat else ())
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [line.values["item_id"] for line in self.lines if line.prefilled]
+
+    @property
+    def owned_ids(self) -> list[str]:
+        return [line.values["item_id"] for line in self.lines if line.prefilled and line.kind != "context"]
+
+    @cached_property  # hashed once per plan: the writer's metadata and distribute's report both need it
+    def checksum(self) -> str:
+        return locked_checksum(checksum_lines(self.lines))
+
+    def count(self, kind: LineKind) -> int:
+        return sum(1 for line in self.lines if line.kind == kind)
+
+
+def checksum_lines(lines: Iterable[TemplateLine | dict[str, str]]) -> list[dict[str, str]]:
+    """The lines locked_checksum is computed over: the pre-filled ones (with an item id), in sheet
+    order, their LOCKED_KEYS as cell text. The validator reads the same from the workbook."""
+    out = []
+    for line in lines:
+        values = line.values if isinstance(line, TemplateLine) else line
+        if values.get("item_id"):
+            out.append({k: values.get(k, "") or "" for k in LOCKED_KEYS})
+    return out
+
+
+def preamble_row_id(chapter: Chapter) -> str:
+    return f"{chapter.no}-preamble"
+
+
+def preamble_item_id(chapter: Chapter, kind: str, index: int) -> str:
+    """Deterministic id of a preamble item: 3-goals-01, 3-key-02, 3-ref-03 (index from 1)."""
+    return f"{chapter.no}-{PREAMBLE_ID_TOKENS[kind]}-{index:02d}"
+
+
+def preamble_items(annex: Annex) -> dict[str, tuple[Chapter, str, int, str, list[int]]]:
+    """Every preamble item by its id: (chapter, kind, index from 1, text, footnotes)."""
+    items: dict[str, tuple[Chapter, str, int, str, list[int]]] = {}
+    for chapter in annex.chapters:
+        for kind in PREAMBLE_FIELDS:
+            for i, entry in enumerate(getattr(chapter.preamble, kind), start=1):
+                text, notes = (entry, []) if isinstance(entry, str) else (entry.text, list(entry.footnotes))
+                items[preamble_item_id(chapter, kind, i)] = (chapter, kind, i, text, notes)
+    return items
+
+
+def _footnote_text(numbers: Iterable[int] | None) -> str:
+    return "、".join(str(n) for n in numbers or [])
+
+
+def _bullet_line(kind: LineKind, chapter: Chapter, section: Section, row: Row, column: Column, bullet: Bullet) -> TemplateLine:
+    return TemplateLine(kind, {
+        "item_id": bullet.id or "",
+        "row_id": row.id,
+        "chapter": chapter_label(chapter),
+        "section": section_label(section),
+        "measure": row.measure,
+        "field": FIELD_STATUS if column == "status" else FIELD_POLICY,
+        "heading": heading_text(bullet.heading, bullet.heading_path),
+        "text": bullet.text,
+        "tags": join_tags(bullet.tags),
+        "relisted": RELISTED_VALUE if bullet.relisted else "",
+        "relisted_of": bullet.relisted_of or "",
+        "action": ACTION_UNCHANGED,
+        "previous_text": bullet.text,
+        "footnotes": _footnote_text(bullet.footnotes),
+    })
+
+
+def _spare_line(chapter: Chapter, section: Section, row: Row) -> TemplateLine:
+    values = {spec.key: "" for spec in COLUMNS}
+    values.update(row_id=row.id, chapter=chapter_label(chapter), section=section_label(section), measure=row.measure)
+    return TemplateLine("spare", values)
+
+
+def _preamble_lines(annex: Annex) -> list[TemplateLine]:
+    lines = []
+    for item_id, (chapter, kind, _, text, notes) in preamble_items(annex).items():
+        lines.append(TemplateLine("preamble", {
+            "item_id": item_id,
+            "row_id": preamble_row_id(chapter),
+            "chapter": chapter_label(chapter),
+            "section": PREAMBLE_SECTION,
+            "measure": "",
+            "field": PREAMBLE_FIELDS[kind],
+            "heading": "",
+            "text": text,
+            "tags": "",
+            "relisted": "",
+            "relisted_of": "",
+            "action": ACTION_UNCHANGED,
+            "previous_text": text,
+            "footnotes": _footnote_text(notes),
+        }))
+    return lines
+
+
+def check_master_tags(annex: Annex, config: Config) -> None:
+    """Refuse a master whose tags name no ministry even after alias resolution."""
+    tags = config.tags
+    for _, _, row in annex.rows():
+        places = [(row.id, row.measure_tags)] + [(b.id or row.id, b.tags) for c in ("status", "policy") for b in row.bullets(c)]
+        for where, tag_list in places:
+            for tag in tag_list:
+                resolution = tags.resolve(tag)
+                if resolution.kind == "unknown":
+                    suggestion = resolution.suggestion
+                    hint = f"「{suggestion}」の誤りであればマスターを直すか、" if suggestion else ""
+                    raise InputError(
+                        f"マスターの項目 {where} の担当府省「{tag}」は略称表にありません"
+                        f"（{hint}config/ministries.yaml か config/tags.yaml の aliases に追加してください）"
+                    )
+
+
+def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan]:
+    """One plan per ministry that owns or appears in a row, plus the secretariat, in table order."""
+    check_master_tags(annex, config)
+    tags, secretariat = config.tags, config.secretariat.abbr
+    rows_of = ministries_in_annex(annex, tags, secretariat)
+    rows_of.setdefault(secretariat, [])
+    located = {row.id: (chapter, section, row) for chapter, section, row in annex.rows()}
+    valid_tags = list(tags.ministries) + list(tags.pseudo_tags)
+    abbreviations = [(m.abbr, "・".join(m.names) + ("【廃止】" if m.abolished else "")) for m in config.ministries]
+    title = config.settings.title if config.settings.year == year else f"統合イノベーション戦略{year} 別添"
+    source_year = annex.year if annex.year is not None else year - 1
+    plans = []
+    for abbr in tags.table_order(list(rows_of)):
+        ministry = config.ministry_by_abbr[abbr]
+        is_secretariat = abbr == secretariat
+        plan = TemplatePlan(
+            ministry=abbr, slug=ministry.slug, name="・".join(ministry.names), year=year, source_year=source_year,
+            title=title, deadline=config.settings.deadline, secretariat=is_secretariat,
+            contacts=list(ministry.contacts), valid_tags=valid_tags, abbreviations=abbreviations,
+            footnotes=dict(annex.footnotes) if is_secretariat else {},
+        )
+        if is_secretariat:
+            plan.lines.extend(_preamble_lines(annex))
+        for row_id in rows_of[abbr]:
+            chapter, section, row = located[row_id]
+            for column in ("status", "policy"):
+                for bullet in row.bullets(column):
+                    owned = abbr in bullet_owners(row, column, bullet, tags, secretariat)
+                    plan.lines.append(_bullet_line("owned" if owned else "context", chapter, section, row, column, bullet))
+            plan.lines.extend(_spare_line(chapter, section, row) for _ in range(SPARE_LINES_PER_ROW))
+        plans.append(plan)
+    return plans
+
+
+# -- writing ----------------------------------------------------------------------------------
+THIN = Side(style="thin", color="A6A6A6")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+FILL_HEADER = PatternFill("solid", fgColor="1F4E78")
+FILL_LOCKED = PatternFill("solid", fgColor="D9D9D9")  # read-only cells of the ministry's own lines
+FILL_CONTEXT = PatternFill("solid", fgColor="EDEDED")  # other ministries' bullets, for context
+FILL_SPARE = PatternFill("solid", fgColor="FFF9E5")  # spare lines for 新規
+FONT_HEADER = Font(bold=True, color="FFFFFF")
+FONT_CONTEXT = Font(color="7F7F7F")
+FONT_TITLE = Font(bold=True, size=14)
+LOCKED = Protection(locked=True)
+UNLOCKED = Protection(locked=False)
+
+# リスト sheet: one list per column, header in row 1, values from row 2.
+LIST_COLUMNS = {"field": "A", "action": "B", "relisted": "C", "tags": "D", "names": "E"}
+LIST_HEADERS = {"field": "欄", "action": "対応", "relisted": "再掲", "tags": "担当府省（略称）", "names": "府省名"}
+
+
+def list_range(key: str, count: int) -> str:
+    letter = LIST_COLUMNS[key]
+    return f"'{SHEET_LISTS}'!${letter}$2:${letter}${count + 1}"
+
+
+def deadline_text(deadline: dt.datetime) -> str:
+    weekday = "月火水木金土日"[deadline.weekday()]
+    return f"{deadline.year}年{deadline.month}月{deadline.day}日（{weekday}）{deadline:%H:%M}"
+
+
+def _set(ws: Any, address: str, value: Any) -> Any:
+    cell = ws[address]
+    set_text(cell, value)
+    return cell
+
+
+def _ranges(rows: list[int]) -> list[tuple[int, int]]:
+    """Consecutive sheet rows → [(first, last), …]."""
+    out: list[tuple[int, int]] = []
+    for r in rows:
+        if out and out[-1][1] == r - 1:
+            out[-1] = (out[-1][0], r)
+        else:
+            out.append((r, r))
+    return out
+
+
+def _sqref(letter: str, rows: list[int]) -> str:
+    return " ".join(f"{letter}{a}" if a == b else f"{letter}{a}:{letter}{b}" for a, b in _ranges(rows))
+
+
+HEIGHT_IGNORES = ("chapter", "section", "measure")  # repeated context: may be cut, the text never
+
+
+def _row_height(values: dict[str, str]) -> float:
+    """Rows with wrapped text: an explicit height, so that Excel shows the whole text on open."""
+    lines = 1
+    for spec in COLUMNS:
+        if spec.key in HEIGHT_IGNORES:
+            continue
+        text = values.get(spec.key) or ""
+        per_line = max(1, int(spec.width / 2.1))  # full-width characters per line at this width
+        lines = max(lines, sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n")))
+    return min(409, 15.0 * lines + 3)
+
+
+def title_text(plan: TemplatePlan) -> str:
+    return f"{plan.year}年度 {plan.title} 記入シート（{plan.ministry}：{plan.name}）　提出締切 {deadline_text(plan.deadline)}"
+
+
+def _write_entry(ws: Any, plan: TemplatePlan) -> None:
+    ws.sheet_properties.tabColor = "1F4E78"
+    _set(ws, f"A{TITLE_ROW}", title_text(plan)).font = FONT_TITLE
+    _set(ws, f"A{TITLE_ROW + 1}",
+         "白いセルに記入してください（灰色のセルは変更できません）。新しい記載は各取組の下の黄色い空き行に、"
+         "対応「新規」として記入してください。記入方法と確認される内容は「記入要領」シートにあります。")
+    for i, spec in enumerate(COLUMNS, start=1):
+        letter = get_column_letter(i)
+        ws.column_dimensions[letter].width = spec.width
+        cell = _set(ws, f"{letter}{HEADER_ROW}", spec.label)
+        cell.font, cell.fill, cell.border, cell.protection = FONT_HEADER, FILL_HEADER, BORDER, LOCKED
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    ws.row_dimensions[HEADER_ROW].height = 33
+
+    editable_rows: list[int] = []  # rows whose editable cells are unlocked
+    for offset, line in enumerate(plan.lines):
+        r = FIRST_DATA_ROW + offset
+        for spec in COLUMNS:
+            cell = ws[f"{LETTER[spec.key]}{r}"]
+            value = line.values.get(spec.key, "")
+            if value:
+                set_text(cell, value)
+            cell.alignment, cell.border = WRAP_TOP, BORDER
+            unlocked = spec.editable and line.editable
+            cell.protection = UNLOCKED if unlocked else LOCKED
+            if line.kind == "context":
+                cell.fill, cell.font = FILL_CONTEXT, FONT_CONTEXT
+            elif not unlocked:
+                cell.fill = FILL_LOCKED
+            elif line.kind == "spare":
+                cell.fill = FILL_SPARE
+        ws.row_dimensions[r].height = _row_height(line.values)
+        if line.editable:
+            editable_rows.append(r)
+
+    last_row = FIRST_DATA_ROW + len(plan.lines) - 1
+    _add_validations(ws, plan, editable_rows)
+    ws.freeze_panes = f"A{FIRST_DATA_ROW}"
+    ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(COLUMNS))}{max(last_row, HEADER_ROW)}"
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    ws.print_area = f"A1:{get_column_letter(len(COLUMNS))}{max(last_row, HEADER_ROW)}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.gridLines = False
+    ws.oddFooter.center.text = "&P / &N"
+    ws.oddHeader.right.text = f"{plan.ministry} {plan.year}年度"
+    _protect(ws, allow_filter=True)
+
+
+def _add_validations(ws: Any, plan: TemplatePlan, editable_rows: list[int]) -> None:
+    # Header input messages: each column's help, where the ministry looks.
+    for spec in COLUMNS:
+        dv = DataValidation(type=None, allow_blank=True, showInputMessage=True,
+                            promptTitle=spec.label[:32], prompt=spec.help[:255])
+        dv.add(f"{LETTER[spec.key]}{HEADER_ROW}")
+        ws.add_data_validation(dv)
+    if not editable_rows:
+        return
+    lists = {
+        "field": (len(plan.fields), True, "欄", "プルダウンから選んでください: " + " / ".join(plan.fields)),
+        "action": (len(ACTIONS), True, "対応", "プルダウンから選んでください: " + " / ".join(ACTIONS)),
+        "relisted": (1, True, "再掲", "再掲の場合のみ「再掲」を選んでください。"),
+        # 担当府省 holds several tags (科技、文): the list is a helper, strictness is the validator's.
+        "tags": (len(plan.valid_tags), False, "担当府省", COLUMN_BY_KEY["tags"].help),
+    }
+    for key, (count, strict, title, prompt) in lists.items():
+        dv = DataValidation(type="list", formula1=list_range(key, count), allow_blank=True,
+                            showDropDown=False, showInputMessage=True, showErrorMessage=strict,
+                            promptTitle=title, prompt=prompt[:255],
+                            errorTitle=title, error=f"{title}はプルダウンの値から選んでください。")
+        dv.sqref = _sqref(LETTER[key], editable_rows)  # type: ignore[assignment]
+        ws.add_data_validation(dv)
+
+
+def _protect(ws: Any, *, allow_filter: bool = False) -> None:
+    ws.protection.sheet = True
+    ws.protection.password = PROTECTION_PASSWORD
+    ws.protection.formatColumns = False  # False = allowed: widths and heights may be changed
+    ws.protection.formatRows = False
+    if allow_filter:
+        ws.protection.autoFilter = False
+    ws.protection.insertRows = True
+    ws.protection.deleteRows = True
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def guide_text(template: str, plan: TemplatePlan) -> str:
+    """A rule's guide with its fields filled where the guide can know them."""
+    return string.Formatter().vformat(template, (), _Blank(limit=TEXT_LIMIT, ministry=plan.ministry))
+
+
+def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str, str] | None = None) -> list[tuple[str, ...]]:
+    """記入要領 as rows of text (the first cell of a section heading row starts with ■)."""
+    s = config_secretariat
+    rows: list[tuple[str, ...]] = [
+        (f"{plan.year}年度 {plan.title} 記入要領（{plan.ministry}：{plan.name}）",),
+        (),
+        ("■ 提出",),
+        ("提出締切", deadline_text(plan.deadline)),
+        ("提出先", f"{s.name}　{s.email}" + (f"　電話 {s.phone}" if s.phone else "")),
+        ("提出方法", "このファイルに記入し、Excel ブック（.xlsx）形式のまま提出先へメールで送ってください。ファイル名は変えても構いません（府省はファイル内の管理情報で判別します）。"),
+        (),
+        ("■ 記入のしかた",),
+        ("1", f"「{SHEET_ENTRY}」の1行が別添の記載（・で始まる1項目）1つです。記載内容と前年度の記載には、前年度に公表した文章が入っています。"),
+        ("2", f"修正する場合は「{COLUMN_BY_KEY['text'].label}」を書き換え、対応を「修正」にしてください。変更がなければ「変更なし」のままにしてください。"),
+        ("3", "記載を取りやめる場合は、文章を消さずに対応を「削除」にしてください。"),
+        ("4", f"新しい記載は、追加したい取組の下にある黄色い空き行（{SPARE_LINES_PER_ROW}行）に記入し、欄・担当府省を入力して対応を「新規」にしてください。項目IDは空欄のままにしてください。空き行が足りない場合は事務局にご連絡ください。"),
+        ("5", "他府省が担当する記載は、同じ取組の記載として薄い灰色で参考表示しています。変更はできません。変更が必要な場合は、担当府省に依頼してください。"),
+        ("6", "行・列の挿入や削除、並べ替え、シート名の変更はしないでください。列の幅と行の高さは変更できます。"),
+        ("7", f"担当府省は略称を「、」で区切って記入します（例: 科技、文、経）。使える略称は下の略称表のとおりです。自府省（{plan.ministry}）を必ず含めてください。"),
+        (),
+        ("■ 列の説明", "記入", "説明"),
+    ]
+    for spec in COLUMNS:
+        rows.append((spec.label, "記入" if spec.editable else "変更不可", spec.help))
+    rows.append(())
+    rows.append(("■ 提出後に確認される内容（この表と同じ規則で自動的に確認し、結果をお返しします）", "区分", "内容", "コード"))
+    for group, group_title in GROUP_TITLES.items():
+        rows.append((f"［{group_title}］",))
+        for rule in rules_in_group(group):
+            severity = (severities or {}).get(rule.code, rule.severity)  # the same override the validator applies
+            rows.append((rule.title, "エラー（差戻し）" if severity == "error" else "警告", guide_text(rule.guide, plan), rule.code))
+    rows.append(())
+    rows.append(("■ 略称表（担当府省に使える略称）", "府省名"))
+    names = dict(plan.abbreviations)
+    for tag in plan.valid_tags:
+        rows.append((tag, names.get(tag, "特定の府省を指さない表記")))
+    if plan.footnotes:
+        rows.append(())
+        rows.append(("■ 脚注（主要指標・参考指標が引用する番号）", "内容"))
+        for number, text in plan.footnotes.items():
+            rows.append((number, text))
+    return rows
+
+
+def _write_guide(ws: Any, plan: TemplatePlan, secretariat: Any, severities: dict[str, str]) -> None:
+    widths = (30, 18, 90, 22)
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    for r, values in enumerate(guide_rows(plan, secretariat, severities), start=1):
+        lines = 1
+        for c, value in enumerate(values, start=1):
+            cell = _set(ws, f"{get_column_letter(c)}{r}", value)
+            cell.alignment = WRAP_TOP
+            if c == 1 and value.startswith(("■", "［")):
+                cell.font = Font(bold=True)
+            lines = max(lines, math.ceil(len(value) / max(1, int(widths[c - 1] / 2.1))))
+        if r == 1:
+            ws["A1"].font = FONT_TITLE
+        elif lines > 1:
+            ws.row_dimensions[r].height = 15.0 * lines + 3
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    _protect(ws)
+
+
+def _write_lists(ws: Any, plan: TemplatePlan) -> None:
+    names = dict(plan.abbreviations)
+    values = {
+        "field": list(plan.fields),
+        "action": list(ACTIONS),
+        "relisted": [RELISTED_VALUE],
+        "tags": plan.valid_tags,
+        "names": [names.get(t, "（特定の府省を指さない表記）") for t in plan.valid_tags],
+    }
+    for key, letter in LIST_COLUMNS.items():
+        _set(ws, f"{letter}1", LIST_HEADERS[key])
+        for i, value in enumerate(values[key], start=2):
+            _set(ws, f"{letter}{i}", value)
+    ws.sheet_state = "hidden"
+    _protect(ws)
+
+
+def metadata(plan: TemplatePlan, generated_at: dt.datetime, source_master: str) -> dict[str, Any]:
+    return {
+        "ministry": plan.ministry,
+        "ministry_slug": plan.slug,
+        "year": plan.year,
+        "template_version": TEMPLATE_VERSION,
+        "checksum": plan.checksum,
+        "generated_at": generated_at.isoformat(timespec="seconds"),
+        "source_master": source_master,
+    }
+
+
+def _write_meta(ws: Any, meta: dict[str, Any]) -> None:
+    assert tuple(meta) == META_KEYS
+    _set(ws, "A1", "key")
+    _set(ws, "B1", "value")
+    for i, key in enumerate(META_KEYS, start=2):
+        _set(ws, f"A{i}", key)
+        _set(ws, f"B{i}", meta[key])
+    ws.sheet_state = "veryHidden"
+    _protect(ws)
+
+
+def write_template(path: Path, plan: TemplatePlan, config: Config, *, generated_at: dt.datetime, source_master: str) -> None:
+    """Write the plan's workbook to path (the caller makes it atomic)."""
+    wb = Workbook()
+    entry = wb.active
+    entry.title = SHEET_ENTRY
+    _write_entry(entry, plan)
+    _write_guide(wb.create_sheet(SHEET_GUIDE), plan, config.secretariat, config.settings.rule_severities)
+    _write_lists(wb.create_sheet(SHEET_LISTS), plan)
+    _write_meta(wb.create_sheet(SHEET_META), metadata(plan, generated_at, source_master))
+    wb.active = 0
+    wb.security = WorkbookProtection(lockStructure=True)
+    wb.security.workbookPassword = PROTECTION_PASSWORD
+    wb.properties.creator = "annex"
+    wb.properties.title = title_text(plan)
+    wb.properties.created = generated_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    wb.save(path)
+
+
+# -- reading back (shared with tests and the sample generator) --------------------------------
+def read_meta(wb: Any) -> dict[str, Any]:
+    ws = wb[SHEET_META]
+    return {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(2, ws.max_row + 1)}
+
+
+def read_lines(ws: Any) -> list[dict[str, str]]:
+    """記入シート's lines as {key: text}, columns found by their label in the header row."""
+    by_label = {spec.label: spec.key for spec in COLUMNS}
+    columns = {}
+    for cell in ws[HEADER_ROW]:
+        if cell.value in by_label:
+            columns[by_label[cell.value]] = cell.column
+    lines = []
+    for r in range(FIRST_DATA_ROW, ws.max_row + 1):
+        values = {}
+        for key, col in columns.items():
+            v = ws.cell(row=r, column=col).value
+            values[key] = "" if v is None else str(v)
+        lines.append(values)
+    return lines
+
+
+def workbook_checksum(wb: Any) -> str:
+    """locked_checksum recomputed from a workbook's 記入シート (what the validator does)."""
+    return locked_checksum(checksum_lines(read_lines(wb[SHEET_ENTRY])))
+
+
+def cell_of(key: Key | str, line_index: int) -> str:
+    """A1 address of a column key on the plan's line_index-th line (0-based)."""
+    return f"{LETTER[key]}{FIRST_DATA_ROW + line_index}"

@@ -1,0 +1,218 @@
+"""Feedback to a ministry: its own workbook back with every problem marked, and an e-mail.
+
+The workbook is a copy of the file the ministry sent (so the marks sit where it typed),
+opened with openpyxl in a worker (annex.io.workers) after preflight passed it:
+formulas are replaced by their cached values (data_only), macros and external links are not
+carried, each problem cell is filled (red: error, yellow: warning) and carries a Japanese
+comment, and a first sheet 検証結果 states the verdict and lists every issue with a link to its
+cell. Everything annex writes goes through annex.io.xlsx.set_text, so ministry text that starts
+with = + - @ stays text. A file that cannot be opened gets a fresh workbook with 検証結果 only.
+
+The e-mail (jinja2, text and HTML with autoescape) goes to the ministry's contacts from config,
+one ministry per message, with only that ministry's feedback attached.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
+
+from annex.notify.mail import compose_message
+from annex.intake.preflight import REJECTING_RULES
+from annex.model.rules import RULES
+from annex.model.contract import SHEET_RESULT
+from annex.model.issues import Issue, Submission
+from annex.io.xlsx import set_text, xml_safe
+
+FILL_ERROR = PatternFill("solid", fgColor="FFC7CE")
+FILL_WARNING = PatternFill("solid", fgColor="FFEB9C")
+FILL_HEADER = PatternFill("solid", fgColor="1F4E78")
+FONT_HEADER = Font(bold=True, color="FFFFFF")
+FONT_LINK = Font(color="0563C1", underline="single")
+WRAP = Alignment(wrap_text=True, vertical="top")
+SEVERITY_JA = {"error": "エラー", "warning": "警告"}
+VERDICT_NOTE = {
+    "受理": "提出物を受理しました。修正の必要はありません。",
+    "受理（警告あり）": "提出物を受理しました。警告の項目をご確認ください（修正は任意です）。",
+    "差戻し": "エラーがあるため受理できませんでした。エラーの項目を修正し、再提出してください。",
+}
+ISSUE_HEADERS = ("No.", "重要度", "シート", "セル", "項目ID", "コード", "内容", "修正のしかた")
+ISSUE_WIDTHS = (6, 10, 14, 10, 18, 22, 70, 60)
+
+
+def _comment_text(issues: list[Issue]) -> str:
+    parts = []
+    for issue in issues:
+        text = f"【{SEVERITY_JA[issue.severity]} {issue.rule}】{issue.message}"
+        if issue.suggestion:
+            text += f"\n→ {issue.suggestion}"
+        parts.append(text)
+    return xml_safe("\n\n".join(parts))[:30000]
+
+
+def _write_results(ws: Any, sub: Submission, sheets: set[str]) -> None:
+    """The 検証結果 sheet: verdict, counts, then one row per issue with a link to its cell."""
+    ws.sheet_properties.tabColor = "C00000" if sub.verdict == "差戻し" else "00B050"
+    set_text(ws["A1"], "検証結果")
+    ws["A1"].font = Font(bold=True, size=14)
+    rows = (
+        ("判定", sub.verdict),
+        ("", VERDICT_NOTE[sub.verdict]),
+        ("ファイル", sub.file),
+        ("府省", sub.ministry or "（特定できません）"),
+        ("件数", f"エラー {len(sub.errors)} 件・警告 {len(sub.warnings)} 件"),
+        ("SHA-256", sub.sha256),
+    )
+    for r, (label, value) in enumerate(rows, start=3):
+        set_text(ws.cell(row=r, column=1), label)
+        set_text(ws.cell(row=r, column=2), value)
+        ws.cell(row=r, column=1).font = Font(bold=True)
+    verdict = ws["B3"]
+    verdict.font = Font(bold=True, size=14, color="C00000" if sub.verdict == "差戻し" else "006100")
+    head = 3 + len(rows) + 1
+    for c, (label, width) in enumerate(zip(ISSUE_HEADERS, ISSUE_WIDTHS), start=1):
+        cell = ws.cell(row=head, column=c)
+        set_text(cell, label)
+        cell.font, cell.fill = FONT_HEADER, FILL_HEADER
+        ws.column_dimensions[get_column_letter(c)].width = width
+    if not sub.issues:
+        set_text(ws.cell(row=head + 1, column=1), "問題は見つかりませんでした。")
+    for n, issue in enumerate(sub.issues, start=1):
+        r = head + n
+        loc = issue.location
+        values = (n, SEVERITY_JA[issue.severity], loc.sheet or "", loc.cell or "", loc.item_id or "",
+                  issue.rule, issue.message, issue.suggestion or "")
+        for c, value in enumerate(values, start=1):
+            cell = ws.cell(row=r, column=c)
+            set_text(cell, value)
+            cell.alignment = WRAP
+        ws.cell(row=r, column=2).fill = FILL_ERROR if issue.severity == "error" else FILL_WARNING
+        if loc.sheet in sheets and loc.cell:
+            link = ws.cell(row=r, column=4)
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{loc.sheet}'!{loc.cell}", display=loc.cell)
+            link.font = FONT_LINK
+    ws.freeze_panes = ws.cell(row=head + 1, column=1)
+
+
+def _mark_cells(wb: Any, sub: Submission) -> None:
+    by_cell: dict[tuple[str, str], list[Issue]] = {}
+    for issue in sub.issues:
+        loc = issue.location
+        if loc.sheet in wb.sheetnames and loc.cell:
+            by_cell.setdefault((loc.sheet, loc.cell), []).append(issue)
+    for (sheet, address), issues in by_cell.items():
+        ws = wb[sheet]
+        try:
+            cell = ws[address]
+        except (ValueError, IndexError):
+            continue
+        cell.fill = FILL_ERROR if any(i.severity == "error" for i in issues) else FILL_WARNING
+        comment = Comment(_comment_text(issues), "annex")
+        comment.width, comment.height = 360, 160
+        cell.comment = comment
+
+
+def _neutralise_formulas(wb: Any) -> None:
+    """No formula leaves annex: a cell that still holds one becomes its text."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("=")):
+                    set_text(cell, cell.value)
+
+
+def _save(wb: Any, target: Path) -> None:
+    from annex.io.files import write_atomically
+
+    write_atomically(target, lambda p: wb.save(p))
+
+
+def write_feedback_workbook(source: str, sub: Submission, target: str) -> str:
+    """The ministry's own workbook, marked, with 検証結果 first. Runs in a worker; raises if the copy cannot be made."""
+    if not copy_allowed(sub):
+        write_results_only(sub, Path(target))
+        return target
+    wb = load_workbook(source, data_only=True, keep_vba=False, keep_links=False, rich_text=False)
+    if SHEET_RESULT in wb.sheetnames:  # a feedback workbook sent back: replace the old results
+        del wb[SHEET_RESULT]
+    _neutralise_formulas(wb)
+    _mark_cells(wb, sub)
+    results = wb.create_sheet(SHEET_RESULT, 0)
+    _write_results(results, sub, set(wb.sheetnames))
+    for ws in wb.worksheets:
+        ws.sheet_view.tabSelected = False
+    wb.active = 0
+    results.sheet_view.tabSelected = True
+    _save(wb, Path(target))
+    return target
+
+
+def write_results_only(sub: Submission, target: Path) -> Path:
+    """A fresh workbook with just 検証結果 (for files that could not be opened)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SHEET_RESULT
+    _write_results(ws, sub, set())
+    _save(wb, Path(target))
+    return Path(target)
+
+
+def copy_allowed(sub: Submission) -> bool:
+    """The ministry's file may be opened for marking: no file-level rule refused it as unsafe or unreadable."""
+    return not any(i.rule in REJECTING_RULES for i in sub.issues)
+
+
+# -- e-mail ---------------------------------------------------------------------------------
+def email_templates(workspace) -> Any:
+    from annex.notify.mail import template_environment
+
+    return template_environment(*workspace.template_folders("email"))
+
+
+def feedback_context(workspace, sub: Submission, attachment: str | None, in_use: str | None = None) -> dict[str, Any]:
+    """``in_use``: for a returned file, the earlier accepted version that stays in the annex meanwhile."""
+    config = workspace.config
+    ministry = config.ministry_by_abbr.get(sub.ministry or "")
+    issues = [{
+        "severity": SEVERITY_JA[i.severity], "code": i.rule, "title": RULES[i.rule].title if i.rule in RULES else i.rule,
+        "where": "!".join(x for x in (i.location.sheet, i.location.cell) if x), "item_id": i.location.item_id or "",
+        "message": i.message, "suggestion": i.suggestion or "",
+    } for i in sub.issues]
+    return {
+        "title": config.settings.title,
+        "year": config.year,
+        "ministry": sub.ministry,
+        "ministry_name": "・".join(ministry.names) if ministry else sub.ministry,
+        "verdict": sub.verdict,
+        "verdict_note": VERDICT_NOTE[sub.verdict],
+        "file": sub.file,
+        "errors": len(sub.errors),
+        "warnings": len(sub.warnings),
+        "issues": issues,
+        "attachment": attachment,
+        "deadline": config.settings.deadline.strftime("%Y年%m月%d日 %H:%M"),
+        "secretariat": config.secretariat,
+        "in_use": in_use if sub.verdict == "差戻し" else None,
+    }
+
+
+def compose_feedback_email(workspace, sub: Submission, feedback_path: Path | None, in_use: str | None = None) -> EmailMessage:
+    """One message to one ministry: its contacts only, its own feedback only."""
+    config = workspace.config
+    ministry = config.ministry_by_abbr.get(sub.ministry or "")
+    if ministry is None or not ministry.contacts:
+        raise ValueError(f"{sub.ministry} の連絡先が config/ministries.yaml にありません")
+    attachment = f"検証結果_{ministry.slug}_{sub.sha256[:8]}.xlsx" if feedback_path else None
+    return compose_message(
+        email_templates(workspace), "feedback", feedback_context(workspace, sub, attachment, in_use),
+        subject=f"【{config.settings.title}】提出物の検証結果：{sub.verdict}（{ministry.abbr}）",
+        sender=config.settings.smtp.sender, to=ministry.contacts,
+        attachment=(Path(feedback_path).read_bytes(), attachment) if feedback_path else None,
+    )

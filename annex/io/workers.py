@@ -1,0 +1,178 @@
+"""A small pool of memory-limited worker processes for everything that parses untrusted files.
+
+A parser can abort the whole process (calamine on a cell at XFD1048576: SIGABRT, nothing to
+catch) or run past any budget. Each worker runs with RLIMIT_AS and every job has a wall-clock
+timeout: a worker that dies or overruns is killed, only the job it held fails, a fresh worker
+takes its place and the batch goes on. Workers are long-lived (forked from a forkserver that has
+already imported the readers), so isolation costs milliseconds per file, not an interpreter start.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any, Callable, Iterable, Literal
+
+DEFAULT_MEMORY_MB = int(os.environ.get("ANNEX_WORKER_MEMORY_MB", "2048"))
+DEFAULT_TIMEOUT_S = float(os.environ.get("ANNEX_WORKER_TIMEOUT_S", "60"))
+DEFAULT_WORKERS = max(1, min(int(os.environ.get("ANNEX_WORKERS", "0")) or (os.cpu_count() or 1), 4))
+PRELOAD = ["annex.intake.reader", "annex.feedback.workbook", "fastexcel", "polars", "openpyxl"]
+
+
+@dataclass
+class Outcome:
+    """The result of one job: ``value`` when status is ok, otherwise what went wrong."""
+
+    status: Literal["ok", "error", "crashed", "timeout"]
+    value: Any = None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def _limit_memory(memory_bytes: int) -> None:
+    import resource
+
+    if memory_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+
+def _worker_main(conn: Connection, memory_bytes: int) -> None:
+    _limit_memory(memory_bytes)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        fn, args = job
+        try:
+            reply = ("ok", fn(*args), "")
+        except MemoryError:
+            reply = ("error", None, "MemoryError")
+        except BaseException as exc:  # report, never die quietly
+            reply = ("error", None, f"{type(exc).__name__}: {exc}"[:500])
+        try:
+            conn.send(reply)
+        except MemoryError:
+            conn.send(("error", None, "MemoryError"))
+
+
+class _Worker:
+    def __init__(self, ctx: Any, memory_bytes: int):
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, memory_bytes), daemon=True)
+        self.process.start()
+        child.close()
+        self.job: int | None = None
+        self.deadline = 0.0
+
+    def stop(self, kill: bool = False) -> None:
+        if kill and self.process.is_alive():
+            self.process.kill()  # this worker's own pid, nothing broader
+        elif self.process.is_alive():
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+def _context() -> Any:
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+class WorkerPool:
+    """``with WorkerPool() as pool: outcomes = pool.map(fn, [(a,), (b,)])`` — order preserved."""
+
+    def __init__(self, workers: int = DEFAULT_WORKERS, memory_mb: int = DEFAULT_MEMORY_MB, timeout_s: float = DEFAULT_TIMEOUT_S):
+        self.size = max(1, workers)
+        self.memory_bytes = memory_mb * 2**20
+        self.timeout_s = timeout_s
+        self._ctx = _context()
+        self._workers: list[_Worker] = []
+        self.restarts = 0
+        for _ in range(self.size):  # start now: the forkserver imports the readers while the caller prepares
+            self._spawn()
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for worker in self._workers:
+            worker.stop()
+        self._workers.clear()
+
+    def _spawn(self) -> _Worker:
+        worker = _Worker(self._ctx, self.memory_bytes)
+        self._workers.append(worker)
+        return worker
+
+    def _replace(self, worker: _Worker, kill: bool) -> None:
+        worker.stop(kill=kill)
+        self._workers.remove(worker)
+        self.restarts += 1
+
+    def map(self, fn: Callable[..., Any], jobs: Iterable[tuple]) -> list[Outcome]:
+        jobs = list(jobs)
+        outcomes: list[Outcome | None] = [None] * len(jobs)
+        pending = deque(range(len(jobs)))
+        while len(self._workers) < min(self.size, len(jobs)):
+            self._spawn()
+        while pending or any(w.job is not None for w in self._workers):
+            for worker in list(self._workers):
+                if worker.job is None and pending:
+                    index = pending.popleft()
+                    try:
+                        worker.conn.send((fn, jobs[index]))
+                    except (OSError, ValueError):  # the worker died while idle: replace it, retry the job
+                        pending.appendleft(index)
+                        self._replace(worker, kill=True)
+                        self._spawn()
+                        continue
+                    worker.job, worker.deadline = index, time.monotonic() + self.timeout_s
+            busy = [w for w in self._workers if w.job is not None]
+            if not busy:
+                continue
+            now = time.monotonic()
+            timeout = max(0.0, min(w.deadline for w in busy) - now)
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=timeout)
+            for worker in busy:
+                index = worker.job
+                assert index is not None
+                if worker.conn in ready:
+                    try:
+                        status, value, detail = worker.conn.recv()
+                    except (EOFError, OSError):
+                        worker.process.join(timeout=1)
+                        outcomes[index] = Outcome("crashed", detail=f"exit code {worker.process.exitcode}")
+                        self._replace(worker, kill=True)
+                        continue
+                    outcomes[index] = Outcome(status, value, detail)
+                    worker.job = None
+                elif worker.process.sentinel in ready:
+                    worker.process.join(timeout=1)
+                    outcomes[index] = Outcome("crashed", detail=f"exit code {worker.process.exitcode}")
+                    self._replace(worker, kill=True)
+                elif time.monotonic() >= worker.deadline:
+                    outcomes[index] = Outcome("timeout", detail=f"{self.timeout_s:.0f} s")
+                    self._replace(worker, kill=True)
+            while len(self._workers) < min(self.size, len(pending) + sum(w.job is not None for w in self._workers)):
+                self._spawn()
+        return [o if o is not None else Outcome("error", detail="not run") for o in outcomes]

@@ -1,0 +1,287 @@
+"""Configuration as data: the year, the deadline, ministries and their contacts, tags, SMTP.
+
+A workspace's ``config/`` holds ``annex.yaml``, ``ministries.yaml`` and ``tags.yaml``; any file
+it lacks is taken from the bundled defaults (``annex/defaults/``). Errors name the file, the
+key and what is expected, in Japanese, because the secretariat edits these files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from annex.model.errors import ConfigError
+
+if TYPE_CHECKING:
+    from annex.model.tags import TagResolver
+
+JST = ZoneInfo("Asia/Tokyo")
+CONFIG_FILES = ("annex.yaml", "ministries.yaml", "tags.yaml")
+BUNDLED = "bundled:"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Ministry(_Strict):
+    abbr: str = Field(min_length=1, description="別添での略称（例: 文）")
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="英小文字・数字・ハイフン（例: mext）")
+    names: list[str] = Field(min_length=1, description="府省庁名のリスト")
+    parent: Literal["内閣官房", "内閣府"] | None = None
+    abolished: bool = False
+    contacts: list[str] = Field(default_factory=list, description="メールアドレスのリスト")
+
+    @field_validator("contacts")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if "@" not in address or address.startswith("@") or address.endswith("@"):
+                raise ValueError(f"メールアドレスの形式ではありません: {address}")
+        return value
+
+
+class Baseline(_Strict):
+    year: int
+    file: str = Field(description="前年度の別添（JSON または docx）のパス、または bundled:annex_2025.json")
+
+
+class Secretariat(_Strict):
+    abbr: str = "科技"
+    name: str
+    email: str
+    phone: str | None = None
+
+
+class Smtp(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "none"
+    sender: str
+    username_env: str = "ANNEX_SMTP_USERNAME"
+    password_env: str = "ANNEX_SMTP_PASSWORD"
+    password_block: str | None = Field(default=None, description="Prefect の Secret ブロック名（任意）")
+    timeout_seconds: float = Field(default=30, gt=0)
+
+
+class Reminders(_Strict):
+    days_before: list[int] = Field(default_factory=lambda: [7, 3, 1])
+    daily_after_deadline: bool = True
+    send_time: str = Field(default="09:00", pattern=r"^\d{2}:\d{2}$")
+    cc_secretariat_after_deadline: bool = True
+
+
+class Window(_Strict):
+    start: dt.datetime
+    end: dt.datetime
+
+
+class ReconcileSettings(_Strict):
+    near_match_threshold: float = Field(default=90, ge=0, le=100)
+
+
+class Settings(_Strict):
+    year: int = Field(ge=2000, le=2100)
+    title: str
+    baseline: Baseline
+    deadline: dt.datetime = Field(description="日時（例: 2026-05-29T17:00:00+09:00）")
+    collection_window: Window | None = None
+    secretariat: Secretariat
+    smtp: Smtp
+    reminders: Reminders = Field(default_factory=Reminders)
+    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
+    rule_severities: dict[str, Literal["error", "warning"]] = Field(
+        default_factory=dict, description="規則コード → error / warning（既定の重大度を変える場合のみ）"
+    )
+
+    @field_validator("deadline")
+    @classmethod
+    def _deadline_in_jst(cls, value: dt.datetime) -> dt.datetime:
+        # A deadline without a zone is read as Japan time, as the secretariat means it.
+        return value.replace(tzinfo=JST) if value.tzinfo is None else value
+
+
+class MinistryTable(_Strict):
+    ministries: list[Ministry] = Field(min_length=1)
+
+
+class TagSettings(_Strict):
+    pseudo_tags: list[str] = Field(default_factory=list)
+    aliases: dict[str, str] = Field(default_factory=dict)
+
+
+class Config(BaseModel):
+    """Everything annex reads from configuration, plus where each part came from."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    settings: Settings
+    ministry_table: MinistryTable
+    tag_settings: TagSettings
+    sources: dict[str, str]  # file name → path it was read from
+
+    @property
+    def year(self) -> int:
+        return self.settings.year
+
+    @property
+    def ministries(self) -> list[Ministry]:
+        return self.ministry_table.ministries
+
+    @cached_property
+    def ministry_by_abbr(self) -> dict[str, Ministry]:
+        return {m.abbr: m for m in self.ministries}
+
+    @cached_property
+    def ministry_by_slug(self) -> dict[str, Ministry]:
+        return {m.slug: m for m in self.ministries}
+
+    @property
+    def secretariat(self) -> Secretariat:
+        return self.settings.secretariat
+
+    @cached_property
+    def tags(self) -> "TagResolver":
+        from annex.model.tags import TagResolver
+
+        return TagResolver(
+            ministries=[m.abbr for m in self.ministries],
+            pseudo_tags=self.tag_settings.pseudo_tags,
+            aliases=self.tag_settings.aliases,
+        )
+
+
+def _bundled_text(name: str) -> str:
+    return resources.files("annex").joinpath("defaults", name).read_text(encoding="utf-8")
+
+
+def bundled_path(name: str) -> Path:
+    return Path(str(resources.files("annex").joinpath("defaults", name)))
+
+
+def shipped_template(name: str) -> Path:
+    """templates/<name> as shipped in the package (annex.docx, email/): a workspace's own copy wins."""
+    return Path(str(resources.files("annex").joinpath("templates", name)))
+
+
+def _read_yaml(name: str, config_dir: Path | None) -> tuple[Any, str]:
+    path = config_dir / name if config_dir else None
+    if path is not None and path.exists():
+        label = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"設定ファイル {label} を読めません: {exc}") from None
+    else:
+        label = f"{BUNDLED}{name}"
+        text = _bundled_text(name)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" {mark.line + 1}行目" if mark else ""
+        raise ConfigError(f"設定ファイル {label}{where}: YAML として読めません（{getattr(exc, 'problem', exc)}）") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"設定ファイル {label}: キーと値の組（YAML のマッピング）が必要です")
+    return data, label
+
+
+_PYDANTIC_JA = {
+    "missing": "必須のキーがありません",
+    "extra_forbidden": "想定外のキーです（綴りを確認してください）",
+    "int_parsing": "整数が必要です",
+    "int_type": "整数が必要です",
+    "float_parsing": "数値が必要です",
+    "bool_parsing": "true / false が必要です",
+    "bool_type": "true / false が必要です",
+    "string_type": "文字列が必要です",
+    "list_type": "リストが必要です",
+    "dict_type": "キーと値の組が必要です",
+    "datetime_parsing": "日時が必要です（例: 2026-05-29T17:00:00+09:00）",
+    "datetime_from_date_parsing": "日時が必要です（例: 2026-05-29T17:00:00+09:00）",
+    "datetime_type": "日時が必要です（例: 2026-05-29T17:00:00+09:00）",
+    "literal_error": "次のいずれかが必要です",
+    "string_pattern_mismatch": "形式が正しくありません",
+    "too_short": "空にできません",
+    "greater_than_equal": "値が小さすぎます",
+    "less_than_equal": "値が大きすぎます",
+    "greater_than": "値が小さすぎます",
+}
+
+
+def describe_validation_error(exc: ValidationError, label: str) -> str:
+    """One Japanese line per problem: file, key path, what is expected."""
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(全体)"
+        kind = err["type"]
+        message = _PYDANTIC_JA.get(kind, err["msg"])
+        if kind == "literal_error":
+            message += f": {err.get('ctx', {}).get('expected', '')}"
+        elif kind == "value_error":
+            message = str(err.get("ctx", {}).get("error", err["msg"]))
+        elif kind == "string_pattern_mismatch":
+            message += f"（{err.get('ctx', {}).get('pattern', '')}）"
+        lines.append(f"{label}: キー「{key}」— {message}")
+    return "\n".join(lines)
+
+
+def load_config(config_dir: Path | None) -> Config:
+    """Read config/ (falling back to the bundled file for each missing file) and check it."""
+    if config_dir is not None and config_dir.exists() and not config_dir.is_dir():
+        raise ConfigError(f"{config_dir} はフォルダではありません（設定フォルダ config/ が必要です）")
+    parts: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, model in (("annex.yaml", Settings), ("ministries.yaml", MinistryTable), ("tags.yaml", TagSettings)):
+        data, label = _read_yaml(name, config_dir)
+        try:
+            parts[name] = model.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error(exc, label)) from None
+        sources[name] = label
+    config = Config(
+        settings=parts["annex.yaml"], ministry_table=parts["ministries.yaml"], tag_settings=parts["tags.yaml"], sources=sources
+    )
+    _check_consistency(config)
+    return config
+
+
+def _check_consistency(config: Config) -> None:
+    label = config.sources["ministries.yaml"]
+    for key in ("abbr", "slug"):
+        seen: set[str] = set()
+        for i, m in enumerate(config.ministries):
+            value = getattr(m, key)
+            if value in seen:
+                raise ConfigError(f"{label}: キー「ministries.{i}.{key}」— 「{value}」が重複しています")
+            seen.add(value)
+    abbrs = set(config.ministry_by_abbr)
+    tags_label = config.sources["tags.yaml"]
+    for alias, target in config.tag_settings.aliases.items():
+        if target not in abbrs and target not in config.tag_settings.pseudo_tags:
+            raise ConfigError(
+                f"{tags_label}: キー「aliases.{alias}」— 変換先「{target}」が略称表にも pseudo_tags にもありません"
+            )
+    from annex.model.rules import BLOCKING, RULES
+
+    for code, severity in config.settings.rule_severities.items():
+        if code not in RULES:
+            raise ConfigError(
+                f"{config.sources['annex.yaml']}: キー「rule_severities.{code}」— そのような規則コードはありません（記入要領の規則一覧を参照）"
+            )
+        if code in BLOCKING and severity != "error":
+            raise ConfigError(
+                f"{config.sources['annex.yaml']}: キー「rule_severities.{code}」— この規則は提出物を読めない・府省が分からない場合のもので、"
+                "警告にはできません（警告にすると記載のない提出物を受理してしまいます）"
+            )
+    if config.secretariat.abbr not in abbrs:
+        raise ConfigError(
+            f"{config.sources['annex.yaml']}: キー「secretariat.abbr」— 「{config.secretariat.abbr}」が略称表（ministries.yaml）にありません"
+        )

@@ -1,0 +1,229 @@
+"""The rule catalogue: one place that says what a submission must satisfy.
+
+The validator reports against these codes; the template's 記入要領 sheet is generated from the
+same entries, so the instructions and the checks can never contradict each other. Codes are
+stable (ministries and the secretariat quote them); severities may be overridden in config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from string import Formatter
+from typing import Literal
+
+from annex.model.issues import Issue, Location, Severity
+
+Group = Literal["file", "structure", "line", "across"]
+GROUP_TITLES: dict[Group, str] = {
+    "file": "ファイル全体",
+    "structure": "シートと列の構成",
+    "line": "各行の記入内容",
+    "across": "行と行の関係",
+}
+CATALOGUE_VERSION = "2026.1"  # part of the validation cache key: a changed catalogue re-validates
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: Severity
+    group: Group
+    title: str  # Japanese title
+    title_en: str
+    message: str  # Japanese message template; fields in {braces}
+    guide: str  # how to comply, for 記入要領
+    suggestion: str | None = None  # fix suggestion template, where one exists
+
+    def issue(self, location: Location, severity: Severity | None = None, **fields: object) -> Issue:
+        """The issue at location; fields fill the templates. The suggestion is left out when a field
+        it needs is None (no near spelling to offer: say nothing rather than 「None」)."""
+        suggestion = None
+        if self.suggestion and all(fields[name] is not None for name in _fields_of(self.suggestion)):
+            suggestion = self.suggestion.format(**fields)
+        return Issue(
+            rule=self.code,
+            severity=severity or self.severity,
+            location=location,
+            message=self.message.format(**fields),
+            suggestion=suggestion,
+        )
+
+
+_RULES = (
+    # -- file level ------------------------------------------------------------------------
+    Rule("F-NOT-XLSX", "error", "file", "Excel ファイルではない", "Not an .xlsx workbook",
+         "Excel ブック（.xlsx）として読めません（{detail}）。",
+         "配布した様式（.xlsx）に記入し、Excel ブック形式のまま提出してください。",
+         "配布した様式に記入し直し、「Excel ブック (*.xlsx)」形式で保存して再提出してください。"),
+    Rule("F-LEGACY-XLS", "error", "file", "古い Excel 形式（.xls）", "Legacy .xls workbook",
+         "古い Excel 形式（.xls）のファイルです。",
+         "「Excel 97-2003 ブック」形式では提出できません。",
+         "「名前を付けて保存」で「Excel ブック (*.xlsx)」を選んで保存し直してください。"),
+    Rule("F-ENCRYPTED", "error", "file", "パスワード付き", "Encrypted workbook",
+         "パスワードで保護（暗号化）されているため開けません。",
+         "ファイルにパスワードを設定しないでください。",
+         "「ファイル」→「情報」→「ブックの保護」でパスワードを解除して再提出してください。"),
+    Rule("F-MACRO", "error", "file", "マクロ付き", "Macro-enabled workbook",
+         "マクロ（VBA）を含むファイルは受け付けられません。",
+         "マクロを含まない .xlsx 形式で提出してください。",
+         "「Excel ブック (*.xlsx)」形式で保存し直してください（マクロは削除されます）。"),
+    Rule("F-CORRUPT", "error", "file", "ファイルの破損", "Corrupt or truncated file",
+         "ファイルが壊れているか、途中までしか届いていません（{detail}）。",
+         "送信前に、ファイルが Excel で開けることを確認してください。",
+         "元のファイルを Excel で開けることを確認し、もう一度送ってください。"),
+    Rule("F-TOO-LARGE", "error", "file", "大きすぎるファイル", "File or content too large",
+         "ファイルの内容が大きすぎます（{detail}）。",
+         "様式以外のデータ（画像・大量の行など）を追加しないでください。",
+         "様式の記入シート以外に追加したシートや画像、範囲外のセルを削除してください。"),
+    Rule("F-OUTSIDE-TEMPLATE", "error", "file", "様式の範囲外への入力", "Data outside the template",
+         "様式の範囲外（{cell}）に入力があります。",
+         "記入シートの表の範囲内にのみ入力してください。",
+         "{cell} の入力を削除してください。"),
+    Rule("F-UNREADABLE", "error", "file", "読み取れないファイル", "Unreadable workbook",
+         "ファイルを読み取れませんでした（{detail}）。",
+         "配布した様式をそのまま使ってください。",
+         "配布した様式に記入し直して再提出してください。"),
+    Rule("F-FOREIGN", "error", "file", "配布した様式ではない", "Not an annex template",
+         "annex が配布した様式ではありません（管理用シートがありません）。",
+         "配布した様式のファイルを使ってください。別のファイルに写した内容は受け付けられません。",
+         "配布した様式のファイルに記入し直してください。"),
+    Rule("F-OUTDATED", "error", "file", "古い版の様式", "Outdated template version",
+         "様式の版（{found}）が現在の版（{expected}）と異なります。",
+         "今年度配布した様式を使ってください。",
+         "今年度配布した様式に記入し直してください。"),
+    Rule("F-WRONG-YEAR", "error", "file", "年度の違う様式", "Template of another year",
+         "{found}年度の様式です（取りまとめ中は {expected}年度）。",
+         "今年度配布した様式を使ってください。",
+         "{expected}年度の様式に記入し直してください。"),
+    Rule("F-UNKNOWN-MINISTRY", "error", "file", "府省が特定できない", "Unknown ministry in metadata",
+         "様式の府省情報（{found}）が登録されていません。",
+         "自府省あてに配布された様式を使ってください。",
+         "事務局にお問い合わせください。"),
+    Rule("F-TAMPERED", "error", "file", "様式の改変", "Template metadata or locked content tampered",
+         "様式の管理情報または変更不可の部分が改変されています（{detail}）。",
+         "灰色の列（変更不可）や管理用シートを編集・削除しないでください。",
+         "配布した様式に記入し直してください。"),
+    Rule("F-EMPTY", "error", "file", "記入がない", "Empty submission",
+         "記入シートに記載が1件もありません。",
+         "記入シートの行を削除しないでください。変更がない場合も、そのまま提出してください。",
+         None),
+    Rule("F-FORMULA", "warning", "file", "数式の入力", "Formula in a cell",
+         "{cell} に数式が入力されています。数式は取り込まず、表示されている値のみを使います。",
+         "数式ではなく、文章を直接入力してください。",
+         "{cell} を文章（値）で入力し直してください。"),
+    # -- structure -------------------------------------------------------------------------
+    Rule("S-SHEET-MISSING", "error", "structure", "シートがない", "Sheet missing or renamed",
+         "シート「{sheet}」がありません（シート名が変更または削除されています）。",
+         "シート名を変更・削除しないでください。",
+         "シート名を「{sheet}」に戻してください。"),
+    Rule("S-COLUMN-MISSING", "error", "structure", "列見出しがない", "Column label missing or renamed",
+         "列見出し「{label}」が見つかりません。",
+         "列見出し（3行目）を変更・削除しないでください。列の追加・並べ替えもしないでください。",
+         "{suggestion}"),
+    Rule("S-HEADER-MOVED", "error", "structure", "見出し行の移動", "Header row moved",
+         "列見出しが {found}行目にあります（{expected}行目のはずです）。",
+         "行の挿入・削除で見出し行（3行目）を動かさないでください。",
+         "見出し行より上に挿入した行、または削除した行を元に戻してください。"),
+    # -- line level ------------------------------------------------------------------------
+    Rule("L-TEXT-EMPTY", "error", "line", "記載内容が空欄", "Empty text",
+         "記載内容が空欄です。",
+         "記載内容は空欄にしないでください。記載を取りやめる場合は、対応を「削除」にしてください。",
+         "文章を記入するか、対応を「削除」にしてください。"),
+    Rule("L-TEXT-TOO-LONG", "error", "line", "記載内容が長すぎる", "Text too long",
+         "記載内容が {length} 字あり、上限の {limit} 字を超えています。",
+         "1つの記載は {limit} 字以内としてください。長い場合は記載を分けてください。",
+         "{limit} 字以内に短くするか、2つの記載に分けてください。"),
+    Rule("L-CONTROL-CHAR", "error", "line", "制御文字", "Control characters",
+         "表示できない制御文字（{chars}）が含まれています。",
+         "他のシステムから貼り付けた文章に含まれる、目に見えない文字に注意してください。",
+         "セルの内容を削除して、文章を入力し直してください。"),
+    Rule("L-HALFWIDTH-KANA", "error", "line", "半角カタカナ", "Half-width katakana",
+         "半角カタカナ（{chars}）が使われています。",
+         "カタカナは全角で入力してください。",
+         "全角で「{fixed}」と入力してください。"),
+    Rule("L-LOOKALIKE", "warning", "line", "紛らわしい文字", "Look-alike characters",
+         "紛らわしい文字（{chars}）が使われています。",
+         "長音「ー」の代わりにダッシュ「―」を使うなど、形の似た別の文字を使わないでください。",
+         "{fixed}"),
+    Rule("L-TAG-UNKNOWN", "error", "line", "略称表にないタグ", "Unknown ministry tag",
+         "担当府省「{tag}」は略称表にありません。",
+         "担当府省は、記入要領の略称表（リスト）にある略称で記入してください（例: 科技、文、経）。",
+         "「{suggestion}」と記入してください。"),
+    Rule("L-TAG-MISSING-SELF", "error", "line", "自府省が担当府省にない", "Tag block omits the submitting ministry",
+         "担当府省（{tags}）に自府省「{ministry}」が含まれていません。",
+         "自府省が担当する記載のみ追加・修正できます。担当府省には自府省を必ず含めてください。",
+         "自府省の記載であれば担当府省に「{ministry}」を加えてください。他府省の記載であれば、その府省に依頼してください。"),
+    Rule("L-TAGS-EMPTY", "error", "line", "担当府省が空欄", "No ministry tag",
+         "今後の取組方針の担当府省が空欄です。",
+         "今後の取組方針には担当府省を必ず記入してください。",
+         "「{ministry}」などの略称を記入してください。"),
+    Rule("L-FIELD-INVALID", "error", "line", "欄の値が不正", "Invalid 欄 value",
+         "欄「{value}」は選択肢にありません。",
+         "欄は「実施状況・現状分析」「今後の取組方針」から選んでください。",
+         "プルダウンから選び直してください。"),
+    Rule("L-ACTION-INVALID", "error", "line", "対応の値が不正", "Invalid 対応 value",
+         "対応「{value}」は選択肢にありません。",
+         "対応は「変更なし」「修正」「新規」「削除」から選んでください。",
+         "プルダウンから選び直してください（{suggestion}）。"),
+    Rule("L-RELISTED-UNKNOWN", "error", "line", "再掲元が存在しない", "Unknown 再掲元項目ID",
+         "再掲元項目ID「{value}」の記載は存在しません。",
+         "再掲元項目IDには、別添に実在する記載の項目IDを記入してください（分からなければ空欄）。",
+         "正しい項目IDを記入するか、空欄にしてください。"),
+    Rule("L-ID-ALTERED", "error", "line", "項目IDの改変", "Item id altered or invented",
+         "項目ID「{value}」はこの様式で配布したものではありません。",
+         "項目IDは変更しないでください。新しい記載は、空いている行に項目IDを空欄のまま記入してください。",
+         "項目IDを元に戻すか、新規の記載であれば項目IDを空欄にして対応を「新規」にしてください。"),
+    Rule("L-LOCKED-CHANGED", "error", "line", "変更不可の欄の変更", "Locked content changed",
+         "変更不可の「{label}」が変更されています（配布時: {expected}）。",
+         "灰色の列は変更しないでください。",
+         "「{label}」を配布時の内容に戻してください。"),
+    Rule("L-NEW-WITH-ID", "error", "line", "新規の行に項目ID", "New line carries an id",
+         "対応が「新規」ですが、項目ID「{value}」が入っています。",
+         "新規の記載は項目IDを空欄のままにしてください（取りまとめ時に付番します）。",
+         "既存の記載の修正であれば対応を「修正」に、新しい記載であれば項目IDを削除してください。"),
+    Rule("L-ROW-UNKNOWN", "error", "line", "追加先の行が不明", "Unknown 行ID",
+         "行ID「{value}」の取組は別添にありません。",
+         "新規の記載は、追加したい取組の下にある空き行に記入してください。",
+         "追加したい取組の下の空き行に記入し直してください。"),
+    Rule("L-UNCHANGED-BUT-EDITED", "warning", "line", "対応が「変更なし」のまま修正", "Edited but marked 変更なし",
+         "記載内容が前年度から変わっていますが、対応が「変更なし」です。修正として受け付けました。",
+         "記載を修正したときは、対応を「修正」にしてください。",
+         "対応を「修正」にしてください。"),
+    Rule("L-NOT-OWNER", "error", "line", "担当外の記載の変更", "Change to a bullet the ministry does not own",
+         "この記載の担当府省は {owners} で、自府省は変更・削除できません。",
+         "他府省の記載は参考として表示しています。変更が必要な場合は、担当府省に依頼してください。",
+         "対応を「変更なし」に戻してください。"),
+    # -- across lines ----------------------------------------------------------------------
+    Rule("X-DUPLICATE-ID", "error", "across", "項目IDの重複", "Duplicate item id",
+         "項目ID「{value}」が {count} 行にあります（{cells}）。",
+         "行をコピーして増やさないでください。新しい記載は空き行に記入してください。",
+         "重複している行のうち1行を残し、新しい記載は項目IDを空欄にしてください。"),
+    Rule("X-DUPLICATE-TEXT", "warning", "across", "再掲の印のない重複", "Same text twice without 再掲",
+         "同じ記載が {cells} にもありますが、「再掲」の印がありません。",
+         "他の箇所と同じ記載を載せる場合は、再掲欄で「再掲」を選んでください。",
+         "再掲であれば再掲欄で「再掲」を選び、再掲元項目IDを記入してください。"),
+)
+
+@cache
+def _fields_of(template: str) -> tuple[str, ...]:
+    """The field names a message template uses: "「{suggestion}」と…" → ("suggestion",)."""
+    return tuple(name for _, name, _, _ in Formatter().parse(template) if name)
+
+
+RULES: dict[str, Rule] = {rule.code: rule for rule in _RULES}
+# Rules that stop a submission before any of its lines can be read, or leave them without a
+# ministry: they are errors whatever config says (a warning would accept a file with no lines).
+BLOCKING = frozenset({
+    "F-NOT-XLSX", "F-LEGACY-XLS", "F-ENCRYPTED", "F-MACRO", "F-CORRUPT", "F-TOO-LARGE", "F-OUTSIDE-TEMPLATE",
+    "F-UNREADABLE", "F-FOREIGN", "F-UNKNOWN-MINISTRY", "S-SHEET-MISSING",
+})
+TEXT_LIMIT = 2000  # characters per bullet (the longest in the 2025 annex is well under this)
+
+
+def rule(code: str) -> Rule:
+    return RULES[code]
+
+
+def rules_in_group(group: Group) -> list[Rule]:
+    return [r for r in _RULES if r.group == group]

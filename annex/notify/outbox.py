@@ -1,0 +1,222 @@
+"""The outbox: every e-mail with a side effect is recorded before and after it is sent.
+
+Measured (research/reliability_security.md §0 item 10, §4 S7): after a kill -9 in the middle of
+20 reminders, Prefect's default cache re-sent 8 on the re-run and input-keyed caching still 1;
+only our own states got it to 0, with the message in flight flagged for a person.
+
+States, per (year, ministry, slot) — a slot is a reminder slot such as ``before-7`` or
+``after-2026-06-01``, or any other once-only message key:
+
+    queued ──send ok──▶ sent
+       │  └─refused───▶ failed      (may be queued again by a later run)
+       └──crash──────▶ uncertain    (found queued at the start of a run: never re-sent
+                                     automatically; a person checks the mail log and resolves)
+
+The table lives in the same database as the ledger (``Workspace.ledger_url``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Iterator, Literal
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from annex.intake.ledger import engine_for
+from annex.notify.mail import MailError, Mailer
+
+State = Literal["queued", "sent", "failed", "uncertain"]
+STATE_JA: dict[str, str] = {"queued": "送信中", "sent": "送信済み", "failed": "送信失敗", "uncertain": "要確認（送信途中で中断）"}
+
+metadata = MetaData()
+outbox_table = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("year", Integer, nullable=False),
+    Column("ministry", String(64), nullable=False),
+    Column("slot", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("message_id", String(255), nullable=False),
+    Column("recipients", Text, nullable=False),  # comma-separated To + Cc, for the person who checks
+    Column("subject", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("year", "ministry", "slot", name="uq_outbox_year_ministry_slot"),
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    year: int
+    ministry: str
+    slot: str
+    state: State
+    message_id: str
+    recipients: str
+    subject: str
+    attempts: int
+    error: str | None
+    updated_at: dt.datetime
+
+    @property
+    def state_ja(self) -> str:
+        return STATE_JA[self.state]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Outbox:
+    def __init__(self, url: str):
+        self.engine = engine_for(url)
+        metadata.create_all(self.engine)
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, url: str) -> Iterator["Outbox"]:
+        outbox = cls(url)
+        try:
+            yield outbox
+        finally:
+            outbox.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- a run's lifecycle ---------------------------------------------------------------------
+    def recover(self, year: int) -> list[Entry]:
+        """At the start of a run: whatever is still queued was in flight when a run died."""
+        t = outbox_table
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.c.year == year, t.c.state == "queued")
+                .values(state="uncertain", error="送信中に実行が中断されました。メールサーバーの記録で送信の有無を確認してください。", updated_at=_now())
+            )
+        return self.entries(year, state="uncertain")
+
+    def claim(self, year: int, ministry: str, slot: str, *, message_id: str, recipients: list[str], subject: str) -> bool:
+        """Record the intent to send; False if this message was already sent, is uncertain or in flight.
+
+        A ``failed`` row may be claimed again: nothing reached the recipient.
+        """
+        t = outbox_table
+        now = _now()
+        values = dict(state="queued", message_id=message_id, recipients=", ".join(recipients), subject=subject, error=None, updated_at=now)
+        with self.engine.begin() as conn:
+            try:
+                conn.execute(insert(t).values(year=year, ministry=ministry, slot=slot, attempts=1, created_at=now, **values))
+                return True
+            except IntegrityError:
+                pass
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(t)
+                .where(t.c.year == year, t.c.ministry == ministry, t.c.slot == slot, t.c.state == "failed")
+                .values(attempts=t.c.attempts + 1, **values)
+            )
+            return result.rowcount == 1
+
+    def mark_sent(self, year: int, ministry: str, slot: str, note: str | None = None) -> None:
+        self._set(year, ministry, slot, "sent", note)
+
+    def mark_failed(self, year: int, ministry: str, slot: str, error: str) -> None:
+        self._set(year, ministry, slot, "failed", error)
+
+    def resolve(self, year: int, ministry: str, slot: str, state: Literal["sent", "failed"]) -> None:
+        """A person decided what happened to an uncertain message (failed lets a later run re-send)."""
+        self._set(year, ministry, slot, state, "担当者が確認しました")
+
+    def _set(self, year: int, ministry: str, slot: str, state: State, error: str | None) -> None:
+        t = outbox_table
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.c.year == year, t.c.ministry == ministry, t.c.slot == slot)
+                .values(state=state, error=error, updated_at=_now())
+            )
+
+    # -- reading -----------------------------------------------------------------------------
+    def entries(self, year: int, *, state: State | None = None, slot: str | None = None) -> list[Entry]:
+        t = outbox_table
+        query = select(t).where(t.c.year == year).order_by(t.c.slot, t.c.ministry)
+        if state is not None:
+            query = query.where(t.c.state == state)
+        if slot is not None:
+            query = query.where(t.c.slot == slot)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            Entry(
+                year=r["year"], ministry=r["ministry"], slot=r["slot"], state=r["state"], message_id=r["message_id"],
+                recipients=r["recipients"], subject=r["subject"], attempts=r["attempts"], error=r["error"],
+                updated_at=r["updated_at"],
+            )
+            for r in rows
+        ]
+
+    def state_of(self, year: int, ministry: str, slot: str) -> State | None:
+        t = outbox_table
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(t.c.state).where(t.c.year == year, t.c.ministry == ministry, t.c.slot == slot)
+            ).scalar_one_or_none()
+
+
+# -- sending through the outbox --------------------------------------------------------------------
+
+
+class TransientMailError(MailError):
+    """The mail server may accept the message later (connection refused, timeout, 4xx): retry."""
+
+
+def is_permanent(error: BaseException) -> bool:
+    """5xx for every recipient: retrying cannot help. Anything else (network, 4xx) may pass later."""
+    cause = error.__cause__ or error
+    if isinstance(cause, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in cause.recipients.values())
+    if isinstance(cause, smtplib.SMTPResponseException):
+        return cause.smtp_code >= 500
+    return False
+
+
+def deliver(outbox: Outbox, mailer: Mailer, year: int, ministry: str, slot: str, message: EmailMessage) -> State | None:
+    """Send one once-only message; None if it was already sent, in flight or uncertain.
+
+    A transient failure is recorded as failed and raised as TransientMailError so the caller
+    may retry (a failed row can be claimed again); a permanent one is recorded and returned.
+    """
+    recipients = [a.strip() for h in ("To", "Cc") for a in (message.get(h) or "").split(",") if a.strip()]
+    if not outbox.claim(year, ministry, slot, message_id=message["Message-ID"], recipients=recipients, subject=message["Subject"]):
+        return None
+    try:
+        refused = mailer.send(message) or {}
+    except MailError as exc:
+        outbox.mark_failed(year, ministry, slot, str(exc))
+        if is_permanent(exc):
+            return "failed"
+        raise TransientMailError(str(exc)) from exc.__cause__
+    note = "; ".join(f"受信拒否 {address}: {reason}" for address, reason in refused.items()) or None
+    outbox.mark_sent(year, ministry, slot, note)  # sent: it reached the others, and must not go twice
+    return "sent"

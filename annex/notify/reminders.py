@@ -1,0 +1,333 @@
+"""Reminders: which ministries are due at an instant, and why, and the e-mail each one gets.
+
+Pure: slots come from config (deadline in JST, days before, daily after the deadline, send
+time), the status of each ministry comes from the ledger, and the instant is given. Sending,
+and remembering what was sent, belong to the outbox (annex/outbox.py) and the flow.
+
+A slot is current from its instant until the next slot's (the last one for a day), so a slot
+that falls on a weekend, when the schedule does not fire, is sent on the next working day, and
+a slot already superseded is never sent late.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formataddr
+from typing import Literal
+
+from annex.model.config import JST, Config, Ministry, Settings
+from annex.model.errors import InputError
+from annex.notify.mail import compose_message
+from annex.notify.mail import message_id as mail_message_id
+from annex.model.rules import RULES
+
+Status = Literal["受理", "差戻し", "未提出"]
+WEEKDAYS_JA = "月火水木金土日"
+AFTER_DEADLINE_DAYS_WITHOUT_WINDOW = 30
+
+
+@dataclass(frozen=True)
+class Slot:
+    key: str  # stable: "before-7", "after-2026-05-30"; with the year and ministry, the outbox key
+    at: dt.datetime  # aware, Asia/Tokyo
+    days_before: int | None  # None after the deadline
+
+    @property
+    def after_deadline(self) -> bool:
+        return self.days_before is None
+
+    @property
+    def label(self) -> str:
+        if self.days_before is not None:
+            return f"締切{self.days_before}日前"
+        return f"締切後（{format_date(self.at)}）"
+
+
+@dataclass(frozen=True)
+class MinistryStatus:
+    """What the ledger says about one ministry this year (its latest submission)."""
+
+    ministry: str  # abbr
+    status: Status
+    file: str | None = None
+    received_at: dt.datetime | None = None
+    errors: int = 0
+    issue_counts: dict[str, int] = field(default_factory=dict)  # rule code → count, where known
+
+
+@dataclass(frozen=True)
+class Due:
+    ministry: Ministry
+    slot: Slot
+    status: MinistryStatus
+    rows: int  # rows of the template the ministry owns or appears in
+
+    @property
+    def reason(self) -> str:
+        s = self.status
+        if s.status == "未提出":
+            return f"未提出（様式 {self.rows} 行分）"
+        counts = "、".join(f"{code} {n}件" for code, n in s.issue_counts.items()) or f"エラー {s.errors}件"
+        return f"差戻し（{s.file}: {counts}）"
+
+    @property
+    def recipients(self) -> list[str]:
+        return list(self.ministry.contacts)
+
+
+def format_date(moment: dt.datetime | dt.date) -> str:
+    if isinstance(moment, dt.datetime):
+        moment = moment.astimezone(JST).date()
+    return f"{moment.month}月{moment.day}日（{WEEKDAYS_JA[moment.weekday()]}）"
+
+
+def format_instant(moment: dt.datetime) -> str:
+    local = moment.astimezone(JST)
+    return f"{local.year}年{format_date(local)} {local:%H:%M}"
+
+
+def _at(day: dt.date, send_time: str) -> dt.datetime:
+    hour, minute = (int(p) for p in send_time.split(":"))
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=JST)
+
+
+def slots(settings: Settings) -> list[Slot]:
+    """Every reminder slot of the year, in time order."""
+    deadline = settings.deadline.astimezone(JST)
+    r = settings.reminders
+    result = []
+    for days in sorted(set(r.days_before), reverse=True):
+        at = _at(deadline.date() - dt.timedelta(days=days), r.send_time)
+        if at < deadline:
+            result.append(Slot(f"before-{days}", at, days))
+    if r.daily_after_deadline:
+        window = settings.collection_window
+        end = window.end.astimezone(JST) if window else deadline + dt.timedelta(days=AFTER_DEADLINE_DAYS_WITHOUT_WINDOW)
+        day = deadline.date()
+        while (at := _at(day, r.send_time)) <= end:
+            if at > deadline:
+                result.append(Slot(f"after-{day.isoformat()}", at, None))
+            day += dt.timedelta(days=1)
+    return result
+
+
+def current_slot(all_slots: list[Slot], at: dt.datetime) -> Slot | None:
+    """The slot in force at an instant: the latest one begun, until the next begins (or a day)."""
+    if at.tzinfo is None:
+        raise ValueError("reminder instants must carry a time zone")
+    for i, slot in enumerate(all_slots):
+        ends = all_slots[i + 1].at if i + 1 < len(all_slots) else slot.at + dt.timedelta(days=1)
+        if slot.at <= at < ends:
+            return slot
+    return None
+
+
+def due(
+    config: Config,
+    at: dt.datetime,
+    statuses: dict[str, MinistryStatus],
+    expected: dict[str, list[str]],
+) -> tuple[Slot | None, list[Due]]:
+    """Who is to be reminded at ``at``: each expected ministry without an accepted submission.
+
+    ``expected`` maps ministry abbr → the row ids of its template (who was sent one). The
+    secretariat and abolished ministries are never reminded.
+    """
+    slot = current_slot(slots(config.settings), at)
+    if slot is None:
+        return None, []
+    result = []
+    for ministry in config.ministries:
+        if ministry.abbr not in expected or ministry.abolished or ministry.abbr == config.secretariat.abbr:
+            continue
+        status = statuses.get(ministry.abbr) or MinistryStatus(ministry.abbr, "未提出")
+        if status.status == "受理":
+            continue
+        result.append(Due(ministry, slot, status, len(expected[ministry.abbr])))
+    return slot, result
+
+
+# -- the e-mail ----------------------------------------------------------------------------------
+
+
+def message_id(year: int, ministry: Ministry, slot: Slot, sender: str) -> str:
+    """Deterministic, so the mail server's log proves what was sent for an uncertain entry."""
+    return mail_message_id(f"{year}-{ministry.slug}-{slot.key}", sender)
+
+
+def _single_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def compose(config: Config, item: Due, templates) -> EmailMessage:
+    """The reminder for one ministry (one ministry per message; the secretariat in Cc after the deadline).
+
+    ``templates``: the jinja2 environment of the e-mail templates (annex.notify.mail.template_environment).
+    """
+    settings = config.settings
+    deadline = settings.deadline
+    days_left = (deadline.astimezone(JST).date() - item.slot.at.astimezone(JST).date()).days
+    issues = [
+        {"code": code, "title": RULES[code].title if code in RULES else code, "count": count}
+        for code, count in item.status.issue_counts.items()
+    ]
+    context = {
+        "title": settings.title,
+        "year": settings.year,
+        "ministry": item.ministry.names[0],
+        "abbr": item.ministry.abbr,
+        "status": item.status.status,
+        "file": item.status.file,
+        "received_at": format_instant(item.status.received_at) if item.status.received_at else None,
+        "issues": issues,
+        "errors": item.status.errors,
+        "rows": item.rows,
+        "deadline": format_instant(deadline),
+        "after_deadline": item.slot.after_deadline,
+        "days_left": days_left,
+        "days_over": -days_left,
+        "secretariat": config.secretariat,
+    }
+    kind = "再提出のお願い" if item.status.status == "差戻し" else "提出のお願い"
+    when = "締切を過ぎています" if item.slot.after_deadline else f"締切 {format_instant(deadline)}"
+    cc = [config.secretariat.email] if item.slot.after_deadline and settings.reminders.cc_secretariat_after_deadline else None
+    return compose_message(
+        templates, "reminder", context,
+        subject=f"【{kind}】{settings.title}（{when}）",
+        sender=formataddr((_single_line(config.secretariat.name), settings.smtp.sender)),
+        to=item.recipients, cc=cc,
+        message_id=message_id(settings.year, item.ministry, item.slot, settings.smtp.sender),
+    )
+
+
+# -- the edges: reading the instant, the templates sent and the ledger ------------------------------
+
+
+def parse_instant(text: str | None, now: dt.datetime | None = None) -> dt.datetime:
+    """An ISO instant (2026-05-20T09:00+09:00); without a zone it is Japan time; None is now."""
+    if text is None:
+        return now or dt.datetime.now(JST)
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"日時として読めません: {text}", hint="例: 2026-05-20T09:00+09:00") from None
+    return moment.replace(tzinfo=JST) if moment.tzinfo is None else moment
+
+
+def expected_ministries(workspace, year: int) -> dict[str, list[str]]:
+    """Ministry → rows of its template for ``year``: from master(year-1), else the baseline annex."""
+    from annex.master.importer import read_annex_file
+    from annex.master.store import read_master
+    from annex.model.ownership import ministries_in_annex
+
+    config = workspace.config
+    path = workspace.master_json(year - 1)
+    annex = read_master(path) if path.exists() else read_annex_file(workspace.baseline_file())
+    return ministries_in_annex(annex, config.tags, config.secretariat.abbr)
+
+
+# -- a run's report ----------------------------------------------------------------------------------
+
+OUTCOME_JA = {
+    "sent": "送信しました",
+    "failed": "送信失敗",
+    "already": "この回は送信済み（または要確認）のため送りません",
+    "no-contact": "宛先未登録（config/ministries.yaml の contacts に登録してください）",
+    "would-send": "送信予定",
+}
+
+
+@dataclass
+class ReminderReport:
+    year: int
+    at: dt.datetime
+    slot: Slot | None
+    items: list[Due]
+    outcomes: dict[str, str]  # ministry abbr → key of OUTCOME_JA
+    uncertain: list = field(default_factory=list)  # outbox entries a person must check
+    all_slots: list[Slot] = field(default_factory=list)
+    upcoming: list[Due] = field(default_factory=list)  # no slot in force: who the next slot would remind
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for o in self.outcomes.values() if o == outcome)
+
+    def lines(self) -> list[str]:
+        head = f"督促 {self.year}年度 {format_instant(self.at)} 時点"
+        if self.slot is None:
+            upcoming = [s for s in self.all_slots if s.at > self.at]
+            after = f"次の督促は {format_instant(upcoming[0].at)}（{upcoming[0].label}）です" if upcoming else "督促の期間は終わりました"
+            lines = [f"{head}: 督促の時期ではありません。{after}"]
+            if self.upcoming:
+                lines.append(f"  現時点の提出状況のままなら、次回の対象は {len(self.upcoming)} 府省庁です:")
+                lines += [f"  - {i.ministry.abbr}: {i.reason}" for i in self.upcoming]
+            return lines
+        lines = [f"{head}: {self.slot.label}（{self.slot.key}）— 対象 {len(self.items)} 府省庁"]
+        for item in self.items:
+            lines.append(f"  - {item.ministry.abbr}: {item.reason} → {OUTCOME_JA[self.outcomes[item.ministry.abbr]]}"
+                         + (f"（宛先: {', '.join(item.recipients)}）" if item.recipients else ""))
+        for entry in self.uncertain:
+            lines.append(f"  ! 要確認: {entry.ministry} {entry.slot}（{entry.message_id}、宛先 {entry.recipients}）— {entry.error}")
+        return lines
+
+    def to_dict(self) -> dict:
+        return {
+            "year": self.year,
+            "at": self.at.isoformat(),
+            "slot": self.slot.key if self.slot else None,
+            "due": [{"ministry": i.ministry.abbr, "status": i.status.status, "reason": i.reason,
+                     "recipients": i.recipients, "outcome": self.outcomes[i.ministry.abbr]} for i in self.items],
+            "uncertain": [{"ministry": e.ministry, "slot": e.slot, "message_id": e.message_id} for e in self.uncertain],
+            "lines": self.lines(),
+        }
+
+
+def preview(workspace, year: int, at: dt.datetime) -> ReminderReport:
+    """What a run at ``at`` would do, read-only (annex remind --dry-run)."""
+    from annex.notify.outbox import Outbox
+
+    slot, items = plan(workspace, year, at)
+    with Outbox.open(workspace.ledger_url) as outbox:
+        outcomes = {
+            i.ministry.abbr: "no-contact" if not i.recipients
+            else "already" if outbox.state_of(year, i.ministry.abbr, i.slot.key) in ("sent", "queued", "uncertain")
+            else "would-send"
+            for i in items
+        }
+        uncertain = outbox.entries(year, state="uncertain") + outbox.entries(year, state="queued")
+    all_slots = slots(workspace.config.settings)
+    upcoming: list[Due] = []
+    if slot is None and (later := [s for s in all_slots if s.at > at]):
+        upcoming = plan(workspace, year, later[0].at)[1]
+    return ReminderReport(year, at, slot, items, outcomes, uncertain, all_slots, upcoming)
+
+
+def plan(workspace, year: int, at: dt.datetime) -> tuple[Slot | None, list[Due]]:
+    """Who is due at ``at``, from the ledger and the templates that were sent."""
+    return due(workspace.config, at, ledger_statuses(workspace, year), expected_ministries(workspace, year))
+
+
+def ledger_statuses(workspace, year: int) -> dict[str, MinistryStatus]:
+    from annex.intake.ledger import Ledger
+
+    ledger = Ledger.for_workspace(workspace)
+    try:
+        return statuses_from_ledger(ledger.entries(year))
+    finally:
+        ledger.close()
+
+
+def statuses_from_ledger(entries) -> dict[str, MinistryStatus]:
+    """Ministry → 受理 if any of its submissions was accepted (the newest accepted one is merged),
+    else 差戻し with its newest returned submission. Files not yet validated, or whose ministry
+    could not be told, count for nobody."""
+    result: dict[str, MinistryStatus] = {}
+    for e in entries:  # in order of receipt
+        if not e.ministry or e.status == "received":
+            continue
+        if e.accepted:
+            result[e.ministry] = MinistryStatus(e.ministry, "受理", e.path, e.received_at)
+        elif e.ministry not in result or result[e.ministry].status != "受理":
+            result[e.ministry] = MinistryStatus(e.ministry, "差戻し", e.path, e.received_at, e.errors)
+    return result

@@ -1,0 +1,514 @@
+"""A read workbook → a Submission with every issue located (file, sheet, cell, 項目ID, rule).
+
+Stages, in order; a stage that finds the file unusable stops the ones after it:
+1. file level   preflight and reader issues (annex.intake.reader), the metadata sheet (foreign,
+                outdated, wrong year, unknown ministry, tampered), formulas;
+2. structure    记入シート present, the header row where the contract puts it, every label;
+3. lines        the pandera schema (annex.validation.schemas) over every line of every submission of the
+                batch at once, plus the comparisons with the template that was distributed
+                (locked cells, ids, ownership), which are per cell by nature.
+
+Line checks on content apply to what the ministry wrote — new lines and changed cells — never to
+text it received unchanged from last year's annex (that text was published; its spelling is
+the secretariat's matter, and reporting it would make every clean submission a warning).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from rapidfuzz import fuzz, process
+
+from annex.model.config import Config
+from annex.model.annex import Annex
+from annex.model.ownership import bullet_owners
+from annex.intake.preflight import column_index, column_letter
+from annex.model.rules import BLOCKING, TEXT_LIMIT, rule
+from annex.validation.schemas import CONTROL_RE, HALFWIDTH_KANA_RE, LOOKALIKE_RE, SubmissionLines, validate_lines
+from annex.model.contract import (
+    ACTION_DELETE,
+    ACTION_EDIT,
+    ACTION_NEW,
+    ACTION_UNCHANGED,
+    ACTIONS,
+    COLUMN_BY_KEY,
+    COLUMNS,
+    HEADER_ROW,
+    HEADER_SEARCH_ROWS,
+    LOCKED_KEYS,
+    RELISTED_VALUE,
+    SHEET_ENTRY,
+    SHEET_META,
+    TEMPLATE_VERSION,
+    locked_checksum,
+    split_tags,
+)
+from annex.model.issues import Issue, Location, Severity, Submission, SubmissionLine
+from annex.model.tags import comparison_key
+from annex.distribute.template import checksum_lines, plan_templates, preamble_items, preamble_row_id
+from annex.intake.reader import Grid, RawWorkbook
+
+EDITABLE_KEYS = tuple(c.key for c in COLUMNS if c.editable)
+CODE_KEYS = ("item_id", "row_id", "field", "relisted", "relisted_of", "action")  # compared stripped
+REQUIRED_KEYS = ("item_id", "row_id", "field", "text", "tags", "action")
+LABEL_TO_KEY = {c.label: c.key for c in COLUMNS}
+
+
+# -- what a submission is compared with ------------------------------------------------------
+@dataclass
+class Reference:
+    """master(Y-1) and the templates planned from it: what each ministry was sent."""
+
+    config: Config
+    year: int
+    annex: Annex | None = None
+    plans: dict = field(default_factory=dict)  # ministry abbr → annex.distribute.template.TemplatePlan
+    bullets: dict = field(default_factory=dict)  # item id → (row, column, bullet) in master(Y-1): Annex.bullet_index()
+    known_ids: set[str] = field(default_factory=set)
+    row_ids: set[str] = field(default_factory=set)
+    severities: dict[str, str] = field(default_factory=dict)  # rule code → "error"/"warning": config's override hook
+    source_digest: str = ""  # SHA-256 of the file master(Y-1) was read from ("" without one)
+
+    @classmethod
+    def for_annex(cls, config: Config, year: int, annex: Annex | None) -> "Reference":
+        ref = cls(config, year, annex, severities=dict(config.settings.rule_severities))
+        if annex is not None:
+            ref.plans = {plan.ministry: plan for plan in plan_templates(annex, config, year)}
+            ref.bullets = annex.bullet_index()
+            ref.known_ids = set(ref.bullets) | set(preamble_items(annex))
+            ref.row_ids = {row.id for _, _, row in annex.rows()} | {preamble_row_id(c) for c in annex.chapters}
+        return ref
+
+    @classmethod
+    def load(cls, workspace, year: int) -> "Reference":
+        """master(Y-1) from output/<Y-1>/master.json, else the configured baseline if it is Y-1
+        (without either, files are checked against the catalogue only)."""
+        from annex.master.store import master_or_baseline
+
+        config = workspace.config
+        if not workspace.master_json(year - 1).exists() and config.settings.baseline.year != year - 1:
+            return cls.for_annex(config, year, None)
+        annex, _, digest = master_or_baseline(workspace, year - 1, write=False)
+        ref = cls.for_annex(config, year, annex)
+        ref.source_digest = digest
+        return ref
+
+    def fingerprint(self) -> str:
+        """A digest of everything a verdict depends on besides the file: master(Y-1) and the config."""
+        import hashlib
+
+        digest = hashlib.sha256(f"{self.year}|{self.source_digest}|".encode())
+        digest.update(self.config.model_dump_json(exclude={"sources"}).encode())
+        return digest.hexdigest()[:16]
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _severity(code: str, severities: Mapping[str, str], *, stops: bool = False) -> Severity | None:
+    """The config's severity for a rule (rule_severities), None for the catalogue's.
+
+    An issue that stops the submission — a BLOCKING rule (config refuses to downgrade those), or
+    one that ``stops`` here, like a missing required column — stays an error whatever the
+    severities say: downgrading it would accept a submission with no lines, its edits dropped."""
+    wanted = severities.get(code)
+    return None if (stops or code in BLOCKING) and wanted != "error" else wanted  # type: ignore[return-value]
+
+
+def _issue(severities: Mapping[str, str], code: str, file: str, cell: str | None = None, item_id: str | None = None, *,
+           at: str | None = SHEET_ENTRY, stops: bool = False, **fields: object) -> Issue:
+    """An issue located at file / sheet ``at`` ! cell / 項目ID, at the severity the config gives the
+    rule (see _severity); fields fill the catalogue's templates."""
+    return rule(code).issue(Location(file, at, cell, item_id or None), _severity(code, severities, stops=stops), **fields)
+
+
+def _reader_issue(issue: Issue, severities: Mapping[str, str]) -> Issue:
+    """An issue the reader (annex.intake.reader, in the worker) made, at the config's severity; a reader
+    error means the workbook was not read, so it stops the submission."""
+    severity = _severity(issue.rule, severities, stops=issue.severity == "error")
+    return dataclasses.replace(issue, severity=severity) if severity else issue
+
+
+def _parse_year(value: str | None) -> tuple[str, int | None]:
+    """The metadata's year as written (stripped, "2026.0" → "2026") and as a number, if it is one."""
+    text = (value or "").strip().removesuffix(".0")
+    return text, int(text) if text.isdigit() else None
+
+
+def _text(value: str | None) -> str:
+    return "" if value is None else value
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _chars(text: str, pattern: str) -> str:
+    found = list(dict.fromkeys(re.findall(pattern, text)))
+    return "、".join(f"U+{ord(c):04X}" if not c.isprintable() or unicodedata.category(c) == "Cf" else c for c in found[:5])
+
+
+# -- stage 1: the file ----------------------------------------------------------------------
+def _file_level(raw: RawWorkbook, ref: Reference) -> tuple[list[Issue], dict[str, str], int | None]:
+    """(issues, the metadata, the year it states)."""
+    file, sev = raw.file, ref.severities
+    issues: list[Issue] = [_reader_issue(i, sev) for i in raw.issues]
+    meta = raw.meta or {}
+    year_text, year = _parse_year(meta.get("year"))
+    if not raw.readable:
+        return issues, meta, year
+    if raw.meta is None:  # no ministry to attribute the lines to
+        issues.append(_issue(sev, "F-FOREIGN", file, at=None))
+        return issues, meta, year
+    missing = [k for k in ("ministry", "year", "template_version", "checksum") if not meta.get(k)]
+    if missing:
+        issues.append(_issue(sev, "F-TAMPERED", file, at=SHEET_META, detail=f"管理情報「{'・'.join(missing)}」がありません"))
+        return issues, meta, year
+    version = meta["template_version"].strip()
+    if version != TEMPLATE_VERSION:
+        issues.append(_issue(sev, "F-OUTDATED", file, at=None, found=version, expected=TEMPLATE_VERSION))
+    if year_text != str(ref.year):
+        issues.append(_issue(sev, "F-WRONG-YEAR", file, at=None, found=year_text, expected=ref.year))
+    ministry = meta["ministry"].strip()
+    known = ref.config.ministry_by_abbr.get(ministry)
+    if known is None:  # no ministry to attribute the lines to
+        issues.append(_issue(sev, "F-UNKNOWN-MINISTRY", file, at=None, found=ministry))
+    elif meta.get("ministry_slug") and meta["ministry_slug"].strip() != known.slug:
+        issues.append(_issue(sev, "F-TAMPERED", file, at=SHEET_META, detail="府省の管理情報が一致しません"))
+    for cell in raw.formulas:
+        issues.append(_issue(sev, "F-FORMULA", file, cell, cell=f"{SHEET_ENTRY}!{cell}"))
+    return issues, meta, year
+
+
+# -- stage 2: structure ---------------------------------------------------------------------
+@dataclass
+class _Layout:
+    header_row: int
+    columns: dict[str, int]  # key → 1-based column
+
+
+def _structure(raw: RawWorkbook, sev: Mapping[str, str]) -> tuple[list[Issue], _Layout | None]:
+    """A missing sheet, or a missing column the lines cannot be read without (REQUIRED_KEYS),
+    stops the submission; other missing columns and a moved header row do not."""
+    file = raw.file
+    grid = raw.entry
+    if grid is None:
+        return [_issue(sev, "S-SHEET-MISSING", file, at=None, sheet=SHEET_ENTRY)], None
+    best_row, best = HEADER_ROW, -1
+    for r in range(1, min(HEADER_SEARCH_ROWS, len(grid.rows)) + 1):
+        hits = sum(1 for v in grid.rows[r - 1] if v is not None and v.strip() in LABEL_TO_KEY)
+        if hits > best:
+            best_row, best = r, hits
+    issues: list[Issue] = []
+    if best <= 0:
+        for i, spec in enumerate(COLUMNS, start=1):
+            cell = f"{column_letter(i)}{HEADER_ROW}"
+            issues.append(_issue(sev, "S-COLUMN-MISSING", file, cell, stops=spec.key in REQUIRED_KEYS, label=spec.label,
+                                 suggestion=f"{cell} に列見出し「{spec.label}」を戻してください。"))
+        return issues, None
+    if best_row != HEADER_ROW:
+        issues.append(_issue(sev, "S-HEADER-MOVED", file, f"A{best_row}", found=best_row, expected=HEADER_ROW))
+    columns: dict[str, int] = {}
+    strays: dict[str, int] = {}
+    for j, value in enumerate(grid.rows[best_row - 1]):
+        col = grid.first_col + j
+        if value is None or not value.strip():
+            continue
+        key = LABEL_TO_KEY.get(value.strip())
+        if key and key not in columns:
+            columns[key] = col
+        elif not key:
+            strays[value.strip()] = col
+    for i, spec in enumerate(COLUMNS, start=1):
+        if spec.key in columns:
+            continue
+        match = process.extractOne(spec.label, list(strays), scorer=fuzz.ratio, score_cutoff=40) if strays else None
+        if match:
+            cell = f"{column_letter(strays[match[0]])}{best_row}"
+            hint = f"列見出し「{match[0]}」を「{spec.label}」に戻してください。"
+        else:
+            cell = f"{column_letter(i)}{best_row}"
+            hint = f"削除した列「{spec.label}」を元の位置に戻してください。"
+        issues.append(_issue(sev, "S-COLUMN-MISSING", file, cell, stops=spec.key in REQUIRED_KEYS, label=spec.label, suggestion=hint))
+    if any(k not in columns for k in REQUIRED_KEYS):
+        return issues, None
+    return issues, _Layout(best_row, columns)
+
+
+# -- stage 3: lines -------------------------------------------------------------------------
+def _lines(grid: Grid, layout: _Layout) -> list[SubmissionLine]:
+    lines: list[SubmissionLine] = []
+    for r in range(layout.header_row + 1, len(grid.rows) + 1):
+        values: dict[str, str] = {}
+        for key, col in layout.columns.items():
+            value = _text(grid.value(r, col))
+            values[key] = value.strip() if key in CODE_KEYS else value
+        if not values.get("item_id") and not any(values.get(k) for k in EDITABLE_KEYS):
+            continue  # a spare line left empty, or a blank row
+        line = SubmissionLine(
+            excel_row=r,
+            item_id=values.get("item_id") or None,
+            row_id=values.get("row_id") or None,
+            field=values.get("field", ""),
+            heading=values.get("heading") or None,
+            text=values.get("text") or None,
+            tags=split_tags(values.get("tags")),
+            relisted=values.get("relisted") == RELISTED_VALUE,
+            relisted_of=values.get("relisted_of") or None,
+            action=values.get("action", ""),
+            previous_text=values.get("previous_text") or None,
+            cells={key: f"{column_letter(col)}{r}" for key, col in layout.columns.items()},
+            raw=values,
+        )
+        lines.append(line)
+    return lines
+
+
+@dataclass
+class _Pending:
+    """A readable submission waiting for the batch-wide line checks."""
+
+    submission: Submission
+    rows: list[dict] = field(default_factory=list)  # frame rows, aligned with submission.lines
+    _by_value: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+
+    def lines_with(self, column: str, value: str) -> list[SubmissionLine]:
+        """The lines whose frame row holds value in column (grouped once per column, on first use)."""
+        if column not in self._by_value:
+            groups: dict[str, list[int]] = defaultdict(list)
+            for i, row in enumerate(self.rows):
+                groups[row[column]].append(i)
+            self._by_value[column] = groups
+        return [self.submission.lines[i] for i in self._by_value[column].get(value, [])]
+
+
+def _compare_with_template(sub: Submission, plan, ref: Reference, meta: dict[str, str]) -> tuple[list[Issue], dict[int, bool], dict[int, bool]]:
+    """Locked cells, ids and ownership against the template that was distributed."""
+    file, issues, sev = sub.file, [], ref.severities
+    own_text: dict[int, bool] = {}
+    own_tags: dict[int, bool] = {}
+    if plan is None:  # nothing to compare with: the checksum still tells a tampered workbook
+        checksum = locked_checksum(checksum_lines(ln.raw for ln in sub.lines))  # as TemplatePlan.checksum
+        if meta.get("checksum") and checksum != meta["checksum"].strip():
+            issues.append(_issue(sev, "F-TAMPERED", file, at=None, detail="変更不可の内容が配布時と一致しません"))
+        for i, line in enumerate(sub.lines):
+            own_text[i] = own_tags[i] = line.action in (ACTION_EDIT, ACTION_NEW) or not line.item_id
+        return issues, own_text, own_tags
+    if meta.get("checksum", "").strip() != plan.checksum:
+        issues.append(_issue(sev, "F-TAMPERED", file, at=SHEET_META, detail="管理情報（チェックサム）が配布時と一致しません"))
+    expected = {line.values["item_id"]: line for line in plan.lines if line.prefilled}
+    index = ref.bullets
+    config = ref.config
+    seen: set[str] = set()
+    for i, line in enumerate(sub.lines):
+        values = line.raw
+        sent = expected.get(line.item_id or "")
+        if sent is None:
+            own_text[i] = own_tags[i] = True
+            continue
+        seen.add(line.item_id)
+        for key in LOCKED_KEYS:
+            if key == "item_id" or key not in line.cells:
+                continue
+            if values.get(key, "").strip() != (sent.values.get(key) or "").strip():
+                issues.append(_issue(sev, "L-LOCKED-CHANGED", file, line.cells[key], line.item_id,
+                                     label=COLUMN_BY_KEY[key].label, expected=_short(sent.values.get(key) or "（空欄）")))
+        changed = [k for k in EDITABLE_KEYS if k in line.cells and k != "action"
+                   and (values.get(k, "").strip() if k in CODE_KEYS else values.get(k, "")) != (sent.values.get(k) or "")]
+        if "tags" in changed and split_tags(values.get("tags")) == split_tags(sent.values.get("tags")):
+            changed.remove("tags")  # the same tags, spelled with another separator
+        own_text[i] = "text" in changed or "heading" in changed
+        own_tags[i] = "tags" in changed
+        if sent.kind == "context":
+            if changed or line.action in (ACTION_EDIT, ACTION_DELETE):
+                where = line.cells.get(changed[0] if changed else "action")
+                owners = "、".join(bullet_owners(*index[line.item_id], config.tags, config.secretariat.abbr)) if line.item_id in index else "他府省"
+                issues.append(_issue(sev, "L-NOT-OWNER", file, where, line.item_id, owners=owners))
+            own_text[i] = own_tags[i] = False
+        elif changed and line.action == ACTION_UNCHANGED:
+            issues.append(_issue(sev, "L-UNCHANGED-BUT-EDITED", file, line.cells.get("action"), line.item_id))
+            line.action = ACTION_EDIT  # accepted as an edit, as the message says
+    gone = [item for item in expected if item not in seen]
+    if gone:
+        shown = "、".join(gone[:5]) + (f" ほか{len(gone) - 5}件" if len(gone) > 5 else "")
+        issues.append(_issue(sev, "F-TAMPERED", file, at=SHEET_ENTRY, detail=f"配布した記載の行が削除されています（項目ID {shown}）"))
+    return issues, own_text, own_tags
+
+
+def _frame_row(sub_index: int, i: int, line: SubmissionLine, sub: Submission, ref: Reference, plan_ids: set[str] | None,
+               own_text: bool, own_tags: bool, ids_in_sub: set[str]) -> dict:
+    values = line.raw
+    tags = ref.config.tags
+    unknown = ""
+    for tag in line.tags:
+        if tags.resolve(tag).kind in ("unknown", "alias"):
+            unknown = tag
+            break
+    ministry = sub.ministry or ""
+    deleted = line.action == ACTION_DELETE
+    text = values.get("text", "")
+    return {
+        "sub": sub_index,
+        "line": i,
+        "item_id": values.get("item_id", ""),
+        "row_id": values.get("row_id", ""),
+        "field": values.get("field", ""),
+        "heading": values.get("heading", ""),
+        "text": text,
+        "tags": values.get("tags", ""),
+        "relisted": values.get("relisted", ""),
+        "relisted_of": values.get("relisted_of", ""),
+        "action": values.get("action", ""),
+        "own_text": own_text,
+        "own_tags": own_tags,
+        "secretariat": ministry == ref.config.secretariat.abbr,
+        "id_known": plan_ids is None or not line.item_id or line.item_id in plan_ids,
+        "row_known": ref.annex is None or (line.row_id or "") in ref.row_ids,
+        "relisted_of_known": ref.annex is None or (line.relisted_of or "") in ref.known_ids or (line.relisted_of or "") in ids_in_sub,
+        "tags_self": ministry in tags.ministries_of(line.tags),
+        "tag_unknown": unknown,
+        "text_key": "" if deleted or not text.strip() else comparison_key(text),
+    }
+
+
+def _line_issue(code: str, column: str, item: _Pending, i: int, ref: Reference) -> Issue:
+    """The issue for a schema failure on the i-th line of a pending submission, worded from its
+    line and its frame row (what _frame_row already worked out is not worked out again)."""
+    sub, line, row = item.submission, item.submission.lines[i], item.rows[i]
+    values, sev = line.raw, ref.severities
+    file, it = sub.file, line.item_id
+    key = column or {
+        "L-TEXT-EMPTY": "text", "L-TAGS-EMPTY": "tags", "L-TAG-MISSING-SELF": "tags",
+        "X-DUPLICATE-ID": "item_id", "X-DUPLICATE-TEXT": "text",
+    }.get(code, "text")
+    cell = line.cells.get(key)
+    value = values.get(key, "")
+    ministry = sub.ministry or ""
+    if code == "L-TEXT-TOO-LONG":
+        return _issue(sev, code, file, cell, it, length=len(value), limit=TEXT_LIMIT)
+    if code == "L-CONTROL-CHAR":
+        return _issue(sev, code, file, cell, it, chars=_chars(value, CONTROL_RE))
+    if code == "L-HALFWIDTH-KANA":
+        runs = re.findall(HALFWIDTH_KANA_RE + "+", value)
+        return _issue(sev, code, file, cell, it, chars="、".join(dict.fromkeys(runs)),
+                      fixed="、".join(dict.fromkeys(unicodedata.normalize("NFKC", r) for r in runs)))
+    if code == "L-LOOKALIKE":
+        pairs = re.findall(LOOKALIKE_RE, value)
+        return _issue(sev, code, file, cell, it, chars="、".join(dict.fromkeys(p[1] for p in pairs)),
+                      fixed="長音には「ー」を使ってください（例: " + "、".join(dict.fromkeys(p[0] + "ー" for p in pairs)) + "）。")
+    if code == "L-TAG-UNKNOWN":
+        tag = row["tag_unknown"] or value
+        return _issue(sev, code, file, cell, it, tag=tag, suggestion=ref.config.tags.suggest(tag))
+    if code == "L-TAG-MISSING-SELF":
+        return _issue(sev, code, file, cell, it, tags="、".join(line.tags), ministry=ministry)
+    if code == "L-TAGS-EMPTY":
+        return _issue(sev, code, file, cell, it, ministry=ministry)
+    if code == "L-FIELD-INVALID":
+        return _issue(sev, code, file, cell, it, value=value or "（空欄）")
+    if code == "L-ACTION-INVALID":
+        match = process.extractOne(value, list(ACTIONS), scorer=fuzz.ratio) if value else None
+        hint = f"「{match[0]}」ではありませんか" if match and match[1] >= 50 else "・".join(ACTIONS)
+        return _issue(sev, code, file, cell, it, value=value or "（空欄）", suggestion=hint)
+    if code in ("L-RELISTED-UNKNOWN", "L-NEW-WITH-ID", "L-ID-ALTERED", "L-ROW-UNKNOWN"):
+        return _issue(sev, code, file, cell, it, value=value)
+    if code == "X-DUPLICATE-ID":
+        cells = [ln.cells.get("item_id", "") for ln in item.lines_with("item_id", row["item_id"])]
+        return _issue(sev, code, file, cell, it, value=value, count=len(cells), cells="、".join(cells))
+    if code == "X-DUPLICATE-TEXT":  # text_key is "" for deleted lines, so they are never among the others
+        others = [ln.cells.get("text", "") for ln in item.lines_with("text_key", row["text_key"]) if ln is not line]
+        return _issue(sev, code, file, cell, it, cells="、".join(others))
+    return _issue(sev, code, file, cell, it)
+
+
+def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[Submission]:
+    """Read workbooks (with their SHA-256) → Submissions, the line checks run once for the batch."""
+    submissions: list[Submission] = []
+    pending: list[_Pending] = []
+    for raw, sha in raws:
+        file_issues, meta, year = _file_level(raw, ref)
+        ministry = (meta.get("ministry") or "").strip() or None
+        sub = Submission(file=raw.file, sha256=sha, ministry=ministry, year=year,
+                         template_version=(meta.get("template_version") or "").strip() or None,
+                         issues=file_issues)
+        submissions.append(sub)
+        # severities are the config's by now: a downgraded F-OUTDATED / F-WRONG-YEAR lets the lines be read
+        if any(i.severity == "error" and i.rule in ("F-FOREIGN", "F-UNKNOWN-MINISTRY", "F-WRONG-YEAR", "F-OUTDATED")
+               for i in file_issues) or not raw.readable:
+            continue  # not this year's template from a known ministry: line checks would only add noise
+        structure, layout = _structure(raw, ref.severities)
+        sub.issues.extend(structure)
+        if layout is None or raw.entry is None:
+            continue
+        sub.lines = _lines(raw.entry, layout)
+        if not sub.lines:
+            sub.issues.append(_issue(ref.severities, "F-EMPTY", sub.file, at=SHEET_ENTRY))
+            continue
+        plan = ref.plans.get(ministry) if ministry else None
+        compared, own_text, own_tags = _compare_with_template(sub, plan, ref, meta)
+        sub.issues.extend(compared)
+        ids_in_sub = {ln.item_id for ln in sub.lines if ln.item_id}
+        item = _Pending(sub)
+        plan_ids = set(plan.item_ids) if plan is not None else None
+        for i, line in enumerate(sub.lines):
+            item.rows.append(_frame_row(len(pending), i, line, sub, ref, plan_ids, own_text[i], own_tags[i], ids_in_sub))
+        pending.append(item)
+    if pending:
+        frame = pl.DataFrame([row for item in pending for row in item.rows], schema=_SCHEMA)
+        offsets = [(item, i) for item in pending for i in range(len(item.rows))]
+        for index, code, column in validate_lines(frame):
+            item, i = offsets[index]
+            item.submission.issues.append(_line_issue(code, column, item, i, ref))
+    for sub in submissions:
+        sub.issues = _dedupe(sub.issues)
+        sub.issues.sort(key=_issue_order)
+    return submissions
+
+
+# the frame's columns and types, as the pandera model declares them
+_SCHEMA = {name: column.dtype.type for name, column in SubmissionLines.to_schema().columns.items()}
+
+
+def _dedupe(issues: list[Issue]) -> list[Issue]:
+    seen, out = set(), []
+    for issue in issues:
+        key = (issue.rule, issue.location)
+        if key not in seen:
+            seen.add(key)
+            out.append(issue)
+    return out
+
+
+def _cell_sort(cell: str | None) -> tuple[int, int]:
+    if not cell:
+        return (0, 0)
+    m = re.match(r"([A-Z]+)(\d+)", cell)
+    if not m:
+        return (0, 0)
+    return (int(m.group(2)), column_index(m.group(1)))
+
+
+def _issue_order(issue: Issue) -> tuple:
+    level = 0 if issue.rule.startswith("F-") else 1 if issue.rule.startswith("S-") else 2
+    return (level, _cell_sort(issue.location.cell), issue.rule)
+
+
+def rejected_unreadable(file: str, sha256: str, code: str, detail: str) -> Submission:
+    """A submission whose reading failed outright (worker crashed or ran out of time). Nothing of it
+    was read, so the issue stops it: it is an error whatever rule_severities says (see _severity)."""
+    issue = _issue({}, code, file, at=None, detail=detail)
+    return Submission(file=file, sha256=sha256, ministry=None, year=None, template_version=None, issues=[issue])
+
+
+def sha256_of(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(2**20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

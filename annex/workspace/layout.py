@@ -1,0 +1,75 @@
+"""A workspace: the folder a secretariat works in, holding config/, submissions/, output/.
+
+Nothing here depends on the current directory: every path is derived from the root given.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from annex.model.config import BUNDLED, Config, bundled_path, load_config, shipped_template
+from annex.model.errors import ConfigError
+
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def at(cls, root: Path | str | None) -> "Workspace":
+        return cls(Path(root or ".").expanduser().resolve())
+
+    # -- configuration -----------------------------------------------------------------------
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "config"
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.config_dir if self.config_dir.exists() else None)
+
+    def year(self, year: int | None) -> int:
+        return year if year is not None else self.config.year
+
+    # -- inputs ------------------------------------------------------------------------------
+    def submissions(self, year: int) -> Path:
+        return self.root / "submissions" / str(year)
+
+    def baseline_file(self) -> Path:
+        spec = self.config.settings.baseline.file
+        if spec.startswith(BUNDLED):
+            path = bundled_path(spec[len(BUNDLED):])
+        else:
+            path = (self.root / spec).resolve()
+        if not path.exists():
+            raise ConfigError(f"{self.config.sources['annex.yaml']}: キー「baseline.file」— {path} が見つかりません")
+        return path
+
+    def template(self, name: str) -> Path:
+        """A workspace's own templates/<name> if it has one, else the one shipped with annex."""
+        own = self.root / "templates" / name
+        return own if own.exists() else shipped_template(name)
+
+    def template_folders(self, name: str) -> list[Path]:
+        """templates/<name>/ of the workspace, then the shipped one: a file in the first wins."""
+        return [self.root / "templates" / name, shipped_template(name)]
+
+    # -- outputs -----------------------------------------------------------------------------
+    def output(self, year: int) -> Path:
+        return self.root / "output" / str(year)
+
+    def master_json(self, year: int) -> Path:
+        return self.output(year) / "master.json"
+
+    @property
+    def archive(self) -> Path:
+        """Every received file, content-addressed; kept apart from output/, which is regenerated."""
+        return self.root / "archive"
+
+    @property
+    def ledger_url(self) -> str:
+        return os.environ.get("ANNEX_DB_URL") or f"sqlite:///{self.archive / 'ledger.sqlite'}"
