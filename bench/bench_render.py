@@ -26,7 +26,7 @@ from annex.model.config import bundled_path, load_config  # noqa: E402
 from annex.master.importer import import_annex, read_annex_file  # noqa: E402
 from annex.model.annex import Annex  # noqa: E402
 from annex.render.pdf import convert_to_pdf, find_soffice  # noqa: E402
-from annex.render.writer import build_context, expected_min_pages, render_docx  # noqa: E402
+from annex.render import build_context, expected_min_pages, render_docx  # noqa: E402
 
 TEMPLATE = ROOT / "annex" / "templates" / "annex.docx"
 

@@ -28,7 +28,7 @@ def make_inputs(folder: Path) -> tuple[object, list[Path]]:
 
     from annex.model.config import JST, bundled_path
     from annex.workspace.distribute import distribute_year
-    from annex.master.importer import import_into_workspace
+    from annex.workspace.master import import_into_workspace
     from annex.workspace.layout import Workspace
 
     ws = Workspace.at(folder / "ws")

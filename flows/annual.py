@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 from prefect import flow
-from prefect.artifacts import create_progress_artifact, update_progress_artifact
-from prefect.futures import as_completed
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from annex.workspace import pipeline
+from annex.workspace import collect as collect_steps
 from annex.io.files import sweep_orphans
 from annex.io.workers import DEFAULT_WORKERS
 from annex.workspace.run import build_summary, ministry_table, summary_lines
@@ -22,61 +18,24 @@ from annex.io.runlock import run_lock
 from annex.model.issues import Submission
 from annex.workspace.layout import Workspace
 from flows.progress import note
+from flows.steps import mail_feedback, send_mail, validate_all
 from tasks.collect import collect, load_reference
 from tasks.distribute import previous_master
-from tasks.feedback import feedback_workbooks, send_conflict_notice, send_feedback
-from tasks.mailer import delivery_outcome
+from tasks.feedback import feedback_workbooks, send_conflict_notice
 from tasks.merge import merge
 from tasks.publish import publish
 from tasks.render import render
 from tasks.validate import Shared, record_validations, validate_file
 
 
-def validate_all(items: list[pipeline.Received], ref, fingerprint: str) -> dict[str, Submission]:
-    """One task per file, run side by side on the flow's task runner; a failed one is a returned file."""
-    progress = create_progress_artifact(0.0, description="提出物の検証")
-    shared = Shared(ref)
-    futures = {validate_file.submit(item, shared, fingerprint): item for item in items}
-    done: dict[str, Submission] = {}
-    for future in as_completed(list(futures)):
-        item = futures[future]
-        try:
-            done[item.sha256] = future.result()
-        except Exception as exc:  # this file only: it is returned to its ministry, the others go on
-            done[item.sha256] = pipeline.validation_failed(item, f"検証処理が失敗しました（{exc}）")
-        note(f"  検証 {len(done)}/{len(items)}: {item.name} → {done[item.sha256].verdict}")
-        update_progress_artifact(progress, 100.0 * len(done) / len(items))
-    return done
-
-
 def accepted_submissions(ws: Workspace, year: int, submissions: dict[str, Submission], ref, fingerprint: str) -> dict[str, Submission]:
-    """Each ministry's newest accepted version: validated in this run, or (no longer in the inbox) from the archive."""
-    accepted = {}
-    for ministry, entry in pipeline.newest_accepted(ws, year).items():
-        submission = submissions.get(entry.sha256)
-        if submission is None:
-            archived = pipeline.Received(entry, ws.archive / entry.archive_path, Path(entry.path).name)
-            submission = validate_file(archived, Shared(ref), fingerprint)
-        accepted[ministry] = submission
-    return accepted
+    """Each ministry's newest accepted version: validated in this run, or (no longer in the inbox)
+    validated again from the archive by the cached validation task."""
+    def revalidate(items):
+        return [validate_file(item, Shared(ref), fingerprint) for item in items]
 
-
-def send_mail(ws: Workspace, what: str, sends: list[Callable[[], object]]) -> dict[str, int]:
-    """Run each e-mail task (already once-only through the outbox) and count outcomes as 「what outcome」.
-    When the server cannot be reached nothing is tried: the next run sends."""
-    if not sends:
-        return {}
-    if reason := pipeline.smtp_unreachable(ws.config.settings.smtp):
-        note(f"  {what}のメールは送りません: {reason}（次回の実行で送ります）")
-        return {f"{what} 未送信（メールサーバーに接続できません）": len(sends)}
-    return dict(Counter(f"{what} {delivery_outcome(send())}" for send in sends))
-
-
-def mail_feedback(ws: Workspace, year: int, pairs, paths: dict[str, Path]) -> dict[str, int]:
-    newest = pipeline.newest_accepted(ws, year)  # a returned file's e-mail names the version still in use
-    return send_mail(ws, "フィードバック", [
-        partial(send_feedback, ws, year, sub, paths.get(sub.sha256), pipeline.version_in_use(newest, sub), return_state=True)
-        for _, sub in pairs])
+    newest = collect_steps.accepted_submissions(ws, year, known=submissions, revalidate=revalidate)
+    return {ministry: sub for ministry, (_, sub) in newest.items()}
 
 
 def notify_conflicts(ws: Workspace, year: int, merged) -> dict[str, int]:
@@ -118,7 +77,7 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
         ministries = ministry_table(ws, year, entries)
         files = [*merged.written, *rendered.written, *paths.values(), ws.output(year) / "run.json"]
         summary = build_summary(ws, year, ministries=ministries, merge=merged, render=rendered,
-                                issues=dict(pipeline.issue_counts(list(submissions.values()))), mail=mail, files=files,
+                                issues=dict(collect_steps.issue_counts(list(submissions.values()))), mail=mail, files=files,
                                 flow_run_id=flow_run.get_id(), seconds=time.monotonic() - started)
         links = {"別添（Word）": rendered.docx_path, "別添（PDF）": rendered.pdf_path, "マスター": ws.output(year) / "master.xlsx",
                  **{f"フィードバック {Path(p).name}": p for p in paths.values()}}

@@ -61,7 +61,7 @@ def import_command(
 ) -> None:
     """公表済みの別添を、その年度のマスター（output/<年度>/master.json・master.xlsx）として取り込みます。"""
     ws = Workspace.at(workspace)
-    from annex.master.importer import import_into_workspace
+    from annex.workspace.master import import_into_workspace
 
     year = year if year is not None else ws.config.settings.baseline.year
     result, written = import_into_workspace(ws, file.expanduser().resolve(), year)
@@ -178,7 +178,8 @@ def remind_command(
 ) -> None:
     """未提出・差戻し中の府省庁に督促メールを送ります（同じ回には1府省1通まで。締切後は事務局を Cc）。"""
     ws = Workspace.at(workspace)
-    from annex.notify.reminders import parse_instant, preview
+    from annex.notify.reminders import parse_instant
+    from annex.workspace.notify import preview
 
     moment = parse_instant(at)
     if dry_run:
@@ -211,7 +212,7 @@ def render_command(
 ) -> None:
     """その年度のマスター（output/<年度>/master.json）から別添の Word（annex.docx）と PDF（annex.pdf）を作ります。"""
     ws = Workspace.at(workspace)
-    from annex.render.writer import render_year
+    from annex.workspace.render import render_year
 
     year = ws.year(year)
     result = render_year(ws, year, pdf=pdf, timeout=timeout)

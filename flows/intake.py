@@ -11,7 +11,7 @@ from prefect import flow
 from annex.notify.reminders import parse_instant
 from annex.io.runlock import RunLocked, run_lock
 from annex.workspace.layout import Workspace
-from flows.annual import mail_feedback, validate_all
+from flows.steps import mail_feedback, validate_all
 from flows.progress import note
 from tasks.collect import collect, load_reference
 from tasks.feedback import feedback_workbooks

@@ -11,4 +11,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-python3 -m pip install -q --disable-pip-version-check -e ".[test]"
+# The versions the suite runs on (constraints.txt; ./scripts/lock.sh regenerates it).
+python3 -m pip install -q --disable-pip-version-check -e ".[test]" -c constraints.txt

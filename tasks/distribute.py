@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from annex.workspace import merge as merge_run
+from annex.workspace.master import previous_master as read_previous_master
 from annex.workspace.distribute import DistributeResult, distribute_year
 from annex.workspace.layout import Workspace
 
@@ -13,7 +13,7 @@ from annex.workspace.layout import Workspace
 @task(name="previous-master", cache_policy=NO_CACHE)
 def previous_master(ws: Workspace, year: int) -> str:
     """Where master(Y-1) comes from (imported from the configured baseline when missing)."""
-    return merge_run.previous_master(ws, year)[1]
+    return read_previous_master(ws, year)[1]
 
 
 @task(name="distribute", cache_policy=NO_CACHE)

@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from annex.workspace import pipeline
+from annex.workspace import collect, notify
 from annex.notify.outbox import Outbox
 from annex.model.issues import Submission
 from annex.workspace.layout import Workspace
@@ -15,17 +15,17 @@ from tasks.mailer import MAIL_RETRIES, smtp_mailer
 
 
 @task(name="feedback-workbooks", cache_policy=NO_CACHE)
-def feedback_workbooks(ws: Workspace, year: int, pairs: list[tuple[pipeline.Received, Submission]]) -> dict[str, Path]:
-    return pipeline.write_feedback(ws, year, pairs)
+def feedback_workbooks(ws: Workspace, year: int, pairs: list[tuple[collect.Received, Submission]]) -> dict[str, Path]:
+    return collect.write_feedback(ws, year, [(item.stored, sub) for item, sub in pairs], overwrite=False)
 
 
 @task(name="feedback-mail", task_run_name="feedback-mail-{sub.sha256:.12}", cache_policy=NO_CACHE, **MAIL_RETRIES)
 def send_feedback(ws: Workspace, year: int, sub: Submission, path: Path | None, in_use: str | None = None) -> str | None:
     with Outbox.open(ws.ledger_url) as outbox:
-        return pipeline.send_feedback_once(ws, year, sub, path, outbox, smtp_mailer(ws.config.settings.smtp), in_use)
+        return notify.send_feedback_once(ws, year, sub, path, outbox, smtp_mailer(ws.config.settings.smtp), in_use)
 
 
 @task(name="conflict-notice", task_run_name="conflict-notice-{ministry}", cache_policy=NO_CACHE, **MAIL_RETRIES)
 def send_conflict_notice(ws: Workspace, year: int, ministry: str, conflicts: list, path: Path | None) -> str | None:
     with Outbox.open(ws.ledger_url) as outbox:
-        return pipeline.send_conflict_notice_once(ws, year, ministry, conflicts, path, outbox, smtp_mailer(ws.config.settings.smtp))
+        return notify.send_conflict_notice_once(ws, year, ministry, conflicts, path, outbox, smtp_mailer(ws.config.settings.smtp))

@@ -8,7 +8,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from annex.notify import reminders
-from annex.feedback.workbook import email_templates
+from annex.workspace import notify
 from annex.notify.outbox import Entry, Outbox, State, deliver
 from annex.workspace.layout import Workspace
 from tasks.mailer import MAIL_RETRIES, smtp_mailer
@@ -23,11 +23,11 @@ def recover_outbox(ws: Workspace, year: int) -> list[Entry]:
 
 @task(name="plan-reminders", cache_policy=NO_CACHE)
 def plan_reminders(ws: Workspace, year: int, at: dt.datetime) -> tuple[reminders.Slot | None, list[reminders.Due]]:
-    return reminders.plan(ws, year, at)
+    return notify.plan(ws, year, at)
 
 
 @task(name="send-reminder", task_run_name="remind-{item.ministry.slug}", cache_policy=NO_CACHE, **MAIL_RETRIES)
 def send_reminder(ws: Workspace, year: int, item: reminders.Due) -> State | None:
-    message = reminders.compose(ws.config, item, email_templates(ws))
+    message = reminders.compose(ws.config, item, ws.email_templates())
     with Outbox.open(ws.ledger_url) as outbox:
         return deliver(outbox, smtp_mailer(ws.config.settings.smtp), year, item.ministry.abbr, item.slot.key, message)

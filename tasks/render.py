@@ -7,7 +7,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import task_run
 
 from annex.render.pdf import find_soffice
-from annex.render.writer import RenderResult, render_year
+from annex.workspace.render import RenderResult, render_year
 from annex.workspace.layout import Workspace
 
 RETRIES = 2

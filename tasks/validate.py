@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from annex.workspace import pipeline
+from annex.workspace import collect
 from annex.intake.ledger import LedgerEntry
 from annex.model.issues import Submission
 from annex.validation.validate import Reference
@@ -22,14 +22,14 @@ class Shared:
 
 def _cache_key(context, parameters) -> str:
     item = parameters["item"]
-    return pipeline.validation_key(item.sha256, parameters["fingerprint"]) + f"-{item.name}"
+    return collect.validation_key(item.sha256, parameters["fingerprint"]) + f"-{item.name}"
 
 
 @task(name="validate", task_run_name="validate-{item.name}", cache_key_fn=_cache_key, persist_result=True)
-def validate_file(item: pipeline.Received, ref: Shared, fingerprint: str) -> Submission:
-    return pipeline.validate_received(item, ref.value)
+def validate_file(item: collect.Received, ref: Shared, fingerprint: str) -> Submission:
+    return collect.validate_received(item, ref.value)
 
 
 @task(name="record-validations", cache_policy=NO_CACHE)
-def record_validations(ws: Workspace, pairs: list[tuple[pipeline.Received, Submission]]) -> list[LedgerEntry]:
-    return pipeline.record_validations(ws, pairs)
+def record_validations(ws: Workspace, pairs: list[tuple[collect.Received, Submission]]) -> list[LedgerEntry]:
+    return collect.record_validations(ws, pairs)

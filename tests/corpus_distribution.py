@@ -18,7 +18,7 @@ import openpyxl
 
 from annex.model.config import JST, bundled_path
 from annex.workspace.distribute import DistributeResult, distribute_year
-from annex.master.importer import import_into_workspace
+from annex.workspace.master import import_into_workspace
 from annex.master.store import read_master
 from annex.model.annex import Annex
 from annex.distribute.template import TemplatePlan, plan_templates

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from annex.workspace.collect import collect_and_validate, validate_files
+from annex.workspace.master import load_reference
 from annex.io.workers import WorkerPool
 from annex.intake.ledger import Ledger
 from annex.validation.validate import Reference
@@ -25,7 +26,7 @@ def env(tmp_path_factory):
     folder = tmp_path_factory.mktemp("badfiles")
     cases = make_catalogue(folder, d.path("文").read_bytes())
     cases["cell_40000_chars.xlsx"] = (cell_text_workbook(folder / "cell_40000_chars.xlsx", "x" * 40_000), None)
-    return d, cases, Reference.load(d.workspace, 2026)
+    return d, cases, load_reference(d.workspace, 2026)
 
 
 def test_every_bad_file_is_rejected_and_the_batch_goes_on(env, tmp_path):

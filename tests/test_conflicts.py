@@ -82,7 +82,7 @@ def test_a_conflict_that_no_longer_stands_leaves_the_feedback(conflicted):
 def test_the_conflict_email_goes_to_the_ministry_contacts_with_both_versions(conflicted):
     ws, item_id = conflicted
     summary = merge_year(ws, 2026)
-    message = compose_conflict_email(ws, "文", summary.result.conflicts_of("文"), summary.conflict_feedback["文"])
+    message = compose_conflict_email(ws.config, ws.email_templates(), "文", summary.result.conflicts_of("文"), summary.conflict_feedback["文"])
     assert message["To"] == "annex-contact@mext.example"
     assert "統合時の調整" in message["Subject"]
     body = message.get_body(("plain",)).get_content()

@@ -10,7 +10,7 @@ import pytest
 from annex.workspace.distribute import distribute_year
 from annex.model.errors import AnnexError, InputError
 from annex.io.files import TEMP_SUFFIX
-from annex.master.importer import import_into_workspace
+from annex.workspace.master import import_into_workspace
 from annex.model.config import bundled_path
 from annex.model.ownership import bullet_owners, ministries_in_annex
 from annex.model.contract import SHEET_ENTRY

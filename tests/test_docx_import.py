@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from annex.model.config import bundled_path, load_config
 from annex.render.reader import read_annex_docx
 from annex.model.errors import InputError
-from annex.master.importer import import_annex, import_into_workspace, read_annex_file
+from annex.master.importer import import_annex, read_annex_file
+from annex.workspace.master import import_into_workspace
 from annex.model.annex import Annex, assign_missing_ids, assign_missing_positions
-from annex.render.writer import build_context, render_docx
+from annex.render import build_context, render_docx
 from annex.model.config import shipped_template
 from annex.workspace.layout import Workspace
 from flows.cli import main

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from annex.feedback.workbook import email_templates
 from annex.notify.mail import compose_message
 from annex.workspace.layout import Workspace
 
@@ -11,7 +10,7 @@ def test_a_workspace_template_overrides_only_its_own_file(tmp_path):
     ws = Workspace.at(tmp_path)
     (tmp_path / "templates" / "email").mkdir(parents=True)
     (tmp_path / "templates" / "email" / "feedback.txt.j2").write_text("独自の文面 {{ file }}\n", encoding="utf-8")
-    env = email_templates(ws)
+    env = ws.email_templates()
     assert env.get_template("feedback.txt.j2").render(file="a.xlsx") == "独自の文面 a.xlsx\n"
     assert "府省ごとに異なる内容" in env.get_template("conflict.txt.j2").render(
         title="t", year=2026, ministry_name="m", rows=[], attachment=None,
@@ -21,7 +20,7 @@ def test_a_workspace_template_overrides_only_its_own_file(tmp_path):
 def test_html_is_escaped_and_subjects_stay_on_one_line(tmp_path):
     ws = Workspace.at(tmp_path)
     message = compose_message(
-        email_templates(ws), "conflict",
+        ws.email_templates(), "conflict",
         {"title": "t", "year": 2026, "ministry_name": "<b>m</b>", "rows": [], "attachment": None, "secretariat": ws.config.secretariat},
         subject="件名\r\nBcc: x@evil.example", sender="annex@csti.example", to=["a@mext.example"],
     )

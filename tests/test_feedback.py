@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 
 from annex.workspace.collect import feedback_folder, feedback_name, validate_files
+from annex.workspace.master import load_reference
 from annex.feedback.workbook import FILL_ERROR, FILL_WARNING
 from annex.io.workers import WorkerPool
 from annex.validation.validate import Reference
@@ -35,7 +36,7 @@ def result(tmp_path_factory):
             ws[f"{col}{r}"].data_type = "s"
     wb.save(path)
     bad = make_catalogue(folder / "bad", d.path("文").read_bytes())["encrypted.xlsx"][0]
-    ref = Reference.load(d.workspace, 2026)
+    ref = load_reference(d.workspace, 2026)
     with WorkerPool(workers=2) as pool:
         subs = validate_files(d.workspace, 2026, [path, bad], pool=pool, reference=ref)
     return d, subs, owned, spare
@@ -99,7 +100,7 @@ def test_a_ministry_can_correct_its_marked_copy_and_send_it_back(tmp_path):
 
     d = distributed()
     sample = Path(__file__).resolve().parents[1] / "submissions" / "2026" / "国交省 別添回答 0527.xlsx"
-    ref = Reference.load(d.workspace, 2026)
+    ref = load_reference(d.workspace, 2026)
     with WorkerPool(workers=1) as pool:
         [first] = validate_files(d.workspace, 2026, [sample], pool=pool, reference=ref)
         assert first.verdict == "差戻し"

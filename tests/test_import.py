@@ -11,7 +11,8 @@ import pytest
 
 from annex.model.config import bundled_path
 from annex.model.errors import InputError
-from annex.master.importer import import_into_workspace, read_annex_file
+from annex.master.importer import read_annex_file
+from annex.workspace.master import import_into_workspace
 from annex.workspace.layout import Workspace
 from flows.cli import main
 

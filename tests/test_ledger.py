@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from annex.workspace.collect import collect_and_validate
+from annex.workspace.master import load_reference
 from annex.io.workers import WorkerPool
 from annex.intake.ledger import Ledger
 from annex.validation.validate import Reference
@@ -88,7 +89,7 @@ def test_recollecting_the_same_folder_adds_nothing(ledger, tmp_path):
     shutil.copyfile(d.path("文"), inbox / "nested" / "deeper" / "なんでも.xlsx")
     shutil.copyfile(d.path("経"), inbox / "経産省.xlsx")
     (inbox / "~$経産省.xlsx").write_bytes(b"lock")  # Excel's lock file is not a submission
-    ref = Reference.load(d.workspace, 2026)
+    ref = load_reference(d.workspace, 2026)
     with WorkerPool(workers=2) as pool:
         first = collect_and_validate(ws, 2026, ledger=ledger, pool=pool, reference=ref)
         assert sorted((e.ministry, e.status, e.version) for e in first.new) == [("文", "accepted", 1), ("経", "accepted", 1)]
@@ -108,7 +109,7 @@ def test_workspace_ledger_honours_ANNEX_DB_URL(tmp_path, monkeypatch):
     ws = Workspace.at(tmp_path)
     assert ws.ledger_url.startswith("sqlite:///") and str(tmp_path) in ws.ledger_url
     monkeypatch.setenv("ANNEX_DB_URL", f"sqlite:///{tmp_path / 'elsewhere.sqlite'}")
-    led = Ledger.for_workspace(ws)
+    led = ws.ledger()
     _receive(led, "f" * 64)
     led.close()
     assert (tmp_path / "elsewhere.sqlite").exists()
@@ -122,7 +123,7 @@ def test_a_file_recorded_but_never_validated_is_validated_by_the_next_collect(tm
     inbox = ws.submissions(2026)
     inbox.mkdir(parents=True)
     shutil.copyfile(distributed().path("文"), inbox / "文部科学省.xlsx")
-    ledger = Ledger.for_workspace(ws)
+    ledger = ws.ledger()
     try:
         received, _ = receive(ws, 2026, ledger)  # archived and recorded, then the run "stops"
         assert [r.entry.status for r in received] == ["received"]

@@ -8,13 +8,13 @@ import shutil
 import openpyxl
 
 from annex.workspace.collect import collect_and_validate
+from annex.workspace.master import load_reference
 from annex.model.config import Smtp
-from annex.feedback.workbook import email_templates
 from annex.io.workers import WorkerPool
 from annex.intake.ledger import Ledger
 from annex.notify.mail import SmtpMailer
 from annex.notify.outbox import Outbox
-from annex.workspace.pipeline import send_feedback_once
+from annex.workspace.notify import send_feedback_once
 from annex.validation.validate import Reference
 from annex.workspace.layout import Workspace
 from corpus_distribution import distributed
@@ -43,7 +43,7 @@ def test_each_ministry_gets_only_its_own_feedback(smtp, tmp_path):
         wb.save(path)
     ledger = Ledger(f"sqlite:///{tmp_path / 'l.sqlite'}")
     with WorkerPool(workers=2) as pool:
-        result = collect_and_validate(ws, 2026, ledger=ledger, pool=pool, reference=Reference.load(d.workspace, 2026))
+        result = collect_and_validate(ws, 2026, ledger=ledger, pool=pool, reference=load_reference(d.workspace, 2026))
     ledger.close()
     mailer = SmtpMailer(Smtp(host="127.0.0.1", port=port, sender="annex-secretariat@csti.example"))
     with Outbox.open(f"sqlite:///{tmp_path / 'l.sqlite'}") as outbox:
@@ -76,7 +76,7 @@ def test_each_ministry_gets_only_its_own_feedback(smtp, tmp_path):
 
 def test_html_template_escapes_ministry_text():
     d = distributed()
-    env = email_templates(d.workspace)
+    env = d.workspace.email_templates()
     assert env.get_template("feedback.html.j2").environment.autoescape is not False
     html = env.get_template("feedback.html.j2").render(
         title="t", year=2026, ministry="文", ministry_name="文", verdict="差戻し", verdict_note="n", file="<img src=x onerror=alert(1)>",

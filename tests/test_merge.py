@@ -140,7 +140,7 @@ def test_preamble_only_from_the_secretariat():
     assert preamble.goals == ["目標一。", "目標二（改）。"]
     assert [i.text for i in preamble.key_indicators] == ["新しい指標。"]
     assert [o.outcome for o in result.outcomes] == ["applied", "applied", "not_merged"]
-    from annex.workspace.merge import change_sheets
+    from annex.merge.reports import change_sheets
 
     overview = change_sheets(result, CONFIG, {"科技": "科技.xlsx", "文": "文.xlsx"})[0]
     rows = list(overview.rows)

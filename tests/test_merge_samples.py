@@ -15,7 +15,8 @@ import pytest
 from openpyxl import load_workbook
 
 from annex.merge.merge import merge
-from annex.workspace.merge import merge_submissions, merge_year, previous_master
+from annex.workspace.master import previous_master
+from annex.workspace.merge import merge_submissions, merge_year
 from annex.workspace.layout import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,10 +18,12 @@ from pathlib import Path
 import pytest
 
 from annex.model.config import bundled_path, load_config
-from annex.master.importer import import_annex, import_into_workspace, read_annex_file
+from annex.master.importer import import_annex, read_annex_file
+from annex.workspace.master import import_into_workspace
 from annex.model.annex import COLUMNS, MEASURE_LABEL
 from annex.render.pdf import MISSING_MESSAGE, convert_to_pdf, find_soffice
-from annex.render.writer import ABBREVIATION_TITLE, LABELS, TABLE_SHARES, expected_min_pages, build_context, render_year
+from annex.render import ABBREVIATION_TITLE, LABELS, TABLE_SHARES, build_context, expected_min_pages
+from annex.workspace.render import render_year
 from annex.workspace.layout import Workspace
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

@@ -123,7 +123,7 @@ def recorded(reminder_workspace):
     """The ledger: 文 and 経 accepted (経 after a returned version), 総 returned, nobody else has sent anything."""
     from annex.intake.ledger import Ledger
 
-    ledger = Ledger.for_workspace(reminder_workspace)
+    ledger = reminder_workspace.ledger()
     for n, (ministry, status, errors) in enumerate(
         [("経", "rejected", 2), ("文", "accepted", 0), ("経", "accepted_with_warnings", 0), ("総", "rejected", 4)]
     ):
@@ -134,7 +134,7 @@ def recorded(reminder_workspace):
 
 
 def test_statuses_from_the_ledger_accepted_wins_else_the_newest_returned(reminder_workspace, recorded):
-    from annex.notify.reminders import ledger_statuses
+    from annex.workspace.notify import ledger_statuses
 
     statuses = ledger_statuses(reminder_workspace, 2026)
     assert {m: s.status for m, s in statuses.items()} == {"経": "受理", "文": "受理", "総": "差戻し"}
@@ -143,7 +143,7 @@ def test_statuses_from_the_ledger_accepted_wins_else_the_newest_returned(reminde
 
 @pytest.mark.e2e
 def test_two_runs_for_the_same_slot_send_one_email_per_pending_ministry(prefect_server, smtp, reminder_workspace, recorded):
-    from annex.notify.reminders import plan
+    from annex.workspace.notify import plan
     from flows.reminders import send_reminders
 
     sink = smtp

@@ -19,19 +19,12 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from annex.model.config import bundled_path, load_config
-from annex.master.importer import import_annex, import_into_workspace, read_annex_file
+from annex.master.importer import import_annex, read_annex_file
+from annex.workspace.master import import_into_workspace
 from annex.model.annex import COLUMN_LABELS, COLUMNS, MEASURE_LABEL, Annex
-from annex.render.writer import (
-    ABBREVIATION_HEADERS,
-    BODY_MARKER,
-    LABELS,
-    MAX_SUBROWS_PER_TABLE,
-    TemplateError,
-    build_context,
-    context_json,
-    render_docx,
-    render_year,
-)
+from annex.render import BODY_MARKER, LABELS, TemplateError, build_context, context_json, render_docx
+from annex.render.context import ABBREVIATION_HEADERS, MAX_SUBROWS_PER_TABLE
+from annex.workspace.render import render_year
 from annex.model.config import shipped_template
 from annex.workspace.layout import Workspace
 

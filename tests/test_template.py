@@ -13,8 +13,9 @@ from annex.model.contract import (
     ACTIONS, COLUMNS, FIELD_POLICY, FIELD_STATUS, FIRST_DATA_ROW, HEADER_ROW, LABELS, META_KEYS, PREAMBLE_FIELDS,
     RELISTED_VALUE, SHEET_ENTRY, SHEET_GUIDE, SHEET_LISTS, SHEET_META, TEMPLATE_VERSION, TITLE_ROW, heading_text, parse_heading,
 )
+from annex.model.labels import format_instant
 from annex.distribute.template import (
-    LETTER, PROTECTION_PASSWORD, SPARE_LINES_PER_ROW, deadline_text, plan_templates,
+    LETTER, PROTECTION_PASSWORD, SPARE_LINES_PER_ROW, plan_templates,
     preamble_items, read_lines, read_meta, workbook_checksum, write_template,
 )
 from annex.model.annex import Bullet
@@ -67,7 +68,7 @@ def test_title_row_names_year_annex_ministry_and_deadline():
     d = distributed()
     title = d.workbook("文")[SHEET_ENTRY][f"A{TITLE_ROW}"].value
     deadline = d.workspace.config.settings.deadline
-    for part in ("2026年度", "統合イノベーション戦略2026 別添", "文", "文部科学省", deadline_text(deadline)):
+    for part in ("2026年度", "統合イノベーション戦略2026 別添", "文", "文部科学省", format_instant(deadline)):
         assert part in title
 
 
@@ -181,7 +182,7 @@ def test_guide_is_generated_from_the_rule_catalogue_with_deadline_and_address():
         assert code in texts and rule.title in texts
     assert "{" not in joined  # every template field filled
     config = d.workspace.config
-    assert deadline_text(config.settings.deadline) in joined
+    assert format_instant(config.settings.deadline) in joined
     assert config.secretariat.email in joined and config.secretariat.name in joined
     for spec in COLUMNS:
         assert spec.label in texts and spec.help in texts

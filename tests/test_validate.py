@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 
 from annex.workspace.collect import validate_files
+from annex.workspace.master import load_reference
 from annex.model.config import bundled_path
 from annex.io.workers import WorkerPool
 from annex.model.rules import RULES
@@ -33,7 +34,7 @@ def pool():
 @pytest.fixture(scope="module")
 def env():
     d = distributed()
-    return d, Reference.load(d.workspace, 2026)
+    return d, load_reference(d.workspace, 2026)
 
 
 @pytest.fixture(scope="module")
@@ -292,14 +293,14 @@ def test_the_validation_cache_key_follows_master_and_config_changes(tmp_path):
     d = distributed()
     ws = Workspace.at(tmp_path / "ws")
     shutil.copytree(d.workspace.output(2025), ws.output(2025))
-    first = Reference.load(ws, 2026).fingerprint()
-    assert Reference.load(ws, 2026).fingerprint() == first
+    first = load_reference(ws, 2026).fingerprint()
+    assert load_reference(ws, 2026).fingerprint() == first
     master = ws.master_json(2025)
     master.write_text(master.read_text(encoding="utf-8").replace("。", "．", 1), encoding="utf-8")
-    edited = Reference.load(ws, 2026).fingerprint()
+    edited = load_reference(ws, 2026).fingerprint()
     assert edited != first
     (ws.root / "config").mkdir()
     (ws.root / "config" / "annex.yaml").write_text(
         bundled_path("annex.yaml").read_text(encoding="utf-8").replace("rule_severities: {}", "rule_severities:\n  L-LOOKALIKE: error"),
         encoding="utf-8")
-    assert Reference.load(Workspace.at(ws.root), 2026).fingerprint() not in (first, edited)
+    assert load_reference(Workspace.at(ws.root), 2026).fingerprint() not in (first, edited)

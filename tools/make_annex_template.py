@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from annex.render.writer import BODY_MARKER, CHARACTER_STYLES, PARAGRAPH_STYLES, TABLE_STYLES  # noqa: E402
+from annex.render import BODY_MARKER, CHARACTER_STYLES, PARAGRAPH_STYLES, TABLE_STYLES  # noqa: E402
 
 MINCHO, GOTHIC = "IPAexMincho", "IPAexGothic"
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

@@ -39,6 +39,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from annex.model.config import Config
 from annex.model.errors import InputError
+from annex.model.labels import format_instant
 from annex.model.annex import Annex, Bullet, Chapter, Column, Row, Section
 from annex.model.ownership import bullet_owners, ministries_in_annex
 from annex.model.rules import GROUP_TITLES, TEXT_LIMIT, rules_in_group
@@ -295,11 +296,6 @@ def list_range(key: str, count: int) -> str:
     return f"'{SHEET_LISTS}'!${letter}$2:${letter}${count + 1}"
 
 
-def deadline_text(deadline: dt.datetime) -> str:
-    weekday = "月火水木金土日"[deadline.weekday()]
-    return f"{deadline.year}年{deadline.month}月{deadline.day}日（{weekday}）{deadline:%H:%M}"
-
-
 def _set(ws: Any, address: str, value: Any) -> Any:
     cell = ws[address]
     set_text(cell, value)
@@ -337,7 +333,7 @@ def _row_height(values: dict[str, str]) -> float:
 
 
 def title_text(plan: TemplatePlan) -> str:
-    return f"{plan.year}年度 {plan.title} 記入シート（{plan.ministry}：{plan.name}）　提出締切 {deadline_text(plan.deadline)}"
+    return f"{plan.year}年度 {plan.title} 記入シート（{plan.ministry}：{plan.name}）　提出締切 {format_instant(plan.deadline)}"
 
 
 def _write_entry(ws: Any, plan: TemplatePlan) -> None:
@@ -445,7 +441,7 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str
         (f"{plan.year}年度 {plan.title} 記入要領（{plan.ministry}：{plan.name}）",),
         (),
         ("■ 提出",),
-        ("提出締切", deadline_text(plan.deadline)),
+        ("提出締切", format_instant(plan.deadline)),
         ("提出先", f"{s.name}　{s.email}" + (f"　電話 {s.phone}" if s.phone else "")),
         ("提出方法", "このファイルに記入し、Excel ブック（.xlsx）形式のまま提出先へメールで送ってください。ファイル名は変えても構いません（府省はファイル内の管理情報で判別します）。"),
         (),

@@ -7,9 +7,11 @@ ministries are told, in their own feedback workbook (sheet 統合時の調整) a
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Mapping
+from typing import Any
+from xml.sax.saxutils import quoteattr
 
 from openpyxl import load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -17,8 +19,8 @@ from openpyxl.utils import get_column_letter
 
 from annex.io.files import write_atomically
 from annex.notify.mail import compose_message
-from annex.merge.merge import Conflict, MergeResult
-from annex.model.issues import Submission
+from annex.merge.merge import Conflict
+from annex.model.config import Config
 from annex.io.xlsx import set_text
 
 CONFLICT_SHEET = "統合時の調整"
@@ -65,37 +67,13 @@ def add_conflict_sheet(feedback_path: Path, ministry: str, conflicts: list[Confl
     write_atomically(feedback_path, wb.save)
 
 
-def annotate_feedback(workspace, year: int, result: MergeResult, submissions: Mapping[str, Submission]) -> dict[str, Path]:
-    """Add the conflicts to the feedback workbook of each ministry that took part; ministry → path.
-
-    A workbook that named conflicts in an earlier merge which no longer stand loses that sheet.
-    """
-    from annex.workspace.collect import feedback_folder, feedback_name
-
-    annotated = {}
-    for ministry, sub in submissions.items():
-        mine = result.conflicts_of(ministry)
-        path = feedback_folder(workspace, year) / feedback_name(workspace, sub)
-        if not path.exists():
-            continue
-        if mine:
-            add_conflict_sheet(path, ministry, mine)
-            annotated[ministry] = path
-        elif _has_sheet(path, CONFLICT_SHEET):
-            _remove_sheet(path, CONFLICT_SHEET)
-    return annotated
-
-
-def _has_sheet(path: Path, name: str) -> bool:
+def has_sheet(path: Path, name: str) -> bool:
     """Cheap check (no openpyxl): is a sheet of that name listed in xl/workbook.xml?"""
-    import zipfile
-    from xml.sax.saxutils import quoteattr
-
     with zipfile.ZipFile(path) as archive:
         return f"name={quoteattr(name)}".encode() in archive.read("xl/workbook.xml")
 
 
-def _remove_sheet(path: Path, name: str) -> None:
+def remove_sheet(path: Path, name: str) -> None:
     wb = load_workbook(path)
     del wb[name]
     write_atomically(path, wb.save)
@@ -107,10 +85,8 @@ def notice_slot(ministry: str, conflicts: list[Conflict]) -> str:
     return f"conflict-{hashlib.sha256(f'{ministry}|{key}'.encode()).hexdigest()[:16]}"
 
 
-def compose_conflict_email(workspace, ministry_abbr: str, conflicts: list[Conflict], feedback_path: Path | None) -> EmailMessage:
-    from annex.feedback.workbook import email_templates
-
-    config = workspace.config
+def compose_conflict_email(config: Config, templates: Any, ministry_abbr: str, conflicts: list[Conflict],
+                           feedback_path: Path | None) -> EmailMessage:
     ministry = config.ministry_by_abbr[ministry_abbr]
     if not ministry.contacts:
         raise ValueError(f"{ministry_abbr} の連絡先が config/ministries.yaml にありません")
@@ -120,7 +96,7 @@ def compose_conflict_email(workspace, ministry_abbr: str, conflicts: list[Confli
         "attachment": feedback_path.name if feedback_path else None, "secretariat": config.secretariat,
     }
     return compose_message(
-        email_templates(workspace), "conflict", context,
+        templates, "conflict", context,
         subject=f"【{config.settings.title}】統合時の調整のお知らせ（{ministry.abbr}・{len(conflicts)}件）",
         sender=config.settings.smtp.sender, to=ministry.contacts,
         attachment=(feedback_path.read_bytes(), feedback_path.name) if feedback_path else None,

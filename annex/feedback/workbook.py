@@ -29,7 +29,11 @@ from annex.intake.preflight import REJECTING_RULES
 from annex.model.rules import RULES
 from annex.model.contract import SHEET_RESULT
 from annex.model.issues import Issue, Submission
+from annex.model.labels import format_instant
+from annex.io.files import write_atomically
+from annex.io.workers import WorkerPool
 from annex.io.xlsx import set_text, xml_safe
+from annex.model.config import Config
 
 FILL_ERROR = PatternFill("solid", fgColor="FFC7CE")
 FILL_WARNING = PatternFill("solid", fgColor="FFEB9C")
@@ -129,8 +133,6 @@ def _neutralise_formulas(wb: Any) -> None:
 
 
 def _save(wb: Any, target: Path) -> None:
-    from annex.io.files import write_atomically
-
     write_atomically(target, lambda p: wb.save(p))
 
 
@@ -170,15 +172,8 @@ def copy_allowed(sub: Submission) -> bool:
 
 
 # -- e-mail ---------------------------------------------------------------------------------
-def email_templates(workspace) -> Any:
-    from annex.notify.mail import template_environment
-
-    return template_environment(*workspace.template_folders("email"))
-
-
-def feedback_context(workspace, sub: Submission, attachment: str | None, in_use: str | None = None) -> dict[str, Any]:
+def feedback_context(config: Config, sub: Submission, attachment: str | None, in_use: str | None = None) -> dict[str, Any]:
     """``in_use``: for a returned file, the earlier accepted version that stays in the annex meanwhile."""
-    config = workspace.config
     ministry = config.ministry_by_abbr.get(sub.ministry or "")
     issues = [{
         "severity": SEVERITY_JA[i.severity], "code": i.rule, "title": RULES[i.rule].title if i.rule in RULES else i.rule,
@@ -197,22 +192,35 @@ def feedback_context(workspace, sub: Submission, attachment: str | None, in_use:
         "warnings": len(sub.warnings),
         "issues": issues,
         "attachment": attachment,
-        "deadline": config.settings.deadline.strftime("%Y年%m月%d日 %H:%M"),
+        "deadline": format_instant(config.settings.deadline),
         "secretariat": config.secretariat,
         "in_use": in_use if sub.verdict == "差戻し" else None,
     }
 
 
-def compose_feedback_email(workspace, sub: Submission, feedback_path: Path | None, in_use: str | None = None) -> EmailMessage:
-    """One message to one ministry: its contacts only, its own feedback only."""
-    config = workspace.config
+def compose_feedback_email(config: Config, templates: Any, sub: Submission, feedback_path: Path | None,
+                           in_use: str | None = None) -> EmailMessage:
+    """One message to one ministry: its contacts only, its own feedback only. ``templates``: the
+    jinja2 environment of the e-mail templates (Workspace.email_templates)."""
     ministry = config.ministry_by_abbr.get(sub.ministry or "")
     if ministry is None or not ministry.contacts:
         raise ValueError(f"{sub.ministry} の連絡先が config/ministries.yaml にありません")
     attachment = f"検証結果_{ministry.slug}_{sub.sha256[:8]}.xlsx" if feedback_path else None
     return compose_message(
-        email_templates(workspace), "feedback", feedback_context(workspace, sub, attachment, in_use),
+        templates, "feedback", feedback_context(config, sub, attachment, in_use),
         subject=f"【{config.settings.title}】提出物の検証結果：{sub.verdict}（{ministry.abbr}）",
         sender=config.settings.smtp.sender, to=ministry.contacts,
         attachment=(Path(feedback_path).read_bytes(), attachment) if feedback_path else None,
     )
+
+
+def write_feedback_workbooks(jobs: list[tuple[Path, Submission, Path]], pool: WorkerPool) -> list[Path]:
+    """(ministry's file, its Submission, where to write) → the feedback workbooks, in order.
+
+    Each is written in the worker pool (openpyxl opens the ministry's own file there); where the
+    copy cannot be made, a fresh workbook with 検証結果 only takes its place."""
+    outcomes = pool.map(write_feedback_workbook, [(str(src), sub, str(target)) for src, sub, target in jobs])
+    for (_, sub, target), outcome in zip(jobs, outcomes):
+        if not outcome.ok:
+            write_results_only(sub, target)
+    return [target for _, _, target in jobs]

@@ -8,11 +8,10 @@ The same bytes received twice in a year are one entry (unique on year + sha256).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
 
 from sqlalchemy import (
     Column,
@@ -95,20 +94,6 @@ class Ledger:
         self.metadata = MetaData()
         self.table = _table(self.metadata, f"{prefix}received_files")
         self.metadata.create_all(self.engine)
-
-    @classmethod
-    def for_workspace(cls, workspace) -> "Ledger":
-        return cls(workspace.ledger_url)
-
-    @classmethod
-    @contextlib.contextmanager
-    def open(cls, workspace) -> Iterator["Ledger"]:
-        """The workspace's ledger for a ``with`` block, closed after it."""
-        ledger = cls.for_workspace(workspace)
-        try:
-            yield ledger
-        finally:
-            ledger.close()
 
     def close(self) -> None:
         self.engine.dispose()

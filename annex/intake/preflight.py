@@ -266,7 +266,7 @@ def _sniff(head: bytes) -> str:
 
 def _classify_ole(path: Path) -> str:
     """An OLE/CFB container is either an encrypted OOXML workbook or a legacy .xls (or other)."""
-    import olefile  # installed with msoffcrypto-tool
+    import olefile  # only for OLE containers (encrypted / .xls), rare: not loaded for every file
 
     try:
         with olefile.OleFileIO(str(path)) as ole:
@@ -274,7 +274,7 @@ def _classify_ole(path: Path) -> str:
                 return "ole-encrypted"
             if ole.exists("Workbook") or ole.exists("Book"):
                 try:
-                    import msoffcrypto
+                    import msoffcrypto  # only for OLE containers, as olefile above
 
                     with open(path, "rb") as handle:
                         if msoffcrypto.OfficeFile(handle).is_encrypted():

@@ -81,7 +81,7 @@ def read_workbook(path: str | Path, display_name: str | None = None, limits: Lim
         return raw
     entry_info: SheetInfo | None = checked.sheet(SHEET_ENTRY)
     try:
-        import fastexcel
+        import fastexcel  # heavy (Rust, polars): loaded only in the reading worker, never in the parent
 
         reader = fastexcel.read_excel(str(path))
         names = set(reader.sheet_names)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -94,9 +96,6 @@ def sweep_orphans(folder: Path, older_than_seconds: float = 3600) -> int:
     Only those older than ``older_than_seconds``: a younger one may belong to a command still
     running beside this one.
     """
-    import shutil
-    import time
-
     removed = 0
     if not folder.exists():
         return removed

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import resource
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -37,8 +38,6 @@ class Outcome:
 
 
 def _limit_memory(memory_bytes: int) -> None:
-    import resource
-
     if memory_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 

@@ -13,25 +13,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from annex.model.errors import InputError
-from annex.io.files import publishing
-from annex.model.annex import COLUMN_LABELS, Annex, assign_missing_ids, assign_missing_positions
+from annex.model.errors import InputError, validation_problems
+from annex.model.annex import COLUMN_LABELS, MEASURE_LABEL, Annex, assign_missing_ids, assign_missing_positions
 from annex.model.tags import TagResolver
-
-_PYDANTIC_JA = {
-    "missing": "必須のキーがありません",
-    "string_too_short": "空です（文字列が必要です）",
-    "string_type": "文字列が必要です",
-    "list_type": "リストが必要です",
-    "bool_type": "true / false が必要です",
-    "int_type": "整数が必要です",
-    "int_parsing": "整数が必要です",
-    "dict_type": "オブジェクトが必要です",
-    "model_type": "オブジェクトが必要です",
-    "extra_forbidden": "想定外のキーです",
-    "literal_error": "許される値ではありません",
-}
-
+from annex.render.reader import read_annex_docx  # the renderer's reverse: bootstrap a year from Word
 
 def json_path(loc: tuple) -> str:
     """pydantic's error location as a path inside the JSON file: chapters[0].sections[2].title."""
@@ -77,10 +62,9 @@ def parse_annex_json(text: str, label: str) -> Annex:
     try:
         return Annex.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors()[:10]:
-            problems.append(f"{json_path(err['loc'])}: {_PYDANTIC_JA.get(err['type'], err['msg'])}")
-        more = f" ほか{len(exc.errors()) - 10}件" if len(exc.errors()) > 10 else ""
+        found = validation_problems(exc)
+        problems = [f"{json_path(loc)}: {message}" for loc, message in found[:10]]
+        more = f" ほか{len(found) - 10}件" if len(found) > 10 else ""
         raise InputError(f"{label}: 別添の形式ではありません — " + "; ".join(problems) + more) from None
 
 
@@ -89,8 +73,6 @@ def read_annex_file(path: Path) -> Annex:
     if not path.exists():
         raise InputError(f"{path} が見つかりません")
     if path.suffix.lower() == ".docx":
-        from annex.render.reader import read_annex_docx  # the renderer's reverse; bootstraps from Word
-
         return read_annex_docx(path)
     if path.suffix.lower() != ".json":
         raise InputError(f"{path}: 取り込めるのは別添の JSON（.json）または Word（.docx）です")
@@ -104,7 +86,7 @@ def read_annex_file(path: Path) -> Annex:
 def check_tags(annex: Annex, tags: TagResolver) -> list[ImportWarning]:
     warnings: list[ImportWarning] = []
     for _, _, row in annex.rows():
-        places = [(row.id, "基本計画における具体的な取組", row.measure_tags)]
+        places = [(row.id, MEASURE_LABEL, row.measure_tags)]
         for column, label in COLUMN_LABELS.items():
             places += [(b.id or row.id, label, b.tags) for b in row.bullets(column)]
         for where, field_name, tag_list in places:
@@ -140,27 +122,3 @@ def _duplicate_ids(annex: Annex) -> list[str]:
 IMPORT_REPORT_HEADERS = ("場所（項目ID / 行ID）", "欄", "タグ", "種別", "正しい表記（候補）", "内容")
 
 
-def import_into_workspace(workspace, source: Path, year: int) -> tuple[ImportResult, list[Path]]:
-    """annex import: read an annex file and store it as output/<year>/master.json + .xlsx + report.
-
-    Nothing is written unless everything could be produced.
-    """
-    from annex.master.store import stage_master
-    from annex.io.xlsx import Sheet, write_tables
-
-    config = workspace.config
-    result = import_annex(read_annex_file(source), config.tags, year)
-    if result.bullets_in != result.bullets_out:  # cannot happen; guarded because it is the promise
-        raise InputError(f"取込で項目数が変わりました（入力 {result.bullets_in} / 出力 {result.bullets_out}）")
-    folder = workspace.output(year)
-    kinds = {"alias": "表記ゆれ", "unknown": "略称表にない"}
-    report = Sheet(
-        "取込レポート",
-        IMPORT_REPORT_HEADERS,
-        [(w.where, w.field, w.tag, kinds[w.kind], w.suggestion or "", w.message) for w in result.warnings],
-        widths={"内容": 90, "場所（項目ID / 行ID）": 20},
-    )
-    with publishing() as outputs:
-        written = stage_master(outputs, result.annex, folder)
-        written.append(outputs.stage(folder / "import-report.xlsx", lambda p: write_tables(p, [report])))
-    return result, written

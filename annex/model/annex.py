@@ -15,14 +15,8 @@ from typing import Any, ClassVar, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
-Column = Literal["status", "policy"]
-COLUMNS: tuple[Column, ...] = ("status", "policy")
+from annex.model.labels import COLUMN_BY_LABEL, COLUMN_LABELS, COLUMNS, MEASURE_LABEL, RELISTED_MARK, Column  # noqa: F401 (re-exported)
 
-# User-facing names of the three table columns (the published header row).
-MEASURE_LABEL = "基本計画における具体的な取組"
-COLUMN_LABELS: dict[Column, str] = {"status": "実施状況・現状分析", "policy": "今後の取組方針"}
-COLUMN_BY_LABEL: dict[str, Column] = {v: k for k, v in COLUMN_LABELS.items()}
-RELISTED_MARK = "（再掲）"
 
 
 class Node(BaseModel):

@@ -11,18 +11,16 @@ import datetime as dt
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-from zoneinfo import ZoneInfo
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from annex.model.errors import ConfigError
+from annex.model.errors import ConfigError, validation_problems
+from annex.model.labels import JST
+from annex.model.rules import BLOCKING, RULES
+from annex.model.tags import TagResolver
 
-if TYPE_CHECKING:
-    from annex.model.tags import TagResolver
-
-JST = ZoneInfo("Asia/Tokyo")
 CONFIG_FILES = ("annex.yaml", "ministries.yaml", "tags.yaml")
 BUNDLED = "bundled:"
 
@@ -149,8 +147,6 @@ class Config(BaseModel):
 
     @cached_property
     def tags(self) -> "TagResolver":
-        from annex.model.tags import TagResolver
-
         return TagResolver(
             ministries=[m.abbr for m in self.ministries],
             pseudo_tags=self.tag_settings.pseudo_tags,
@@ -193,42 +189,11 @@ def _read_yaml(name: str, config_dir: Path | None) -> tuple[Any, str]:
     return data, label
 
 
-_PYDANTIC_JA = {
-    "missing": "必須のキーがありません",
-    "extra_forbidden": "想定外のキーです（綴りを確認してください）",
-    "int_parsing": "整数が必要です",
-    "int_type": "整数が必要です",
-    "float_parsing": "数値が必要です",
-    "bool_parsing": "true / false が必要です",
-    "bool_type": "true / false が必要です",
-    "string_type": "文字列が必要です",
-    "list_type": "リストが必要です",
-    "dict_type": "キーと値の組が必要です",
-    "datetime_parsing": "日時が必要です（例: 2026-05-29T17:00:00+09:00）",
-    "datetime_from_date_parsing": "日時が必要です（例: 2026-05-29T17:00:00+09:00）",
-    "datetime_type": "日時が必要です（例: 2026-05-29T17:00:00+09:00）",
-    "literal_error": "次のいずれかが必要です",
-    "string_pattern_mismatch": "形式が正しくありません",
-    "too_short": "空にできません",
-    "greater_than_equal": "値が小さすぎます",
-    "less_than_equal": "値が大きすぎます",
-    "greater_than": "値が小さすぎます",
-}
-
-
 def describe_validation_error(exc: ValidationError, label: str) -> str:
     """One Japanese line per problem: file, key path, what is expected."""
     lines = []
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(全体)"
-        kind = err["type"]
-        message = _PYDANTIC_JA.get(kind, err["msg"])
-        if kind == "literal_error":
-            message += f": {err.get('ctx', {}).get('expected', '')}"
-        elif kind == "value_error":
-            message = str(err.get("ctx", {}).get("error", err["msg"]))
-        elif kind == "string_pattern_mismatch":
-            message += f"（{err.get('ctx', {}).get('pattern', '')}）"
+    for loc, message in validation_problems(exc):
+        key = ".".join(str(p) for p in loc) or "(全体)"
         lines.append(f"{label}: キー「{key}」— {message}")
     return "\n".join(lines)
 
@@ -269,8 +234,6 @@ def _check_consistency(config: Config) -> None:
             raise ConfigError(
                 f"{tags_label}: キー「aliases.{alias}」— 変換先「{target}」が略称表にも pseudo_tags にもありません"
             )
-    from annex.model.rules import BLOCKING, RULES
-
     for code, severity in config.settings.rule_severities.items():
         if code not in RULES:
             raise ConfigError(

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
+from annex.model.labels import COLUMN_LABELS, MEASURE_LABEL
 TEMPLATE_VERSION = "2026.1"  # bump when the layout below changes; older workbooks are "outdated"
 
 SHEET_RESULT = "検証結果"  # first sheet of a feedback workbook
@@ -29,8 +30,8 @@ ACTION_UNCHANGED, ACTION_EDIT, ACTION_NEW, ACTION_DELETE = ACTIONS
 RELISTED_VALUE = "再掲"
 
 # 欄 values: the two table columns, and the secretariat's preamble blocks.
-FIELD_STATUS = "実施状況・現状分析"
-FIELD_POLICY = "今後の取組方針"
+FIELD_STATUS = COLUMN_LABELS["status"]
+FIELD_POLICY = COLUMN_LABELS["policy"]
 PREAMBLE_FIELDS = {"goals": "目標", "key_indicators": "主要指標", "reference_indicators": "参考指標"}
 TABLE_FIELDS = (FIELD_STATUS, FIELD_POLICY)
 
@@ -54,7 +55,7 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("row_id", "行ID", False, 12, "基本計画の取組の識別番号。新規の行でも、追加先の行の行IDが入っています。"),
     ColumnSpec("chapter", "章", False, 14, "参考（変更不可）。"),
     ColumnSpec("section", "節", False, 18, "参考（変更不可）。"),
-    ColumnSpec("measure", "基本計画における具体的な取組", False, 40, "参考（変更不可）。"),
+    ColumnSpec("measure", MEASURE_LABEL, False, 40, "参考（変更不可）。"),
     ColumnSpec("field", "欄", True, 16, "実施状況・現状分析 / 今後の取組方針 から選択。"),
     ColumnSpec("heading", "見出し", True, 16, "＜…＞ などの小見出し。なければ空欄。"),
     ColumnSpec("text", "記載内容", True, 60, "記載する文章。先頭の「・」、末尾の（再掲）と【担当府省】は書かないでください。"),

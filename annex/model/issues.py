@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from annex.model.labels import COLUMN_BY_LABEL
 Severity = Literal["error", "warning"]
 Verdict = Literal["受理", "受理（警告あり）", "差戻し"]
 
@@ -56,7 +57,7 @@ class SubmissionLine:
 
     @property
     def column(self) -> Literal["status", "policy"] | None:
-        return {"実施状況・現状分析": "status", "今後の取組方針": "policy"}.get(self.field)  # type: ignore[return-value]
+        return COLUMN_BY_LABEL.get(self.field)  # type: ignore[return-value]
 
 
 @dataclass

@@ -6,6 +6,7 @@ read by the caller from the environment (or, in flows, from a Prefect Secret blo
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import smtplib
 import ssl
@@ -14,6 +15,8 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any, Protocol
+
+import jinja2
 
 from annex.model.config import Smtp
 from annex.model.errors import AnnexError
@@ -91,8 +94,6 @@ def template_environment(*folders: Path) -> Any:
     """jinja2 for e-mail templates: the first folder that has a template wins (a workspace's own
     templates/email/ before the bundled one); HTML templates are autoescaped, a missing variable
     is an error rather than an empty string."""
-    import jinja2
-
     return jinja2.Environment(
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in folders if f.is_dir()]),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False, default=False),
@@ -105,8 +106,6 @@ def compose_message(env: Any, template: str, context: dict[str, Any], *, subject
                     cc: list[str] | None = None, message_id: str | None = None,
                     attachment: tuple[bytes, str] | None = None) -> EmailMessage:
     """A plain-text message with an HTML alternative, from <template>.txt.j2 and <template>.html.j2."""
-    import datetime as dt
-
     message = EmailMessage()
     message["Subject"] = " ".join(subject.split())  # a header is one line, whatever the config says
     message["From"] = sender

@@ -17,14 +17,14 @@ from email.message import EmailMessage
 from email.utils import formataddr
 from typing import Literal
 
-from annex.model.config import JST, Config, Ministry, Settings
+from annex.model.config import Config, Ministry, Settings
+from annex.model.labels import JST, format_date, format_instant
 from annex.model.errors import InputError
 from annex.notify.mail import compose_message
 from annex.notify.mail import message_id as mail_message_id
 from annex.model.rules import RULES
 
 Status = Literal["受理", "差戻し", "未提出"]
-WEEKDAYS_JA = "月火水木金土日"
 AFTER_DEADLINE_DAYS_WITHOUT_WINDOW = 30
 
 
@@ -75,17 +75,6 @@ class Due:
     @property
     def recipients(self) -> list[str]:
         return list(self.ministry.contacts)
-
-
-def format_date(moment: dt.datetime | dt.date) -> str:
-    if isinstance(moment, dt.datetime):
-        moment = moment.astimezone(JST).date()
-    return f"{moment.month}月{moment.day}日（{WEEKDAYS_JA[moment.weekday()]}）"
-
-
-def format_instant(moment: dt.datetime) -> str:
-    local = moment.astimezone(JST)
-    return f"{local.year}年{format_date(local)} {local:%H:%M}"
 
 
 def _at(day: dt.date, send_time: str) -> dt.datetime:
@@ -216,18 +205,6 @@ def parse_instant(text: str | None, now: dt.datetime | None = None) -> dt.dateti
     return moment.replace(tzinfo=JST) if moment.tzinfo is None else moment
 
 
-def expected_ministries(workspace, year: int) -> dict[str, list[str]]:
-    """Ministry → rows of its template for ``year``: from master(year-1), else the baseline annex."""
-    from annex.master.importer import read_annex_file
-    from annex.master.store import read_master
-    from annex.model.ownership import ministries_in_annex
-
-    config = workspace.config
-    path = workspace.master_json(year - 1)
-    annex = read_master(path) if path.exists() else read_annex_file(workspace.baseline_file())
-    return ministries_in_annex(annex, config.tags, config.secretariat.abbr)
-
-
 # -- a run's report ----------------------------------------------------------------------------------
 
 OUTCOME_JA = {
@@ -281,41 +258,6 @@ class ReminderReport:
             "uncertain": [{"ministry": e.ministry, "slot": e.slot, "message_id": e.message_id} for e in self.uncertain],
             "lines": self.lines(),
         }
-
-
-def preview(workspace, year: int, at: dt.datetime) -> ReminderReport:
-    """What a run at ``at`` would do, read-only (annex remind --dry-run)."""
-    from annex.notify.outbox import Outbox
-
-    slot, items = plan(workspace, year, at)
-    with Outbox.open(workspace.ledger_url) as outbox:
-        outcomes = {
-            i.ministry.abbr: "no-contact" if not i.recipients
-            else "already" if outbox.state_of(year, i.ministry.abbr, i.slot.key) in ("sent", "queued", "uncertain")
-            else "would-send"
-            for i in items
-        }
-        uncertain = outbox.entries(year, state="uncertain") + outbox.entries(year, state="queued")
-    all_slots = slots(workspace.config.settings)
-    upcoming: list[Due] = []
-    if slot is None and (later := [s for s in all_slots if s.at > at]):
-        upcoming = plan(workspace, year, later[0].at)[1]
-    return ReminderReport(year, at, slot, items, outcomes, uncertain, all_slots, upcoming)
-
-
-def plan(workspace, year: int, at: dt.datetime) -> tuple[Slot | None, list[Due]]:
-    """Who is due at ``at``, from the ledger and the templates that were sent."""
-    return due(workspace.config, at, ledger_statuses(workspace, year), expected_ministries(workspace, year))
-
-
-def ledger_statuses(workspace, year: int) -> dict[str, MinistryStatus]:
-    from annex.intake.ledger import Ledger
-
-    ledger = Ledger.for_workspace(workspace)
-    try:
-        return statuses_from_ledger(ledger.entries(year))
-    finally:
-        ledger.close()
 
 
 def statuses_from_ledger(entries) -> dict[str, MinistryStatus]:

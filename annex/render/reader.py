@@ -36,7 +36,7 @@ from annex.model.annex import (
     Subheading,
     VisionFootnotes,
 )
-from annex.render.writer import (
+from annex.render.ooxml import (
     ABOLISHED_MARK,
     CHARACTER_STYLES,
     EMPTY_MARKERS,
@@ -45,7 +45,7 @@ from annex.render.writer import (
     PARAGRAPH_STYLES,
     TABLE_BULLET,
     W,
-    _footnote_key,
+    footnote_key,
     decode_bookmark,
     style_ids,
 )
@@ -233,7 +233,7 @@ class _Reader:
                     text = text[1:]  # the space the renderer puts after the number
                 paragraphs.append(text)
             notes[str(self.note_numbers[xml_id])] = "\n".join(paragraphs)
-        return dict(sorted(notes.items(), key=lambda kv: _footnote_key(kv[0])))
+        return dict(sorted(notes.items(), key=lambda kv: footnote_key(kv[0])))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ the secretariat's matter, and reporting it would make every clean submission a w
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import unicodedata
 from collections import defaultdict
@@ -86,24 +87,8 @@ class Reference:
             ref.row_ids = {row.id for _, _, row in annex.rows()} | {preamble_row_id(c) for c in annex.chapters}
         return ref
 
-    @classmethod
-    def load(cls, workspace, year: int) -> "Reference":
-        """master(Y-1) from output/<Y-1>/master.json, else the configured baseline if it is Y-1
-        (without either, files are checked against the catalogue only)."""
-        from annex.master.store import master_or_baseline
-
-        config = workspace.config
-        if not workspace.master_json(year - 1).exists() and config.settings.baseline.year != year - 1:
-            return cls.for_annex(config, year, None)
-        annex, _, digest = master_or_baseline(workspace, year - 1, write=False)
-        ref = cls.for_annex(config, year, annex)
-        ref.source_digest = digest
-        return ref
-
     def fingerprint(self) -> str:
         """A digest of everything a verdict depends on besides the file: master(Y-1) and the config."""
-        import hashlib
-
         digest = hashlib.sha256(f"{self.year}|{self.source_digest}|".encode())
         digest.update(self.config.model_dump_json(exclude={"sources"}).encode())
         return digest.hexdigest()[:16]
@@ -505,8 +490,6 @@ def rejected_unreadable(file: str, sha256: str, code: str, detail: str) -> Submi
 
 
 def sha256_of(path: Path) -> str:
-    import hashlib
-
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(2**20), b""):

@@ -1,30 +1,32 @@
 """Collect and validate: submissions/<Y>/ → archive + ledger → Submissions → feedback workbooks.
 
 Order matters and is the promise: a file is hashed, copied into the content-addressed archive
-and recorded in the ledger *before* anything parses it, so a file that crashes a reader is still
-kept and logged. Parsing happens only in the worker pool (annex.io.workers); the line checks run
-once for the whole batch (annex.validation.validate). The same bytes received again are recognised by their
-SHA-256 and not processed again.
+(annex.intake.archive) and recorded in the ledger *before* anything parses it, so a file that
+crashes a reader is still kept and logged. Parsing happens only in the worker pool
+(annex.validation.batch). The same bytes received again are recognised by their SHA-256 and not
+processed again. `annex validate`, `annex merge` and the annual flow all use these functions; the
+flow calls the steps one by one (a task per file), the CLI calls collect_and_validate.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
-import tempfile
-import unicodedata
+import contextlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
-from annex.io.workers import DEFAULT_WORKERS, Outcome, WorkerPool
+from annex.feedback.workbook import write_feedback_workbooks
+from annex.intake.archive import archive_file, display_name, submission_files
 from annex.intake.ledger import VERDICT_STATUS, Ledger, LedgerEntry
+from annex.io.workers import DEFAULT_WORKERS, WorkerPool
+from annex.model.contract import TEMPLATE_VERSION
 from annex.model.issues import Submission
-from annex.validation.validate import Reference, rejected_unreadable, sha256_of, validate_batch
-from annex.intake.reader import RawWorkbook, read_workbook
-
-IGNORED_PREFIXES = (".", "~$")  # hidden files and Excel's lock files (~$name.xlsx) are not submissions
+from annex.model.rules import CATALOGUE_VERSION
+from annex.validation.batch import read_and_validate
+from annex.validation.validate import Reference, rejected_unreadable, sha256_of
+from annex.workspace.layout import Workspace
+from annex.workspace.master import load_reference
 
 
 @dataclass
@@ -37,66 +39,24 @@ class CollectResult:
     feedback: dict[str, Path] = field(default_factory=dict)  # sha256 → feedback workbook
 
 
-# -- archive --------------------------------------------------------------------------------
-def _extension(name: str) -> str:
-    suffix = Path(name).suffix.lower().lstrip(".")
-    return suffix if re.fullmatch(r"[a-z0-9]{1,8}", suffix) else "bin"
+@contextlib.contextmanager
+def _ledger(workspace: Workspace, ledger: Ledger | None) -> Iterator[Ledger]:
+    """The ledger given, or the workspace's, opened and closed here."""
+    if ledger is not None:
+        yield ledger
+    else:
+        with workspace.open_ledger() as own:
+            yield own
 
 
-def archive_file(source: Path, archive_root: Path) -> tuple[str, int, Path]:
-    """Copy source into archive/sha256/<ab>/<hex>.<ext> while hashing it; (sha256, size, path).
-
-    The copy is made even when the bytes are already archived: hashing and copying in one pass
-    guarantees the archive holds exactly the bytes hashed, even if a ministry overwrites the file
-    while it is read (a few MB per run; never worth that risk)."""
-    staging = archive_root / "sha256"
-    staging.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
-    fd, temp_name = tempfile.mkstemp(prefix=".incoming.", dir=staging)
-    try:
-        with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
-            for chunk in iter(lambda: src.read(2**20), b""):
-                digest.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        sha = digest.hexdigest()
-        final = staging / sha[:2] / f"{sha}.{_extension(source.name)}"
-        final.parent.mkdir(parents=True, exist_ok=True)
-        if final.exists():
-            os.unlink(temp_name)
-        else:
-            os.replace(temp_name, final)
-            os.chmod(final, 0o444)
-        return sha, size, final
-    except BaseException:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-        raise
-
-
-def display_name(name: str) -> str:
-    """The original name as metadata: NFC, control characters removed."""
-    return "".join(c for c in unicodedata.normalize("NFC", name) if c.isprintable()) or "(名前なし)"
-
-
-def submission_files(folder: Path) -> tuple[list[Path], list[str]]:
-    """Every regular file under folder, recursively, in a stable order; and what was skipped."""
-    files, ignored = [], []
-    if not folder.exists():
-        return files, ignored
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if path.is_symlink():
-            ignored.append(rel)
-        elif path.is_file():
-            if any(part.startswith(IGNORED_PREFIXES) for part in path.relative_to(folder).parts):
-                ignored.append(rel)
-            else:
-                files.append(path)
-    return files, ignored
+@contextlib.contextmanager
+def _pool(pool: WorkerPool | None, jobs: int) -> Iterator[WorkerPool]:
+    """The pool given, or one sized to the work (no idle workers for one file), closed here."""
+    if pool is not None:
+        yield pool
+    else:
+        with WorkerPool(workers=max(1, min(DEFAULT_WORKERS, jobs))) as own:
+            yield own
 
 
 @dataclass(frozen=True)
@@ -116,62 +76,68 @@ class Received:
         return self.entry.status != "received"
 
 
-def receive(workspace, year: int, ledger: Ledger) -> tuple[list[Received], list[str]]:
+def receive(workspace: Workspace, year: int, ledger: Ledger | None = None) -> tuple[list[Received], list[str]]:
     """Hash, archive and record every file of the inbox before anything parses it; (files, ignored)."""
     inbox = workspace.submissions(year)
     files, ignored = submission_files(inbox)
     received = []
-    for path in files:
-        sha, size, stored = archive_file(path, workspace.archive)
-        entry, _ = ledger.record_received(year=year, path=path.relative_to(inbox).as_posix(), sha256=sha, size=size,
-                                          archive_path=stored.relative_to(workspace.archive).as_posix())
-        received.append(Received(entry, stored, display_name(path.name)))
+    with _ledger(workspace, ledger) as book:
+        for path in files:
+            sha, size, stored = archive_file(path, workspace.archive)
+            entry, _ = book.record_received(year=year, path=path.relative_to(inbox).as_posix(), sha256=sha, size=size,
+                                            archive_path=stored.relative_to(workspace.archive).as_posix())
+            received.append(Received(entry, stored, display_name(path.name)))
     return received, ignored
 
 
-def record_validations(workspace, ledger: Ledger, pairs: list[tuple[Received, Submission]]) -> list[LedgerEntry]:
+def validation_key(sha256: str, reference_fingerprint: str) -> str:
+    """What a validation result depends on: the bytes, the rules, the template layout, the reference."""
+    return f"validate-{sha256}-{CATALOGUE_VERSION}-{TEMPLATE_VERSION}-{reference_fingerprint}"
+
+
+def validate_received(item: Received, ref: Reference) -> Submission:
+    """Read one archived file in a one-worker pool and validate it (the flow's task per file)."""
+    with WorkerPool(workers=1) as pool:
+        return read_and_validate([(item.stored, item.name, item.sha256)], ref, pool)[0]
+
+
+def validation_failed(item: Received, detail: str) -> Submission:
+    """A file whose validation task failed outright: returned, never merged, the reason kept."""
+    return rejected_unreadable(item.name, item.sha256, "F-UNREADABLE", detail)
+
+
+def issue_counts(submissions: list[Submission]) -> Counter:
+    return Counter(issue.rule for sub in submissions for issue in sub.issues)
+
+
+def record_validations(workspace: Workspace, pairs: list[tuple[Received, Submission]],
+                       ledger: Ledger | None = None) -> list[LedgerEntry]:
     """Complete the ledger entries validated for the first time; the others are returned as they are."""
     known = workspace.config.ministry_by_abbr
     out = []
-    for item, sub in pairs:
-        if item.validated:
-            out.append(item.entry)
-            continue
-        out.append(ledger.record_validation(
-            item.entry.id, ministry=sub.ministry if sub.ministry in known else None,
-            template_version=sub.template_version, status=VERDICT_STATUS[sub.verdict],
-            errors=len(sub.errors), warnings=len(sub.warnings),
-        ))
+    with _ledger(workspace, ledger) as book:
+        for item, sub in pairs:
+            if item.validated:
+                out.append(item.entry)
+                continue
+            out.append(book.record_validation(
+                item.entry.id, ministry=sub.ministry if sub.ministry in known else None,
+                template_version=sub.template_version, status=VERDICT_STATUS[sub.verdict],
+                errors=len(sub.errors), warnings=len(sub.warnings),
+            ))
     return out
 
 
-# -- reading in the pool --------------------------------------------------------------------
-def _read_outcome(outcome: Outcome, name: str, sha: str) -> RawWorkbook | Submission:
-    if outcome.ok:
-        return outcome.value
-    if outcome.status == "timeout":
-        return rejected_unreadable(name, sha, "F-TOO-LARGE", f"読み取りが制限時間（{outcome.detail}）を超えました")
-    if "MemoryError" in outcome.detail:
-        return rejected_unreadable(name, sha, "F-TOO-LARGE", "読み取りに必要なメモリが上限を超えました")
-    if outcome.status == "crashed":
-        return rejected_unreadable(name, sha, "F-UNREADABLE", "読み取り中に処理が異常終了しました")
-    return rejected_unreadable(name, sha, "F-UNREADABLE", "読み取り中にエラーが起きました")
+def newest_accepted(workspace: Workspace, year: int, ledger: Ledger | None = None) -> dict[str, LedgerEntry]:
+    """Ministry → the ledger entry of its newest accepted version: the one that is merged."""
+    with _ledger(workspace, ledger) as book:
+        return book.newest_accepted(year)
 
 
-def read_and_validate(items: list[tuple[Path, str, str]], ref: Reference, pool: WorkerPool) -> list[Submission]:
-    """(path to read, name to show, sha256) → Submissions, in the same order."""
-    outcomes = pool.map(read_workbook, [(str(path), name) for path, name, _ in items])
-    readable: list[tuple[RawWorkbook, str]] = []
-    slots: list[Submission | int] = []
-    for (path, name, sha), outcome in zip(items, outcomes):
-        result = _read_outcome(outcome, name, sha)
-        if isinstance(result, Submission):
-            slots.append(result)
-        else:
-            slots.append(len(readable))
-            readable.append((result, sha))
-    validated = validate_batch(readable, ref)
-    return [s if isinstance(s, Submission) else validated[s] for s in slots]
+def version_in_use(newest: dict[str, LedgerEntry], sub: Submission) -> str | None:
+    """For a returned file: the name of its ministry's earlier accepted version, which stays in the annex."""
+    kept = newest.get(sub.ministry or "")
+    return Path(kept.path).name if not sub.accepted and kept is not None and kept.sha256 != sub.sha256 else None
 
 
 def feedback_folder(workspace, year: int) -> Path:
@@ -183,43 +149,35 @@ def feedback_name(workspace, submission: Submission) -> str:
     return f"{ministry.slug if ministry else 'unidentified'}-{submission.sha256[:12]}.xlsx"
 
 
-def write_feedback(workspace, year: int, pairs: list[tuple[Path, Submission]], pool: WorkerPool) -> dict[str, Path]:
-    """Feedback workbooks for (source file, submission) pairs; returns sha256 → path."""
-    from annex.feedback.workbook import write_feedback_workbook, write_results_only
-
+def write_feedback(workspace: Workspace, year: int, pairs: list[tuple[Path, Submission]], pool: WorkerPool | None = None,
+                   *, overwrite: bool = True) -> dict[str, Path]:
+    """Feedback workbooks for (ministry's file, Submission) pairs under output/<Y>/feedback/; sha256 → path.
+    ``overwrite=False`` keeps the workbooks already written (a resubmission of the same bytes)."""
     folder = feedback_folder(workspace, year)
     folder.mkdir(parents=True, exist_ok=True)
-    targets = [folder / feedback_name(workspace, sub) for _, sub in pairs]
-    outcomes = pool.map(write_feedback_workbook, [(str(src), sub, str(target)) for (src, sub), target in zip(pairs, targets)])
-    written: dict[str, Path] = {}
-    for (src, sub), target, outcome in zip(pairs, targets, outcomes):
-        if not outcome.ok:  # the ministry's copy could not be opened: a fresh workbook with 検証結果 only
-            write_results_only(sub, target)
-        written[sub.sha256] = target
-    return written
+    target = {sub.sha256: folder / feedback_name(workspace, sub) for _, sub in pairs}
+    jobs = [(src, sub, target[sub.sha256]) for src, sub in pairs if overwrite or not target[sub.sha256].exists()]
+    if jobs:
+        with _pool(pool, len(jobs)) as workers:
+            write_feedback_workbooks(jobs, workers)
+    return target
 
 
 # -- the two entry points -------------------------------------------------------------------
-def validate_files(workspace, year: int | None, paths: Iterable[Path], *, pool: WorkerPool | None = None,
+def validate_files(workspace: Workspace, year: int | None, paths: Iterable[Path], *, pool: WorkerPool | None = None,
                    feedback: bool = True, reference: Reference | None = None) -> list[Submission]:
     """`annex validate`: the same checks on given files, no ledger, no e-mail; feedback to output/<Y>/feedback/."""
     year = workspace.year(year)
     paths = [Path(p) for p in paths]
-    own_pool = pool is None
-    pool = pool or WorkerPool()
-    try:
-        ref = reference or Reference.load(workspace, year)
-        items = [(p, display_name(p.name), sha256_of(p)) for p in paths]
-        submissions = read_and_validate(items, ref, pool)
+    ref = reference or load_reference(workspace, year)
+    with _pool(pool, len(paths)) as workers:
+        submissions = read_and_validate([(p, display_name(p.name), sha256_of(p)) for p in paths], ref, workers)
         if feedback:
-            write_feedback(workspace, year, [(p, s) for p, s in zip(paths, submissions)], pool)
-    finally:
-        if own_pool:
-            pool.close()
+            write_feedback(workspace, year, list(zip(paths, submissions)), workers)
     return submissions
 
 
-def collect_and_validate(workspace, year: int | None = None, *, ledger: Ledger | None = None,
+def collect_and_validate(workspace: Workspace, year: int | None = None, *, ledger: Ledger | None = None,
                          pool: WorkerPool | None = None, feedback: bool = True,
                          reference: Reference | None = None) -> CollectResult:
     """Collect submissions/<Y>/: archive and record new files, validate them, write feedback.
@@ -228,63 +186,46 @@ def collect_and_validate(workspace, year: int | None = None, *, ledger: Ledger |
     file recorded but never validated (a run stopped half-way) is validated now.
     """
     year = workspace.year(year)
-    own_ledger = ledger is None
-    ledger = ledger or Ledger.for_workspace(workspace)
     result = CollectResult(year)
-    try:
-        received, result.ignored = receive(workspace, year, ledger)
+    with _ledger(workspace, ledger) as book:
+        received, result.ignored = receive(workspace, year, book)
         result.seen = [(item.entry.path, item.entry) for item in received if item.validated]
         todo = [item for item in received if not item.validated]
         if not todo:
             return result
-        own_pool = pool is None
-        pool = pool or WorkerPool()
-        try:
-            ref = reference or Reference.load(workspace, year)
-            result.submissions = read_and_validate([(i.stored, i.name, i.sha256) for i in todo], ref, pool)
+        ref = reference or load_reference(workspace, year)
+        with _pool(pool, len(todo)) as workers:
+            result.submissions = read_and_validate([(i.stored, i.name, i.sha256) for i in todo], ref, workers)
             pairs = list(zip(todo, result.submissions))
-            result.new = record_validations(workspace, ledger, pairs)
+            result.new = record_validations(workspace, pairs, book)
             if feedback:
-                result.feedback = write_feedback(workspace, year, [(i.stored, sub) for i, sub in pairs], pool)
-        finally:
-            if own_pool:
-                pool.close()
-    finally:
-        if own_ledger:
-            ledger.close()
+                result.feedback = write_feedback(workspace, year, [(i.stored, sub) for i, sub in pairs], workers)
     return result
 
 
-def accepted_submissions(workspace, year: int | None = None, *, ledger: Ledger | None = None,
-                         pool: WorkerPool | None = None, reference: Reference | None = None,
-                         known: dict[str, Submission] | None = None) -> dict[str, tuple[LedgerEntry, Submission]]:
-    """Ministry → (ledger entry, Submission) of its newest accepted version.
+Revalidate = Callable[[list[Received]], list[Submission]]
+
+
+def accepted_submissions(workspace: Workspace, year: int | None = None, *, ledger: Ledger | None = None,
+                         known: dict[str, Submission] | None = None, reference: Reference | None = None,
+                         revalidate: Revalidate | None = None) -> dict[str, tuple[LedgerEntry, Submission]]:
+    """Ministry → (ledger entry, Submission) of its newest accepted version: what is merged.
 
     Versions validated in this run are taken from ``known`` (sha256 → Submission); the others
-    are re-read from the archive.
+    (accepted in an earlier run) are read again from the archive by ``revalidate`` — by default
+    in a worker pool here; the annual flow passes its cached validation task.
     """
     year = workspace.year(year)
-    own_ledger = ledger is None
-    ledger = ledger or Ledger.for_workspace(workspace)
-    try:
-        newest = ledger.newest_accepted(year)
-    finally:
-        if own_ledger:
-            ledger.close()
-    if not newest:
-        return {}
-    known = known or {}
-    entries = list(newest.values())
-    reread = [e for e in entries if e.sha256 not in known]
-    found = dict(known)
-    if reread:
-        ref = reference or Reference.load(workspace, year)
-        items = [(workspace.archive / e.archive_path, display_name(Path(e.path).name), e.sha256) for e in reread]
-        own_pool = pool is None
-        pool = pool or WorkerPool(workers=min(DEFAULT_WORKERS, len(reread)))
-        try:
-            found.update((e.sha256, sub) for e, sub in zip(reread, read_and_validate(items, ref, pool)))
-        finally:
-            if own_pool:
-                pool.close()
-    return {e.ministry: (e, found[e.sha256]) for e in entries if e.ministry}
+    entries = [e for e in newest_accepted(workspace, year, ledger).values() if e.ministry]
+    found = dict(known or {})
+    again = [Received(e, workspace.archive / e.archive_path, display_name(Path(e.path).name))
+             for e in entries if e.sha256 not in found]
+    if again:
+        if revalidate is None:
+            ref = reference or load_reference(workspace, year)
+            with _pool(None, len(again)) as workers:
+                subs = read_and_validate([(i.stored, i.name, i.sha256) for i in again], ref, workers)
+        else:
+            subs = revalidate(again)
+        found.update((item.sha256, sub) for item, sub in zip(again, subs))
+    return {e.ministry: (e, found[e.sha256]) for e in entries}

@@ -5,13 +5,17 @@ Nothing here depends on the current directory: every path is derived from the ro
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Iterator
 
 from annex.model.config import BUNDLED, Config, bundled_path, load_config, shipped_template
+from annex.intake.ledger import Ledger
 from annex.model.errors import ConfigError
+from annex.notify.mail import template_environment
 
 
 
@@ -57,6 +61,23 @@ class Workspace:
     def template_folders(self, name: str) -> list[Path]:
         """templates/<name>/ of the workspace, then the shipped one: a file in the first wins."""
         return [self.root / "templates" / name, shipped_template(name)]
+
+    def email_templates(self) -> Any:
+        """The jinja2 environment of the e-mail templates (the workspace's own win, file by file)."""
+        return template_environment(*self.template_folders("email"))
+
+    def ledger(self) -> Ledger:
+        """The ledger of received files (and the outbox's database): SQLite in archive/, or ANNEX_DB_URL."""
+        return Ledger(self.ledger_url)
+
+    @contextlib.contextmanager
+    def open_ledger(self) -> Iterator[Ledger]:
+        """The workspace's ledger for a ``with`` block, closed after it."""
+        ledger = self.ledger()
+        try:
+            yield ledger
+        finally:
+            ledger.close()
 
     # -- outputs -----------------------------------------------------------------------------
     def output(self, year: int) -> Path:

@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 from annex.io.files import write_atomically
+from annex.model.rules import RULES
+from annex.notify.reminders import statuses_from_ledger
+from annex.workspace.notify import expected_ministries
 
 
 def ministry_table(workspace, year: int, entries) -> dict[str, str]:
     """Every ministry that was sent a template (abolished ones aside) → 受理 / 差戻し / 未提出."""
-    from annex.notify.reminders import expected_ministries, statuses_from_ledger
-
     statuses = statuses_from_ledger(entries)
     expected = expected_ministries(workspace, year)
     return {
@@ -67,7 +68,6 @@ def summary_lines(summary: dict) -> list[str]:
         f"  再掲: {r['total']} 件中 {r['linked']} 件を元の記載にリンク（近似一致の提案 {r['near_proposed']}・同期 {r['synced']}）",
     ]
     if summary["issues_by_rule"]:
-        from annex.model.rules import RULES
 
         lines.append(f"  指摘 {sum(summary['issues_by_rule'].values())} 件（規則ごと）:")
         for code, n in sorted(summary["issues_by_rule"].items(), key=lambda kv: (-kv[1], kv[0])):

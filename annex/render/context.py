@@ -1,0 +1,295 @@
+"""Step 1 of rendering, pure: master → context, every layout decision as plain JSON-able data
+(saved as output/<Y>/annex-context.json): which sub-heading sits in which cell, how status and
+policy bullets line up in the published sub-rows beside the merged measure cell, where a 「－」
+goes, where each footnote mark stands, how tables are cut, how footnotes are numbered."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Iterable
+
+from annex.model.annex import COLUMN_LABELS, COLUMNS, MEASURE_LABEL, Annex, Bullet, Row, heading_path, number_subrows
+from annex.render.ooxml import LABELS, footnote_key
+
+CONTEXT_SCHEMA = "annex-context/1"
+ABBREVIATION_TITLE = "府省庁名の略称"
+ABBREVIATION_HEADERS = ("略称", "府省名")
+# Keep tables short: LibreOffice lays out one long table in ~n³ time (performance_baselines §7).
+# Tables are cut between two 取組 once they reach this many sub-rows.
+MAX_SUBROWS_PER_TABLE = 120
+
+# Characters XML 1.0 cannot hold (python-docx raises on them; research/reliability_security §0.7).
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+
+# ----------------------------------------------------------------------------------------------
+# Step 1: the context (pure, JSON-able)
+# ----------------------------------------------------------------------------------------------
+def _clean(text: str, warnings: list[str], where: str) -> str:
+    cleaned = _ILLEGAL_XML.sub("", text)
+    if cleaned != text:
+        warnings.append(f"{where}: Word に書けない制御文字 {len(text) - len(cleaned)} 字を除きました")
+    return cleaned
+
+
+def _scrub(value, warnings: list[str], where: str):
+    """Every text of the context, whatever its field, without characters XML cannot hold; each
+    removal is reported at the nearest item id (or chapter / section number)."""
+    if isinstance(value, str):
+        return _clean(value, warnings, where)
+    if isinstance(value, list):
+        return [_scrub(v, warnings, where) for v in value]
+    if isinstance(value, dict):
+        if "number" in value:
+            here = f"脚注 {value['number']}"
+        elif "abbr" in value:
+            here = f"略称 {value['abbr']}"
+        else:
+            here = value.get("id") or value.get("no_raw") or value.get("no") or where
+        return {k: _scrub(v, warnings, str(here)) for k, v in value.items()}
+    return value
+
+
+class _Footnotes:
+    """Citations in document order: the first citation of a number is the real footnote."""
+
+    def __init__(self, texts: dict[str, str], warnings: list[str]):
+        self.texts = texts
+        self.warnings = warnings
+        self.order: list[int] = []
+
+    def cite(self, marks: Iterable[tuple[int, int]], where: str) -> list[dict]:
+        """marks: (number, offset in the text) → [{number, offset, first}] in text order."""
+        out = []
+        for number, offset in marks:
+            first = number not in self.order
+            if first:
+                if str(number) not in self.texts:
+                    self.warnings.append(f"{where}: 脚注 {number} の本文がマスターにありません（番号だけを出力します）")
+                self.order.append(number)
+            out.append({"number": number, "offset": offset, "first": first})
+        return out
+
+    def finish(self) -> tuple[dict, list[dict]]:
+        start = self.order[0] if self.order else 1
+        consecutive = self.order == list(range(start, start + len(self.order)))
+        mode = "auto" if consecutive else "custom"
+        notes = [{"number": n, "text": self.texts.get(str(n), "")} for n in self.order]
+        uncited = sorted((k for k in self.texts if not k.isdigit() or int(k) not in self.order), key=footnote_key)
+        for key in uncited:
+            self.warnings.append(f"脚注 {key} はどこからも参照されていないため出力しません")
+        return {"mode": mode, "start": start}, notes
+
+def _heading_level(text: str, default: int = 1) -> int:
+    return 2 if text.startswith("≪") else default
+
+
+def _split_marks(paragraphs: list[str], cites: list[dict]) -> list[list[dict]]:
+    """Cites of a text joined by "\n", given per paragraph with offsets local to it."""
+    out: list[list[dict]] = [[] for _ in paragraphs]
+    starts, position = [], 0
+    for text in paragraphs:
+        starts.append(position)
+        position += len(text) + 1
+    for cite in cites:
+        k = max(i for i, st in enumerate(starts) if st <= cite["offset"]) if paragraphs else 0
+        out[k].append(cite | {"offset": min(cite["offset"] - starts[k], len(paragraphs[k]))})
+    return out
+
+
+def _subrows(row: Row, cite, warnings: list[str]) -> list[dict]:
+    """The sub-rows of one 取組 as published: the status and policy bullets of the same sub-row
+    side by side (bullet.subrow), a 「－」 where a side is empty, and a sub-heading row wherever a
+    column's sub-heading changes (a change inside a sub-row is printed inside its cell)."""
+    pending = {c: [s.text for s in (row.subheadings or []) if s.column == c] for c in COLUMNS}
+    previous: dict[str, tuple[str, ...]] = {c: () for c in COLUMNS}
+
+    def printed_headings(column: str, path: tuple[str, ...]) -> list[dict]:
+        old = previous[column]
+        common = 0
+        while common < min(len(old), len(path)) and old[common] == path[common]:
+            common += 1
+        previous[column] = path
+        out = []
+        for level in range(common + 1, len(path) + 1):
+            text = path[level - 1]
+            if text in pending[column]:
+                # a listed sub-heading with no bullet of its own comes first, where it stood
+                while pending[column][0] != text:
+                    lone = pending[column].pop(0)
+                    out.append({"kind": "heading", "level": _heading_level(lone), "text": lone})
+                pending[column].pop(0)
+                out.append({"kind": "heading", "level": min(level, 3), "text": text})
+        return out
+
+    def bullet_item(bullet: Bullet) -> dict:
+        return {
+            "kind": "bullet",
+            "id": bullet.id,
+            "text": bullet.text,
+            "tags": list(bullet.tags),
+            "relisted": bullet.relisted,
+            "footnotes": cite(bullet.footnote_marks(), bullet.id or row.id),
+        }
+
+    numbered = row.model_copy(deep=True)
+    number_subrows(numbered)  # a master written before sub-rows were numbered
+    cells: dict[int, dict[str, list]] = {}
+    for column in COLUMNS:
+        for bullet in numbered.bullets(column):
+            cells.setdefault(bullet.subrow, {c: [] for c in COLUMNS})[column].append(bullet)
+    markers: dict[tuple[int, str], str] = {}
+    for marker in numbered.empty_cell_markers or []:
+        cells.setdefault(marker.subrow, {c: [] for c in COLUMNS})
+        markers[(marker.subrow, marker.column)] = marker.marker
+
+    subrows: list[dict] = []
+    for number in sorted(cells):
+        lead = {c: [] for c in COLUMNS}  # sub-headings before the cell's first bullet
+        body = {c: [] for c in COLUMNS}
+        for column in COLUMNS:
+            for i, bullet in enumerate(cells[number][column]):
+                heads = printed_headings(column, heading_path(bullet))
+                (body[column] if i else lead[column]).extend(heads)
+                body[column].append(bullet_item(bullet))
+            if (number, column) in markers:
+                body[column].append({"kind": "empty", "text": markers[(number, column)]})
+        if lead["status"] or lead["policy"]:
+            subrows.append(lead)
+        subrows.append(body)
+    leftovers = {c: pending[c] for c in COLUMNS if pending[c]}
+    if leftovers:
+        subrows.append({c: [{"kind": "heading", "level": _heading_level(t), "text": t} for t in leftovers.get(c, [])] for c in COLUMNS})
+    if not subrows:
+        subrows.append({"status": [], "policy": []})
+    return subrows
+
+
+def _row_context(row: Row, cite, warnings: list[str]) -> dict:
+    paragraphs = row.measure.split("\n")
+    return {
+        "id": row.id,
+        "kind": row.measure_kind,
+        "measure": {
+            "marker": row.measure_marker,
+            "paragraphs": paragraphs,
+            "footnotes": _split_marks(paragraphs, cite(row.measure_footnote_marks(), row.id)),
+            "relisted": row.measure_relisted,
+            "tags": [t for t in row.measure_tags],
+        },
+        "subrows": _subrows(row, cite, warnings),
+    }
+
+
+def build_context(annex: Annex) -> dict:
+    """Everything the Word file shows, as plain JSON-able data, in document order. Pure."""
+    warnings: list[str] = []
+    footnotes = _Footnotes(annex.footnotes, warnings)
+    blocks: list[dict] = []
+    for chapter in annex.chapters:
+        blocks.append(
+            {
+                "type": "chapter",
+                "no": chapter.no,
+                "no_raw": chapter.no_raw,
+                "title": chapter.title,
+                "text": f"{chapter.no_raw}．{chapter.title}",
+            }
+        )
+        pre = chapter.preamble
+        for text in pre.intro or []:
+            blocks.append({"type": "prose", "part": "intro", "text": text, "footnotes": []})
+        if pre.vision:
+            blocks.append({"type": "label", "part": "vision", "text": LABELS["vision"]})
+            for i, text in enumerate(pre.vision):
+                where = f"{chapter.no_raw}．{LABELS['vision']}"
+                blocks.append({"type": "prose", "part": "vision", "text": text,
+                               "footnotes": footnotes.cite(pre.vision_footnote_marks(i), where)})
+        if pre.goals:
+            blocks.append({"type": "label", "part": "goals", "text": LABELS["goals"]})
+            for text in pre.goals:
+                blocks.append({"type": "item", "part": "goals", "text": text, "footnotes": []})
+        for part in ("key_indicators", "reference_indicators"):
+            indicators = getattr(pre, part)
+            if indicators:
+                blocks.append({"type": "label", "part": part, "text": LABELS[part]})
+                for ind in indicators:
+                    blocks.append(
+                        {
+                            "type": "item",
+                            "part": part,
+                            "text": ind.text,
+                            "footnotes": footnotes.cite(ind.footnote_marks(), f"{chapter.no_raw}．{LABELS[part]}"),
+                        }
+                    )
+        for section in chapter.sections:
+            if section.group:
+                blocks.append({"type": "group", "text": section.group})
+            blocks.append(
+                {
+                    "type": "section",
+                    "no": section.no,
+                    "title": section.title,
+                    "heading_style": section.heading_style,
+                    "text": f"{section.no}　{section.title}",
+                }
+            )
+            table: list[dict] = []
+            size = 0
+            for row in section.rows:
+                row_ctx = _row_context(row, footnotes.cite, warnings)
+                if table and size + len(row_ctx["subrows"]) > MAX_SUBROWS_PER_TABLE:
+                    blocks.append({"type": "table", "rows": table})
+                    table, size = [], 0
+                table.append(row_ctx)
+                size += len(row_ctx["subrows"])
+            if table:
+                blocks.append({"type": "table", "rows": table})
+    numbering, notes = footnotes.finish()
+
+    abbreviation_rows: list[dict] = []
+    previous_parent = None
+    for abbr in annex.abbreviations:
+        if abbr.parent and abbr.parent != previous_parent:
+            abbreviation_rows.append({"kind": "group", "text": abbr.parent})
+        previous_parent = abbr.parent
+        abbreviation_rows.append(
+            {
+                "kind": "entry",
+                "abbr": abbr.abbr,
+                "names": list(abbr.names),
+                "abolished": abbr.abolished,
+                "member": abbr.parent is not None,
+            }
+        )
+    blocks, notes, abbreviation_rows = (_scrub(part, warnings, "別添") for part in (blocks, notes, abbreviation_rows))
+    warnings[:] = dict.fromkeys(warnings)  # a title printed twice (heading and 「３．title」) is one finding
+    return {
+        "schema": CONTEXT_SCHEMA,
+        "source": _scrub(annex.source, warnings, "別添"),
+        "year": annex.year,
+        "column_labels": [MEASURE_LABEL, COLUMN_LABELS["status"], COLUMN_LABELS["policy"]],
+        "footnote_numbering": numbering,
+        "footnotes": notes,
+        "blocks": blocks,
+        "abbreviations": {
+            "title": ABBREVIATION_TITLE,
+            "headers": list(ABBREVIATION_HEADERS),
+            "rows": abbreviation_rows,
+        },
+        "counts": annex.counts(),
+        "warnings": warnings,
+    }
+
+
+def context_json(context: dict) -> str:
+    return json.dumps(context, ensure_ascii=False, indent=1) + "\n"
+
+
+
+def expected_min_pages(context: dict) -> int:
+    """Each chapter and the abbreviation table start a page (template styles), so at least this many."""
+    chapters = sum(1 for b in context["blocks"] if b["type"] == "chapter")
+    return max(1, chapters + (1 if context["abbreviations"]["rows"] else 0))

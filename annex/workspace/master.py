@@ -1,0 +1,77 @@
+"""master(Y) in a workspace: import a published annex into it, read it back, or fall back on the
+configured baseline (the bundled 2025 annex) when the year asked for is the baseline's."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from annex.io.files import publishing
+from annex.io.xlsx import Sheet, write_tables
+from annex.master.importer import IMPORT_REPORT_HEADERS, ImportResult, import_annex, read_annex_file
+from annex.master.store import read_master_with_digest, stage_master
+from annex.model.annex import Annex
+from annex.model.errors import InputError
+from annex.validation.validate import Reference
+from annex.workspace.layout import Workspace
+
+
+def import_into_workspace(workspace: Workspace, source: Path, year: int) -> tuple[ImportResult, list[Path]]:
+    """annex import: read an annex file and store it as output/<year>/master.json + .xlsx + report.
+
+    Nothing is written unless everything could be produced.
+    """
+    config = workspace.config
+    result = import_annex(read_annex_file(source), config.tags, year)
+    if result.bullets_in != result.bullets_out:  # cannot happen; guarded because it is the promise
+        raise InputError(f"取込で項目数が変わりました（入力 {result.bullets_in} / 出力 {result.bullets_out}）")
+    folder = workspace.output(year)
+    kinds = {"alias": "表記ゆれ", "unknown": "略称表にない"}
+    report = Sheet(
+        "取込レポート",
+        IMPORT_REPORT_HEADERS,
+        [(w.where, w.field, w.tag, kinds[w.kind], w.suggestion or "", w.message) for w in result.warnings],
+        widths={"内容": 90, "場所（項目ID / 行ID）": 20},
+    )
+    with publishing() as outputs:
+        written = stage_master(outputs, result.annex, folder)
+        written.append(outputs.stage(folder / "import-report.xlsx", lambda p: write_tables(p, [report])))
+    return result, written
+
+
+def master_or_baseline(workspace: Workspace, year: int, *, write: bool) -> tuple[Annex, str, str]:
+    """master(year) from the workspace, else the configured baseline when it is that year's annex
+    (imported, and written as master(year) when ``write``): (annex, where from, SHA-256 of its source).
+
+    Any other missing master raises, with the hint to import it first.
+    """
+    path = workspace.master_json(year)
+    if not path.exists() and workspace.config.settings.baseline.year == year:
+        source = workspace.baseline_file()
+        if write:
+            import_into_workspace(workspace, source, year)
+            annex, digest = read_master_with_digest(path)
+            return annex, f"{source}（{year}年度として取込）", digest
+        data = source.read_bytes()
+        annex = import_annex(read_annex_file(source), workspace.config.tags, year).annex
+        return annex, str(source), hashlib.sha256(data).hexdigest()
+    annex, digest = read_master_with_digest(path)
+    return annex, str(path), digest
+
+
+def previous_master(workspace: Workspace, year: int) -> tuple[Annex, str]:
+    """master(Y-1), or the configured baseline imported as it (and written) when Y-1 is its year."""
+    annex, source, _ = master_or_baseline(workspace, year - 1, write=True)
+    return annex, source
+
+
+def load_reference(workspace: Workspace, year: int) -> Reference:
+    """What year Y's submissions are compared with: master(Y-1) from output/<Y-1>/master.json, else
+    the configured baseline if it is Y-1 (without either, files are checked against the catalogue only)."""
+    config = workspace.config
+    if not workspace.master_json(year - 1).exists() and config.settings.baseline.year != year - 1:
+        return Reference.for_annex(config, year, None)
+    annex, _, digest = master_or_baseline(workspace, year - 1, write=False)
+    ref = Reference.for_annex(config, year, annex)
+    ref.source_digest = digest
+    return ref

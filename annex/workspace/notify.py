@@ -1,0 +1,89 @@
+"""E-mail and reminders from a workspace: feedback and 統合時の調整 notices sent at most once (the
+outbox), and the reminder plan read from the ledger and the templates that were sent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from pathlib import Path
+
+from annex.feedback.conflicts import compose_conflict_email, notice_slot
+from annex.feedback.workbook import compose_feedback_email
+from annex.master.importer import read_annex_file
+from annex.master.store import read_master
+from annex.model.issues import Submission
+from annex.model.ownership import ministries_in_annex
+from annex.notify.mail import message_id
+from annex.notify.outbox import Outbox, deliver
+from annex.notify.reminders import Due, MinistryStatus, ReminderReport, Slot, due, slots, statuses_from_ledger
+from annex.workspace.layout import Workspace
+
+
+def send_feedback_once(workspace: Workspace, year: int, sub: Submission, path: Path | None, outbox, mailer,
+                       in_use: str | None = None) -> str | None:
+    """The feedback e-mail for one file, at most once (outbox key feedback-<sha256>)."""
+    if sub.ministry not in workspace.config.ministry_by_abbr:
+        return "no-contact"
+    try:
+        message = compose_feedback_email(workspace.config, workspace.email_templates(), sub, path, in_use)
+    except ValueError:  # the ministry has no contact registered
+        return "no-contact"
+    message["Message-ID"] = message_id(f"{year}-feedback-{sub.sha256[:16]}", workspace.config.settings.smtp.sender)
+    return deliver(outbox, mailer, year, sub.ministry, f"feedback-{sub.sha256[:16]}", message)
+
+
+def send_conflict_notice_once(workspace: Workspace, year: int, ministry: str, conflicts, path: Path | None, outbox, mailer) -> str | None:
+    """The 統合時の調整 notice for one ministry, once per distinct set of conflicts."""
+    try:
+        message = compose_conflict_email(workspace.config, workspace.email_templates(), ministry, conflicts, path)
+    except ValueError:  # the ministry has no contact registered
+        return "no-contact"
+    slot = notice_slot(ministry, conflicts)
+    message["Message-ID"] = message_id(f"{year}-{slot}", workspace.config.settings.smtp.sender)
+    return deliver(outbox, mailer, year, ministry, slot, message)
+
+
+def smtp_unreachable(settings) -> str | None:
+    """Why the mail server cannot be reached (then e-mail waits for the next run), or None."""
+    try:
+        with socket.create_connection((settings.host, settings.port), timeout=3):
+            return None
+    except OSError as exc:
+        return f"メールサーバー {settings.host}:{settings.port} に接続できません（{exc.strerror or exc}）"
+
+
+# -- reminders -------------------------------------------------------------------------------------
+def expected_ministries(workspace: Workspace, year: int) -> dict[str, list[str]]:
+    """Ministry → rows of its template for ``year``: from master(year-1), else the baseline annex."""
+    config = workspace.config
+    path = workspace.master_json(year - 1)
+    annex = read_master(path) if path.exists() else read_annex_file(workspace.baseline_file())
+    return ministries_in_annex(annex, config.tags, config.secretariat.abbr)
+
+
+def preview(workspace: Workspace, year: int, at: dt.datetime) -> ReminderReport:
+    """What a run at ``at`` would do, read-only (annex remind --dry-run)."""
+    slot, items = plan(workspace, year, at)
+    with Outbox.open(workspace.ledger_url) as outbox:
+        outcomes = {
+            i.ministry.abbr: "no-contact" if not i.recipients
+            else "already" if outbox.state_of(year, i.ministry.abbr, i.slot.key) in ("sent", "queued", "uncertain")
+            else "would-send"
+            for i in items
+        }
+        uncertain = outbox.entries(year, state="uncertain") + outbox.entries(year, state="queued")
+    all_slots = slots(workspace.config.settings)
+    upcoming: list[Due] = []
+    if slot is None and (later := [s for s in all_slots if s.at > at]):
+        upcoming = plan(workspace, year, later[0].at)[1]
+    return ReminderReport(year, at, slot, items, outcomes, uncertain, all_slots, upcoming)
+
+
+def plan(workspace: Workspace, year: int, at: dt.datetime) -> tuple[Slot | None, list[Due]]:
+    """Who is due at ``at``, from the ledger and the templates that were sent."""
+    return due(workspace.config, at, ledger_statuses(workspace, year), expected_ministries(workspace, year))
+
+
+def ledger_statuses(workspace: Workspace, year: int) -> dict[str, MinistryStatus]:
+    with workspace.open_ledger() as ledger:
+        return statuses_from_ledger(ledger.entries(year))

@@ -1,0 +1,80 @@
+"""`annex render`: master(Y) of a workspace → output/<Y>/annex-context.json, annex.docx, annex.pdf."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from annex.io.files import ensure_dir, publishing
+from annex.master.store import read_master
+from annex.render.context import build_context, context_json, expected_min_pages
+from annex.render.pdf import convert_to_pdf
+from annex.render.writer import TEMPLATE_NAME, render_docx
+from annex.workspace.layout import Workspace
+
+
+@dataclass
+class RenderResult:
+    year: int
+    written: list[Path] = field(default_factory=list)
+    context_path: Path | None = None
+    docx_path: Path | None = None
+    pdf_path: Path | None = None
+    pdf_produced: bool = False
+    pdf_reason: str | None = None  # why there is no PDF (Japanese), when there is none
+    pages: int | None = None
+    tables: int = 0
+    footnotes: int = 0
+    warnings: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    removed_stale_pdf: bool = False
+
+
+def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: float = 300.0) -> RenderResult:
+    """Render master(year) of a workspace into output/<year>/ (context, docx, and PDF if possible).
+
+    The three files are published together (atomically); when no PDF could be made, the docx is
+    still delivered, the reason is reported, and an older annex.pdf is removed so that the PDF
+    on disk never disagrees with the Word file.
+    """
+    result = RenderResult(year=year)
+    clock = time.perf_counter()
+    annex = read_master(workspace.master_json(year))
+    context = build_context(annex)
+    result.warnings = list(context["warnings"])
+    result.seconds["context"] = time.perf_counter() - clock
+
+    folder = ensure_dir(workspace.output(year))
+    scratch = Path(tempfile.mkdtemp(prefix=".annex-render-", dir=folder))
+    try:
+        clock = time.perf_counter()
+        docx = scratch / "annex.docx"
+        info = render_docx(context, workspace.template(TEMPLATE_NAME), docx)
+        result.tables, result.footnotes = info.tables, info.footnotes
+        result.seconds["docx"] = time.perf_counter() - clock
+        pdf_result = None
+        if pdf:
+            clock = time.perf_counter()
+            pdf_result = convert_to_pdf(docx, scratch, timeout=timeout, expected_min_pages=expected_min_pages(context))
+            result.seconds["pdf"] = time.perf_counter() - clock
+            result.pdf_produced = pdf_result.ok
+            result.pdf_reason = pdf_result.reason
+            result.pages = pdf_result.pages
+        else:
+            result.pdf_reason = "PDF の作成は指定により省略しました（--no-pdf）"
+        with publishing() as outputs:
+            result.context_path = outputs.stage_text(folder / "annex-context.json", context_json(context))
+            result.docx_path = outputs.stage(folder / "annex.docx", lambda p: shutil.copyfile(docx, p))
+            if pdf_result is not None and pdf_result.ok:
+                result.pdf_path = outputs.stage(folder / "annex.pdf", lambda p: shutil.copyfile(pdf_result.path, p))
+        result.written = [p for p in (result.context_path, result.docx_path, result.pdf_path) if p]
+        stale = folder / "annex.pdf"
+        if not result.pdf_produced and stale.exists():
+            stale.unlink()
+            result.removed_stale_pdf = True
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return result

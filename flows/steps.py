@@ -1,0 +1,56 @@
+"""Steps two flows share (annual-consolidation and intake): validate files side by side, send
+feedback e-mail. A flow never imports another flow; both import this."""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.futures import as_completed
+
+from annex.model.issues import Submission
+from annex.workspace import collect as collect_steps
+from annex.workspace.layout import Workspace
+from annex.workspace.notify import smtp_unreachable
+from flows.progress import note
+from tasks.feedback import send_feedback
+from tasks.mailer import delivery_outcome
+from tasks.validate import Shared, validate_file
+
+
+def validate_all(items: list[collect_steps.Received], ref, fingerprint: str) -> dict[str, Submission]:
+    """One task per file, run side by side on the flow's task runner; a failed one is a returned file."""
+    progress = create_progress_artifact(0.0, description="提出物の検証")
+    shared = Shared(ref)
+    futures = {validate_file.submit(item, shared, fingerprint): item for item in items}
+    done: dict[str, Submission] = {}
+    for future in as_completed(list(futures)):
+        item = futures[future]
+        try:
+            done[item.sha256] = future.result()
+        except Exception as exc:  # this file only: it is returned to its ministry, the others go on
+            done[item.sha256] = collect_steps.validation_failed(item, f"検証処理が失敗しました（{exc}）")
+        note(f"  検証 {len(done)}/{len(items)}: {item.name} → {done[item.sha256].verdict}")
+        update_progress_artifact(progress, 100.0 * len(done) / len(items))
+    return done
+
+
+def send_mail(ws: Workspace, what: str, sends: list[Callable[[], object]]) -> dict[str, int]:
+    """Run each e-mail task (already once-only through the outbox) and count outcomes as 「what outcome」.
+    When the server cannot be reached nothing is tried: the next run sends."""
+    if not sends:
+        return {}
+    if reason := smtp_unreachable(ws.config.settings.smtp):
+        note(f"  {what}のメールは送りません: {reason}（次回の実行で送ります）")
+        return {f"{what} 未送信（メールサーバーに接続できません）": len(sends)}
+    return dict(Counter(f"{what} {delivery_outcome(send())}" for send in sends))
+
+
+def mail_feedback(ws: Workspace, year: int, pairs, paths: dict[str, Path]) -> dict[str, int]:
+    newest = collect_steps.newest_accepted(ws, year)  # a returned file's e-mail names the version still in use
+    return send_mail(ws, "フィードバック", [
+        partial(send_feedback, ws, year, sub, paths.get(sub.sha256), collect_steps.version_in_use(newest, sub), return_state=True)
+        for _, sub in pairs])
