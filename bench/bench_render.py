@@ -22,11 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from annex.model.config import bundled_path, load_config  # noqa: E402
 from annex.master.importer import import_annex, read_annex_file  # noqa: E402
 from annex.model.annex import Annex  # noqa: E402
-from annex.render.pdf import convert_to_pdf, find_soffice  # noqa: E402
+from annex.model.config import bundled_path, load_config  # noqa: E402
 from annex.render import build_context, expected_min_pages, render_docx  # noqa: E402
+from annex.render.pdf import convert_to_pdf, find_soffice  # noqa: E402
 
 TEMPLATE = ROOT / "annex" / "templates" / "annex.docx"
 
@@ -70,9 +70,9 @@ def run(scales: list[int], repeat: int, pdf: bool) -> list[dict]:
         for factor in scales:
             annex = scaled(base, factor)
             counts = annex.counts()
-            context_s, context = timed(lambda: build_context(annex), repeat)
+            context_s, context = timed(lambda annex=annex: build_context(annex), repeat)
             out = Path(tmp) / f"annex-x{factor}.docx"
-            docx_s, info = timed(lambda: render_docx(context, TEMPLATE, out), repeat)
+            docx_s, info = timed(lambda context=context, out=out: render_docx(context, TEMPLATE, out), repeat)
             row = {
                 "scale": factor,
                 "bullets": counts["bullets"],

@@ -28,8 +28,8 @@ def make_inputs(folder: Path) -> tuple[object, list[Path]]:
 
     from annex.model.config import JST, bundled_path
     from annex.workspace.distribute import distribute_year
-    from annex.workspace.master import import_into_workspace
     from annex.workspace.layout import Workspace
+    from annex.workspace.master import import_into_workspace
 
     ws = Workspace.at(folder / "ws")
     import_into_workspace(ws, bundled_path("annex_2025.json"), 2025)

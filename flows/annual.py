@@ -10,13 +10,13 @@ from prefect import flow
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from annex.workspace import collect as collect_steps
 from annex.io.files import sweep_orphans
-from annex.io.workers import DEFAULT_WORKERS
-from annex.workspace.run import build_summary, ministry_table, summary_lines
 from annex.io.runlock import run_lock
+from annex.io.workers import DEFAULT_WORKERS
 from annex.model.issues import Submission
+from annex.workspace import collect as collect_steps
 from annex.workspace.layout import Workspace
+from annex.workspace.run import build_summary, ministry_table, summary_lines
 from flows.progress import note
 from flows.steps import mail_feedback, send_mail, validate_all
 from tasks.collect import collect, load_reference
@@ -28,9 +28,12 @@ from tasks.render import render
 from tasks.validate import Shared, record_validations, validate_file
 
 
-def accepted_submissions(ws: Workspace, year: int, submissions: dict[str, Submission], ref, fingerprint: str) -> dict[str, Submission]:
+def accepted_submissions(
+    ws: Workspace, year: int, submissions: dict[str, Submission], ref, fingerprint: str
+) -> dict[str, Submission]:
     """Each ministry's newest accepted version: validated in this run, or (no longer in the inbox)
     validated again from the archive by the cached validation task."""
+
     def revalidate(items):
         return [validate_file(item, Shared(ref), fingerprint) for item in items]
 
@@ -43,9 +46,22 @@ def notify_conflicts(ws: Workspace, year: int, merged) -> dict[str, int]:
     involved = sorted({m for c in merged.result.conflicts for m in c.ministries})
     if involved:
         note(f"  競合 {len(merged.result.conflicts)} 件: {'、'.join(involved)} に「統合時の調整」を知らせます")
-    return send_mail(ws, "統合時の調整", [
-        partial(send_conflict_notice, ws, year, m, merged.result.conflicts_of(m), merged.conflict_feedback.get(m), return_state=True)
-        for m in involved])
+    return send_mail(
+        ws,
+        "統合時の調整",
+        [
+            partial(
+                send_conflict_notice,
+                ws,
+                year,
+                m,
+                merged.result.conflicts_of(m),
+                merged.conflict_feedback.get(m),
+                return_state=True,
+            )
+            for m in involved
+        ],
+    )
 
 
 # As many validations at once as the worker pool has workers (each task reads in its own worker).
@@ -76,11 +92,24 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
         rendered = render(ws, year)
         ministries = ministry_table(ws, year, entries)
         files = [*merged.written, *rendered.written, *paths.values(), ws.output(year) / "run.json"]
-        summary = build_summary(ws, year, ministries=ministries, merge=merged, render=rendered,
-                                issues=dict(collect_steps.issue_counts(list(submissions.values()))), mail=mail, files=files,
-                                flow_run_id=flow_run.get_id(), seconds=time.monotonic() - started)
-        links = {"別添（Word）": rendered.docx_path, "別添（PDF）": rendered.pdf_path, "マスター": ws.output(year) / "master.xlsx",
-                 **{f"フィードバック {Path(p).name}": p for p in paths.values()}}
+        summary = build_summary(
+            ws,
+            year,
+            ministries=ministries,
+            merge=merged,
+            render=rendered,
+            issues=dict(collect_steps.issue_counts(list(submissions.values()))),
+            mail=mail,
+            files=files,
+            flow_run_id=flow_run.get_id(),
+            seconds=time.monotonic() - started,
+        )
+        links = {
+            "別添（Word）": rendered.docx_path,
+            "別添（PDF）": rendered.pdf_path,
+            "マスター": ws.output(year) / "master.xlsx",
+            **{f"フィードバック {Path(p).name}": p for p in paths.values()},
+        }
         publish(ws, year, summary, ministries, {k: v for k, v in links.items() if v})
     return {**summary, "lines": summary_lines(summary)}
 

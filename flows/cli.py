@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -27,7 +27,7 @@ WorkspaceOpt = Annotated[
     Path,
     typer.Option("--workspace", "-w", help="作業フォルダ（config/・submissions/・output/ を置く場所）。省略時は現在のフォルダ。"),
 ]
-YearOpt = Annotated[Optional[int], typer.Option("--year", "-y", help="年度（省略時は config/annex.yaml の year）。")]
+YearOpt = Annotated[int | None, typer.Option("--year", "-y", help="年度（省略時は config/annex.yaml の year）。")]
 
 
 def say(message: str = "") -> None:
@@ -67,8 +67,12 @@ def import_command(
     result, written = import_into_workspace(ws, file.expanduser().resolve(), year)
     counts = result.annex.counts()
     say(f"取込: {file}（{year}年度）")
-    say(f"  項目数: 入力 {result.bullets_in} → 出力 {result.bullets_out}（実施状況 {counts['status']}、今後の方針 {counts['policy']}）")
-    say(f"  章 {counts['chapters']}・節 {counts['sections']}・行 {counts['rows']}・再掲 {counts['relisted']}・脚注 {counts['footnotes']}・略称 {counts['abbreviations']}")
+    say(
+        f"  項目数: 入力 {result.bullets_in} → 出力 {result.bullets_out}（実施状況 {counts['status']}、今後の方針 {counts['policy']}）"
+    )
+    say(
+        f"  章 {counts['chapters']}・節 {counts['sections']}・行 {counts['rows']}・再掲 {counts['relisted']}・脚注 {counts['footnotes']}・略称 {counts['abbreviations']}"
+    )
     say(f"  新たに付けた項目ID: {result.ids_assigned}")
     if result.warnings:
         say(f"  警告 {len(result.warnings)} 件（表記ゆれ・略称表にないタグ）:")
@@ -153,8 +157,13 @@ def _prepare_prefect(verbose: bool) -> None:
 def run_command(
     year: YearOpt = None,
     workspace: WorkspaceOpt = Path("."),
-    task_runner: Annotated[str, typer.Option("--task-runner", help="検証の実行方法: thread（既定、1台で並行）または dask（Dask クラスタで並列）。")] = "thread",
-    dask_address: Annotated[Optional[str], typer.Option("--dask-address", help="既存の Dask クラスタのアドレス（tcp://…）。省略時はローカルに起動します。")] = None,
+    task_runner: Annotated[
+        str, typer.Option("--task-runner", help="検証の実行方法: thread（既定、1台で並行）または dask（Dask クラスタで並列）。")
+    ] = "thread",
+    dask_address: Annotated[
+        str | None,
+        typer.Option("--dask-address", help="既存の Dask クラスタのアドレス（tcp://…）。省略時はローカルに起動します。"),
+    ] = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """年次の取りまとめ（annual-consolidation）を実行します: 収集 → 検証 → フィードバック → 再掲照合 → 統合 → Word/PDF → 公開。"""
@@ -170,7 +179,9 @@ def run_command(
 
 @app.command("remind", short_help="未提出・差戻しの府省庁に督促メールを送る")
 def remind_command(
-    at: Annotated[Optional[str], typer.Option("--at", help="この日時の時点で督促します（例: 2026-05-20T09:00+09:00。省略時は現在）。")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="この日時の時点で督促します（例: 2026-05-20T09:00+09:00。省略時は現在）。")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="送信せず、督促の対象と理由を表示します。")] = False,
     year: YearOpt = None,
     workspace: WorkspaceOpt = Path("."),
@@ -199,7 +210,9 @@ def serve_command(workspace: WorkspaceOpt = Path("."), verbose: VerboseOpt = Fal
     _prepare_prefect(verbose)
     from flows.deploy import serve_workspace
 
-    say("登録: annual-consolidation / distribute（手動）、intake（*/15 * * * *）、reminders（0 9 * * 1-5）— Asia/Tokyo。Ctrl+C で停止します。")
+    say(
+        "登録: annual-consolidation / distribute（手動）、intake（*/15 * * * *）、reminders（0 9 * * 1-5）— Asia/Tokyo。Ctrl+C で停止します。"
+    )
     serve_workspace(Workspace.at(workspace))
 
 
@@ -233,7 +246,12 @@ def render_command(
 def merge_command(
     year: YearOpt = None,
     workspace: WorkspaceOpt = Path("."),
-    feedback: Annotated[bool, typer.Option("--feedback/--no-feedback", help="検証結果のフィードバック（Excel）も作るか（既定: 作る。メールは送りません）。")] = True,
+    feedback: Annotated[
+        bool,
+        typer.Option(
+            "--feedback/--no-feedback", help="検証結果のフィードバック（Excel）も作るか（既定: 作る。メールは送りません）。"
+        ),
+    ] = True,
 ) -> None:
     """提出物を収集・検証し、受理された最新版を前年度のマスターに統合して、その年度のマスターと変更・再掲の記録を作ります（Prefect もメールも使いません）。"""
     ws = Workspace.at(workspace)
@@ -244,14 +262,20 @@ def merge_command(
     c, r = summary.counts, summary.relisted
     say(f"統合しました（{year}年度）: 前年度のマスター {summary.previous_source}")
     say(f"  反映した提出物: {len(summary.merged_files)} 府省")
-    say(f"  新規 {c['added']}・修正 {c['modified']}・削除 {c['deleted']}・前年度のまま {c['carried']}（うち未更新 {c['not_updated']}）・前文の変更 {c['preamble']}")
+    say(
+        f"  新規 {c['added']}・修正 {c['modified']}・削除 {c['deleted']}・前年度のまま {c['carried']}（うち未更新 {c['not_updated']}）・前文の変更 {c['preamble']}"
+    )
     if summary.result.carried_over:
-        say(f"  提出のない（または未受理の）府省: {'、'.join(summary.result.carried_over)} — 記載は前年度のまま「未更新」としました")
+        say(
+            f"  提出のない（または未受理の）府省: {'、'.join(summary.result.carried_over)} — 記載は前年度のまま「未更新」としました"
+        )
     say(f"  競合 {c['conflicts']} 件・反映しなかった行 {c['not_merged']} 件")
     for ministry, path in summary.conflict_feedback.items():
         say(f"  統合時の調整を記載: {ministry} → {path}")
-    say(f"  再掲 {r['relisted']} 件: 一致 {r['exact']}・近似（提案）{r['near']}・他の再掲とのみ同文 {r['copies_only']}・元なし {r['no_original']}"
-        f"／元の修正を反映 {r['synced']}・食い違いを元に戻した {r['drift_reverted']}")
+    say(
+        f"  再掲 {r['relisted']} 件: 一致 {r['exact']}・近似（提案）{r['near']}・他の再掲とのみ同文 {r['copies_only']}・元なし {r['no_original']}"
+        f"／元の修正を反映 {r['synced']}・食い違いを元に戻した {r['drift_reverted']}"
+    )
     for path in summary.written:
         say(f"  出力: {path}")
 
@@ -264,19 +288,23 @@ def relisted_command(
 ) -> None:
     """その年度のマスターの（再掲）が元の記載とどう対応するか（一致・近似・元なし）を集計して表示します。ファイルは書きません。"""
     ws = Workspace.at(workspace)
-    from annex.workspace.merge import relisted_report
     from annex.merge.reconcile import KIND_LABELS, LINK_KINDS
+    from annex.workspace.merge import relisted_report
 
     year = ws.year(year)
     result, source = relisted_report(ws, year)
     f = result.figures
     say(f"再掲の照合（{year}年度: {source}）")
     say(f"  （再掲）の項目: {f['relisted']}（うち取組 {f['measures']}）")
-    say(f"  元の記載と一致: {f['exact']}（再掲元項目ID {f['exact_id']}・同文 {f['exact_text']}・再掲の再掲 {f['chain_resolved']}）")
+    say(
+        f"  元の記載と一致: {f['exact']}（再掲元項目ID {f['exact_id']}・同文 {f['exact_text']}・再掲の再掲 {f['chain_resolved']}）"
+    )
     say(f"  近似一致（事務局に提案、未適用）: {f['near']}")
     say(f"  他の再掲とのみ同文（元はこの別添の外）: {f['copies_only']}")
     say(f"  元の記載がこの別添にない: {f['no_original']}")
-    say(f"  循環（拒否）: {f['cycle_refused']}・元と食い違い: {f['drift_reverted']}・（再掲）の印のない同文: {f['unmarked_duplicate']}")
+    say(
+        f"  循環（拒否）: {f['cycle_refused']}・元と食い違い: {f['drift_reverted']}・（再掲）の印のない同文: {f['unmarked_duplicate']}"
+    )
     if verbose:
         for d in result.decisions:
             if d.kind in LINK_KINDS or d.kind in ("drift_reverted", "unmarked_duplicate"):

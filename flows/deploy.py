@@ -32,10 +32,18 @@ def deployments(ws: Workspace) -> list:
     return [
         annual_consolidation.to_deployment(name="annual", parameters=parameters, concurrency_limit=one_at_a_time),
         distribute.to_deployment(name="distribute", parameters=parameters, concurrency_limit=one_at_a_time),
-        intake.to_deployment(name="intake", parameters=parameters, concurrency_limit=one_at_a_time,
-                             schedules=[Cron(INTAKE_CRON, timezone=TIMEZONE)]),
-        send_reminders.to_deployment(name="reminders", parameters=parameters, concurrency_limit=one_at_a_time,
-                                     schedules=[Cron(REMINDERS_CRON, timezone=TIMEZONE)]),
+        intake.to_deployment(
+            name="intake",
+            parameters=parameters,
+            concurrency_limit=one_at_a_time,
+            schedules=[Cron(INTAKE_CRON, timezone=TIMEZONE)],
+        ),
+        send_reminders.to_deployment(
+            name="reminders",
+            parameters=parameters,
+            concurrency_limit=one_at_a_time,
+            schedules=[Cron(REMINDERS_CRON, timezone=TIMEZONE)],
+        ),
     ]
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from prefect import flow
 
-from annex.notify.reminders import parse_instant
 from annex.io.runlock import RunLocked, run_lock
+from annex.notify.reminders import parse_instant
 from annex.workspace.layout import Workspace
-from flows.steps import mail_feedback, validate_all
 from flows.progress import note
+from flows.steps import mail_feedback, validate_all
 from tasks.collect import collect, load_reference
 from tasks.feedback import feedback_workbooks
 from tasks.validate import record_validations

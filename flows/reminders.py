@@ -5,8 +5,8 @@ from __future__ import annotations
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from annex.notify import reminders
 from annex.io.runlock import run_lock
+from annex.notify import reminders
 from annex.workspace.layout import Workspace
 from tasks.mailer import delivery_outcome
 from tasks.reminders import plan_reminders, recover_outbox, send_reminder
@@ -22,14 +22,18 @@ def send_reminders(workspace: str = ".", year: int | None = None, at: str | None
         uncertain = recover_outbox(ws, year)
         slot, items = plan_reminders(ws, year, moment)
         outcomes = {
-            item.ministry.abbr: delivery_outcome(send_reminder(ws, year, item, return_state=True)) if item.recipients else "no-contact"
+            item.ministry.abbr: delivery_outcome(send_reminder(ws, year, item, return_state=True))
+            if item.recipients
+            else "no-contact"
             for item in items
         }
     report = reminders.ReminderReport(year, moment, slot, items, outcomes, uncertain, reminders.slots(ws.config.settings))
     create_table_artifact(
         key=f"reminders-{year}",
-        table=[{"府省庁": d["ministry"], "状況": d["status"], "理由": d["reason"], "結果": reminders.OUTCOME_JA[d["outcome"]]}
-               for d in report.to_dict()["due"]],
+        table=[
+            {"府省庁": d["ministry"], "状況": d["status"], "理由": d["reason"], "結果": reminders.OUTCOME_JA[d["outcome"]]}
+            for d in report.to_dict()["due"]
+        ],
         description="\n".join(report.lines()[:1]),
     )
     return report.to_dict()

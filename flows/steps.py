@@ -4,9 +4,9 @@ feedback e-mail. A flow never imports another flow; both import this."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import as_completed
@@ -51,6 +51,13 @@ def send_mail(ws: Workspace, what: str, sends: list[Callable[[], object]]) -> di
 
 def mail_feedback(ws: Workspace, year: int, pairs, paths: dict[str, Path]) -> dict[str, int]:
     newest = collect_steps.newest_accepted(ws, year)  # a returned file's e-mail names the version still in use
-    return send_mail(ws, "フィードバック", [
-        partial(send_feedback, ws, year, sub, paths.get(sub.sha256), collect_steps.version_in_use(newest, sub), return_state=True)
-        for _, sub in pairs])
+    return send_mail(
+        ws,
+        "フィードバック",
+        [
+            partial(
+                send_feedback, ws, year, sub, paths.get(sub.sha256), collect_steps.version_in_use(newest, sub), return_state=True
+            )
+            for _, sub in pairs
+        ],
+    )

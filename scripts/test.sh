@@ -4,4 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="${PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS:-90}"
 export PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1
+# Lint and format check first: a style slip fails in a second, before the 4-minute suite.
+python3 -m ruff check --quiet .
+python3 -m ruff format --check --quiet .
 exec python3 -m pytest "$@"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from annex.workspace import collect as intake
 from annex.validation.validate import Reference
-from annex.workspace.master import load_reference as read_reference
+from annex.workspace import collect as intake
 from annex.workspace.layout import Workspace
+from annex.workspace.master import load_reference as read_reference
 
 
 @task(name="collect", cache_policy=NO_CACHE)

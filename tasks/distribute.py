@@ -5,9 +5,9 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from annex.workspace.master import previous_master as read_previous_master
 from annex.workspace.distribute import DistributeResult, distribute_year
 from annex.workspace.layout import Workspace
+from annex.workspace.master import previous_master as read_previous_master
 
 
 @task(name="previous-master", cache_policy=NO_CACHE)

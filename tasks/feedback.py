@@ -7,9 +7,9 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from annex.workspace import collect, notify
-from annex.notify.outbox import Outbox
 from annex.model.issues import Submission
+from annex.notify.outbox import Outbox
+from annex.workspace import collect, notify
 from annex.workspace.layout import Workspace
 from tasks.mailer import MAIL_RETRIES, smtp_mailer
 

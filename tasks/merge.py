@@ -5,9 +5,9 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from annex.workspace.merge import MergeSummary, merge_submissions
 from annex.model.issues import Submission
 from annex.workspace.layout import Workspace
+from annex.workspace.merge import MergeSummary, merge_submissions
 
 
 @task(name="reconcile-and-merge", cache_policy=NO_CACHE)

@@ -8,8 +8,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from annex.notify import reminders
-from annex.workspace import notify
 from annex.notify.outbox import Entry, Outbox, State, deliver
+from annex.workspace import notify
 from annex.workspace.layout import Workspace
 from tasks.mailer import MAIL_RETRIES, smtp_mailer
 

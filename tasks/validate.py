@@ -5,10 +5,10 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from annex.workspace import collect
 from annex.intake.ledger import LedgerEntry
 from annex.model.issues import Submission
 from annex.validation.validate import Reference
+from annex.workspace import collect
 from annex.workspace.layout import Workspace
 
 

@@ -11,18 +11,18 @@ import datetime as dt
 import shutil
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import openpyxl
 
-from annex.model.config import JST, bundled_path
-from annex.workspace.distribute import DistributeResult, distribute_year
-from annex.workspace.master import import_into_workspace
+from annex.distribute.template import TemplatePlan, plan_templates
 from annex.master.store import read_master
 from annex.model.annex import Annex
-from annex.distribute.template import TemplatePlan, plan_templates
+from annex.model.config import JST, bundled_path
+from annex.workspace.distribute import DistributeResult, distribute_year
 from annex.workspace.layout import Workspace
+from annex.workspace.master import import_into_workspace
 
 GENERATED_AT = dt.datetime(2026, 4, 13, 9, 0, tzinfo=JST)
 
@@ -41,7 +41,7 @@ class Distributed:
         return _load(self.path(ministry))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(path: Path):
     return openpyxl.load_workbook(path)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 CT = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
@@ -36,16 +36,24 @@ WB_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>
 </Relationships>"""
 SST_OK = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst {NS} count="2" uniqueCount="2"><si><t>項目ID</t></si><si><t>記載内容</t></si></sst>'
-OK_ROWS = ('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
-           '<row r="2"><c r="A2"><v>1</v></c><c r="B2" t="inlineStr"><is><t>x</t></is></c></row>')
+OK_ROWS = (
+    '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+    '<row r="2"><c r="A2"><v>1</v></c><c r="B2" t="inlineStr"><is><t>x</t></is></c></row>'
+)
 
 
 def sheet_xml(rows: str, dim: str = "A1:B2", prolog: str = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n') -> str:
     return f'{prolog}<worksheet {NS}><dimension ref="{dim}"/><sheetData>{rows}</sheetData></worksheet>'
 
 
-def write_xlsx(path: Path, sheet: str | None = None, sst: str | None = SST_OK, extra: dict | None = None,
-               stream_sheet: Callable | None = None, ct: str = CT) -> Path:
+def write_xlsx(
+    path: Path,
+    sheet: str | None = None,
+    sst: str | None = SST_OK,
+    extra: dict | None = None,
+    stream_sheet: Callable | None = None,
+    ct: str = CT,
+) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         z.writestr("[Content_Types].xml", ct)
         z.writestr("_rels/.rels", RELS)
@@ -93,7 +101,7 @@ def legacy_xls_bytes() -> bytes:
     def entry(name: str, kind: int, child: int, start: int, size: int) -> bytes:
         raw = name.encode("utf-16-le") + b"\x00\x00" if name else b""
         data = bytearray(128)
-        data[0:len(raw)] = raw
+        data[0 : len(raw)] = raw
         struct.pack_into("<HBB", data, 64, len(raw), kind, 1)
         struct.pack_into("<III", data, 68, nostream, nostream, child)
         struct.pack_into("<IQ", data, 116, start, size)
@@ -148,28 +156,69 @@ def make_catalogue(folder: Path, valid: bytes) -> dict[str, tuple[Path, str]]:
             OOXMLFile(io.BytesIO(valid)).encrypt("secret", out)
 
     add("encrypted.xlsx", "F-ENCRYPTED", encrypted)
-    add("macro.xlsx", "F-MACRO", lambda p: p.write_bytes(_with_extra_part(valid, "xl/vbaProject.bin", b"\xd0\xcf\x11\xe0fake-vba")))
+    add(
+        "macro.xlsx",
+        "F-MACRO",
+        lambda p: p.write_bytes(_with_extra_part(valid, "xl/vbaProject.bin", b"\xd0\xcf\x11\xe0fake-vba")),
+    )
     add("zip_slip.xlsx", "F-UNREADABLE", lambda p: p.write_bytes(_with_extra_part(valid, "../../evil.xml", b"<x/>")))
     add("zipbomb_cells.xlsx", "F-TOO-LARGE", lambda p: write_xlsx(p, stream_sheet=_cell_bomb))
     add("zipbomb_whitespace.xlsx", "F-TOO-LARGE", lambda p: write_xlsx(p, stream_sheet=_whitespace_bomb))
-    add("huge_shared_string.xlsx", "F-TOO-LARGE",
-        lambda p: write_xlsx(p, sst=f'<?xml version="1.0"?>\n<sst {NS}><si><t>{"A" * (80 * 2**20)}</t></si></sst>'))
-    add("billion_laughs_sst.xlsx", "F-UNREADABLE",
-        lambda p: write_xlsx(p, sst=LOL + f"<sst {NS}><si><t>&lol9;</t></si></sst>"))
-    add("billion_laughs_sheet.xlsx", "F-UNREADABLE",
-        lambda p: write_xlsx(p, sheet_xml('<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>', prolog=LOL)))
-    add("xxe_file.xlsx", "F-UNREADABLE", lambda p: write_xlsx(p, sst=(
-        '<?xml version="1.0"?>\n<!DOCTYPE sst [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>\n'
-        f"<sst {NS}><si><t>&xxe;</t></si></sst>")))
-    add("xxe_external_dtd.xlsx", "F-UNREADABLE", lambda p: write_xlsx(p, sst=(
-        '<?xml version="1.0"?>\n<!DOCTYPE sst SYSTEM "http://127.0.0.1:9/evil.dtd">\n'
-        f"<sst {NS}><si><t>x</t></si></sst>")))
-    add("cell_at_XFD1048576.xlsx", "F-OUTSIDE-TEMPLATE", lambda p: write_xlsx(p, sheet_xml(
-        OK_ROWS + '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>', dim="A1:XFD1048576")))
-    add("cell_at_XFD2.xlsx", "F-OUTSIDE-TEMPLATE", lambda p: write_xlsx(p, sheet_xml(
-        '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2"><v>1</v></c><c r="XFD2"><v>1</v></c></row>', dim="A1:XFD2")))
-    add("row_2000000.xlsx", "F-CORRUPT", lambda p: write_xlsx(p, sheet_xml(
-        OK_ROWS + '<row r="2000000"><c r="A2000000"><v>7</v></c></row>', dim="A1:B2000000")))
+    add(
+        "huge_shared_string.xlsx",
+        "F-TOO-LARGE",
+        lambda p: write_xlsx(p, sst=f'<?xml version="1.0"?>\n<sst {NS}><si><t>{"A" * (80 * 2**20)}</t></si></sst>'),
+    )
+    add("billion_laughs_sst.xlsx", "F-UNREADABLE", lambda p: write_xlsx(p, sst=LOL + f"<sst {NS}><si><t>&lol9;</t></si></sst>"))
+    add(
+        "billion_laughs_sheet.xlsx",
+        "F-UNREADABLE",
+        lambda p: write_xlsx(p, sheet_xml('<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>', prolog=LOL)),
+    )
+    add(
+        "xxe_file.xlsx",
+        "F-UNREADABLE",
+        lambda p: write_xlsx(
+            p,
+            sst=(
+                '<?xml version="1.0"?>\n<!DOCTYPE sst [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>\n'
+                f"<sst {NS}><si><t>&xxe;</t></si></sst>"
+            ),
+        ),
+    )
+    add(
+        "xxe_external_dtd.xlsx",
+        "F-UNREADABLE",
+        lambda p: write_xlsx(
+            p,
+            sst=(
+                f'<?xml version="1.0"?>\n<!DOCTYPE sst SYSTEM "http://127.0.0.1:9/evil.dtd">\n<sst {NS}><si><t>x</t></si></sst>'
+            ),
+        ),
+    )
+    add(
+        "cell_at_XFD1048576.xlsx",
+        "F-OUTSIDE-TEMPLATE",
+        lambda p: write_xlsx(
+            p, sheet_xml(OK_ROWS + '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>', dim="A1:XFD1048576")
+        ),
+    )
+    add(
+        "cell_at_XFD2.xlsx",
+        "F-OUTSIDE-TEMPLATE",
+        lambda p: write_xlsx(
+            p,
+            sheet_xml(
+                '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2"><v>1</v></c><c r="XFD2"><v>1</v></c></row>',
+                dim="A1:XFD2",
+            ),
+        ),
+    )
+    add(
+        "row_2000000.xlsx",
+        "F-CORRUPT",
+        lambda p: write_xlsx(p, sheet_xml(OK_ROWS + '<row r="2000000"><c r="A2000000"><v>7</v></c></row>', dim="A1:B2000000")),
+    )
     add("million_rows_claimed.xlsx", "F-TOO-LARGE", lambda p: write_xlsx(p, stream_sheet=_many_rows))
     return cases
 
@@ -195,7 +244,7 @@ def _damage_member(valid: bytes) -> bytes:
         info = max((i for i in z.infolist() if i.filename.startswith("xl/worksheets/")), key=lambda i: i.compress_size)
     data = bytearray(valid)
     off = info.header_offset
-    n, e = struct.unpack("<HH", data[off + 26:off + 30])
+    n, e = struct.unpack("<HH", data[off + 26 : off + 30])
     start = off + 30 + n + e
     for k in range(start + 1, start + min(info.compress_size, 64)):
         data[k] ^= 0xFF
@@ -206,5 +255,9 @@ def cell_text_workbook(path: Path, text: str) -> Path:
     """A raw workbook whose 記入シート!B2 holds text (e.g. 40,000 characters, which Excel cannot store)."""
     from xml.sax.saxutils import escape
 
-    return write_xlsx(path, sheet_xml(
-        f'<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="B2" t="inlineStr"><is><t>{escape(text)}</t></is></c></row>'))
+    return write_xlsx(
+        path,
+        sheet_xml(
+            f'<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="B2" t="inlineStr"><is><t>{escape(text)}</t></is></c></row>'
+        ),
+    )

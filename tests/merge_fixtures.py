@@ -24,11 +24,31 @@ def annex(*rows: Row, year: int = 2025) -> Annex:
     )
 
 
-def line(action: str, *, item_id=None, row_id=None, field=POLICY, text=None, tags=(), relisted=False, relisted_of=None,
-         heading=None, excel_row=4) -> SubmissionLine:
+def line(
+    action: str,
+    *,
+    item_id=None,
+    row_id=None,
+    field=POLICY,
+    text=None,
+    tags=(),
+    relisted=False,
+    relisted_of=None,
+    heading=None,
+    excel_row=4,
+) -> SubmissionLine:
     return SubmissionLine(
-        excel_row=excel_row, item_id=item_id, row_id=row_id, field=field, heading=heading, text=text, tags=list(tags),
-        relisted=relisted, relisted_of=relisted_of, action=action, cells={"text": f"H{excel_row}"},
+        excel_row=excel_row,
+        item_id=item_id,
+        row_id=row_id,
+        field=field,
+        heading=heading,
+        text=text,
+        tags=list(tags),
+        relisted=relisted,
+        relisted_of=relisted_of,
+        action=action,
+        cells={"text": f"H{excel_row}"},
     )
 
 
@@ -39,6 +59,10 @@ def submission(ministry: str, *lines: SubmissionLine, file: str | None = None) -
         ln.cells = {"text": f"H{4 + i}"}
         numbered.append(ln)
     return Submission(
-        file=file or f"{ministry}.xlsx", sha256=f"sha-{ministry}", ministry=ministry, year=2026, template_version="2026.1",
+        file=file or f"{ministry}.xlsx",
+        sha256=f"sha-{ministry}",
+        ministry=ministry,
+        year=2026,
+        template_version="2026.1",
         lines=numbered,
     )

@@ -31,8 +31,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 # Not part of a build; copying them would only slow it (and build/ could leak stale modules).
-COPY_IGNORE = (".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
-               ".benchmarks", "output", "submissions", "archive", ".venv")
+COPY_IGNORE = (
+    ".git",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    ".benchmarks",
+    "output",
+    "submissions",
+    "archive",
+    ".venv",
+)
 
 PROBE = r"""
 import json, sys, importlib.resources
@@ -76,8 +88,11 @@ def installed(tmp_path_factory):
     source = base / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*COPY_IGNORE))
     wheels = base / "wheels"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q", "-w", wheels, "."],
-         cwd=source, timeout=300)
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q", "-w", wheels, "."],
+        cwd=source,
+        timeout=300,
+    )
     wheel = [*wheels.glob("annex-*.whl")]
     assert len(wheel) == 1, wheel
     with zipfile.ZipFile(wheel[0]) as zf:
@@ -89,19 +104,39 @@ def installed(tmp_path_factory):
     venv = base / "venv"
     _run([sys.executable, "-m", "venv", "--system-site-packages", venv], cwd=base, timeout=120)
     python = venv / "bin" / "python"
-    purelib = _run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=base, timeout=60).stdout.strip()
+    purelib = _run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=base, timeout=60
+    ).stdout.strip()
     # The developer's editable install must not answer for modules the wheel lacks (see above).
     finders = _editable_finders()
     if finders:
         stub = "import sys, types; " + "; ".join(
-            f"sys.modules.setdefault({name!r}, types.SimpleNamespace(install=lambda: None))" for name in finders)
+            f"sys.modules.setdefault({name!r}, types.SimpleNamespace(install=lambda: None))" for name in finders
+        )
         Path(purelib, "_annex_wheel_only.pth").write_text(stub + "\n", encoding="utf-8")
     # --ignore-installed: the system's (editable) annex 0.1.0 must not count as already satisfied.
-    _run([python, "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed", "--disable-pip-version-check",
-          "-q", wheel[0]], cwd=base, timeout=120)
+    _run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--ignore-installed",
+            "--disable-pip-version-check",
+            "-q",
+            wheel[0],
+        ],
+        cwd=base,
+        timeout=120,
+    )
 
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONSAFEPATH", "VIRTUAL_ENV")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONSAFEPATH", "VIRTUAL_ENV")
+    }
     env.update(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", PYTHONNOUSERSITE="1")
     workspace_root = base / "work"
     workspace_root.mkdir()

@@ -5,17 +5,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import openpyxl
 import pytest
-
-from annex.model.rules import RULES
-from annex.model.contract import ACTIONS, HEADER_ROW, LABELS, SHEET_ENTRY, SHEET_META
-from annex.distribute.template import LETTER, read_lines, read_meta, workbook_checksum
-
 from corpus_distribution import distributed
+
+from annex.distribute.template import LETTER, read_lines, read_meta, workbook_checksum
+from annex.model.contract import ACTIONS, HEADER_ROW, LABELS, SHEET_ENTRY, SHEET_META
+from annex.model.rules import RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBMISSIONS = ROOT / "submissions" / "2026"
@@ -23,7 +22,7 @@ PLAN = json.loads((ROOT / "tools" / "sample_plan.json").read_text(encoding="utf-
 FILES = {f["file"]: f for f in PLAN["files"]}
 
 
-@lru_cache(maxsize=None)
+@cache
 def sample(file: str):
     return openpyxl.load_workbook(SUBMISSIONS / file)
 
@@ -43,13 +42,26 @@ def test_the_plan_covers_the_scenarios_the_main_job_needs():
     assert submitted | {PLAN["not_submitted"][0]["ministry"]} == set(distributed().plans)
     rules = [m["rule"] for f in PLAN["files"] for m in f["mistakes"]]
     assert len(set(rules)) >= 8 and set(rules) <= set(RULES)
-    assert {"L-TAG-UNKNOWN", "L-TEXT-EMPTY", "L-HALFWIDTH-KANA", "L-LOCKED-CHANGED", "L-RELISTED-UNKNOWN",
-            "S-COLUMN-MISSING", "L-TAG-MISSING-SELF", "L-ACTION-INVALID"} <= set(rules)
+    assert {
+        "L-TAG-UNKNOWN",
+        "L-TEXT-EMPTY",
+        "L-HALFWIDTH-KANA",
+        "L-LOCKED-CHANGED",
+        "L-RELISTED-UNKNOWN",
+        "S-COLUMN-MISSING",
+        "L-TAG-MISSING-SELF",
+        "L-ACTION-INVALID",
+    } <= set(rules)
     for f in PLAN["files"]:
         assert (f["expected_verdict"] == "差戻し") == bool(f["mistakes"]) == (f["kind"] == "faulty")
     ops = [c["op"] for f in PLAN["files"] if f["kind"] == "updated" for c in f["changes"]]
     assert ops.count("delete") == 1 and ops.count("new") >= 3 and ops.count("edit") >= 5
-    r6 = [c for f in PLAN["files"] for c in f["changes"] if "令和６年度" in c.get("old_text", "") and "令和７年度" in c.get("new_text", "")]
+    r6 = [
+        c
+        for f in PLAN["files"]
+        for c in f["changes"]
+        if "令和６年度" in c.get("old_text", "") and "令和７年度" in c.get("new_text", "")
+    ]
     assert len(r6) >= 3
 
 
@@ -98,8 +110,14 @@ def test_planted_cells_hold_the_planted_values_and_nothing_else_changed(file):
         elif op == "new":
             cells = change["cells"]
             assert ws[cells["item_id"]].value is None and ws[cells["item_id"].replace("A", "B", 1)].value == change["row_id"]
-            touched.update({cells["field"]: change["field"], cells["text"]: change["text"], cells["tags"]: change["tags"],
-                            cells["action"]: "新規"})
+            touched.update(
+                {
+                    cells["field"]: change["field"],
+                    cells["text"]: change["text"],
+                    cells["tags"]: change["tags"],
+                    cells["action"]: "新規",
+                }
+            )
             if change["relisted_of"]:
                 touched.update({cells["relisted"]: "再掲", cells["relisted_of"]: change["relisted_of"]})
         elif op == "set_cell":

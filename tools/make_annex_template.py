@@ -69,7 +69,7 @@ def tstyle(key: str) -> str:
         '<w:basedOn w:val="TableNormal"/><w:uiPriority w:val="59"/>'
         '<w:pPr><w:spacing w:after="0" w:line="240" w:lineRule="auto"/></w:pPr>'
         f"<w:rPr>{size(18)}</w:rPr>"
-        f'<w:tblPr><w:tblBorders>{borders}</w:tblBorders>'
+        f"<w:tblPr><w:tblBorders>{borders}</w:tblBorders>"
         '<w:tblCellMar><w:top w:w="28" w:type="dxa"/><w:left w:w="85" w:type="dxa"/>'
         '<w:bottom w:w="28" w:type="dxa"/><w:right w:w="85" w:type="dxa"/></w:tblCellMar></w:tblPr>'
         '<w:tblStylePr w:type="firstRow"><w:tblPr/><w:trPr><w:tblHeader/></w:trPr>'
@@ -103,11 +103,17 @@ def styles_xml() -> str:
         '<w:style w:type="numbering" w:default="1" w:styleId="NoList"><w:name w:val="No List"/><w:uiPriority w:val="99"/>'
         "<w:semiHidden/><w:unhideWhenUsed/></w:style>",
         # chapter: 「３．一人ひとりの…」, a new page each
-        pstyle("chapter", ppr='<w:keepNext/><w:pageBreakBefore/><w:spacing w:after="180"/><w:outlineLvl w:val="0"/>',
-               rpr=gothic + "<w:b/>" + size(28)),
+        pstyle(
+            "chapter",
+            ppr='<w:keepNext/><w:pageBreakBefore/><w:spacing w:after="180"/><w:outlineLvl w:val="0"/>',
+            rpr=gothic + "<w:b/>" + size(28),
+        ),
         # section: 「① ＳＴＥＡＭ教育の推進…」
-        pstyle("section", ppr='<w:keepNext/><w:spacing w:before="240" w:after="120"/><w:outlineLvl w:val="1"/>',
-               rpr=gothic + "<w:b/>" + size(24)),
+        pstyle(
+            "section",
+            ppr='<w:keepNext/><w:spacing w:before="240" w:after="120"/><w:outlineLvl w:val="1"/>',
+            rpr=gothic + "<w:b/>" + size(24),
+        ),
         pstyle("group", ppr='<w:keepNext/><w:spacing w:before="240" w:after="60"/>', rpr=gothic + size(22)),
         pstyle("label", ppr='<w:keepNext/><w:spacing w:before="180" w:after="60"/>', rpr=gothic + size(21)),
         pstyle("prose", ppr='<w:spacing w:after="60"/><w:ind w:firstLine="200"/>'),
@@ -120,8 +126,11 @@ def styles_xml() -> str:
         pstyle("sub2", ppr='<w:keepNext/><w:ind w:left="90"/>', rpr=gothic + table_text),
         pstyle("sub3", ppr='<w:keepNext/><w:ind w:left="180"/>', rpr=gothic + table_text),
         pstyle("empty", ppr='<w:jc w:val="center"/>', rpr=table_text),
-        pstyle("abbr_title", ppr='<w:keepNext/><w:pageBreakBefore/><w:spacing w:after="120"/><w:outlineLvl w:val="0"/>',
-               rpr=gothic + "<w:b/>" + size(24)),
+        pstyle(
+            "abbr_title",
+            ppr='<w:keepNext/><w:pageBreakBefore/><w:spacing w:after="120"/><w:outlineLvl w:val="0"/>',
+            rpr=gothic + "<w:b/>" + size(24),
+        ),
         pstyle("abbr", rpr=table_text),
         pstyle("abbr_member", ppr='<w:ind w:left="180"/>', rpr=table_text),
         pstyle("abbr_group", rpr=gothic + table_text),
@@ -146,7 +155,7 @@ def document_xml() -> str:
     p = PAGE
     return XML_HEAD + (
         f'<w:document xmlns:w="{W_NS}" xmlns:r="{R_NS}"><w:body>'
-        f'<w:p><w:r><w:t>{BODY_MARKER}</w:t></w:r></w:p>'
+        f"<w:p><w:r><w:t>{BODY_MARKER}</w:t></w:r></w:p>"
         '<w:sectPr><w:footerReference w:type="default" r:id="rId4"/>'
         f'<w:pgSz w:w="{p["w"]}" w:h="{p["h"]}"/>'
         f'<w:pgMar w:top="{p["top"]}" w:right="{p["right"]}" w:bottom="{p["bottom"]}" w:left="{p["left"]}" '

@@ -45,17 +45,23 @@ from openpyxl.utils.cell import coordinate_to_tuple
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from annex.distribute.template import LETTER, cell_of, read_lines  # noqa: E402
+from annex.io.xlsx import set_text  # noqa: E402
 from annex.model.config import bundled_path  # noqa: E402
-from annex.model.labels import JST  # noqa: E402
-from annex.workspace.distribute import distribute_year  # noqa: E402
-from annex.workspace.master import import_into_workspace  # noqa: E402
 from annex.model.contract import (  # noqa: E402
-    ACTION_DELETE, ACTION_EDIT, ACTION_NEW, COLUMN_BY_KEY, FIELD_POLICY, HEADER_ROW, RELISTED_VALUE,
+    ACTION_DELETE,
+    ACTION_EDIT,
+    ACTION_NEW,
+    COLUMN_BY_KEY,
+    FIELD_POLICY,
+    HEADER_ROW,
+    RELISTED_VALUE,
     SHEET_ENTRY,
 )
-from annex.distribute.template import LETTER, cell_of, read_lines  # noqa: E402
+from annex.model.labels import JST  # noqa: E402
+from annex.workspace.distribute import distribute_year  # noqa: E402
 from annex.workspace.layout import Workspace  # noqa: E402
-from annex.io.xlsx import set_text  # noqa: E402
+from annex.workspace.master import import_into_workspace  # noqa: E402
 
 YEAR = 2026
 SOURCE_YEAR = 2025
@@ -134,97 +140,263 @@ class Sample:
 R6, R7 = "令和６年度", "令和７年度"
 
 SAMPLES: list[Sample] = [
-    Sample("文", "【文部科学省】統合イノベーション戦略2026別添_記入シート.xlsx", "updated", [
-        Edit("3-①-01-S09", "令和５年度及び令和６年度補正予算", "令和６年度及び令和７年度補正予算", note="令和６年度→令和７年度"),
-        Edit("3-①-03-S01", "令和６年度事業において", "令和７年度事業において", note="令和６年度→令和７年度"),
-        Edit("3-⑦-02-S01", "記事を 240 件以上発信（令和６年度時点 YouTube 登録者数約 61.7 万人）",
-             "記事を 260 件以上発信（令和７年度時点 YouTube 登録者数約 66.2 万人）", note="令和６年度→令和７年度、実績の更新"),
-        Delete("3-⑥-02-P01", note="事業の事後評価を終えたため削除"),
-        New("3-①-01", "令和８年度から、ＳＳＨ指定校の成果を域内の学校へ展開するための伴走支援を開始。", "文"),
-    ]),
-    Sample("経", "経済産業省/経産省_別添記入様式_提出版.xlsx", "updated", [
-        Edit("4-（３）-01-P02", "計算資源の更なる拡充等を通じて", "計算資源の更なる拡充や海外拠点との連携強化等を通じて",
-             note="再掲の元の記載を修正（再掲 4-（３）-01-P25 は変更なしのまま）"),
-        Edit("3-④-04-S03", "で 49 件を新規採択。同制度の中で令和６年度より", "で 52 件を新規採択。同制度の中で令和７年度より",
-             note="令和６年度→令和７年度、実績の更新"),
-        New("4-（３）-01", "量子技術の産業利用を促進するため、令和８年度に産業界向けの量子コンピュータ利用実証の公募を開始。", "経"),
-    ]),
-    Sample("科技", "科技_記入シート_最終.xlsx", "updated", [
-        Edit("4-（２）-01-P01", "に基づく取組を推進。", "に基づく取組を推進し、進捗を毎年度フォローアップ。"),
-        New("4-（２）-01", "バイオものづくりの社会実装に向け、関係府省と連携して令和８年度に工程表を改定。", "科技、関係府省"),
-    ]),
-    Sample("厚", "厚生労働省/20260522_厚労省回答.xlsx", "updated", [
-        Edit("3-④-02-S01", "賃金情報の充実を令和６年度に実施。", "賃金情報の充実を令和７年度に実施。", note="令和６年度→令和７年度"),
-    ]),
-    Sample("ＮＩＳＣ", "内閣サイバーセキュリティセンター_別添記入シート.xlsx", "updated", [
-        Edit("4-（１）-01-P31", tags="ＮＩＳＣ、科技、総、経", note="担当府省の表記を略称表どおりに修正（NISC→ＮＩＳＣ）"),
-    ]),
-    Sample("個人", "個人情報保護委員会_別添記入シート.xlsx", "updated", [
-        Edit("4-（１）-01-P38", tags="個人", note="担当府省の表記を略称表どおりに修正（個情委→個人）"),
-    ]),
-    Sample("内閣人事局", "内閣人事局_別添（回答）.xlsx", "updated", [
-        New("4-（１）-01", "国家公務員のＡＩ活用に関する研修を拡充し、各府省の人材育成を支援。", "内閣人事局"),
-    ]),
-    Sample("人", "人事院_別添記入シート.xlsx", "updated", [
-        New("4-（１）-01", "国家公務員採用試験の事務において、ＡＩを活用した業務効率化を検討。", "人"),
-    ]),
-    Sample("知財", "知的財産戦略推進事務局_別添記入シート.xlsx", "updated", [
-        New("4-（１）-01", "ＡＩと知的財産権に関する考え方の周知を図るため、令和８年度に事例集を改訂。", "知財"),
-    ]),
-    Sample("健康医療", "健康・医療戦略推進事務局_別添記入シート.xlsx", "updated", [
-        New("4-（５）-01", "医療分野の研究開発におけるＡＩ活用の事例を収集し、令和８年度に公表。", "健康医療"),
-    ]),
-    Sample("外", "外務省_別添記入シート.xlsx", "updated", [
-        New("4-（１）-01", "広島ＡＩプロセス・フレンズグループの参加国拡大に向けた働きかけを継続。", "外"),
-    ]),
-    Sample("警", "警察庁_別添記入シート.xlsx", "updated", [
-        Edit("4-（１）-01-P21", text="令和７年度に実施した実証実験の結果を踏まえ、実導入に向けた運用方法を検討。"),
-    ]),
-    Sample("金融", "金融庁_別添記入シート.xlsx", "updated", [
-        Edit("4-（１）-01-P59", "官民ステークホルダー勉強会を開催。", "官民ステークホルダー勉強会を開催し、令和８年度中に論点の整理を公表。"),
-    ]),
-    Sample("デジ", "デジタル庁/デジタル庁_別添記入シート_v2.xlsx", "updated", [
-        Edit("4-（１）-01-P17", "（ガバメントＡＩ（仮称））", "（ガバメントＡＩ「源内」）"),
-    ]),
-    Sample("法", "法務省_別添記入シート.xlsx", "updated", [
-        Edit("4-（１）-01-P15", "利活用を促進。", "利活用を促進。令和８年度までに論点の整理を取りまとめる。"),
-    ]),
-    Sample("農", "農林水産省_別添記入シート.xlsx", "updated", [
-        Edit("4-（１）-01-P39", "生産管理アプリの開発等を推進。", "生産管理アプリの開発等を推進。令和７年度は対応品目を拡大。"),
-    ]),
-    Sample("防", "防衛省_別添記入シート.xlsx", "updated", [
-        Edit("4-（１）-01-P22", "研究開発を推進。", "研究開発及び実証を推進。"),
-    ]),
+    Sample(
+        "文",
+        "【文部科学省】統合イノベーション戦略2026別添_記入シート.xlsx",
+        "updated",
+        [
+            Edit(
+                "3-①-01-S09", "令和５年度及び令和６年度補正予算", "令和６年度及び令和７年度補正予算", note="令和６年度→令和７年度"
+            ),
+            Edit("3-①-03-S01", "令和６年度事業において", "令和７年度事業において", note="令和６年度→令和７年度"),
+            Edit(
+                "3-⑦-02-S01",
+                "記事を 240 件以上発信（令和６年度時点 YouTube 登録者数約 61.7 万人）",
+                "記事を 260 件以上発信（令和７年度時点 YouTube 登録者数約 66.2 万人）",
+                note="令和６年度→令和７年度、実績の更新",
+            ),
+            Delete("3-⑥-02-P01", note="事業の事後評価を終えたため削除"),
+            New("3-①-01", "令和８年度から、ＳＳＨ指定校の成果を域内の学校へ展開するための伴走支援を開始。", "文"),
+        ],
+    ),
+    Sample(
+        "経",
+        "経済産業省/経産省_別添記入様式_提出版.xlsx",
+        "updated",
+        [
+            Edit(
+                "4-（３）-01-P02",
+                "計算資源の更なる拡充等を通じて",
+                "計算資源の更なる拡充や海外拠点との連携強化等を通じて",
+                note="再掲の元の記載を修正（再掲 4-（３）-01-P25 は変更なしのまま）",
+            ),
+            Edit(
+                "3-④-04-S03",
+                "で 49 件を新規採択。同制度の中で令和６年度より",
+                "で 52 件を新規採択。同制度の中で令和７年度より",
+                note="令和６年度→令和７年度、実績の更新",
+            ),
+            New(
+                "4-（３）-01",
+                "量子技術の産業利用を促進するため、令和８年度に産業界向けの量子コンピュータ利用実証の公募を開始。",
+                "経",
+            ),
+        ],
+    ),
+    Sample(
+        "科技",
+        "科技_記入シート_最終.xlsx",
+        "updated",
+        [
+            Edit("4-（２）-01-P01", "に基づく取組を推進。", "に基づく取組を推進し、進捗を毎年度フォローアップ。"),
+            New(
+                "4-（２）-01", "バイオものづくりの社会実装に向け、関係府省と連携して令和８年度に工程表を改定。", "科技、関係府省"
+            ),
+        ],
+    ),
+    Sample(
+        "厚",
+        "厚生労働省/20260522_厚労省回答.xlsx",
+        "updated",
+        [
+            Edit(
+                "3-④-02-S01",
+                "賃金情報の充実を令和６年度に実施。",
+                "賃金情報の充実を令和７年度に実施。",
+                note="令和６年度→令和７年度",
+            ),
+        ],
+    ),
+    Sample(
+        "ＮＩＳＣ",
+        "内閣サイバーセキュリティセンター_別添記入シート.xlsx",
+        "updated",
+        [
+            Edit("4-（１）-01-P31", tags="ＮＩＳＣ、科技、総、経", note="担当府省の表記を略称表どおりに修正（NISC→ＮＩＳＣ）"),
+        ],
+    ),
+    Sample(
+        "個人",
+        "個人情報保護委員会_別添記入シート.xlsx",
+        "updated",
+        [
+            Edit("4-（１）-01-P38", tags="個人", note="担当府省の表記を略称表どおりに修正（個情委→個人）"),
+        ],
+    ),
+    Sample(
+        "内閣人事局",
+        "内閣人事局_別添（回答）.xlsx",
+        "updated",
+        [
+            New("4-（１）-01", "国家公務員のＡＩ活用に関する研修を拡充し、各府省の人材育成を支援。", "内閣人事局"),
+        ],
+    ),
+    Sample(
+        "人",
+        "人事院_別添記入シート.xlsx",
+        "updated",
+        [
+            New("4-（１）-01", "国家公務員採用試験の事務において、ＡＩを活用した業務効率化を検討。", "人"),
+        ],
+    ),
+    Sample(
+        "知財",
+        "知的財産戦略推進事務局_別添記入シート.xlsx",
+        "updated",
+        [
+            New("4-（１）-01", "ＡＩと知的財産権に関する考え方の周知を図るため、令和８年度に事例集を改訂。", "知財"),
+        ],
+    ),
+    Sample(
+        "健康医療",
+        "健康・医療戦略推進事務局_別添記入シート.xlsx",
+        "updated",
+        [
+            New("4-（５）-01", "医療分野の研究開発におけるＡＩ活用の事例を収集し、令和８年度に公表。", "健康医療"),
+        ],
+    ),
+    Sample(
+        "外",
+        "外務省_別添記入シート.xlsx",
+        "updated",
+        [
+            New("4-（１）-01", "広島ＡＩプロセス・フレンズグループの参加国拡大に向けた働きかけを継続。", "外"),
+        ],
+    ),
+    Sample(
+        "警",
+        "警察庁_別添記入シート.xlsx",
+        "updated",
+        [
+            Edit("4-（１）-01-P21", text="令和７年度に実施した実証実験の結果を踏まえ、実導入に向けた運用方法を検討。"),
+        ],
+    ),
+    Sample(
+        "金融",
+        "金融庁_別添記入シート.xlsx",
+        "updated",
+        [
+            Edit(
+                "4-（１）-01-P59",
+                "官民ステークホルダー勉強会を開催。",
+                "官民ステークホルダー勉強会を開催し、令和８年度中に論点の整理を公表。",
+            ),
+        ],
+    ),
+    Sample(
+        "デジ",
+        "デジタル庁/デジタル庁_別添記入シート_v2.xlsx",
+        "updated",
+        [
+            Edit("4-（１）-01-P17", "（ガバメントＡＩ（仮称））", "（ガバメントＡＩ「源内」）"),
+        ],
+    ),
+    Sample(
+        "法",
+        "法務省_別添記入シート.xlsx",
+        "updated",
+        [
+            Edit("4-（１）-01-P15", "利活用を促進。", "利活用を促進。令和８年度までに論点の整理を取りまとめる。"),
+        ],
+    ),
+    Sample(
+        "農",
+        "農林水産省_別添記入シート.xlsx",
+        "updated",
+        [
+            Edit(
+                "4-（１）-01-P39", "生産管理アプリの開発等を推進。", "生産管理アプリの開発等を推進。令和７年度は対応品目を拡大。"
+            ),
+        ],
+    ),
+    Sample(
+        "防",
+        "防衛省_別添記入シート.xlsx",
+        "updated",
+        [
+            Edit("4-（１）-01-P22", "研究開発を推進。", "研究開発及び実証を推進。"),
+        ],
+    ),
     Sample("宇宙", "宇宙開発戦略推進事務局_別添記入シート（修正なし）.xlsx", "unchanged", []),
     # -- the three with mistakes ------------------------------------------------------------------
-    Sample("総", "総務省/【総務省】別添記入シート_回答.xlsx", "faulty", [
-        Edit("4-（１）-01-P06", "開発を推進。", "開発を推進し、令和８年度に成果を公表。"),
-        Mistake("L-TAG-UNKNOWN", Edit("4-（１）-01-P49", tags="総、NISC"), "tags",
-                "担当府省に略称表にない表記 NISC（正: ＮＩＳＣ）を追加"),
-        Mistake("L-TEXT-EMPTY", Edit("4-（１）-01-P71", text=""), "text",
-                "記載内容を消して対応を「修正」にした（削除のつもり）"),
-        Mistake("L-HALFWIDTH-KANA", Edit("4-（１）-01-P50", "データセンターの分散立地の更なる支援を実施。",
-                                         "ﾃﾞｰﾀｾﾝﾀｰの分散立地の更なる支援を実施し、令和７年度に３件を採択。"), "text",
-                "半角カタカナ（ﾃﾞｰﾀｾﾝﾀｰ）を含む修正"),
-    ]),
-    Sample("環", "環境省_別添様式（記入済）.xlsx", "faulty", [
-        Edit("4-（２）-01-P05", "小型実験設備を設計・製作。", "小型実験設備を設計・製作し、令和７年度に運転を開始。"),
-        Mistake("L-LOCKED-CHANGED", SetCell("4-（１）-01-P52", "measure", "（環境省追記）ＡＩ・データセンターの省エネ化を含む"), "measure",
+    Sample(
+        "総",
+        "総務省/【総務省】別添記入シート_回答.xlsx",
+        "faulty",
+        [
+            Edit("4-（１）-01-P06", "開発を推進。", "開発を推進し、令和８年度に成果を公表。"),
+            Mistake(
+                "L-TAG-UNKNOWN",
+                Edit("4-（１）-01-P49", tags="総、NISC"),
+                "tags",
+                "担当府省に略称表にない表記 NISC（正: ＮＩＳＣ）を追加",
+            ),
+            Mistake(
+                "L-TEXT-EMPTY", Edit("4-（１）-01-P71", text=""), "text", "記載内容を消して対応を「修正」にした（削除のつもり）"
+            ),
+            Mistake(
+                "L-HALFWIDTH-KANA",
+                Edit(
+                    "4-（１）-01-P50",
+                    "データセンターの分散立地の更なる支援を実施。",
+                    "ﾃﾞｰﾀｾﾝﾀｰの分散立地の更なる支援を実施し、令和７年度に３件を採択。",
+                ),
+                "text",
+                "半角カタカナ（ﾃﾞｰﾀｾﾝﾀｰ）を含む修正",
+            ),
+        ],
+    ),
+    Sample(
+        "環",
+        "環境省_別添様式（記入済）.xlsx",
+        "faulty",
+        [
+            Edit("4-（２）-01-P05", "小型実験設備を設計・製作。", "小型実験設備を設計・製作し、令和７年度に運転を開始。"),
+            Mistake(
+                "L-LOCKED-CHANGED",
+                SetCell("4-（１）-01-P52", "measure", "（環境省追記）ＡＩ・データセンターの省エネ化を含む"),
+                "measure",
                 "変更不可の「基本計画における具体的な取組」を上書き（シート保護を解除して入力）",
-                may_also_report=("F-TAMPERED",)),
-        Mistake("L-RELISTED-UNKNOWN", New("4-（２）-01", "グリーン水素製造技術の実証成果を踏まえ、実用化に向けた検討を推進。", "環",
-                                          relisted_of="4-（２）-01-P99"), "relisted_of",
-                "存在しない再掲元項目ID 4-（２）-01-P99 を記入した新規の再掲"),
-        Mistake("L-TAG-MISSING-SELF", New("4-（１）-01", "データセンターの省エネ性能の見える化に向けた制度の検討を推進。", "経"), "tags",
-                "他府省（経）だけを担当府省にした新規の記載"),
-    ]),
-    Sample("国", "国交省 別添回答 0527.xlsx", "faulty", [
-        Mistake("S-COLUMN-MISSING", ClearHeader("heading"), "header:heading",
-                "列見出し「見出し」を削除（セルを空欄に）"),
-        Mistake("L-ACTION-INVALID", Edit("4-（１）-01-P35", "について検討を実施。", "について検討を実施し、令和７年度に手引きを作成。",
-                                         action="修正済み"), "action",
-                "対応に選択肢にない「修正済み」を入力"),
-    ]),
+                may_also_report=("F-TAMPERED",),
+            ),
+            Mistake(
+                "L-RELISTED-UNKNOWN",
+                New(
+                    "4-（２）-01",
+                    "グリーン水素製造技術の実証成果を踏まえ、実用化に向けた検討を推進。",
+                    "環",
+                    relisted_of="4-（２）-01-P99",
+                ),
+                "relisted_of",
+                "存在しない再掲元項目ID 4-（２）-01-P99 を記入した新規の再掲",
+            ),
+            Mistake(
+                "L-TAG-MISSING-SELF",
+                New("4-（１）-01", "データセンターの省エネ性能の見える化に向けた制度の検討を推進。", "経"),
+                "tags",
+                "他府省（経）だけを担当府省にした新規の記載",
+            ),
+        ],
+    ),
+    Sample(
+        "国",
+        "国交省 別添回答 0527.xlsx",
+        "faulty",
+        [
+            Mistake("S-COLUMN-MISSING", ClearHeader("heading"), "header:heading", "列見出し「見出し」を削除（セルを空欄に）"),
+            Mistake(
+                "L-ACTION-INVALID",
+                Edit(
+                    "4-（１）-01-P35",
+                    "について検討を実施。",
+                    "について検討を実施し、令和７年度に手引きを作成。",
+                    action="修正済み",
+                ),
+                "action",
+                "対応に選択肢にない「修正済み」を入力",
+            ),
+        ],
+    ),
 ]
 NOT_SUBMITTED = ["海洋"]
 
@@ -280,9 +452,15 @@ class Officer:
             return record
         if isinstance(op, Delete):
             i = self.line(op.item_id)
-            return {"op": "delete", "item_id": op.item_id, "row_id": self.lines[i]["row_id"], "note": op.note,
-                    "action": ACTION_DELETE, "action_cell": self.put("action", i, ACTION_DELETE),
-                    "cells": {k: self.cell(k, i) for k in ("item_id", "text", "action")}}
+            return {
+                "op": "delete",
+                "item_id": op.item_id,
+                "row_id": self.lines[i]["row_id"],
+                "note": op.note,
+                "action": ACTION_DELETE,
+                "action_cell": self.put("action", i, ACTION_DELETE),
+                "cells": {k: self.cell(k, i) for k in ("item_id", "text", "action")},
+            }
         if isinstance(op, New):
             i = self.spare(op.row_id)
             self.put("field", i, op.field)
@@ -292,16 +470,32 @@ class Officer:
                 self.put("relisted", i, RELISTED_VALUE)
                 self.put("relisted_of", i, op.relisted_of)
             self.put("action", i, ACTION_NEW)
-            return {"op": "new", "row_id": op.row_id, "field": op.field, "text": op.text, "tags": op.tags,
-                    "relisted_of": op.relisted_of, "action": ACTION_NEW, "note": op.note,
-                    "cells": {k: self.cell(k, i) for k in ("item_id", "field", "text", "tags", "relisted", "relisted_of", "action")}}
+            return {
+                "op": "new",
+                "row_id": op.row_id,
+                "field": op.field,
+                "text": op.text,
+                "tags": op.tags,
+                "relisted_of": op.relisted_of,
+                "action": ACTION_NEW,
+                "note": op.note,
+                "cells": {k: self.cell(k, i) for k in ("item_id", "field", "text", "tags", "relisted", "relisted_of", "action")},
+            }
         if isinstance(op, SetCell):
             i = self.line(op.item_id)
             before = self.lines[i][op.key]
             address = self.put(op.key, i, op.value)
-            return {"op": "set_cell", "item_id": op.item_id, "row_id": self.lines[i]["row_id"], "key": op.key,
-                    "label": COLUMN_BY_KEY[op.key].label, "old_value": before, "new_value": op.value, "note": op.note,
-                    "cells": {op.key: address, "item_id": self.cell("item_id", i)}}
+            return {
+                "op": "set_cell",
+                "item_id": op.item_id,
+                "row_id": self.lines[i]["row_id"],
+                "key": op.key,
+                "label": COLUMN_BY_KEY[op.key].label,
+                "old_value": before,
+                "new_value": op.value,
+                "note": op.note,
+                "cells": {op.key: address, "item_id": self.cell("item_id", i)},
+            }
         if isinstance(op, ClearHeader):
             address = f"{LETTER[op.key]}{HEADER_ROW}"
             label = self.ws[address].value
@@ -348,8 +542,16 @@ def _cell(c: Any) -> dict[str, Any]:
     }
 
 
-_BLANK = {"value": None, "fill": None, "bold": False, "font colour": None, "locked": True, "hidden": False,
-          "number format": "General", "comment": None}
+_BLANK = {
+    "value": None,
+    "fill": None,
+    "bold": False,
+    "font colour": None,
+    "locked": True,
+    "hidden": False,
+    "number format": "General",
+    "comment": None,
+}
 
 
 def workbook_content(path: Path) -> dict[str, Any]:
@@ -373,8 +575,9 @@ def workbook_content(path: Path) -> dict[str, Any]:
             "state": ws.sheet_state,
             "protected": bool(ws.protection.sheet),
             "merged": sorted(str(r) for r in ws.merged_cells.ranges),
-            "validations": sorted((str(dv.type), str(dv.formula1), str(dv.sqref), str(dv.prompt))
-                                  for dv in ws.data_validations.dataValidation),
+            "validations": sorted(
+                (str(dv.type), str(dv.formula1), str(dv.sqref), str(dv.prompt)) for dv in ws.data_validations.dataValidation
+            ),
             "cells": cells,
         }
     return {"order": wb.sheetnames, "structure locked": bool(wb.security and wb.security.lockStructure), "sheets": sheets}
@@ -387,8 +590,11 @@ def content_differences(a: Path, b: Path, label: str | None = None) -> list[str]
     found = [f"{label}: {key}: {ca[key]!r} ≠ {cb[key]!r}" for key in ("order", "structure locked") if ca[key] != cb[key]]
     for name in [n for n in ca["sheets"] if n in cb["sheets"]]:
         sa, sb = ca["sheets"][name], cb["sheets"][name]
-        found += [f"{label}: {name}: {key}: {sa[key]!r} ≠ {sb[key]!r}"
-                  for key in ("state", "protected", "merged", "validations") if sa[key] != sb[key]]
+        found += [
+            f"{label}: {name}: {key}: {sa[key]!r} ≠ {sb[key]!r}"
+            for key in ("state", "protected", "merged", "validations")
+            if sa[key] != sb[key]
+        ]
         for address in sorted(sa["cells"].keys() | sb["cells"].keys(), key=coordinate_to_tuple):
             x, y = sa["cells"].get(address, _BLANK), sb["cells"].get(address, _BLANK)
             found += [f"{label}: {name}!{address}: {key} {x[key]!r} ≠ {y[key]!r}" for key in _BLANK if x[key] != y[key]]
@@ -415,9 +621,18 @@ def generate(out: Path, plan_path: Path | None) -> dict[str, Any]:
                 if isinstance(op, Mistake):
                     record = officer.apply(op.op)
                     cell = record["cells"]["header"] if op.at.startswith("header:") else record["cells"][op.at]
-                    mistakes.append({"rule": op.rule, "sheet": SHEET_ENTRY, "cell": cell, "item_id": record.get("item_id"),
-                                     "row_id": record.get("row_id"), "description": op.description,
-                                     "may_also_report": list(op.may_also_report), "change": record})
+                    mistakes.append(
+                        {
+                            "rule": op.rule,
+                            "sheet": SHEET_ENTRY,
+                            "cell": cell,
+                            "item_id": record.get("item_id"),
+                            "row_id": record.get("row_id"),
+                            "description": op.description,
+                            "may_also_report": list(op.may_also_report),
+                            "change": record,
+                        }
+                    )
                 else:
                     changes.append(officer.apply(op))
             target = out / sample.file
@@ -427,12 +642,18 @@ def generate(out: Path, plan_path: Path | None) -> dict[str, Any]:
             else:
                 wb.save(target)
             normalize_xlsx(target)
-            files.append({
-                "file": sample.file, "ministry": sample.ministry, "slug": template.slug, "kind": sample.kind,
-                "template": f"output/{YEAR}/templates/{template.path.name}",
-                "expected_verdict": "差戻し" if mistakes else "受理",
-                "changes": changes, "mistakes": mistakes,
-            })
+            files.append(
+                {
+                    "file": sample.file,
+                    "ministry": sample.ministry,
+                    "slug": template.slug,
+                    "kind": sample.kind,
+                    "template": f"output/{YEAR}/templates/{template.path.name}",
+                    "expected_verdict": "差戻し" if mistakes else "受理",
+                    "changes": changes,
+                    "mistakes": mistakes,
+                }
+            )
         missing = [{"ministry": m, "slug": templates[m].slug, "has_contact": not templates[m].warnings} for m in NOT_SUBMITTED]
         plan = build_plan(files, missing, master_bullets, sorted(templates))
     if plan_path is not None:
@@ -461,8 +682,8 @@ def build_plan(files: list[dict], missing: list[dict], master_bullets: int, mini
         "relisted_original_edited": {"item_id": "4-（３）-01-P02", "copies": ["4-（３）-01-P25"], "ministry": "経"},
         "expected_merge": {
             "note": "Over the accepted files only (faulty files are returned, their lines carried). "
-                    "carried = master_bullets - modified - deleted; the re-listed copy that follows its edited original "
-                    "is counted in carried here (reconcile, not a ministry, changes it).",
+            "carried = master_bullets - modified - deleted; the re-listed copy that follows its edited original "
+            "is counted in carried here (reconcile, not a ministry, changes it).",
             "added": added,
             "modified": len(modified),
             "deleted": len(deleted),
@@ -494,7 +715,11 @@ def main(argv: list[str] | None = None) -> int:
                 found += differences[:5] + ([f"{f['file']}: ほか {len(differences) - 5} 件"] if len(differences) > 5 else [])
         for line in found:
             print(line)
-        print("異なります（左: コミット済み、右: 再生成）: python tools/make_samples.py で作り直してください" if found else "同じです")
+        print(
+            "異なります（左: コミット済み、右: 再生成）: python tools/make_samples.py で作り直してください"
+            if found
+            else "同じです"
+        )
         return 1 if found else 0
     plan = generate(args.out, args.plan)
     for f in plan["files"]:

@@ -26,10 +26,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
@@ -37,12 +38,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from annex.model.config import Config
-from annex.model.errors import InputError
-from annex.model.labels import format_instant
+from annex.io.xlsx import set_text
 from annex.model.annex import Annex, Bullet, Chapter, Column, Row, Section
-from annex.model.ownership import bullet_owners, ministries_in_annex
-from annex.model.rules import GROUP_TITLES, TEXT_LIMIT, rules_in_group
+from annex.model.config import Config
 from annex.model.contract import (
     ACTION_UNCHANGED,
     ACTIONS,
@@ -68,13 +66,16 @@ from annex.model.contract import (
     heading_text,
     join_tags,
     locked_checksum,
+    preamble_items,
+    preamble_row_id,
     section_label,
 )
-from annex.io.xlsx import set_text
+from annex.model.labels import format_instant
+from annex.model.ownership import bullet_owners, ministries_in_annex
+from annex.model.rules import GROUP_TITLES, TEXT_LIMIT, rules_in_group
 
 SPARE_LINES_PER_ROW = 3
 PROTECTION_PASSWORD = "annex"  # a guard against accidents, not security (see module docstring)
-PREAMBLE_ID_TOKENS = {"goals": "goals", "key_indicators": "key", "reference_indicators": "ref"}
 PREAMBLE_SECTION = "（前文）"
 
 LineKind = Literal["owned", "context", "spare", "preamble"]
@@ -114,6 +115,7 @@ class TemplatePlan:
     valid_tags: list[str] = field(default_factory=list)
     abbreviations: list[tuple[str, str]] = field(default_factory=list)  # (略称, 府省名)
     footnotes: dict[str, str] = field(default_factory=dict)  # only the secretariat's
+    unmapped_tags: list[str] = field(default_factory=list)  # only the secretariat's: tags to correct
 
     @property
     def filename(self) -> str:
@@ -150,47 +152,30 @@ def checksum_lines(lines: Iterable[TemplateLine | dict[str, str]]) -> list[dict[
     return out
 
 
-def preamble_row_id(chapter: Chapter) -> str:
-    return f"{chapter.no}-preamble"
-
-
-def preamble_item_id(chapter: Chapter, kind: str, index: int) -> str:
-    """Deterministic id of a preamble item: 3-goals-01, 3-key-02, 3-ref-03 (index from 1)."""
-    return f"{chapter.no}-{PREAMBLE_ID_TOKENS[kind]}-{index:02d}"
-
-
-def preamble_items(annex: Annex) -> dict[str, tuple[Chapter, str, int, str, list[int]]]:
-    """Every preamble item by its id: (chapter, kind, index from 1, text, footnotes)."""
-    items: dict[str, tuple[Chapter, str, int, str, list[int]]] = {}
-    for chapter in annex.chapters:
-        for kind in PREAMBLE_FIELDS:
-            for i, entry in enumerate(getattr(chapter.preamble, kind), start=1):
-                text, notes = (entry, []) if isinstance(entry, str) else (entry.text, list(entry.footnotes))
-                items[preamble_item_id(chapter, kind, i)] = (chapter, kind, i, text, notes)
-    return items
-
-
 def _footnote_text(numbers: Iterable[int] | None) -> str:
     return "、".join(str(n) for n in numbers or [])
 
 
 def _bullet_line(kind: LineKind, chapter: Chapter, section: Section, row: Row, column: Column, bullet: Bullet) -> TemplateLine:
-    return TemplateLine(kind, {
-        "item_id": bullet.id or "",
-        "row_id": row.id,
-        "chapter": chapter_label(chapter),
-        "section": section_label(section),
-        "measure": row.measure,
-        "field": FIELD_STATUS if column == "status" else FIELD_POLICY,
-        "heading": heading_text(bullet.heading, bullet.heading_path),
-        "text": bullet.text,
-        "tags": join_tags(bullet.tags),
-        "relisted": RELISTED_VALUE if bullet.relisted else "",
-        "relisted_of": bullet.relisted_of or "",
-        "action": ACTION_UNCHANGED,
-        "previous_text": bullet.text,
-        "footnotes": _footnote_text(bullet.footnotes),
-    })
+    return TemplateLine(
+        kind,
+        {
+            "item_id": bullet.id or "",
+            "row_id": row.id,
+            "chapter": chapter_label(chapter),
+            "section": section_label(section),
+            "measure": row.measure,
+            "field": FIELD_STATUS if column == "status" else FIELD_POLICY,
+            "heading": heading_text(bullet.heading, bullet.heading_path),
+            "text": bullet.text,
+            "tags": join_tags(bullet.tags),
+            "relisted": RELISTED_VALUE if bullet.relisted else "",
+            "relisted_of": bullet.relisted_of or "",
+            "action": ACTION_UNCHANGED,
+            "previous_text": bullet.text,
+            "footnotes": _footnote_text(bullet.footnotes),
+        },
+    )
 
 
 def _spare_line(chapter: Chapter, section: Section, row: Row) -> TemplateLine:
@@ -202,45 +187,51 @@ def _spare_line(chapter: Chapter, section: Section, row: Row) -> TemplateLine:
 def _preamble_lines(annex: Annex) -> list[TemplateLine]:
     lines = []
     for item_id, (chapter, kind, _, text, notes) in preamble_items(annex).items():
-        lines.append(TemplateLine("preamble", {
-            "item_id": item_id,
-            "row_id": preamble_row_id(chapter),
-            "chapter": chapter_label(chapter),
-            "section": PREAMBLE_SECTION,
-            "measure": "",
-            "field": PREAMBLE_FIELDS[kind],
-            "heading": "",
-            "text": text,
-            "tags": "",
-            "relisted": "",
-            "relisted_of": "",
-            "action": ACTION_UNCHANGED,
-            "previous_text": text,
-            "footnotes": _footnote_text(notes),
-        }))
+        lines.append(
+            TemplateLine(
+                "preamble",
+                {
+                    "item_id": item_id,
+                    "row_id": preamble_row_id(chapter),
+                    "chapter": chapter_label(chapter),
+                    "section": PREAMBLE_SECTION,
+                    "measure": "",
+                    "field": PREAMBLE_FIELDS[kind],
+                    "heading": "",
+                    "text": text,
+                    "tags": "",
+                    "relisted": "",
+                    "relisted_of": "",
+                    "action": ACTION_UNCHANGED,
+                    "previous_text": text,
+                    "footnotes": _footnote_text(notes),
+                },
+            )
+        )
     return lines
 
 
-def check_master_tags(annex: Annex, config: Config) -> None:
-    """Refuse a master whose tags name no ministry even after alias resolution."""
+def unmapped_tags(annex: Annex, config: Config) -> list[str]:
+    """Every tag of the master that names nobody even after aliases and groups, where it stands.
+    They block nobody: the secretariat's workbook holds those bullets, to correct the tag."""
     tags = config.tags
+    found = []
     for _, _, row in annex.rows():
         places = [(row.id, row.measure_tags)] + [(b.id or row.id, b.tags) for c in ("status", "policy") for b in row.bullets(c)]
         for where, tag_list in places:
-            for tag in tag_list:
-                resolution = tags.resolve(tag)
-                if resolution.kind == "unknown":
-                    suggestion = resolution.suggestion
-                    hint = f"「{suggestion}」の誤りであればマスターを直すか、" if suggestion else ""
-                    raise InputError(
-                        f"マスターの項目 {where} の担当府省「{tag}」は略称表にありません"
-                        f"（{hint}config/ministries.yaml か config/tags.yaml の aliases に追加してください）"
-                    )
+            for tag in tags.unknown(tag_list):
+                suggestion = tags.resolve(tag).suggestion
+                hint = f"「{suggestion}」の誤りなら事務局の記入シートで直すか、" if suggestion else "事務局の記入シートで直すか、"
+                found.append(
+                    f"項目 {where} の担当府省「{tag}」は略称表にありません"
+                    f"（{hint}config/tags.yaml の aliases か groups に追加してください）"
+                )
+    return found
 
 
 def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan]:
     """One plan per ministry that owns or appears in a row, plus the secretariat, in table order."""
-    check_master_tags(annex, config)
+    unmapped = unmapped_tags(annex, config)
     tags, secretariat = config.tags, config.secretariat.abbr
     rows_of = ministries_in_annex(annex, tags, secretariat)
     rows_of.setdefault(secretariat, [])
@@ -254,10 +245,19 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
         ministry = config.ministry_by_abbr[abbr]
         is_secretariat = abbr == secretariat
         plan = TemplatePlan(
-            ministry=abbr, slug=ministry.slug, name="・".join(ministry.names), year=year, source_year=source_year,
-            title=title, deadline=config.settings.deadline, secretariat=is_secretariat,
-            contacts=list(ministry.contacts), valid_tags=valid_tags, abbreviations=abbreviations,
+            ministry=abbr,
+            slug=ministry.slug,
+            name="・".join(ministry.names),
+            year=year,
+            source_year=source_year,
+            title=title,
+            deadline=config.settings.deadline,
+            secretariat=is_secretariat,
+            contacts=list(ministry.contacts),
+            valid_tags=valid_tags,
+            abbreviations=abbreviations,
             footnotes=dict(annex.footnotes) if is_secretariat else {},
+            unmapped_tags=unmapped if is_secretariat else [],
         )
         if is_secretariat:
             plan.lines.extend(_preamble_lines(annex))
@@ -339,9 +339,12 @@ def title_text(plan: TemplatePlan) -> str:
 def _write_entry(ws: Any, plan: TemplatePlan) -> None:
     ws.sheet_properties.tabColor = "1F4E78"
     _set(ws, f"A{TITLE_ROW}", title_text(plan)).font = FONT_TITLE
-    _set(ws, f"A{TITLE_ROW + 1}",
-         "白いセルに記入してください（灰色のセルは変更できません）。新しい記載は各取組の下の黄色い空き行に、"
-         "対応「新規」として記入してください。記入方法と確認される内容は「記入要領」シートにあります。")
+    _set(
+        ws,
+        f"A{TITLE_ROW + 1}",
+        "白いセルに記入してください（灰色のセルは変更できません）。新しい記載は各取組の下の黄色い空き行に、"
+        "対応「新規」として記入してください。記入方法と確認される内容は「記入要領」シートにあります。",
+    )
     for i, spec in enumerate(COLUMNS, start=1):
         letter = get_column_letter(i)
         ws.column_dimensions[letter].width = spec.width
@@ -391,8 +394,9 @@ def _write_entry(ws: Any, plan: TemplatePlan) -> None:
 def _add_validations(ws: Any, plan: TemplatePlan, editable_rows: list[int]) -> None:
     # Header input messages: each column's help, where the ministry looks.
     for spec in COLUMNS:
-        dv = DataValidation(type=None, allow_blank=True, showInputMessage=True,
-                            promptTitle=spec.label[:32], prompt=spec.help[:255])
+        dv = DataValidation(
+            type=None, allow_blank=True, showInputMessage=True, promptTitle=spec.label[:32], prompt=spec.help[:255]
+        )
         dv.add(f"{LETTER[spec.key]}{HEADER_ROW}")
         ws.add_data_validation(dv)
     if not editable_rows:
@@ -405,10 +409,18 @@ def _add_validations(ws: Any, plan: TemplatePlan, editable_rows: list[int]) -> N
         "tags": (len(plan.valid_tags), False, "担当府省", COLUMN_BY_KEY["tags"].help),
     }
     for key, (count, strict, title, prompt) in lists.items():
-        dv = DataValidation(type="list", formula1=list_range(key, count), allow_blank=True,
-                            showDropDown=False, showInputMessage=True, showErrorMessage=strict,
-                            promptTitle=title, prompt=prompt[:255],
-                            errorTitle=title, error=f"{title}はプルダウンの値から選んでください。")
+        dv = DataValidation(
+            type="list",
+            formula1=list_range(key, count),
+            allow_blank=True,
+            showDropDown=False,
+            showInputMessage=True,
+            showErrorMessage=strict,
+            promptTitle=title,
+            prompt=prompt[:255],
+            errorTitle=title,
+            error=f"{title}はプルダウンの値から選んでください。",
+        )
         dv.sqref = _sqref(LETTER[key], editable_rows)  # type: ignore[assignment]
         ws.add_data_validation(dv)
 
@@ -443,16 +455,34 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str
         ("■ 提出",),
         ("提出締切", format_instant(plan.deadline)),
         ("提出先", f"{s.name}　{s.email}" + (f"　電話 {s.phone}" if s.phone else "")),
-        ("提出方法", "このファイルに記入し、Excel ブック（.xlsx）形式のまま提出先へメールで送ってください。ファイル名は変えても構いません（府省はファイル内の管理情報で判別します）。"),
+        (
+            "提出方法",
+            "このファイルに記入し、Excel ブック（.xlsx）形式のまま提出先へメールで送ってください。ファイル名は変えても構いません（府省はファイル内の管理情報で判別します）。",
+        ),
         (),
         ("■ 記入のしかた",),
-        ("1", f"「{SHEET_ENTRY}」の1行が別添の記載（・で始まる1項目）1つです。記載内容と前年度の記載には、前年度に公表した文章が入っています。"),
-        ("2", f"修正する場合は「{COLUMN_BY_KEY['text'].label}」を書き換え、対応を「修正」にしてください。変更がなければ「変更なし」のままにしてください。"),
+        (
+            "1",
+            f"「{SHEET_ENTRY}」の1行が別添の記載（・で始まる1項目）1つです。記載内容と前年度の記載には、前年度に公表した文章が入っています。",
+        ),
+        (
+            "2",
+            f"修正する場合は「{COLUMN_BY_KEY['text'].label}」を書き換え、対応を「修正」にしてください。変更がなければ「変更なし」のままにしてください。",
+        ),
         ("3", "記載を取りやめる場合は、文章を消さずに対応を「削除」にしてください。"),
-        ("4", f"新しい記載は、追加したい取組の下にある黄色い空き行（{SPARE_LINES_PER_ROW}行）に記入し、欄・担当府省を入力して対応を「新規」にしてください。項目IDは空欄のままにしてください。空き行が足りない場合は事務局にご連絡ください。"),
-        ("5", "他府省が担当する記載は、同じ取組の記載として薄い灰色で参考表示しています。変更はできません。変更が必要な場合は、担当府省に依頼してください。"),
+        (
+            "4",
+            f"新しい記載は、追加したい取組の下にある黄色い空き行（{SPARE_LINES_PER_ROW}行）に記入し、欄・担当府省を入力して対応を「新規」にしてください。項目IDは空欄のままにしてください。空き行が足りない場合は事務局にご連絡ください。",
+        ),
+        (
+            "5",
+            "他府省が担当する記載は、同じ取組の記載として薄い灰色で参考表示しています。変更はできません。変更が必要な場合は、担当府省に依頼してください。",
+        ),
         ("6", "行・列の挿入や削除、並べ替え、シート名の変更はしないでください。列の幅と行の高さは変更できます。"),
-        ("7", f"担当府省は略称を「、」で区切って記入します（例: 科技、文、経）。使える略称は下の略称表のとおりです。自府省（{plan.ministry}）を必ず含めてください。"),
+        (
+            "7",
+            f"担当府省は略称を「、」で区切って記入します（例: 科技、文、経）。使える略称は下の略称表のとおりです。自府省（{plan.ministry}）を必ず含めてください。",
+        ),
         (),
         ("■ 列の説明", "記入", "説明"),
     ]
@@ -464,7 +494,9 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str
         rows.append((f"［{group_title}］",))
         for rule in rules_in_group(group):
             severity = (severities or {}).get(rule.code, rule.severity)  # the same override the validator applies
-            rows.append((rule.title, "エラー（差戻し）" if severity == "error" else "警告", guide_text(rule.guide, plan), rule.code))
+            rows.append(
+                (rule.title, "エラー（差戻し）" if severity == "error" else "警告", guide_text(rule.guide, plan), rule.code)
+            )
     rows.append(())
     rows.append(("■ 略称表（担当府省に使える略称）", "府省名"))
     names = dict(plan.abbreviations)
@@ -556,7 +588,7 @@ def write_template(path: Path, plan: TemplatePlan, config: Config, *, generated_
     wb.security.workbookPassword = PROTECTION_PASSWORD
     wb.properties.creator = "annex"
     wb.properties.title = title_text(plan)
-    wb.properties.created = generated_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    wb.properties.created = generated_at.astimezone(dt.UTC).replace(tzinfo=None)
     wb.save(path)
 
 

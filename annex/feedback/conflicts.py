@@ -18,10 +18,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from annex.io.files import write_atomically
-from annex.notify.mail import compose_message
+from annex.io.xlsx import set_text
 from annex.merge.merge import Conflict
 from annex.model.config import Config
-from annex.io.xlsx import set_text
+from annex.notify.mail import compose_message
 
 CONFLICT_SHEET = "統合時の調整"
 HEADERS = ("項目ID", "行ID", "担当府省", "貴府省の提出内容", "他府省の提出内容", "採用した版", "理由")
@@ -33,13 +33,17 @@ def _rows(ministry: str, conflicts: list[Conflict]) -> list[tuple[str, ...]]:
     for c in conflicts:
         own = next((v for v in c.versions if v.ministry == ministry), None)
         others = [v for v in c.versions if v.ministry != ministry]
-        rows.append((
-            c.item_id, c.row_id, "、".join(c.owners),
-            (own.rendered or "（削除）") if own else "",
-            "\n".join(f"{v.ministry}: {v.rendered or '（削除）'}" for v in others),
-            "貴府省の版" if c.winner == ministry else f"{c.winner}の版",
-            c.reason,
-        ))
+        rows.append(
+            (
+                c.item_id,
+                c.row_id,
+                "、".join(c.owners),
+                (own.rendered or "（削除）") if own else "",
+                "\n".join(f"{v.ministry}: {v.rendered or '（削除）'}" for v in others),
+                "貴府省の版" if c.winner == ministry else f"{c.winner}の版",
+                c.reason,
+            )
+        )
     return rows
 
 
@@ -52,7 +56,10 @@ def add_conflict_sheet(feedback_path: Path, ministry: str, conflicts: list[Confl
     ws.sheet_properties.tabColor = "FFC000"
     set_text(ws["A1"], "統合時の調整（複数の府省が担当する記載を、府省ごとに異なる内容で修正したもの）")
     ws["A1"].font = Font(bold=True, size=12)
-    set_text(ws["A2"], "担当府省の欄で先に記載されている府省の版を採用しました。内容の調整が必要な場合は、関係府省と相談のうえ事務局にご連絡ください。")
+    set_text(
+        ws["A2"],
+        "担当府省の欄で先に記載されている府省の版を採用しました。内容の調整が必要な場合は、関係府省と相談のうえ事務局にご連絡ください。",
+    )
     for c, (label, width) in enumerate(zip(HEADERS, WIDTHS), start=1):
         cell = ws.cell(row=4, column=c)
         set_text(cell, label)
@@ -85,19 +92,29 @@ def notice_slot(ministry: str, conflicts: list[Conflict]) -> str:
     return f"conflict-{hashlib.sha256(f'{ministry}|{key}'.encode()).hexdigest()[:16]}"
 
 
-def compose_conflict_email(config: Config, templates: Any, ministry_abbr: str, conflicts: list[Conflict],
-                           feedback_path: Path | None) -> EmailMessage:
+def compose_conflict_email(
+    config: Config, templates: Any, ministry_abbr: str, conflicts: list[Conflict], feedback_path: Path | None
+) -> EmailMessage:
     ministry = config.ministry_by_abbr[ministry_abbr]
     if not ministry.contacts:
         raise ValueError(f"{ministry_abbr} の連絡先が config/ministries.yaml にありません")
     context = {
-        "title": config.settings.title, "year": config.year, "ministry_name": "・".join(ministry.names),
-        "rows": [dict(zip(("item_id", "row_id", "owners", "own", "others", "adopted", "reason"), r)) for r in _rows(ministry_abbr, conflicts)],
-        "attachment": feedback_path.name if feedback_path else None, "secretariat": config.secretariat,
+        "title": config.settings.title,
+        "year": config.year,
+        "ministry_name": "・".join(ministry.names),
+        "rows": [
+            dict(zip(("item_id", "row_id", "owners", "own", "others", "adopted", "reason"), r))
+            for r in _rows(ministry_abbr, conflicts)
+        ],
+        "attachment": feedback_path.name if feedback_path else None,
+        "secretariat": config.secretariat,
     }
     return compose_message(
-        templates, "conflict", context,
+        templates,
+        "conflict",
+        context,
         subject=f"【{config.settings.title}】統合時の調整のお知らせ（{ministry.abbr}・{len(conflicts)}件）",
-        sender=config.settings.smtp.sender, to=ministry.contacts,
+        sender=config.settings.smtp.sender,
+        to=ministry.contacts,
         attachment=(feedback_path.read_bytes(), feedback_path.name) if feedback_path else None,
     )

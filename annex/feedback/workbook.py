@@ -24,16 +24,16 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from annex.notify.mail import compose_message
 from annex.intake.preflight import REJECTING_RULES
-from annex.model.rules import RULES
-from annex.model.contract import SHEET_RESULT
-from annex.model.issues import Issue, Submission
-from annex.model.labels import format_instant
 from annex.io.files import write_atomically
 from annex.io.workers import WorkerPool
 from annex.io.xlsx import set_text, xml_safe
 from annex.model.config import Config
+from annex.model.contract import SHEET_RESULT
+from annex.model.issues import Issue, Submission
+from annex.model.labels import format_instant
+from annex.model.rules import RULES
+from annex.notify.mail import compose_message
 
 FILL_ERROR = PatternFill("solid", fgColor="FFC7CE")
 FILL_WARNING = PatternFill("solid", fgColor="FFEB9C")
@@ -91,8 +91,16 @@ def _write_results(ws: Any, sub: Submission, sheets: set[str]) -> None:
     for n, issue in enumerate(sub.issues, start=1):
         r = head + n
         loc = issue.location
-        values = (n, SEVERITY_JA[issue.severity], loc.sheet or "", loc.cell or "", loc.item_id or "",
-                  issue.rule, issue.message, issue.suggestion or "")
+        values = (
+            n,
+            SEVERITY_JA[issue.severity],
+            loc.sheet or "",
+            loc.cell or "",
+            loc.item_id or "",
+            issue.rule,
+            issue.message,
+            issue.suggestion or "",
+        )
         for c, value in enumerate(values, start=1):
             cell = ws.cell(row=r, column=c)
             set_text(cell, value)
@@ -175,11 +183,18 @@ def copy_allowed(sub: Submission) -> bool:
 def feedback_context(config: Config, sub: Submission, attachment: str | None, in_use: str | None = None) -> dict[str, Any]:
     """``in_use``: for a returned file, the earlier accepted version that stays in the annex meanwhile."""
     ministry = config.ministry_by_abbr.get(sub.ministry or "")
-    issues = [{
-        "severity": SEVERITY_JA[i.severity], "code": i.rule, "title": RULES[i.rule].title if i.rule in RULES else i.rule,
-        "where": "!".join(x for x in (i.location.sheet, i.location.cell) if x), "item_id": i.location.item_id or "",
-        "message": i.message, "suggestion": i.suggestion or "",
-    } for i in sub.issues]
+    issues = [
+        {
+            "severity": SEVERITY_JA[i.severity],
+            "code": i.rule,
+            "title": RULES[i.rule].title if i.rule in RULES else i.rule,
+            "where": "!".join(x for x in (i.location.sheet, i.location.cell) if x),
+            "item_id": i.location.item_id or "",
+            "message": i.message,
+            "suggestion": i.suggestion or "",
+        }
+        for i in sub.issues
+    ]
     return {
         "title": config.settings.title,
         "year": config.year,
@@ -198,8 +213,9 @@ def feedback_context(config: Config, sub: Submission, attachment: str | None, in
     }
 
 
-def compose_feedback_email(config: Config, templates: Any, sub: Submission, feedback_path: Path | None,
-                           in_use: str | None = None) -> EmailMessage:
+def compose_feedback_email(
+    config: Config, templates: Any, sub: Submission, feedback_path: Path | None, in_use: str | None = None
+) -> EmailMessage:
     """One message to one ministry: its contacts only, its own feedback only. ``templates``: the
     jinja2 environment of the e-mail templates (Workspace.email_templates)."""
     ministry = config.ministry_by_abbr.get(sub.ministry or "")
@@ -207,9 +223,12 @@ def compose_feedback_email(config: Config, templates: Any, sub: Submission, feed
         raise ValueError(f"{sub.ministry} の連絡先が config/ministries.yaml にありません")
     attachment = f"検証結果_{ministry.slug}_{sub.sha256[:8]}.xlsx" if feedback_path else None
     return compose_message(
-        templates, "feedback", feedback_context(config, sub, attachment, in_use),
+        templates,
+        "feedback",
+        feedback_context(config, sub, attachment, in_use),
         subject=f"【{config.settings.title}】提出物の検証結果：{sub.verdict}（{ministry.abbr}）",
-        sender=config.settings.smtp.sender, to=ministry.contacts,
+        sender=config.settings.smtp.sender,
+        to=ministry.contacts,
         attachment=(Path(feedback_path).read_bytes(), attachment) if feedback_path else None,
     )
 

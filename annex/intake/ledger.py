@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import (
@@ -22,14 +21,14 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     and_,
-    create_engine,
     func,
     insert,
     select,
     update,
 )
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+
+from annex.io.database import engine_for
 
 Status = Literal["received", "accepted", "accepted_with_warnings", "rejected"]
 ACCEPTED: tuple[Status, ...] = ("accepted", "accepted_with_warnings")
@@ -59,7 +58,8 @@ class LedgerEntry:
 
 def _table(metadata: MetaData, name: str) -> Table:
     return Table(
-        name, metadata,
+        name,
+        metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("path", String(1024), nullable=False),
         Column("sha256", String(64), nullable=False),
@@ -76,13 +76,6 @@ def _table(metadata: MetaData, name: str) -> Table:
         UniqueConstraint("year", "sha256", name=f"{name}_year_sha256"),
         UniqueConstraint("year", "ministry", "version", name=f"{name}_year_ministry_version"),
     )
-
-
-def engine_for(url: str) -> Engine:
-    """The database of the ledger and the outbox: a SQLite file (its folder made) or PostgreSQL."""
-    if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(url, pool_pre_ping=True)
 
 
 class Ledger:
@@ -106,8 +99,8 @@ class Ledger:
         data = dict(row._mapping)
         received = data["received_at"]
         if received.tzinfo is None:  # SQLite keeps no zone; we only ever store UTC
-            received = received.replace(tzinfo=dt.timezone.utc)
-        data["received_at"] = received.astimezone(dt.timezone.utc)
+            received = received.replace(tzinfo=dt.UTC)
+        data["received_at"] = received.astimezone(dt.UTC)
         return LedgerEntry(**data)
 
     def get(self, entry_id: int) -> LedgerEntry:
@@ -135,7 +128,11 @@ class Ledger:
             .group_by(t.c.ministry)
             .subquery()
         )
-        query = select(t).join(newest, and_(t.c.ministry == newest.c.ministry, t.c.version == newest.c.version)).where(t.c.year == year)
+        query = (
+            select(t)
+            .join(newest, and_(t.c.ministry == newest.c.ministry, t.c.version == newest.c.version))
+            .where(t.c.year == year)
+        )
         with self.engine.connect() as conn:
             return {e.ministry: e for e in (self._entry(r) for r in conn.execute(query).all()) if e.ministry}
 
@@ -146,19 +143,29 @@ class Ledger:
         return [self._entry(r) for r in rows]
 
     # -- writing ---------------------------------------------------------------------------
-    def record_received(self, *, year: int, path: str, sha256: str, size: int, archive_path: str,
-                        received_at: dt.datetime | None = None) -> tuple[LedgerEntry, bool]:
+    def record_received(
+        self, *, year: int, path: str, sha256: str, size: int, archive_path: str, received_at: dt.datetime | None = None
+    ) -> tuple[LedgerEntry, bool]:
         """Record a received file; (entry, True) if new, (the existing entry, False) if already seen."""
         existing = self.find(year, sha256)
         if existing:
             return existing, False
-        when = (received_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+        when = (received_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
         try:
             with self.engine.begin() as conn:
-                result = conn.execute(insert(self.table).values(
-                    year=year, path=path, sha256=sha256, size=size, archive_path=archive_path,
-                    received_at=when, status="received", errors=0, warnings=0,
-                ))
+                result = conn.execute(
+                    insert(self.table).values(
+                        year=year,
+                        path=path,
+                        sha256=sha256,
+                        size=size,
+                        archive_path=archive_path,
+                        received_at=when,
+                        status="received",
+                        errors=0,
+                        warnings=0,
+                    )
+                )
                 entry_id = result.inserted_primary_key[0]
         except IntegrityError:  # another collector recorded the same bytes meanwhile
             existing = self.find(year, sha256)
@@ -166,18 +173,29 @@ class Ledger:
             return existing, False
         return self.get(entry_id), True
 
-    def record_validation(self, entry_id: int, *, ministry: str | None, template_version: str | None,
-                          status: Status, errors: int, warnings: int) -> LedgerEntry:
+    def record_validation(
+        self, entry_id: int, *, ministry: str | None, template_version: str | None, status: Status, errors: int, warnings: int
+    ) -> LedgerEntry:
         """Complete an entry after validation; a known ministry gets its next version number."""
         t = self.table
         with self.engine.begin() as conn:
             current = conn.execute(select(t.c.year, t.c.version, t.c.ministry).where(t.c.id == entry_id)).one()
             version = current.version if current.ministry == ministry else None
             if ministry and version is None:
-                latest = conn.execute(select(func.max(t.c.version)).where(t.c.year == current.year, t.c.ministry == ministry)).scalar()
+                latest = conn.execute(
+                    select(func.max(t.c.version)).where(t.c.year == current.year, t.c.ministry == ministry)
+                ).scalar()
                 version = (latest or 0) + 1
-            conn.execute(update(t).where(t.c.id == entry_id).values(
-                ministry=ministry, template_version=template_version, status=status,
-                errors=errors, warnings=warnings, version=version,
-            ))
+            conn.execute(
+                update(t)
+                .where(t.c.id == entry_id)
+                .values(
+                    ministry=ministry,
+                    template_version=template_version,
+                    status=status,
+                    errors=errors,
+                    warnings=warnings,
+                    version=version,
+                )
+            )
         return self.get(entry_id)

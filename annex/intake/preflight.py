@@ -15,20 +15,22 @@ import posixpath
 import re
 import zipfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 from defusedxml import ElementTree as SafeET
 
-from annex.model.rules import BLOCKING, rule
 from annex.model.contract import COLUMNS, SHEET_ENTRY
 from annex.model.issues import Issue, Location
+from annex.model.rules import BLOCKING, rule
 
 # Every rule preflight refuses a file with (and the worker pool's F-TOO-LARGE / F-UNREADABLE):
 # a file refused with one of these is never opened by a parser, not even to mark feedback on it.
-REJECTING_RULES = frozenset({"F-NOT-XLSX", "F-LEGACY-XLS", "F-ENCRYPTED", "F-MACRO", "F-CORRUPT", "F-TOO-LARGE",
-                             "F-OUTSIDE-TEMPLATE", "F-UNREADABLE"})
+REJECTING_RULES = frozenset(
+    {"F-NOT-XLSX", "F-LEGACY-XLS", "F-ENCRYPTED", "F-MACRO", "F-CORRUPT", "F-TOO-LARGE", "F-OUTSIDE-TEMPLATE", "F-UNREADABLE"}
+)
 assert REJECTING_RULES <= BLOCKING
 
 EXCEL_MAX_ROW = 1_048_576
@@ -126,8 +128,9 @@ def _reject(code: str, file: str, at_sheet: str | None = None, at_cell: str | No
 # Groups: the name of an end tag (</row>, </sheetData>), or the name, attributes and "/" of a start tag.
 _ATTRS = rb"""((?:[^>"']|"[^"]*"|'[^']*')*?)"""
 _PREFIX = rb"(?:[A-Za-z_][\w.\-]*:)?"
-_TAG_RE = re.compile(rb"<(?:/" + _PREFIX + rb"(row|sheetData)\s*|" + _PREFIX + rb"(c|row|f|dimension)(?=[\s/>])"
-                     + _ATTRS + rb"(/?))>")
+_TAG_RE = re.compile(
+    rb"<(?:/" + _PREFIX + rb"(row|sheetData)\s*|" + _PREFIX + rb"(c|row|f|dimension)(?=[\s/>])" + _ATTRS + rb"(/?))>"
+)
 _ATTR_RE = re.compile(rb"""([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _CELL_REF_RE = re.compile(rb"([A-Z]{1,4})(\d{1,9})")
 _ROW_NO_RE = re.compile(rb"\d{1,9}")
@@ -298,7 +301,9 @@ def _sheet_map(parts: dict[str, bytes], file: str) -> list[SheetInfo]:
         rels_name = "xl/_rels/workbook.xml.rels"
         rels = SafeET.fromstring(parts[rels_name]) if rels_name in parts else None
     except Exception as exc:
-        raise _reject("F-CORRUPT", file, detail=f"ブックの構成情報（xl/workbook.xml）が読めません: {type(exc).__name__}") from None
+        raise _reject(
+            "F-CORRUPT", file, detail=f"ブックの構成情報（xl/workbook.xml）が読めません: {type(exc).__name__}"
+        ) from None
     targets: dict[str, str] = {}
     if rels is not None:
         for rel in rels.iter(f"{NS_PKG_REL}Relationship"):
@@ -312,11 +317,13 @@ def _sheet_map(parts: dict[str, bytes], file: str) -> list[SheetInfo]:
     for element in workbook.iter(f"{NS_MAIN}sheet"):
         rid = element.get(f"{NS_REL}id", "")
         state = element.get("state", "visible")
-        sheets.append(SheetInfo(
-            name=element.get("name", ""),
-            part=targets.get(rid, ""),
-            state=state if state in ("visible", "hidden", "veryHidden") else "visible",
-        ))
+        sheets.append(
+            SheetInfo(
+                name=element.get("name", ""),
+                part=targets.get(rid, ""),
+                state=state if state in ("visible", "hidden", "veryHidden") else "visible",
+            )
+        )
     return sheets
 
 
@@ -410,8 +417,14 @@ def _inspect_zip(zf: zipfile.ZipFile, result: Preflight, limits: Limits) -> None
         _check_extent(sheet, file, limits)
 
 
-def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, result: Preflight, limits: Limits,
-             sheets: Sequence[SheetInfo] = (), keep: bool = False) -> bytes:
+def _inflate(
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    result: Preflight,
+    limits: Limits,
+    sheets: Sequence[SheetInfo] = (),
+    keep: bool = False,
+) -> bytes:
     """Inflate one part as a stream under the caps; scan XML for DTDs and worksheets for cells.
 
     With ``keep`` (a small structural part) the inflated bytes are returned; otherwise b"".
@@ -419,8 +432,7 @@ def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, result: Preflight, limi
     file = result.file
     name = info.filename
     is_xml = name.endswith((".xml", ".rels", ".vml"))
-    scanners = [_SheetScanner(s, limits.rows, limits.entry_columns if s.name == SHEET_ENTRY else limits.columns)
-                for s in sheets]
+    scanners = [_SheetScanner(s, limits.rows, limits.entry_columns if s.name == SHEET_ENTRY else limits.columns) for s in sheets]
     kept: list[bytes] = []
     inflated = 0
     tail = b""
@@ -434,14 +446,26 @@ def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, result: Preflight, limi
                 inflated += len(chunk)
                 result.inflated_bytes += len(chunk)
                 if inflated > limits.member_bytes:
-                    raise _reject("F-TOO-LARGE", file, detail=f"{name} が展開後 {limits.member_bytes // 2**20} MB を超えます（圧縮爆弾の疑い）")
+                    raise _reject(
+                        "F-TOO-LARGE",
+                        file,
+                        detail=f"{name} が展開後 {limits.member_bytes // 2**20} MB を超えます（圧縮爆弾の疑い）",
+                    )
                 if result.inflated_bytes > limits.total_bytes:
-                    raise _reject("F-TOO-LARGE", file, detail=f"展開後の合計が {limits.total_bytes // 2**20} MB を超えます（圧縮爆弾の疑い）")
+                    raise _reject(
+                        "F-TOO-LARGE",
+                        file,
+                        detail=f"展開後の合計が {limits.total_bytes // 2**20} MB を超えます（圧縮爆弾の疑い）",
+                    )
                 if inflated > limits.ratio_floor and inflated > limits.ratio * max(info.compress_size, 1):
-                    raise _reject("F-TOO-LARGE", file, detail=f"{name} の圧縮率が {limits.ratio:.0f} 倍を超えます（圧縮爆弾の疑い）")
+                    raise _reject(
+                        "F-TOO-LARGE", file, detail=f"{name} の圧縮率が {limits.ratio:.0f} 倍を超えます（圧縮爆弾の疑い）"
+                    )
                 if keep:
                     if inflated > _STRUCTURE_PART_BYTES:
-                        raise _reject("F-CORRUPT", file, detail=f"{name} が大きすぎます（{_STRUCTURE_PART_BYTES // 2**20} MB 超）")
+                        raise _reject(
+                            "F-CORRUPT", file, detail=f"{name} が大きすぎます（{_STRUCTURE_PART_BYTES // 2**20} MB 超）"
+                        )
                     kept.append(chunk)
                 if is_xml:
                     if first and (chunk[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in chunk[:64]):
@@ -468,13 +492,26 @@ def _check_extent(sheet: SheetInfo, file: str, limits: Limits) -> None:
         last = sheet.declared.split(":")[-1]
         match = re.fullmatch(r"\$?([A-Z]{1,4})\$?(\d{1,9})", last)
         if not match:
-            raise _reject("F-CORRUPT", file, sheet.name, detail=f"シート「{sheet.name}」の範囲指定「{sheet.declared[:40]}」が不正です")
+            raise _reject(
+                "F-CORRUPT", file, sheet.name, detail=f"シート「{sheet.name}」の範囲指定「{sheet.declared[:40]}」が不正です"
+            )
         if int(match.group(2)) > EXCEL_MAX_ROW or column_index(match.group(1)) > EXCEL_MAX_COL:
-            raise _reject("F-CORRUPT", file, sheet.name, detail=f"シート「{sheet.name}」の範囲「{sheet.declared[:40]}」が Excel の上限を超えます")
+            raise _reject(
+                "F-CORRUPT",
+                file,
+                sheet.name,
+                detail=f"シート「{sheet.name}」の範囲「{sheet.declared[:40]}」が Excel の上限を超えます",
+            )
     if max(sheet.max_row, sheet.max_row_attr) > EXCEL_MAX_ROW or sheet.max_col > EXCEL_MAX_COL:
-        raise _reject("F-CORRUPT", file, sheet.name,
-                      detail=f"シート「{sheet.name}」に Excel の上限を超える行番号（{max(sheet.max_row, sheet.max_row_attr)}）または列があります")
+        raise _reject(
+            "F-CORRUPT",
+            file,
+            sheet.name,
+            detail=f"シート「{sheet.name}」に Excel の上限を超える行番号（{max(sheet.max_row, sheet.max_row_attr)}）または列があります",
+        )
     if sheet.rows_seen > limits.rows:
-        raise _reject("F-TOO-LARGE", file, sheet.name, detail=f"シート「{sheet.name}」の行数 {sheet.rows_seen:,}、上限 {limits.rows:,}")
+        raise _reject(
+            "F-TOO-LARGE", file, sheet.name, detail=f"シート「{sheet.name}」の行数 {sheet.rows_seen:,}、上限 {limits.rows:,}"
+        )
     if sheet.beyond is not None:  # the scanner's bounds are the template's (_inflate)
         raise _reject("F-OUTSIDE-TEMPLATE", file, sheet.name, sheet.beyond, cell=f"{sheet.name}!{sheet.beyond}")

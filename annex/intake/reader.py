@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from annex.intake.preflight import DEFAULT_LIMITS, Limits, SheetInfo, preflight
-from annex.model.rules import rule
 from annex.model.contract import META_KEYS, SHEET_ENTRY, SHEET_META
 from annex.model.issues import Issue, Location
+from annex.model.rules import rule
 
 
 @dataclass

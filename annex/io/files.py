@@ -11,8 +11,8 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from annex.model.errors import AnnexError
 
@@ -28,7 +28,9 @@ def ensure_dir(path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise AnnexError(f"出力フォルダ {path} を作成できません（{exc.strerror}）", hint="書き込み権限と空き容量を確認してください") from None
+        raise AnnexError(
+            f"出力フォルダ {path} を作成できません（{exc.strerror}）", hint="書き込み権限と空き容量を確認してください"
+        ) from None
     if not os.access(path, os.W_OK):
         raise AnnexError(f"出力フォルダ {path} に書き込めません", hint="書き込み権限を確認してください")
     return path

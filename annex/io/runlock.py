@@ -12,8 +12,8 @@ import contextlib
 import datetime as dt
 import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from annex.model.errors import AnnexError
 

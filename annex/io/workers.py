@@ -14,9 +14,10 @@ import os
 import resource
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Literal
 
 DEFAULT_MEMORY_MB = int(os.environ.get("ANNEX_WORKER_MEMORY_MB", "2048"))
 DEFAULT_TIMEOUT_S = float(os.environ.get("ANNEX_WORKER_TIMEOUT_S", "60"))

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from annex.model.errors import InputError, validation_problems
 from annex.model.annex import COLUMN_LABELS, MEASURE_LABEL, Annex, assign_missing_ids, assign_missing_positions
+from annex.model.errors import InputError, validation_problems
 from annex.model.tags import TagResolver
 from annex.render.reader import read_annex_docx  # the renderer's reverse: bootstrap a year from Word
+
 
 def json_path(loc: tuple) -> str:
     """pydantic's error location as a path inside the JSON file: chapters[0].sections[2].title."""
@@ -120,5 +121,3 @@ def _duplicate_ids(annex: Annex) -> list[str]:
 
 
 IMPORT_REPORT_HEADERS = ("場所（項目ID / 行ID）", "欄", "タグ", "種別", "正しい表記（候補）", "内容")
-
-

@@ -6,16 +6,27 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from annex.model.errors import InputError
 from annex.io.files import OutputSet
+from annex.io.xlsx import Sheet, write_tables
 from annex.master.importer import parse_annex_json
 from annex.model.annex import COLUMN_LABELS, MEASURE_LABEL, Annex
 from annex.model.contract import chapter_label, heading_text, section_label
-from annex.io.xlsx import Sheet, write_tables
+from annex.model.errors import InputError
 
 MASTER_HEADERS = (
-    "章", "節", "行ID", MEASURE_LABEL, "欄", "見出し", "項目ID", "記載内容",
-    "担当府省", "再掲", "再掲元項目ID", "未更新", "出典",
+    "章",
+    "節",
+    "行ID",
+    MEASURE_LABEL,
+    "欄",
+    "見出し",
+    "項目ID",
+    "記載内容",
+    "担当府省",
+    "再掲",
+    "再掲元項目ID",
+    "未更新",
+    "出典",
 )
 
 
@@ -69,5 +80,3 @@ def read_master_with_digest(path: Path) -> tuple[Annex, str]:
         raise InputError(f"マスター {path} がありません", hint="先に annex import で前年度の別添を取り込んでください")
     data = path.read_bytes()
     return parse_annex_json(data.decode("utf-8"), str(path)), hashlib.sha256(data).hexdigest()
-
-

@@ -24,24 +24,49 @@ Preamble lines (目標 / 主要指標 / 参考指標) are taken only from the se
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
-from annex.model.config import Config
-from annex.model.annex import COLUMNS, Annex, Bullet, Column, Indicator, Provenance, Row, assign_missing_ids, assign_missing_positions, rebase_offsets
-from annex.model.ownership import bullet_owners, ministries_in_annex
 from annex.merge.reconcile import Decision, reconcile
-from annex.model.contract import ACTION_DELETE, ACTION_EDIT, ACTION_NEW, ACTION_UNCHANGED, PREAMBLE_FIELDS, SHEET_ENTRY
+from annex.model.annex import (
+    COLUMNS,
+    Annex,
+    Bullet,
+    Column,
+    Indicator,
+    Provenance,
+    Row,
+    assign_missing_ids,
+    assign_missing_positions,
+    rebase_offsets,
+)
+from annex.model.config import Config
+from annex.model.contract import (
+    ACTION_DELETE,
+    ACTION_EDIT,
+    ACTION_NEW,
+    ACTION_UNCHANGED,
+    PREAMBLE_FIELDS,
+    SHEET_ENTRY,
+    heading_text,
+    parse_heading,
+    preamble_item_id,
+    preamble_items,
+    preamble_row_id,
+)
 from annex.model.issues import Submission, SubmissionLine
-from annex.model.contract import heading_text, parse_heading
-from annex.distribute.template import preamble_item_id, preamble_items, preamble_row_id
+from annex.model.ownership import bullet_owners, ministries_in_annex
 
 ChangeKind = Literal["added", "modified", "deleted", "not_updated"]
 OutcomeKind = Literal["unchanged", "applied", "conflict_lost", "drift_reverted", "not_merged"]
 CHANGE_LABELS: dict[str, str] = {"added": "新規", "modified": "修正", "deleted": "削除", "not_updated": "未更新（前年度のまま）"}
 OUTCOME_LABELS: dict[str, str] = {
-    "unchanged": "変更なし", "applied": "反映", "conflict_lost": "競合により不採用",
-    "drift_reverted": "再掲元に戻した", "not_merged": "反映せず",
+    "unchanged": "変更なし",
+    "applied": "反映",
+    "conflict_lost": "競合により不採用",
+    "drift_reverted": "再掲元に戻した",
+    "not_merged": "反映せず",
 }
 PREAMBLE_KIND_BY_LABEL = {label: kind for kind, label in PREAMBLE_FIELDS.items()}
 
@@ -126,6 +151,7 @@ class MergeResult:
 
 # -- helpers -----------------------------------------------------------------------------------
 
+
 def _source(sub: Submission, line: SubmissionLine) -> str:
     cell = line.cells.get("text") or f"行{line.excel_row}"
     return f"{sub.file}!{SHEET_ENTRY}!{cell}"
@@ -153,8 +179,15 @@ class _Content:
 
     @classmethod
     def of_bullet(cls, bullet: Bullet, column: Column) -> "_Content":
-        return cls(bullet.text, tuple(bullet.tags), bullet.heading, tuple(bullet.heading_path) if bullet.heading_path else None,
-                   bullet.relisted, bullet.relisted_of, column)
+        return cls(
+            bullet.text,
+            tuple(bullet.tags),
+            bullet.heading,
+            tuple(bullet.heading_path) if bullet.heading_path else None,
+            bullet.relisted,
+            bullet.relisted_of,
+            column,
+        )
 
     @classmethod
     def of_line(cls, line: SubmissionLine, old: "_Content") -> "_Content":
@@ -162,8 +195,15 @@ class _Content:
         if line.heading is not None and line.heading == heading_text_of(old):
             heading, path = old.heading, old.heading_path  # unchanged 見出し: keep the stored path
         relisted_of = (line.relisted_of or old.relisted_of) if line.relisted else None
-        return cls(_text(line) or old.text, tuple(line.tags), heading, tuple(path) if path else None,
-                   line.relisted, relisted_of, line.column or old.column)
+        return cls(
+            _text(line) or old.text,
+            tuple(line.tags),
+            heading,
+            tuple(path) if path else None,
+            line.relisted,
+            relisted_of,
+            line.column or old.column,
+        )
 
     def rendered(self) -> str:
         return Bullet(text=self.text, tags=list(self.tags), relisted=self.relisted).rendered()
@@ -187,6 +227,7 @@ class _Intent:
 
 
 # -- the merge ---------------------------------------------------------------------------------
+
 
 def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config, *, year: int | None = None) -> MergeResult:
     """master(Y-1) + {ministry abbr: newest accepted submission} → master(Y) and its log."""
@@ -212,7 +253,9 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
     result = MergeResult(annex=work, previous_bullets=len(owners))
     outcomes: dict[tuple[str, int], LineOutcome] = {}
 
-    def outcome(ministry: str, sub: Submission, line: SubmissionLine, kind: OutcomeKind, item_id: str | None, reason: str = "") -> None:
+    def outcome(
+        ministry: str, sub: Submission, line: SubmissionLine, kind: OutcomeKind, item_id: str | None, reason: str = ""
+    ) -> None:
         outcomes[(ministry, line.excel_row)] = LineOutcome(ministry, sub.file, line.excel_row, line.action, item_id, kind, reason)
 
     intents: dict[str, list[_Intent]] = defaultdict(list)
@@ -226,7 +269,14 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
         for line in sub.lines:
             if line.field in PREAMBLE_KIND_BY_LABEL:
                 if ministry != secretariat:
-                    outcome(ministry, sub, line, "not_merged", line.item_id, f"欄「{line.field}」（前文）は事務局（{secretariat}）のみが記入できます。")
+                    outcome(
+                        ministry,
+                        sub,
+                        line,
+                        "not_merged",
+                        line.item_id,
+                        f"欄「{line.field}」（前文）は事務局（{secretariat}）のみが記入できます。",
+                    )
                 else:
                     preamble_lines.append((ministry, sub, line))
                 continue
@@ -240,10 +290,24 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
                 outcome(ministry, sub, line, "not_merged", line.item_id, f"対応「{line.action}」は選択肢にありません。")
                 continue
             if not line.item_id or line.item_id not in located:
-                outcome(ministry, sub, line, "not_merged", line.item_id, f"項目ID「{line.item_id or ''}」の記載は前年度のマスターにありません。")
+                outcome(
+                    ministry,
+                    sub,
+                    line,
+                    "not_merged",
+                    line.item_id,
+                    f"項目ID「{line.item_id or ''}」の記載は前年度のマスターにありません。",
+                )
                 continue
             if line.item_id in seen:
-                outcome(ministry, sub, line, "not_merged", line.item_id, f"項目ID「{line.item_id}」が同じ提出物に2回あります（2回目は反映しません）。")
+                outcome(
+                    ministry,
+                    sub,
+                    line,
+                    "not_merged",
+                    line.item_id,
+                    f"項目ID「{line.item_id}」が同じ提出物に2回あります（2回目は反映しません）。",
+                )
                 continue
             seen.add(line.item_id)
             r, c, b = located[line.item_id]
@@ -260,8 +324,14 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
                 outcome(ministry, sub, line, "unchanged", line.item_id, "対応は「修正」でしたが内容は前年度と同じです。")
                 continue
             if ministry not in owners[line.item_id]:
-                outcome(ministry, sub, line, "not_merged", line.item_id,
-                        f"この記載の担当府省は {'、'.join(owners[line.item_id])} で、{ministry} は{action}できません。")
+                outcome(
+                    ministry,
+                    sub,
+                    line,
+                    "not_merged",
+                    line.item_id,
+                    f"この記載の担当府省は {'、'.join(owners[line.item_id])} で、{ministry} は{action}できません。",
+                )
                 continue
             intents[line.item_id].append(_Intent(ministry, sub, line, action, content, note))
 
@@ -274,20 +344,33 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
         rank = {m: i for i, m in enumerate(owners[item_id])}
         winner = min(acts, key=lambda a: (rank.get(a.ministry, len(rank)), ministry_key(a.ministry)))
         if len({a.key() for a in acts}) > 1:
-            result.conflicts.append(Conflict(
-                item_id, r.id, tuple(owners[item_id]),
-                tuple(Version(a.ministry, a.action, a.content.rendered() if a.content else None, _source(a.sub, a.line)) for a in acts),
-                winner.ministry,
-                f"共管の記載を {'・'.join(a.ministry for a in acts)} が異なる内容で{'・'.join(dict.fromkeys(a.action for a in acts))}しました。"
-                f"担当府省の並びで先の {winner.ministry} の版を採用しました。",
-            ))
+            result.conflicts.append(
+                Conflict(
+                    item_id,
+                    r.id,
+                    tuple(owners[item_id]),
+                    tuple(
+                        Version(a.ministry, a.action, a.content.rendered() if a.content else None, _source(a.sub, a.line))
+                        for a in acts
+                    ),
+                    winner.ministry,
+                    f"共管の記載を {'・'.join(a.ministry for a in acts)} が異なる内容で{'・'.join(dict.fromkeys(a.action for a in acts))}しました。"
+                    f"担当府省の並びで先の {winner.ministry} の版を採用しました。",
+                )
+            )
         agreeing = [a for a in acts if a.key() == winner.key()]
         for a in acts:
             if a.key() == winner.key():
                 outcome(a.ministry, a.sub, a.line, "applied", item_id, a.note)
             else:
-                outcome(a.ministry, a.sub, a.line, "conflict_lost", item_id,
-                        f"共管の記載の競合: {winner.ministry} の版を採用しました（競合の記録を参照）。")
+                outcome(
+                    a.ministry,
+                    a.sub,
+                    a.line,
+                    "conflict_lost",
+                    item_id,
+                    f"共管の記載の競合: {winner.ministry} の版を採用しました（競合の記録を参照）。",
+                )
         old_rendered = b.rendered()
         source = _source(winner.sub, winner.line)
         who = "・".join(a.ministry for a in agreeing)
@@ -301,11 +384,12 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
         b.text, b.tags, b.relisted, b.relisted_of = content.text, list(content.tags), content.relisted, content.relisted_of
         b.heading, b.heading_path = content.heading, list(content.heading_path) if content.heading_path else None
         b.provenance = _provenance(winner.ministry, winner.sub, winner.line)
-        if c == "status":
-            b.submitted_by = winner.ministry
+        # an edited status bullet keeps its owners (those beside it): only a new one records its ministry
         if content.column != c:
             moved[item_id] = content.column
-        result.changes.append(Change(who, "modified", item_id, r.id, content.column, old_rendered, b.rendered(), source, winner.note))
+        result.changes.append(
+            Change(who, "modified", item_id, r.id, content.column, old_rendered, b.rendered(), source, winner.note)
+        )
 
     # -- 3. new bullets ---------------------------------------------------------------------------
     placed: dict[tuple[str, Column], list[tuple[str | None, tuple, Bullet]]] = defaultdict(list)
@@ -323,14 +407,27 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
             outcome(ministry, sub, line, "not_merged", None, "新規の行ですが記載内容が空欄です。")
             continue
         heading, path = parse_heading(line.heading)
-        new = Bullet(text=text, tags=list(line.tags), relisted=line.relisted, relisted_of=line.relisted_of if line.relisted else None,
-                     heading=heading, heading_path=path, provenance=_provenance(ministry, sub, line))
+        new = Bullet(
+            text=text,
+            tags=list(line.tags),
+            relisted=line.relisted,
+            relisted_of=line.relisted_of if line.relisted else None,
+            heading=heading,
+            heading_path=path,
+            provenance=_provenance(ministry, sub, line),
+        )
         column: Column = line.column  # type: ignore[assignment]
         if column == "status":
             new.submitted_by = ministry
         if ministry not in bullet_owners(row, column, new, tags, secretariat):
-            outcome(ministry, sub, line, "not_merged", None,
-                    f"担当府省（{'、'.join(line.tags) or '空欄'}）に {ministry} が含まれていないため、{ministry} の新規としては反映できません。")
+            outcome(
+                ministry,
+                sub,
+                line,
+                "not_merged",
+                None,
+                f"担当府省（{'、'.join(line.tags) or '空欄'}）に {ministry} が含まれていないため、{ministry} の新規としては反映できません。",
+            )
             continue
         placed[(row.id, column)].append((ministry, (ministry_key(ministry), line.excel_row), new))
         added.append((ministry, sub, line, new))
@@ -352,7 +449,9 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
     for ministry, sub, line, new in added:
         r = rows[line.row_id]  # type: ignore[index]
         outcome(ministry, sub, line, "applied", new.id)
-        result.changes.append(Change(ministry, "added", new.id, r.id, line.column or "", None, new.rendered(), _source(sub, line)))  # type: ignore[arg-type]
+        result.changes.append(
+            Change(ministry, "added", new.id, r.id, line.column or "", None, new.rendered(), _source(sub, line))
+        )  # type: ignore[arg-type]
 
     # -- 5. preamble (secretariat only) -----------------------------------------------------------
     _merge_preamble(work, preamble_lines, result, outcome)
@@ -364,8 +463,19 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
     for r, c, b in work.bullets():
         if b.id in owners and b.id not in deleted and not submitted & set(owners[b.id]):
             b.not_updated = True
-            result.changes.append(Change(owners[b.id][0], "not_updated", b.id, r.id, c, b.rendered(), b.rendered(), "",
-                                         f"担当府省（{'、'.join(owners[b.id])}）から提出がないため前年度の記載のまま（未更新）"))
+            result.changes.append(
+                Change(
+                    owners[b.id][0],
+                    "not_updated",
+                    b.id,
+                    r.id,
+                    c,
+                    b.rendered(),
+                    b.rendered(),
+                    "",
+                    f"担当府省（{'、'.join(owners[b.id])}）から提出がないため前年度の記載のまま（未更新）",
+                )
+            )
 
     # -- 7. 再掲: the original is the truth ------------------------------------------------------
     final = reconcile(work, previous=base, threshold=threshold)
@@ -374,10 +484,14 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
     reverted = {d.item_id: d for d in final.decisions if d.kind == "drift_reverted"}
     for key, o in list(outcomes.items()):
         if o.outcome == "applied" and o.item_id in reverted:
-            outcomes[key] = LineOutcome(o.ministry, o.file, o.excel_row, o.action, o.item_id, "drift_reverted", reverted[o.item_id].reason)
+            outcomes[key] = LineOutcome(
+                o.ministry, o.file, o.excel_row, o.action, o.item_id, "drift_reverted", reverted[o.item_id].reason
+            )
     undone = {o.item_id for o in outcomes.values() if o.outcome == "drift_reverted"}
     final_index = final.annex.bullet_index()
-    result.changes = [ch for ch in result.changes if not (ch.item_id in undone and ch.kind == "modified" and _unchanged(ch, final_index))]
+    result.changes = [
+        ch for ch in result.changes if not (ch.item_id in undone and ch.kind == "modified" and _unchanged(ch, final_index))
+    ]
     result.changes.sort(key=lambda ch: (ministry_key(ch.ministry), list(CHANGE_LABELS).index(ch.kind), ch.item_id))
     result.outcomes = sorted(outcomes.values(), key=lambda o: (ministry_key(o.ministry), o.excel_row))
     return result
@@ -440,7 +554,9 @@ def _merge_preamble(work: Annex, lines, result: MergeResult, outcome) -> None:
             continue
         found = items.get(line.item_id or "")
         if found is None or found[1] != kind:
-            outcome(ministry, sub, line, "not_merged", line.item_id, f"前文の項目ID「{line.item_id or ''}」はマスターにありません。")
+            outcome(
+                ministry, sub, line, "not_merged", line.item_id, f"前文の項目ID「{line.item_id or ''}」はマスターにありません。"
+            )
             continue
         ch, _, _, old, _ = found
         if line.action == ACTION_DELETE:
@@ -462,14 +578,23 @@ def _merge_preamble(work: Annex, lines, result: MergeResult, outcome) -> None:
                     continue
                 if item_id in edits:
                     text = edits[item_id]
-                    entry = text if isinstance(entry, str) else Indicator(
-                        text=text, footnotes=list(entry.footnotes),
-                        footnote_offsets=rebase_offsets(entry.text, text, entry.footnote_offsets),
+                    entry = (
+                        text
+                        if isinstance(entry, str)
+                        else Indicator(
+                            text=text,
+                            footnotes=list(entry.footnotes),
+                            footnote_offsets=rebase_offsets(entry.text, text, entry.footnote_offsets),
+                        )
                     )
                 entries.append(entry)
-            for excel_row, text, ministry, sub, line in sorted(appended.get((preamble_row_id(ch), kind), []), key=lambda t: t[0]):
+            for _excel_row, text, ministry, sub, line in sorted(
+                appended.get((preamble_row_id(ch), kind), []), key=lambda t: t[0]
+            ):
                 entries.append(text if kind == "goals" else Indicator(text=text))
                 new_id = preamble_item_id(ch, kind, len(entries))
                 outcome(ministry, sub, line, "applied", new_id)
-                result.changes.append(Change(ministry, "added", new_id, preamble_row_id(ch), kind, None, text, _source(sub, line)))
+                result.changes.append(
+                    Change(ministry, "added", new_id, preamble_row_id(ch), kind, None, text, _source(sub, line))
+                )
             setattr(ch.preamble, kind, entries)

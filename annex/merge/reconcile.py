@@ -49,7 +49,12 @@ DecisionKind = Literal[
 ]
 # Every re-listed item gets exactly one decision of these kinds: how (or whether) it was linked.
 LINK_KINDS: tuple[DecisionKind, ...] = (
-    "exact_id", "exact_text", "chain_resolved", "cycle_refused", "near_match_proposed", "orphan",
+    "exact_id",
+    "exact_text",
+    "chain_resolved",
+    "cycle_refused",
+    "near_match_proposed",
+    "orphan",
 )
 KIND_LABELS: dict[str, str] = {
     "exact_id": "再掲元項目IDで一致",
@@ -149,24 +154,43 @@ def reconcile(annex: Annex, *, previous: Annex | None = None, threshold: float =
         key = comparison_key(b.text)
         found = [i for i in originals_by_key.get(key, []) if i != b.id]
         if found:
-            extra = f"同文の記載がほかに {len(found) - 1} 件あり（{', '.join(found[1:])}）、文書順で最初のものを元としました。" if len(found) > 1 else ""
-            links[b.id] = (found[0], "exact_text", note + f"同じ文（表記の比較キーが一致）の記載 {found[0]} を元としました。" + extra)
+            extra = (
+                f"同文の記載がほかに {len(found) - 1} 件あり（{', '.join(found[1:])}）、文書順で最初のものを元としました。"
+                if len(found) > 1
+                else ""
+            )
+            links[b.id] = (
+                found[0],
+                "exact_text",
+                note + f"同じ文（表記の比較キーが一致）の記載 {found[0]} を元としました。" + extra,
+            )
             continue
         copies = tuple(i for i in relisted_by_key.get(key, []) if i != b.id)
         match = process.extractOne(key, near_keys, scorer=fuzz.ratio, score_cutoff=threshold) if near_keys else None
         if match:
             candidate = originals_by_key[match[0]][0]
-            unlinked.append(Decision(
-                "near_match_proposed", b.id, candidate, copies,
-                note + f"近い文の記載 {candidate}（類似度 {match[1]:.1f}）があります。元の記載であれば、再掲元項目IDに {candidate} を記入してください（自動では対応付けていません）。",
-                score=round(float(match[1]), 1),
-            ))
+            unlinked.append(
+                Decision(
+                    "near_match_proposed",
+                    b.id,
+                    candidate,
+                    copies,
+                    note
+                    + f"近い文の記載 {candidate}（類似度 {match[1]:.1f}）があります。元の記載であれば、再掲元項目IDに {candidate} を記入してください（自動では対応付けていません）。",
+                    score=round(float(match[1]), 1),
+                )
+            )
         else:
             where = f"同文の再掲がほかに {len(copies)} 件（{', '.join(copies)}）ありますが、" if copies else ""
-            unlinked.append(Decision(
-                "orphan", b.id, None, copies,
-                note + where + "元の記載がこの別添にありません（別の章にある場合は問題ありません）。",
-            ))
+            unlinked.append(
+                Decision(
+                    "orphan",
+                    b.id,
+                    None,
+                    copies,
+                    note + where + "元の記載がこの別添にありません（別の章にある場合は問題ありません）。",
+                )
+            )
 
     # -- 2. follow chains to the root; refuse cycles --------------------------------------------
     for item in list(links):
@@ -177,18 +201,28 @@ def reconcile(annex: Annex, *, previous: Annex | None = None, threshold: float =
             target = links[target][0]
         bullet = index[item]
         if target in path:  # a loop: this item is in it, or leads into it
-            loop = path[path.index(target):]  # relisted_of is left as written, for people to fix
-            decisions.append(Decision(
-                "cycle_refused", item, None, tuple(loop),
-                f"再掲元をたどると循環します（{' → '.join(loop + [target])}）。対応付けず、記載はそのままです。再掲元項目IDを直してください。",
-            ))
+            loop = path[path.index(target) :]  # relisted_of is left as written, for people to fix
+            decisions.append(
+                Decision(
+                    "cycle_refused",
+                    item,
+                    None,
+                    tuple(loop),
+                    f"再掲元をたどると循環します（{' → '.join(loop + [target])}）。対応付けず、記載はそのままです。再掲元項目IDを直してください。",
+                )
+            )
             continue
         bullet.relisted_of = target
         if len(path) > 1:
-            decisions.append(Decision(
-                "chain_resolved", item, target, tuple(path[1:]),
-                f"再掲の再掲です（{' → '.join(path + [target])}）。大元の記載 {target} に対応付けました。",
-            ))
+            decisions.append(
+                Decision(
+                    "chain_resolved",
+                    item,
+                    target,
+                    tuple(path[1:]),
+                    f"再掲の再掲です（{' → '.join(path + [target])}）。大元の記載 {target} に対応付けました。",
+                )
+            )
         else:
             _, kind, reason = links[item]
             decisions.append(Decision(kind, item, target, (), reason))  # type: ignore[arg-type]
@@ -204,7 +238,11 @@ def reconcile(annex: Annex, *, previous: Annex | None = None, threshold: float =
         was_r = before_index.get(relisting.id)  # type: ignore[arg-type]
         original_edited = was_o is not None and (was_o[2].text, was_o[2].tags) != (original.text, original.tags)
         relisting_kept = was_r is not None and (was_r[2].text, was_r[2].tags) == (relisting.text, relisting.tags)
-        what = "・".join(x for x, differs in (("文", relisting.text != original.text), ("担当府省", relisting.tags != original.tags)) if differs)
+        what = "・".join(
+            x
+            for x, differs in (("文", relisting.text != original.text), ("担当府省", relisting.tags != original.tags))
+            if differs
+        )
         if original_edited and relisting_kept:
             kind: DecisionKind = "synced"
             reason = f"元の記載 {original.id} が修正されたため、再掲の{what}を元の記載に合わせました。"
@@ -219,13 +257,18 @@ def reconcile(annex: Annex, *, previous: Annex | None = None, threshold: float =
         decisions.append(Decision(kind, relisting.id, original.id, (), reason, before=before, after=relisting.rendered()))  # type: ignore[arg-type]
 
     # -- 4. the same text in two rows, no （再掲） on any copy ----------------------------------
-    for key, ids in originals_by_key.items():
+    for ids in originals_by_key.values():
         rows = dict.fromkeys(row_of[i] for i in ids)
         if len(rows) > 1:
-            decisions.append(Decision(
-                "unmarked_duplicate", ids[0], None, tuple(ids[1:]),
-                f"同じ文が {len(rows)} つの取組（{', '.join(rows)}）に（再掲）の印なしで載っています（{', '.join(ids)}）。再掲であれば「再掲」の印と再掲元項目IDを付けてください。",
-            ))
+            decisions.append(
+                Decision(
+                    "unmarked_duplicate",
+                    ids[0],
+                    None,
+                    tuple(ids[1:]),
+                    f"同じ文が {len(rows)} つの取組（{', '.join(rows)}）に（再掲）の印なしで載っています（{', '.join(ids)}）。再掲であれば「再掲」の印と再掲元項目IDを付けてください。",
+                )
+            )
 
     decisions.extend(_measures(out, threshold))
     return ReconcileResult(out, decisions)
@@ -243,14 +286,34 @@ def _measures(annex: Annex, threshold: float) -> list[Decision]:
             continue
         key = comparison_key(row.measure)
         if key in originals:
-            decisions.append(Decision("exact_text", row.id, originals[key], (), f"取組の文が行 {originals[key]} の取組と一致します。", measure=True))
+            decisions.append(
+                Decision(
+                    "exact_text", row.id, originals[key], (), f"取組の文が行 {originals[key]} の取組と一致します。", measure=True
+                )
+            )
             continue
         match = process.extractOne(key, list(originals), scorer=fuzz.ratio, score_cutoff=threshold) if originals else None
         if match:
-            decisions.append(Decision(
-                "near_match_proposed", row.id, originals[match[0]], (),
-                f"取組の文が行 {originals[match[0]]} の取組に近い文です（類似度 {match[1]:.1f}）。", score=round(float(match[1]), 1), measure=True,
-            ))
+            decisions.append(
+                Decision(
+                    "near_match_proposed",
+                    row.id,
+                    originals[match[0]],
+                    (),
+                    f"取組の文が行 {originals[match[0]]} の取組に近い文です（類似度 {match[1]:.1f}）。",
+                    score=round(float(match[1]), 1),
+                    measure=True,
+                )
+            )
         else:
-            decisions.append(Decision("orphan", row.id, None, (), "再掲の取組の元がこの別添にありません（別の章にある場合は問題ありません）。", measure=True))
+            decisions.append(
+                Decision(
+                    "orphan",
+                    row.id,
+                    None,
+                    (),
+                    "再掲の取組の元がこの別添にありません（別の章にある場合は問題ありません）。",
+                    measure=True,
+                )
+            )
     return decisions

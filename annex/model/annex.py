@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterator
 from itertools import zip_longest
-from typing import Any, ClassVar, Iterator, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from annex.model.labels import COLUMN_BY_LABEL, COLUMN_LABELS, COLUMNS, MEASURE_LABEL, RELISTED_MARK, Column  # noqa: F401 (re-exported)
-
 
 
 class Node(BaseModel):
@@ -82,8 +82,15 @@ class Bullet(Node):
 
     _omit_when_default = frozenset(
         {
-            "id", "heading_path", "footnotes", "footnote_offsets", "subrow",
-            "relisted_of", "submitted_by", "not_updated", "provenance",
+            "id",
+            "heading_path",
+            "footnotes",
+            "footnote_offsets",
+            "subrow",
+            "relisted_of",
+            "submitted_by",
+            "not_updated",
+            "provenance",
         }
     )
 
@@ -252,9 +259,7 @@ class Annex(Node):
     def counts(self) -> dict[str, int]:
         status = sum(len(r.status) for _, _, r in self.rows())
         policy = sum(len(r.policy) for _, _, r in self.rows())
-        relisted = sum(1 for _, _, b in self.bullets() if b.relisted) + sum(
-            1 for _, _, r in self.rows() if r.measure_relisted
-        )
+        relisted = sum(1 for _, _, b in self.bullets() if b.relisted) + sum(1 for _, _, r in self.rows() if r.measure_relisted)
         return {
             "chapters": len(self.chapters),
             "sections": sum(len(c.sections) for c in self.chapters),
@@ -331,6 +336,7 @@ def assign_missing_positions(annex: Annex) -> None:
     """Where a master from before positions were recorded lacks them: number the sub-rows of
     every row (number_subrows), and place every footnote reference without an offset at the end
     of its text, where annex render printed it then."""
+
     def at_end(text: str, footnotes: list[int] | None, offsets: list[int] | None) -> list[int] | None:
         return offsets if offsets is not None or not footnotes else [len(text)] * len(footnotes)
 
@@ -365,7 +371,7 @@ def number_subrows(row: Row) -> None:
         for i, bullet in enumerate(bullets):
             if bullet.subrow is None:
                 before = next((b.subrow for b in reversed(bullets[:i]) if b.subrow is not None), None)
-                after = next((b.subrow for b in bullets[i + 1:] if b.subrow is not None), None)
+                after = next((b.subrow for b in bullets[i + 1 :] if b.subrow is not None), None)
                 if before is None and after is None:
                     last += 1
                 bullet.subrow = before or after or last

@@ -110,9 +110,13 @@ class MinistryTable(_Strict):
     ministries: list[Ministry] = Field(min_length=1)
 
 
+GROUP_OF_TABLE = "略称表の区分"  # a group tag naming every office the abbreviation table lists under it
+
+
 class TagSettings(_Strict):
     pseudo_tags: list[str] = Field(default_factory=list)
     aliases: dict[str, str] = Field(default_factory=dict)
+    groups: dict[str, str | list[str]] = Field(default_factory=dict, description=f"タグ → 「{GROUP_OF_TABLE}」または略称のリスト")
 
 
 class Config(BaseModel):
@@ -151,7 +155,16 @@ class Config(BaseModel):
             ministries=[m.abbr for m in self.ministries],
             pseudo_tags=self.tag_settings.pseudo_tags,
             aliases=self.tag_settings.aliases,
+            groups=self.tag_groups,
         )
+
+    @cached_property
+    def tag_groups(self) -> dict[str, list[str]]:
+        """Group tag → the ministries it stands for (「略称表の区分」: the table's offices under it)."""
+        return {
+            tag: [m.abbr for m in self.ministries if m.parent == tag] if members == GROUP_OF_TABLE else list(members)
+            for tag, members in self.tag_settings.groups.items()
+        }
 
 
 def _bundled_text(name: str) -> str:
@@ -231,9 +244,12 @@ def _check_consistency(config: Config) -> None:
     tags_label = config.sources["tags.yaml"]
     for alias, target in config.tag_settings.aliases.items():
         if target not in abbrs and target not in config.tag_settings.pseudo_tags:
-            raise ConfigError(
-                f"{tags_label}: キー「aliases.{alias}」— 変換先「{target}」が略称表にも pseudo_tags にもありません"
-            )
+            raise ConfigError(f"{tags_label}: キー「aliases.{alias}」— 変換先「{target}」が略称表にも pseudo_tags にもありません")
+    for group, members in config.tag_groups.items():
+        unknown = [m for m in members if m not in abbrs]
+        if unknown or not members:
+            what = f"「{'、'.join(unknown)}」が略称表にありません" if unknown else f"略称表に「{group}」の区分の府省がありません"
+            raise ConfigError(f"{tags_label}: キー「groups.{group}」— {what}（「{GROUP_OF_TABLE}」または略称のリストが必要です）")
     for code, severity in config.settings.rule_severities.items():
         if code not in RULES:
             raise ConfigError(

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
+from annex.model.annex import Annex, Chapter
 from annex.model.labels import COLUMN_LABELS, MEASURE_LABEL
+
 TEMPLATE_VERSION = "2026.1"  # bump when the layout below changes; older workbooks are "outdated"
 
 SHEET_RESULT = "検証結果"  # first sheet of a feedback workbook
@@ -36,8 +39,20 @@ PREAMBLE_FIELDS = {"goals": "目標", "key_indicators": "主要指標", "referen
 TABLE_FIELDS = (FIELD_STATUS, FIELD_POLICY)
 
 Key = Literal[
-    "item_id", "row_id", "chapter", "section", "measure", "field", "heading", "text", "tags",
-    "relisted", "relisted_of", "action", "previous_text", "footnotes",
+    "item_id",
+    "row_id",
+    "chapter",
+    "section",
+    "measure",
+    "field",
+    "heading",
+    "text",
+    "tags",
+    "relisted",
+    "relisted_of",
+    "action",
+    "previous_text",
+    "footnotes",
 ]
 
 
@@ -124,3 +139,27 @@ def locked_checksum(lines: Iterable[dict[str, str]]) -> str:
         digest.update(json.dumps([line.get(k, "") or "" for k in LOCKED_KEYS], ensure_ascii=False).encode())
         digest.update(b"\n")
     return digest.hexdigest()
+
+
+# -- ids of the preamble items (目標 / 主要指標 / 参考指標), which only the secretariat edits ---------
+PREAMBLE_ID_TOKENS = {"goals": "goals", "key_indicators": "key", "reference_indicators": "ref"}
+
+
+def preamble_row_id(chapter: Chapter) -> str:
+    return f"{chapter.no}-preamble"
+
+
+def preamble_item_id(chapter: Chapter, kind: str, index: int) -> str:
+    """Deterministic id of a preamble item: 3-goals-01, 3-key-02, 3-ref-03 (index from 1)."""
+    return f"{chapter.no}-{PREAMBLE_ID_TOKENS[kind]}-{index:02d}"
+
+
+def preamble_items(annex: Annex) -> dict[str, tuple[Chapter, str, int, str, list[int]]]:
+    """Every preamble item by its id: (chapter, kind, index from 1, text, footnotes)."""
+    items: dict[str, tuple[Chapter, str, int, str, list[int]]] = {}
+    for chapter in annex.chapters:
+        for kind in PREAMBLE_FIELDS:
+            for i, entry in enumerate(getattr(chapter.preamble, kind), start=1):
+                text, notes = (entry, []) if isinstance(entry, str) else (entry.text, list(entry.footnotes))
+                items[preamble_item_id(chapter, kind, i)] = (chapter, kind, i, text, notes)
+    return items

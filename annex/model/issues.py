@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from annex.model.labels import COLUMN_BY_LABEL
+
 Severity = Literal["error", "warning"]
 Verdict = Literal["受理", "受理（警告あり）", "差戻し"]
 

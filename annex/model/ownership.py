@@ -1,12 +1,17 @@
 """Who owns what (DESIGN.md §1), computed here and nowhere else.
 
 - A policy bullet belongs to the ministries in its tags.
-- A status bullet belongs to the ministry that submitted it; in a published annex, which has
-  no status tags, to the row's owners (or to its own tags where the document gives some).
+- A status bullet belongs to the ministries named by its own tags where it has some; else to the
+  ministry that added it (recorded as ``submitted_by``); else to the ministries tagged on the
+  policy bullets beside it in the published table (its sub-row) — the published annex tags no
+  status bullet, and a status bullet reports on the policy bullets beside it; else, where its
+  sub-row names nobody, to the row's owners.
 - A row's owners are its measure tags or, where the measure has none, the union of its
   bullets' tags.
 - A bullet whose tags name no ministry (関係府省 only, or none) falls back to the row's owners,
   and a row that names nobody falls to the secretariat, so that no bullet is without an owner.
+- A tag nobody has configured (not in the table, no alias, pseudo-tag or group) never blocks the
+  year: the secretariat owns its bullet (or row) too, and corrects the tag in its workbook.
 """
 
 from __future__ import annotations
@@ -17,19 +22,33 @@ from annex.model.annex import COLUMNS, Annex, Bullet, Column, Row
 from annex.model.tags import TagResolver
 
 
+def _with_secretariat(owners: list[str], tag_list: list[str], tags: TagResolver, secretariat: str) -> list[str]:
+    return owners + [secretariat] if tags.unknown(tag_list) and secretariat not in owners else owners
+
+
 def row_owners(row: Row, tags: TagResolver, secretariat: str) -> list[str]:
     owners = tags.ministries_of(row.measure_tags)
     if not owners:
         named = [t for column in COLUMNS for b in row.bullets(column) for t in b.tags]
         owners = tags.table_order(tags.ministries_of(named))
-    return owners or [secretariat]
+    return _with_secretariat(owners, row.measure_tags, tags, secretariat) or [secretariat]
 
 
 def bullet_owners(row: Row, column: Column, bullet: Bullet, tags: TagResolver, secretariat: str) -> list[str]:
-    if column == "status" and bullet.submitted_by:
-        return [bullet.submitted_by]
     owners = tags.ministries_of(bullet.tags)
-    return owners or row_owners(row, tags, secretariat)
+    if tags.unknown(bullet.tags):
+        return _with_secretariat(owners, bullet.tags, tags, secretariat)
+    if owners:
+        return owners
+    if column == "status":
+        if bullet.submitted_by:
+            return [bullet.submitted_by]
+        beside = tags.ministries_of(
+            [t for b in row.policy if bullet.subrow is not None and b.subrow == bullet.subrow for t in b.tags]
+        )
+        if beside:
+            return tags.table_order(beside)
+    return row_owners(row, tags, secretariat)
 
 
 def ministries_in_annex(annex: Annex, tags: TagResolver, secretariat: str) -> dict[str, list[str]]:

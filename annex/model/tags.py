@@ -8,7 +8,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-TagKind = Literal["ministry", "pseudo", "alias", "unknown"]
+TagKind = Literal["ministry", "pseudo", "alias", "group", "unknown"]
 
 
 def comparison_key(text: str) -> str:
@@ -29,6 +29,7 @@ class TagResolver:
     ministries: list[str]
     pseudo_tags: list[str] = field(default_factory=list)
     aliases: dict[str, str] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)  # a label used as a tag → the ministries it names
 
     def __post_init__(self) -> None:
         self._valid = list(self.ministries) + list(self.pseudo_tags)
@@ -43,6 +44,8 @@ class TagResolver:
         if tag in self.aliases:
             target = self.aliases[tag]
             return TagResolution(tag, "alias", target, target)
+        if tag in self.groups:
+            return TagResolution(tag, "group", tag, None)
         return TagResolution(tag, "unknown", None, self.suggest(tag))
 
     def suggest(self, tag: str) -> str | None:
@@ -61,9 +64,13 @@ class TagResolver:
         found: list[str] = []
         for tag in tags:
             resolution = self.resolve(tag)
-            if resolution.canonical in self._order and resolution.canonical not in found:
-                found.append(resolution.canonical)
+            named = self.groups[tag] if resolution.kind == "group" else [resolution.canonical]
+            found += [abbr for abbr in named if abbr in self._order and abbr not in found]
         return found
+
+    def unknown(self, tags: list[str]) -> list[str]:
+        """The tags that are neither in the table nor configured (alias, pseudo-tag, group)."""
+        return [t for t in tags if self.resolve(t).kind == "unknown"]
 
     def sort_key(self, abbr: str) -> tuple[int, str]:
         """Abbreviation-table order; names outside the table after it, alphabetically."""

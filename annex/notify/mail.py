@@ -50,7 +50,9 @@ class SmtpMailer:
             message["Message-ID"] = make_msgid(domain=s.sender.rpartition("@")[2] or None)
         try:
             if s.security == "ssl":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=ssl.create_default_context())
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=s.timeout_seconds, context=ssl.create_default_context()
+                )
             else:
                 client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
             with client:
@@ -60,25 +62,15 @@ class SmtpMailer:
                     client.login(self.username, self.password)
                 refused = client.send_message(message)
         except (OSError, smtplib.SMTPException) as exc:
-            raise MailError(f"メールサーバー {s.host}:{s.port} に送信できません（{exc}）", hint="config/annex.yaml の smtp を確認してください") from exc
+            raise MailError(
+                f"メールサーバー {s.host}:{s.port} に送信できません（{exc}）", hint="config/annex.yaml の smtp を確認してください"
+            ) from exc
         # Some recipients refused while others accepted: the message went out, so it must not be
         # sent again, but the refused addresses are reported for a person to fix.
-        return {address: f"{code} {reason.decode(errors='replace') if isinstance(reason, bytes) else reason}" for address, (code, reason) in refused.items()}
-
-
-@dataclass
-class OutboxMailer:
-    """Writes each message as an .eml file instead of sending it (dry runs, tests, no server)."""
-
-    folder: Path
-
-    def send(self, message: EmailMessage) -> dict[str, str]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if "Message-ID" not in message:
-            message["Message-ID"] = make_msgid()
-        count = len(list(self.folder.glob("*.eml")))
-        (self.folder / f"{count + 1:04d}.eml").write_bytes(bytes(message))
-        return {}
+        return {
+            address: f"{code} {reason.decode(errors='replace') if isinstance(reason, bytes) else reason}"
+            for address, (code, reason) in refused.items()
+        }
 
 
 def message_id(local: str, sender: str) -> str:
@@ -102,9 +94,18 @@ def template_environment(*folders: Path) -> Any:
     )
 
 
-def compose_message(env: Any, template: str, context: dict[str, Any], *, subject: str, sender: str, to: list[str],
-                    cc: list[str] | None = None, message_id: str | None = None,
-                    attachment: tuple[bytes, str] | None = None) -> EmailMessage:
+def compose_message(
+    env: Any,
+    template: str,
+    context: dict[str, Any],
+    *,
+    subject: str,
+    sender: str,
+    to: list[str],
+    cc: list[str] | None = None,
+    message_id: str | None = None,
+    attachment: tuple[bytes, str] | None = None,
+) -> EmailMessage:
     """A plain-text message with an HTML alternative, from <template>.txt.j2 and <template>.html.j2."""
     message = EmailMessage()
     message["Subject"] = " ".join(subject.split())  # a header is one line, whatever the config says
@@ -114,7 +115,7 @@ def compose_message(env: Any, template: str, context: dict[str, Any], *, subject
         message["Cc"] = ", ".join(cc)
     if message_id:
         message["Message-ID"] = message_id
-    message["Date"] = dt.datetime.now(dt.timezone.utc)
+    message["Date"] = dt.datetime.now(dt.UTC)
     message.set_content(env.get_template(f"{template}.txt.j2").render(context))
     message.add_alternative(env.get_template(f"{template}.html.j2").render(context), subtype="html")
     if attachment is not None:

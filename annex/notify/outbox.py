@@ -20,9 +20,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import smtplib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Iterator, Literal
+from typing import Literal
 
 from sqlalchemy import (
     Column,
@@ -39,8 +40,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from annex.intake.ledger import engine_for
-from annex.notify.mail import MailError, Mailer
+from annex.io.database import engine_for
+from annex.notify.mail import Mailer, MailError
 
 State = Literal["queued", "sent", "failed", "uncertain"]
 STATE_JA: dict[str, str] = {"queued": "送信中", "sent": "送信済み", "failed": "送信失敗", "uncertain": "要確認（送信途中で中断）"}
@@ -84,7 +85,7 @@ class Entry:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Outbox:
@@ -112,7 +113,11 @@ class Outbox:
             conn.execute(
                 update(t)
                 .where(t.c.year == year, t.c.state == "queued")
-                .values(state="uncertain", error="送信中に実行が中断されました。メールサーバーの記録で送信の有無を確認してください。", updated_at=_now())
+                .values(
+                    state="uncertain",
+                    error="送信中に実行が中断されました。メールサーバーの記録で送信の有無を確認してください。",
+                    updated_at=_now(),
+                )
             )
         return self.entries(year, state="uncertain")
 
@@ -123,7 +128,9 @@ class Outbox:
         """
         t = outbox_table
         now = _now()
-        values = dict(state="queued", message_id=message_id, recipients=", ".join(recipients), subject=subject, error=None, updated_at=now)
+        values = dict(
+            state="queued", message_id=message_id, recipients=", ".join(recipients), subject=subject, error=None, updated_at=now
+        )
         with self.engine.begin() as conn:
             try:
                 conn.execute(insert(t).values(year=year, ministry=ministry, slot=slot, attempts=1, created_at=now, **values))
@@ -169,8 +176,15 @@ class Outbox:
             rows = conn.execute(query).mappings().all()
         return [
             Entry(
-                year=r["year"], ministry=r["ministry"], slot=r["slot"], state=r["state"], message_id=r["message_id"],
-                recipients=r["recipients"], subject=r["subject"], attempts=r["attempts"], error=r["error"],
+                year=r["year"],
+                ministry=r["ministry"],
+                slot=r["slot"],
+                state=r["state"],
+                message_id=r["message_id"],
+                recipients=r["recipients"],
+                subject=r["subject"],
+                attempts=r["attempts"],
+                error=r["error"],
                 updated_at=r["updated_at"],
             )
             for r in rows
@@ -208,7 +222,9 @@ def deliver(outbox: Outbox, mailer: Mailer, year: int, ministry: str, slot: str,
     may retry (a failed row can be claimed again); a permanent one is recorded and returned.
     """
     recipients = [a.strip() for h in ("To", "Cc") for a in (message.get(h) or "").split(",") if a.strip()]
-    if not outbox.claim(year, ministry, slot, message_id=message["Message-ID"], recipients=recipients, subject=message["Subject"]):
+    if not outbox.claim(
+        year, ministry, slot, message_id=message["Message-ID"], recipients=recipients, subject=message["Subject"]
+    ):
         return None
     try:
         refused = mailer.send(message) or {}

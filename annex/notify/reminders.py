@@ -18,11 +18,11 @@ from email.utils import formataddr
 from typing import Literal
 
 from annex.model.config import Config, Ministry, Settings
-from annex.model.labels import JST, format_date, format_instant
 from annex.model.errors import InputError
+from annex.model.labels import JST, format_date, format_instant
+from annex.model.rules import RULES
 from annex.notify.mail import compose_message
 from annex.notify.mail import message_id as mail_message_id
-from annex.model.rules import RULES
 
 Status = Literal["受理", "差戻し", "未提出"]
 AFTER_DEADLINE_DAYS_WITHOUT_WINDOW = 30
@@ -183,10 +183,13 @@ def compose(config: Config, item: Due, templates) -> EmailMessage:
     when = "締切を過ぎています" if item.slot.after_deadline else f"締切 {format_instant(deadline)}"
     cc = [config.secretariat.email] if item.slot.after_deadline and settings.reminders.cc_secretariat_after_deadline else None
     return compose_message(
-        templates, "reminder", context,
+        templates,
+        "reminder",
+        context,
         subject=f"【{kind}】{settings.title}（{when}）",
         sender=formataddr((_single_line(config.secretariat.name), settings.smtp.sender)),
-        to=item.recipients, cc=cc,
+        to=item.recipients,
+        cc=cc,
         message_id=message_id(settings.year, item.ministry, item.slot, settings.smtp.sender),
     )
 
@@ -234,7 +237,11 @@ class ReminderReport:
         head = f"督促 {self.year}年度 {format_instant(self.at)} 時点"
         if self.slot is None:
             upcoming = [s for s in self.all_slots if s.at > self.at]
-            after = f"次の督促は {format_instant(upcoming[0].at)}（{upcoming[0].label}）です" if upcoming else "督促の期間は終わりました"
+            after = (
+                f"次の督促は {format_instant(upcoming[0].at)}（{upcoming[0].label}）です"
+                if upcoming
+                else "督促の期間は終わりました"
+            )
             lines = [f"{head}: 督促の時期ではありません。{after}"]
             if self.upcoming:
                 lines.append(f"  現時点の提出状況のままなら、次回の対象は {len(self.upcoming)} 府省庁です:")
@@ -242,10 +249,14 @@ class ReminderReport:
             return lines
         lines = [f"{head}: {self.slot.label}（{self.slot.key}）— 対象 {len(self.items)} 府省庁"]
         for item in self.items:
-            lines.append(f"  - {item.ministry.abbr}: {item.reason} → {OUTCOME_JA[self.outcomes[item.ministry.abbr]]}"
-                         + (f"（宛先: {', '.join(item.recipients)}）" if item.recipients else ""))
+            lines.append(
+                f"  - {item.ministry.abbr}: {item.reason} → {OUTCOME_JA[self.outcomes[item.ministry.abbr]]}"
+                + (f"（宛先: {', '.join(item.recipients)}）" if item.recipients else "")
+            )
         for entry in self.uncertain:
-            lines.append(f"  ! 要確認: {entry.ministry} {entry.slot}（{entry.message_id}、宛先 {entry.recipients}）— {entry.error}")
+            lines.append(
+                f"  ! 要確認: {entry.ministry} {entry.slot}（{entry.message_id}、宛先 {entry.recipients}）— {entry.error}"
+            )
         return lines
 
     def to_dict(self) -> dict:
@@ -253,8 +264,16 @@ class ReminderReport:
             "year": self.year,
             "at": self.at.isoformat(),
             "slot": self.slot.key if self.slot else None,
-            "due": [{"ministry": i.ministry.abbr, "status": i.status.status, "reason": i.reason,
-                     "recipients": i.recipients, "outcome": self.outcomes[i.ministry.abbr]} for i in self.items],
+            "due": [
+                {
+                    "ministry": i.ministry.abbr,
+                    "status": i.status.status,
+                    "reason": i.reason,
+                    "recipients": i.recipients,
+                    "outcome": self.outcomes[i.ministry.abbr],
+                }
+                for i in self.items
+            ],
             "uncertain": [{"ministry": e.ministry, "slot": e.slot, "message_id": e.message_id} for e in self.uncertain],
             "lines": self.lines(),
         }

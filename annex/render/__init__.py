@@ -12,8 +12,24 @@ from annex.render.reader import read_annex_docx
 from annex.render.writer import TABLE_SHARES, TEMPLATE_NAME, DocxInfo, TemplateError, render_docx
 
 __all__ = [
-    "ABBREVIATION_TITLE", "BODY_MARKER", "CHARACTER_STYLES", "CONTEXT_SCHEMA", "LABELS", "MISSING_MESSAGE",
-    "PARAGRAPH_STYLES", "TABLE_SHARES", "TABLE_STYLES", "TEMPLATE_NAME", "DocxInfo", "PdfResult", "TemplateError",
-    "build_context", "context_json", "convert_to_pdf", "expected_min_pages", "find_soffice", "read_annex_docx",
+    "ABBREVIATION_TITLE",
+    "BODY_MARKER",
+    "CHARACTER_STYLES",
+    "CONTEXT_SCHEMA",
+    "LABELS",
+    "MISSING_MESSAGE",
+    "PARAGRAPH_STYLES",
+    "TABLE_SHARES",
+    "TABLE_STYLES",
+    "TEMPLATE_NAME",
+    "DocxInfo",
+    "PdfResult",
+    "TemplateError",
+    "build_context",
+    "context_json",
+    "convert_to_pdf",
+    "expected_min_pages",
+    "find_soffice",
+    "read_annex_docx",
     "render_docx",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from annex.model.annex import COLUMN_LABELS, COLUMNS, MEASURE_LABEL, Annex, Bullet, Row, heading_path, number_subrows
 from annex.render.ooxml import LABELS, footnote_key
@@ -21,7 +21,6 @@ MAX_SUBROWS_PER_TABLE = 120
 
 # Characters XML 1.0 cannot hold (python-docx raises on them; research/reliability_security §0.7).
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
 
 
 # ----------------------------------------------------------------------------------------------
@@ -81,6 +80,7 @@ class _Footnotes:
         for key in uncited:
             self.warnings.append(f"脚注 {key} はどこからも参照されていないため出力しません")
         return {"mode": mode, "start": start}, notes
+
 
 def _heading_level(text: str, default: int = 1) -> int:
     return 2 if text.startswith("≪") else default
@@ -161,7 +161,9 @@ def _subrows(row: Row, cite, warnings: list[str]) -> list[dict]:
         subrows.append(body)
     leftovers = {c: pending[c] for c in COLUMNS if pending[c]}
     if leftovers:
-        subrows.append({c: [{"kind": "heading", "level": _heading_level(t), "text": t} for t in leftovers.get(c, [])] for c in COLUMNS})
+        subrows.append(
+            {c: [{"kind": "heading", "level": _heading_level(t), "text": t} for t in leftovers.get(c, [])] for c in COLUMNS}
+        )
     if not subrows:
         subrows.append({"status": [], "policy": []})
     return subrows
@@ -205,8 +207,14 @@ def build_context(annex: Annex) -> dict:
             blocks.append({"type": "label", "part": "vision", "text": LABELS["vision"]})
             for i, text in enumerate(pre.vision):
                 where = f"{chapter.no_raw}．{LABELS['vision']}"
-                blocks.append({"type": "prose", "part": "vision", "text": text,
-                               "footnotes": footnotes.cite(pre.vision_footnote_marks(i), where)})
+                blocks.append(
+                    {
+                        "type": "prose",
+                        "part": "vision",
+                        "text": text,
+                        "footnotes": footnotes.cite(pre.vision_footnote_marks(i), where),
+                    }
+                )
         if pre.goals:
             blocks.append({"type": "label", "part": "goals", "text": LABELS["goals"]})
             for text in pre.goals:
@@ -286,7 +294,6 @@ def build_context(annex: Annex) -> dict:
 
 def context_json(context: dict) -> str:
     return json.dumps(context, ensure_ascii=False, indent=1) + "\n"
-
 
 
 def expected_min_pages(context: dict) -> int:

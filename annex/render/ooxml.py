@@ -126,4 +126,3 @@ def style_ids(styles_xml: bytes) -> dict[str, tuple[str, str]]:
 
 def footnote_key(key: str) -> tuple[int, str]:
     return (int(key), "") if key.isdigit() else (10**9, key)
-

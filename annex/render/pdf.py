@@ -113,9 +113,16 @@ def convert_to_pdf(docx_path: Path, out_dir: Path, timeout: float = 300.0, expec
         command = [
             soffice,
             f"-env:UserInstallation={profile.as_uri()}",  # absolute file:/// URL, private to this run
-            "--headless", "--invisible", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
-            "--convert-to", "pdf:writer_pdf_Export",
-            "--outdir", str(converted),
+            "--headless",
+            "--invisible",
+            "--norestore",
+            "--nologo",
+            "--nodefault",
+            "--nolockcheck",
+            "--convert-to",
+            "pdf:writer_pdf_Export",
+            "--outdir",
+            str(converted),
             str(docx_path),
         ]
         env = dict(os.environ, HOME=str(work))  # nothing of the caller's LibreOffice set-up leaks in
@@ -147,7 +154,9 @@ def convert_to_pdf(docx_path: Path, out_dir: Path, timeout: float = 300.0, expec
         pages = count_pages(produced)
         result.pages = pages
         if pages < expected_min_pages:
-            result.reason = f"PDF のページ数が想定より少なすぎます（{pages} ページ、少なくとも {expected_min_pages} ページのはず）"
+            result.reason = (
+                f"PDF のページ数が想定より少なすぎます（{pages} ページ、少なくとも {expected_min_pages} ページのはず）"
+            )
             return result
         final = out_dir / produced.name
         shutil.move(str(produced), final)

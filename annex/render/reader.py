@@ -20,7 +20,6 @@ from pathlib import Path
 
 from lxml import etree
 
-from annex.model.errors import InputError
 from annex.model.annex import (
     COLUMN_LABELS,
     COLUMNS,
@@ -36,6 +35,8 @@ from annex.model.annex import (
     Subheading,
     VisionFootnotes,
 )
+from annex.model.contract import split_tags
+from annex.model.errors import InputError
 from annex.render.ooxml import (
     ABOLISHED_MARK,
     CHARACTER_STYLES,
@@ -45,11 +46,10 @@ from annex.render.ooxml import (
     PARAGRAPH_STYLES,
     TABLE_BULLET,
     W,
-    footnote_key,
     decode_bookmark,
+    footnote_key,
     style_ids,
 )
-from annex.model.contract import split_tags
 
 MAX_PART_BYTES = 256 * 1024 * 1024  # an inflated document.xml beyond this is not an annex
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True)
@@ -71,9 +71,7 @@ def _is_deleted(r: etree._Element) -> bool:
 
 def _text(p: etree._Element) -> str:
     """A paragraph's visible text (w:footnoteReference runs left out); unlike _Reader.para, no side effects."""
-    return "".join(
-        _run_text(r) for r in p.iter(f"{W}r") if not _is_deleted(r) and r.find(f"{W}footnoteReference") is None
-    )
+    return "".join(_run_text(r) for r in p.iter(f"{W}r") if not _is_deleted(r) and r.find(f"{W}footnoteReference") is None)
 
 
 @dataclass
@@ -240,7 +238,7 @@ class _Reader:
 def _strip_prefix(text: str, prefixes: tuple[str, ...]) -> str:
     for prefix in prefixes:
         if text.startswith(prefix):
-            return text[len(prefix):]
+            return text[len(prefix) :]
     return text
 
 
@@ -400,10 +398,14 @@ def read_annex_docx(path: Path) -> Annex:
                 continue  # the template's own text before the annex
             elif para.style == "label":
                 part = (
-                    "vision" if "あるべき姿" in text
-                    else "key_indicators" if ("主要な数値目標" in text or "主要指標" in text)
-                    else "reference_indicators" if ("現状データ" in text or "参考指標" in text)
-                    else "goals" if "目標" in text
+                    "vision"
+                    if "あるべき姿" in text
+                    else "key_indicators"
+                    if ("主要な数値目標" in text or "主要指標" in text)
+                    else "reference_indicators"
+                    if ("現状データ" in text or "参考指標" in text)
+                    else "goals"
+                    if "目標" in text
                     else None
                 )
             elif para.style == "prose":
@@ -412,8 +414,9 @@ def read_annex_docx(path: Path) -> Annex:
                 else:
                     pre = chapter.preamble
                     if para.cites:
-                        entry = VisionFootnotes(paragraph=len(pre.vision), footnotes=list(para.cites),
-                                                offsets=para.offsets(plain=False))
+                        entry = VisionFootnotes(
+                            paragraph=len(pre.vision), footnotes=list(para.cites), offsets=para.offsets(plain=False)
+                        )
                         pre.vision_footnotes = (pre.vision_footnotes or []) + [entry]
                     pre.vision.append(text)
             elif para.style == "item":
@@ -422,7 +425,9 @@ def read_annex_docx(path: Path) -> Annex:
                     chapter.preamble.goals.append(item)
                 elif part in ("key_indicators", "reference_indicators"):
                     offsets = para.offsets(len(text) - len(item), len(item), plain=False)
-                    getattr(chapter.preamble, part).append(Indicator(text=item, footnotes=list(para.cites), footnote_offsets=offsets))
+                    getattr(chapter.preamble, part).append(
+                        Indicator(text=item, footnotes=list(para.cites), footnote_offsets=offsets)
+                    )
             elif para.style == "group":
                 group = text
             elif para.style == "section":

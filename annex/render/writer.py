@@ -37,14 +37,31 @@ from annex.model.annex import RELISTED_MARK
 from annex.model.errors import AnnexError, InputError
 from annex.render.context import CONTEXT_SCHEMA
 from annex.render.ooxml import (
-    ABOLISHED_MARK, BODY_MARKER, CHARACTER_STYLES, CT_NS, FOOTNOTES_CT, FOOTNOTES_RT, ITEM_BULLET, PARAGRAPH_STYLES, PKG_REL_NS,
-    R_NS, SUBHEADING_KEYS, TABLE_BULLET, TABLE_STYLES, W, W_NS, encode_bookmark, style_ids,
+    ABOLISHED_MARK,
+    BODY_MARKER,
+    CHARACTER_STYLES,
+    CT_NS,
+    FOOTNOTES_CT,
+    FOOTNOTES_RT,
+    ITEM_BULLET,
+    PARAGRAPH_STYLES,
+    PKG_REL_NS,
+    R_NS,
+    SUBHEADING_KEYS,
+    TABLE_BULLET,
+    TABLE_STYLES,
+    W_NS,
+    W,
+    encode_bookmark,
+    style_ids,
 )
 
 TEMPLATE_NAME = "annex.docx"
 # Column widths of the 取組 table, as shares of the text width (measure | status | policy).
 TABLE_SHARES = (0.30, 0.35, 0.35)
 ABBREVIATION_SHARES = (0.25, 0.75)
+
+
 class TemplateError(InputError):
     """The Word template cannot be used (missing, not a .docx, a needed style deleted)."""
 
@@ -247,7 +264,9 @@ class _Writer:
                 if row["abolished"] and i == len(names) - 1:
                     inner += self.run(ABOLISHED_MARK, "abolished")
                 paras.append(self.para("abbr_name", inner))
-            out.append(f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{self._tc(widths[0], abbr)}{self._tc(widths[1], ''.join(paras))}</w:tr>")
+            out.append(
+                f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{self._tc(widths[0], abbr)}{self._tc(widths[1], ''.join(paras))}</w:tr>"
+            )
         out.append("</w:tbl>")
         self.parts.append("".join(out))
 
@@ -260,7 +279,11 @@ class _Writer:
             paragraphs = text.split("\n") or [""]
             paras = []
             for i, para in enumerate(paragraphs):
-                lead = f'<w:r><w:rPr><w:rStyle w:val="{ref}"/></w:rPr>{mark}</w:r><w:r><w:t xml:space="preserve"> </w:t></w:r>' if i == 0 else ""
+                lead = (
+                    f'<w:r><w:rPr><w:rStyle w:val="{ref}"/></w:rPr>{mark}</w:r><w:r><w:t xml:space="preserve"> </w:t></w:r>'
+                    if i == 0
+                    else ""
+                )
                 paras.append(f'<w:p><w:pPr><w:pStyle w:val="{text_style}"/></w:pPr>{lead}{self.run(para) if para else ""}</w:p>')
             out.append(f'<w:footnote w:id="{xml_id}">{"".join(paras)}</w:footnote>')
         return out
@@ -268,6 +291,7 @@ class _Writer:
 
 def _xml(fragment: str) -> etree._Element:
     return etree.fromstring(f'<w:body xmlns:w="{W_NS}" xmlns:r="{R_NS}">{fragment}</w:body>'.encode())
+
 
 def _resolve_styles(styles_xml: bytes, template: Path) -> dict[str, str]:
     by_name = style_ids(styles_xml)
@@ -435,4 +459,3 @@ def _set_title(parts: dict[str, bytes], title: str) -> None:
         node = etree.SubElement(root, f"{{{dc}}}title")
     node.text = title
     parts[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-

@@ -29,7 +29,7 @@ def read_and_validate(items: list[tuple[Path, str, str]], ref: Reference, pool: 
     outcomes = pool.map(read_workbook, [(str(path), name) for path, name, _ in items])
     readable: list[tuple[RawWorkbook, str]] = []
     slots: list[Submission | int] = []
-    for (path, name, sha), outcome in zip(items, outcomes):
+    for (_path, name, sha), outcome in zip(items, outcomes):
         result = _read_outcome(outcome, name, sha)
         if isinstance(result, Submission):
             slots.append(result)

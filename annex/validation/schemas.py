@@ -18,11 +18,11 @@ Columns (one row per line with content, across all submissions of a batch):
 
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
-from annex.model.rules import TEXT_LIMIT
 from annex.model.contract import ACTION_DELETE, ACTION_NEW, ACTIONS, FIELD_POLICY, PREAMBLE_FIELDS, RELISTED_VALUE, TABLE_FIELDS
+from annex.model.rules import TEXT_LIMIT
 
 CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufffe\uffff]"
 HALFWIDTH_KANA_RE = r"[\uff61-\uff9f]"
@@ -119,8 +119,13 @@ class SubmissionLines(pa.DataFrameModel):
 
     @pa.dataframe_check(name="L-TAG-MISSING-SELF")
     def _tags_self(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        applies = (pl.col("own_tags") & (pl.col("field") == FIELD_POLICY) & (pl.col("action") != ACTION_DELETE)
-                   & (pl.col("tags").str.strip_chars() != "") & (pl.col("tag_unknown") == ""))
+        applies = (
+            pl.col("own_tags")
+            & (pl.col("field") == FIELD_POLICY)
+            & (pl.col("action") != ACTION_DELETE)
+            & (pl.col("tags").str.strip_chars() != "")
+            & (pl.col("tag_unknown") == "")
+        )
         return data.lazyframe.select(~applies | pl.col("tags_self"))
 
     # -- across the lines of one submission --------------------------------------------------

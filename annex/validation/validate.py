@@ -27,12 +27,11 @@ from pathlib import Path
 import polars as pl
 from rapidfuzz import fuzz, process
 
-from annex.model.config import Config
-from annex.model.annex import Annex
-from annex.model.ownership import bullet_owners
+from annex.distribute.template import checksum_lines, plan_templates
 from annex.intake.preflight import column_index, column_letter
-from annex.model.rules import BLOCKING, TEXT_LIMIT, rule
-from annex.validation.schemas import CONTROL_RE, HALFWIDTH_KANA_RE, LOOKALIKE_RE, SubmissionLines, validate_lines
+from annex.intake.reader import Grid, RawWorkbook
+from annex.model.annex import Annex
+from annex.model.config import Config
 from annex.model.contract import (
     ACTION_DELETE,
     ACTION_EDIT,
@@ -49,12 +48,15 @@ from annex.model.contract import (
     SHEET_META,
     TEMPLATE_VERSION,
     locked_checksum,
+    preamble_items,
+    preamble_row_id,
     split_tags,
 )
 from annex.model.issues import Issue, Location, Severity, Submission, SubmissionLine
+from annex.model.ownership import bullet_owners
+from annex.model.rules import BLOCKING, TEXT_LIMIT, rule
 from annex.model.tags import comparison_key
-from annex.distribute.template import checksum_lines, plan_templates, preamble_items, preamble_row_id
-from annex.intake.reader import Grid, RawWorkbook
+from annex.validation.schemas import CONTROL_RE, HALFWIDTH_KANA_RE, LOOKALIKE_RE, SubmissionLines, validate_lines
 
 EDITABLE_KEYS = tuple(c.key for c in COLUMNS if c.editable)
 CODE_KEYS = ("item_id", "row_id", "field", "relisted", "relisted_of", "action")  # compared stripped
@@ -105,8 +107,17 @@ def _severity(code: str, severities: Mapping[str, str], *, stops: bool = False) 
     return None if (stops or code in BLOCKING) and wanted != "error" else wanted  # type: ignore[return-value]
 
 
-def _issue(severities: Mapping[str, str], code: str, file: str, cell: str | None = None, item_id: str | None = None, *,
-           at: str | None = SHEET_ENTRY, stops: bool = False, **fields: object) -> Issue:
+def _issue(
+    severities: Mapping[str, str],
+    code: str,
+    file: str,
+    cell: str | None = None,
+    item_id: str | None = None,
+    *,
+    at: str | None = SHEET_ENTRY,
+    stops: bool = False,
+    **fields: object,
+) -> Issue:
     """An issue located at file / sheet ``at`` ! cell / 項目ID, at the severity the config gives the
     rule (see _severity); fields fill the catalogue's templates."""
     return rule(code).issue(Location(file, at, cell, item_id or None), _severity(code, severities, stops=stops), **fields)
@@ -193,8 +204,17 @@ def _structure(raw: RawWorkbook, sev: Mapping[str, str]) -> tuple[list[Issue], _
     if best <= 0:
         for i, spec in enumerate(COLUMNS, start=1):
             cell = f"{column_letter(i)}{HEADER_ROW}"
-            issues.append(_issue(sev, "S-COLUMN-MISSING", file, cell, stops=spec.key in REQUIRED_KEYS, label=spec.label,
-                                 suggestion=f"{cell} に列見出し「{spec.label}」を戻してください。"))
+            issues.append(
+                _issue(
+                    sev,
+                    "S-COLUMN-MISSING",
+                    file,
+                    cell,
+                    stops=spec.key in REQUIRED_KEYS,
+                    label=spec.label,
+                    suggestion=f"{cell} に列見出し「{spec.label}」を戻してください。",
+                )
+            )
         return issues, None
     if best_row != HEADER_ROW:
         issues.append(_issue(sev, "S-HEADER-MOVED", file, f"A{best_row}", found=best_row, expected=HEADER_ROW))
@@ -219,7 +239,9 @@ def _structure(raw: RawWorkbook, sev: Mapping[str, str]) -> tuple[list[Issue], _
         else:
             cell = f"{column_letter(i)}{best_row}"
             hint = f"削除した列「{spec.label}」を元の位置に戻してください。"
-        issues.append(_issue(sev, "S-COLUMN-MISSING", file, cell, stops=spec.key in REQUIRED_KEYS, label=spec.label, suggestion=hint))
+        issues.append(
+            _issue(sev, "S-COLUMN-MISSING", file, cell, stops=spec.key in REQUIRED_KEYS, label=spec.label, suggestion=hint)
+        )
     if any(k not in columns for k in REQUIRED_KEYS):
         return issues, None
     return issues, _Layout(best_row, columns)
@@ -272,7 +294,9 @@ class _Pending:
         return [self.submission.lines[i] for i in self._by_value[column].get(value, [])]
 
 
-def _compare_with_template(sub: Submission, plan, ref: Reference, meta: dict[str, str]) -> tuple[list[Issue], dict[int, bool], dict[int, bool]]:
+def _compare_with_template(
+    sub: Submission, plan, ref: Reference, meta: dict[str, str]
+) -> tuple[list[Issue], dict[int, bool], dict[int, bool]]:
     """Locked cells, ids and ownership against the template that was distributed."""
     file, issues, sev = sub.file, [], ref.severities
     own_text: dict[int, bool] = {}
@@ -301,10 +325,24 @@ def _compare_with_template(sub: Submission, plan, ref: Reference, meta: dict[str
             if key == "item_id" or key not in line.cells:
                 continue
             if values.get(key, "").strip() != (sent.values.get(key) or "").strip():
-                issues.append(_issue(sev, "L-LOCKED-CHANGED", file, line.cells[key], line.item_id,
-                                     label=COLUMN_BY_KEY[key].label, expected=_short(sent.values.get(key) or "（空欄）")))
-        changed = [k for k in EDITABLE_KEYS if k in line.cells and k != "action"
-                   and (values.get(k, "").strip() if k in CODE_KEYS else values.get(k, "")) != (sent.values.get(k) or "")]
+                issues.append(
+                    _issue(
+                        sev,
+                        "L-LOCKED-CHANGED",
+                        file,
+                        line.cells[key],
+                        line.item_id,
+                        label=COLUMN_BY_KEY[key].label,
+                        expected=_short(sent.values.get(key) or "（空欄）"),
+                    )
+                )
+        changed = [
+            k
+            for k in EDITABLE_KEYS
+            if k in line.cells
+            and k != "action"
+            and (values.get(k, "").strip() if k in CODE_KEYS else values.get(k, "")) != (sent.values.get(k) or "")
+        ]
         if "tags" in changed and split_tags(values.get("tags")) == split_tags(sent.values.get("tags")):
             changed.remove("tags")  # the same tags, spelled with another separator
         own_text[i] = "text" in changed or "heading" in changed
@@ -312,7 +350,11 @@ def _compare_with_template(sub: Submission, plan, ref: Reference, meta: dict[str
         if sent.kind == "context":
             if changed or line.action in (ACTION_EDIT, ACTION_DELETE):
                 where = line.cells.get(changed[0] if changed else "action")
-                owners = "、".join(bullet_owners(*index[line.item_id], config.tags, config.secretariat.abbr)) if line.item_id in index else "他府省"
+                owners = (
+                    "、".join(bullet_owners(*index[line.item_id], config.tags, config.secretariat.abbr))
+                    if line.item_id in index
+                    else "他府省"
+                )
                 issues.append(_issue(sev, "L-NOT-OWNER", file, where, line.item_id, owners=owners))
             own_text[i] = own_tags[i] = False
         elif changed and line.action == ACTION_UNCHANGED:
@@ -321,12 +363,23 @@ def _compare_with_template(sub: Submission, plan, ref: Reference, meta: dict[str
     gone = [item for item in expected if item not in seen]
     if gone:
         shown = "、".join(gone[:5]) + (f" ほか{len(gone) - 5}件" if len(gone) > 5 else "")
-        issues.append(_issue(sev, "F-TAMPERED", file, at=SHEET_ENTRY, detail=f"配布した記載の行が削除されています（項目ID {shown}）"))
+        issues.append(
+            _issue(sev, "F-TAMPERED", file, at=SHEET_ENTRY, detail=f"配布した記載の行が削除されています（項目ID {shown}）")
+        )
     return issues, own_text, own_tags
 
 
-def _frame_row(sub_index: int, i: int, line: SubmissionLine, sub: Submission, ref: Reference, plan_ids: set[str] | None,
-               own_text: bool, own_tags: bool, ids_in_sub: set[str]) -> dict:
+def _frame_row(
+    sub_index: int,
+    i: int,
+    line: SubmissionLine,
+    sub: Submission,
+    ref: Reference,
+    plan_ids: set[str] | None,
+    own_text: bool,
+    own_tags: bool,
+    ids_in_sub: set[str],
+) -> dict:
     values = line.raw
     tags = ref.config.tags
     unknown = ""
@@ -354,7 +407,9 @@ def _frame_row(sub_index: int, i: int, line: SubmissionLine, sub: Submission, re
         "secretariat": ministry == ref.config.secretariat.abbr,
         "id_known": plan_ids is None or not line.item_id or line.item_id in plan_ids,
         "row_known": ref.annex is None or (line.row_id or "") in ref.row_ids,
-        "relisted_of_known": ref.annex is None or (line.relisted_of or "") in ref.known_ids or (line.relisted_of or "") in ids_in_sub,
+        "relisted_of_known": ref.annex is None
+        or (line.relisted_of or "") in ref.known_ids
+        or (line.relisted_of or "") in ids_in_sub,
         "tags_self": ministry in tags.ministries_of(line.tags),
         "tag_unknown": unknown,
         "text_key": "" if deleted or not text.strip() else comparison_key(text),
@@ -368,8 +423,11 @@ def _line_issue(code: str, column: str, item: _Pending, i: int, ref: Reference) 
     values, sev = line.raw, ref.severities
     file, it = sub.file, line.item_id
     key = column or {
-        "L-TEXT-EMPTY": "text", "L-TAGS-EMPTY": "tags", "L-TAG-MISSING-SELF": "tags",
-        "X-DUPLICATE-ID": "item_id", "X-DUPLICATE-TEXT": "text",
+        "L-TEXT-EMPTY": "text",
+        "L-TAGS-EMPTY": "tags",
+        "L-TAG-MISSING-SELF": "tags",
+        "X-DUPLICATE-ID": "item_id",
+        "X-DUPLICATE-TEXT": "text",
     }.get(code, "text")
     cell = line.cells.get(key)
     value = values.get(key, "")
@@ -380,12 +438,26 @@ def _line_issue(code: str, column: str, item: _Pending, i: int, ref: Reference) 
         return _issue(sev, code, file, cell, it, chars=_chars(value, CONTROL_RE))
     if code == "L-HALFWIDTH-KANA":
         runs = re.findall(HALFWIDTH_KANA_RE + "+", value)
-        return _issue(sev, code, file, cell, it, chars="、".join(dict.fromkeys(runs)),
-                      fixed="、".join(dict.fromkeys(unicodedata.normalize("NFKC", r) for r in runs)))
+        return _issue(
+            sev,
+            code,
+            file,
+            cell,
+            it,
+            chars="、".join(dict.fromkeys(runs)),
+            fixed="、".join(dict.fromkeys(unicodedata.normalize("NFKC", r) for r in runs)),
+        )
     if code == "L-LOOKALIKE":
         pairs = re.findall(LOOKALIKE_RE, value)
-        return _issue(sev, code, file, cell, it, chars="、".join(dict.fromkeys(p[1] for p in pairs)),
-                      fixed="長音には「ー」を使ってください（例: " + "、".join(dict.fromkeys(p[0] + "ー" for p in pairs)) + "）。")
+        return _issue(
+            sev,
+            code,
+            file,
+            cell,
+            it,
+            chars="、".join(dict.fromkeys(p[1] for p in pairs)),
+            fixed="長音には「ー」を使ってください（例: " + "、".join(dict.fromkeys(p[0] + "ー" for p in pairs)) + "）。",
+        )
     if code == "L-TAG-UNKNOWN":
         tag = row["tag_unknown"] or value
         return _issue(sev, code, file, cell, it, tag=tag, suggestion=ref.config.tags.suggest(tag))
@@ -417,13 +489,23 @@ def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[
     for raw, sha in raws:
         file_issues, meta, year = _file_level(raw, ref)
         ministry = (meta.get("ministry") or "").strip() or None
-        sub = Submission(file=raw.file, sha256=sha, ministry=ministry, year=year,
-                         template_version=(meta.get("template_version") or "").strip() or None,
-                         issues=file_issues)
+        sub = Submission(
+            file=raw.file,
+            sha256=sha,
+            ministry=ministry,
+            year=year,
+            template_version=(meta.get("template_version") or "").strip() or None,
+            issues=file_issues,
+        )
         submissions.append(sub)
         # severities are the config's by now: a downgraded F-OUTDATED / F-WRONG-YEAR lets the lines be read
-        if any(i.severity == "error" and i.rule in ("F-FOREIGN", "F-UNKNOWN-MINISTRY", "F-WRONG-YEAR", "F-OUTDATED")
-               for i in file_issues) or not raw.readable:
+        if (
+            any(
+                i.severity == "error" and i.rule in ("F-FOREIGN", "F-UNKNOWN-MINISTRY", "F-WRONG-YEAR", "F-OUTDATED")
+                for i in file_issues
+            )
+            or not raw.readable
+        ):
             continue  # not this year's template from a known ministry: line checks would only add noise
         structure, layout = _structure(raw, ref.severities)
         sub.issues.extend(structure)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from annex.feedback.workbook import write_feedback_workbooks
 from annex.intake.archive import archive_file, display_name, submission_files
@@ -84,8 +84,13 @@ def receive(workspace: Workspace, year: int, ledger: Ledger | None = None) -> tu
     with _ledger(workspace, ledger) as book:
         for path in files:
             sha, size, stored = archive_file(path, workspace.archive)
-            entry, _ = book.record_received(year=year, path=path.relative_to(inbox).as_posix(), sha256=sha, size=size,
-                                            archive_path=stored.relative_to(workspace.archive).as_posix())
+            entry, _ = book.record_received(
+                year=year,
+                path=path.relative_to(inbox).as_posix(),
+                sha256=sha,
+                size=size,
+                archive_path=stored.relative_to(workspace.archive).as_posix(),
+            )
             received.append(Received(entry, stored, display_name(path.name)))
     return received, ignored
 
@@ -110,8 +115,9 @@ def issue_counts(submissions: list[Submission]) -> Counter:
     return Counter(issue.rule for sub in submissions for issue in sub.issues)
 
 
-def record_validations(workspace: Workspace, pairs: list[tuple[Received, Submission]],
-                       ledger: Ledger | None = None) -> list[LedgerEntry]:
+def record_validations(
+    workspace: Workspace, pairs: list[tuple[Received, Submission]], ledger: Ledger | None = None
+) -> list[LedgerEntry]:
     """Complete the ledger entries validated for the first time; the others are returned as they are."""
     known = workspace.config.ministry_by_abbr
     out = []
@@ -120,11 +126,16 @@ def record_validations(workspace: Workspace, pairs: list[tuple[Received, Submiss
             if item.validated:
                 out.append(item.entry)
                 continue
-            out.append(book.record_validation(
-                item.entry.id, ministry=sub.ministry if sub.ministry in known else None,
-                template_version=sub.template_version, status=VERDICT_STATUS[sub.verdict],
-                errors=len(sub.errors), warnings=len(sub.warnings),
-            ))
+            out.append(
+                book.record_validation(
+                    item.entry.id,
+                    ministry=sub.ministry if sub.ministry in known else None,
+                    template_version=sub.template_version,
+                    status=VERDICT_STATUS[sub.verdict],
+                    errors=len(sub.errors),
+                    warnings=len(sub.warnings),
+                )
+            )
     return out
 
 
@@ -149,8 +160,14 @@ def feedback_name(workspace, submission: Submission) -> str:
     return f"{ministry.slug if ministry else 'unidentified'}-{submission.sha256[:12]}.xlsx"
 
 
-def write_feedback(workspace: Workspace, year: int, pairs: list[tuple[Path, Submission]], pool: WorkerPool | None = None,
-                   *, overwrite: bool = True) -> dict[str, Path]:
+def write_feedback(
+    workspace: Workspace,
+    year: int,
+    pairs: list[tuple[Path, Submission]],
+    pool: WorkerPool | None = None,
+    *,
+    overwrite: bool = True,
+) -> dict[str, Path]:
     """Feedback workbooks for (ministry's file, Submission) pairs under output/<Y>/feedback/; sha256 → path.
     ``overwrite=False`` keeps the workbooks already written (a resubmission of the same bytes)."""
     folder = feedback_folder(workspace, year)
@@ -164,8 +181,15 @@ def write_feedback(workspace: Workspace, year: int, pairs: list[tuple[Path, Subm
 
 
 # -- the two entry points -------------------------------------------------------------------
-def validate_files(workspace: Workspace, year: int | None, paths: Iterable[Path], *, pool: WorkerPool | None = None,
-                   feedback: bool = True, reference: Reference | None = None) -> list[Submission]:
+def validate_files(
+    workspace: Workspace,
+    year: int | None,
+    paths: Iterable[Path],
+    *,
+    pool: WorkerPool | None = None,
+    feedback: bool = True,
+    reference: Reference | None = None,
+) -> list[Submission]:
     """`annex validate`: the same checks on given files, no ledger, no e-mail; feedback to output/<Y>/feedback/."""
     year = workspace.year(year)
     paths = [Path(p) for p in paths]
@@ -177,9 +201,15 @@ def validate_files(workspace: Workspace, year: int | None, paths: Iterable[Path]
     return submissions
 
 
-def collect_and_validate(workspace: Workspace, year: int | None = None, *, ledger: Ledger | None = None,
-                         pool: WorkerPool | None = None, feedback: bool = True,
-                         reference: Reference | None = None) -> CollectResult:
+def collect_and_validate(
+    workspace: Workspace,
+    year: int | None = None,
+    *,
+    ledger: Ledger | None = None,
+    pool: WorkerPool | None = None,
+    feedback: bool = True,
+    reference: Reference | None = None,
+) -> CollectResult:
     """Collect submissions/<Y>/: archive and record new files, validate them, write feedback.
 
     Files whose bytes were already validated are listed in ``seen`` and not processed again; a
@@ -206,9 +236,15 @@ def collect_and_validate(workspace: Workspace, year: int | None = None, *, ledge
 Revalidate = Callable[[list[Received]], list[Submission]]
 
 
-def accepted_submissions(workspace: Workspace, year: int | None = None, *, ledger: Ledger | None = None,
-                         known: dict[str, Submission] | None = None, reference: Reference | None = None,
-                         revalidate: Revalidate | None = None) -> dict[str, tuple[LedgerEntry, Submission]]:
+def accepted_submissions(
+    workspace: Workspace,
+    year: int | None = None,
+    *,
+    ledger: Ledger | None = None,
+    known: dict[str, Submission] | None = None,
+    reference: Reference | None = None,
+    revalidate: Revalidate | None = None,
+) -> dict[str, tuple[LedgerEntry, Submission]]:
     """Ministry → (ledger entry, Submission) of its newest accepted version: what is merged.
 
     Versions validated in this run are taken from ``known`` (sha256 → Submission); the others
@@ -218,8 +254,9 @@ def accepted_submissions(workspace: Workspace, year: int | None = None, *, ledge
     year = workspace.year(year)
     entries = [e for e in newest_accepted(workspace, year, ledger).values() if e.ministry]
     found = dict(known or {})
-    again = [Received(e, workspace.archive / e.archive_path, display_name(Path(e.path).name))
-             for e in entries if e.sha256 not in found]
+    again = [
+        Received(e, workspace.archive / e.archive_path, display_name(Path(e.path).name)) for e in entries if e.sha256 not in found
+    ]
     if again:
         if revalidate is None:
             ref = reference or load_reference(workspace, year)

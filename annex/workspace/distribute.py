@@ -10,10 +10,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from annex.model.config import JST
+from annex.distribute.template import TemplatePlan, plan_templates, write_template
 from annex.io.files import publishing
 from annex.master.store import read_master_with_digest
-from annex.distribute.template import TemplatePlan, plan_templates, write_template
+from annex.model.config import JST
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,14 @@ def templates_folder(workspace, year: int) -> Path:
 
 
 def _warnings(plan: TemplatePlan) -> tuple[str, ...]:
-    if plan.contacts:
-        return ()
-    return (f"{plan.ministry}（{plan.name}）の連絡先が config/ministries.yaml にありません（様式は作成しました。送付先を登録してください）",)
+    missing = (
+        ()
+        if plan.contacts
+        else (
+            f"{plan.ministry}（{plan.name}）の連絡先が config/ministries.yaml にありません（様式は作成しました。送付先を登録してください）",
+        )
+    )
+    return missing + tuple(plan.unmapped_tags)
 
 
 def distribute_year(workspace, year: int | None = None, *, generated_at: dt.datetime | None = None) -> DistributeResult:
@@ -74,9 +79,17 @@ def distribute_year(workspace, year: int | None = None, *, generated_at: dt.date
                 folder / plan.filename,
                 lambda p, plan=plan: write_template(p, plan, config, generated_at=generated_at, source_master=source_master),
             )
-            result.templates.append(DistributedTemplate(
-                ministry=plan.ministry, slug=plan.slug, name=plan.name, path=path,
-                lines=len(plan.item_ids), owned=len(plan.owned_ids), spare=plan.count("spare"),
-                checksum=plan.checksum, warnings=_warnings(plan),
-            ))
+            result.templates.append(
+                DistributedTemplate(
+                    ministry=plan.ministry,
+                    slug=plan.slug,
+                    name=plan.name,
+                    path=path,
+                    lines=len(plan.item_ids),
+                    owned=len(plan.owned_ids),
+                    spare=plan.count("spare"),
+                    checksum=plan.checksum,
+                    warnings=_warnings(plan),
+                )
+            )
     return result

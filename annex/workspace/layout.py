@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from annex.model.config import BUNDLED, Config, bundled_path, load_config, shipped_template
 from annex.intake.ledger import Ledger
+from annex.model.config import BUNDLED, Config, bundled_path, load_config, shipped_template
 from annex.model.errors import ConfigError
 from annex.notify.mail import template_environment
-
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Workspace:
     def baseline_file(self) -> Path:
         spec = self.config.settings.baseline.file
         if spec.startswith(BUNDLED):
-            path = bundled_path(spec[len(BUNDLED):])
+            path = bundled_path(spec[len(BUNDLED) :])
         else:
             path = (self.root / spec).resolve()
         if not path.exists():

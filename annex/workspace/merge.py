@@ -15,23 +15,23 @@ each ministry (annex.merge.merge) and publishes, all together or none (annex.io.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from annex.feedback.conflicts import CONFLICT_SHEET, add_conflict_sheet, has_sheet, remove_sheet
 from annex.io.files import publishing
+from annex.io.xlsx import write_tables
 from annex.master.store import stage_master
-from annex.merge.reports import change_sheets, reconciliation_sheets
-from annex.workspace.master import master_or_baseline, previous_master
 from annex.merge.merge import MergeResult, merge
-from annex.model.annex import COLUMN_LABELS, Annex
 from annex.merge.reconcile import ReconcileResult, reconcile, relisted_figures
+from annex.merge.reports import change_sheets, reconciliation_sheets
+from annex.model.annex import COLUMN_LABELS, Annex
 from annex.model.contract import PREAMBLE_FIELDS
 from annex.model.issues import Submission
-from annex.io.xlsx import write_tables
 from annex.workspace.collect import accepted_submissions, collect_and_validate, feedback_folder, feedback_name
 from annex.workspace.layout import Workspace
+from annex.workspace.master import master_or_baseline, previous_master
 
 FIELD_LABELS = {**COLUMN_LABELS, **PREAMBLE_FIELDS}
 
@@ -56,7 +56,10 @@ class MergeSummary:
 
 # -- master(Y-1) ---------------------------------------------------------------------------------
 
-def annotate_feedback(workspace: Workspace, year: int, result: MergeResult, submissions: Mapping[str, Submission]) -> dict[str, Path]:
+
+def annotate_feedback(
+    workspace: Workspace, year: int, result: MergeResult, submissions: Mapping[str, Submission]
+) -> dict[str, Path]:
     """Add the conflicts to the feedback workbook of each ministry that took part; ministry → path.
 
     A workbook that named conflicts in an earlier merge which no longer stand loses that sheet.
@@ -75,8 +78,9 @@ def annotate_feedback(workspace: Workspace, year: int, result: MergeResult, subm
     return annotated
 
 
-def merge_submissions(workspace, year: int, submissions: Mapping[str, Submission], *, write: bool = True,
-                      previous: tuple[Annex, str] | None = None) -> MergeSummary:
+def merge_submissions(
+    workspace, year: int, submissions: Mapping[str, Submission], *, write: bool = True, previous: tuple[Annex, str] | None = None
+) -> MergeSummary:
     """Merge given accepted submissions into master(Y) and publish the four outputs."""
     config = workspace.config
     previous_annex, source = previous or previous_master(workspace, year)

@@ -19,8 +19,9 @@ from annex.notify.reminders import Due, MinistryStatus, ReminderReport, Slot, du
 from annex.workspace.layout import Workspace
 
 
-def send_feedback_once(workspace: Workspace, year: int, sub: Submission, path: Path | None, outbox, mailer,
-                       in_use: str | None = None) -> str | None:
+def send_feedback_once(
+    workspace: Workspace, year: int, sub: Submission, path: Path | None, outbox, mailer, in_use: str | None = None
+) -> str | None:
     """The feedback e-mail for one file, at most once (outbox key feedback-<sha256>)."""
     if sub.ministry not in workspace.config.ministry_by_abbr:
         return "no-contact"
@@ -32,7 +33,9 @@ def send_feedback_once(workspace: Workspace, year: int, sub: Submission, path: P
     return deliver(outbox, mailer, year, sub.ministry, f"feedback-{sub.sha256[:16]}", message)
 
 
-def send_conflict_notice_once(workspace: Workspace, year: int, ministry: str, conflicts, path: Path | None, outbox, mailer) -> str | None:
+def send_conflict_notice_once(
+    workspace: Workspace, year: int, ministry: str, conflicts, path: Path | None, outbox, mailer
+) -> str | None:
     """The 統合時の調整 notice for one ministry, once per distinct set of conflicts."""
     try:
         message = compose_conflict_email(workspace.config, workspace.email_templates(), ministry, conflicts, path)
@@ -66,8 +69,10 @@ def preview(workspace: Workspace, year: int, at: dt.datetime) -> ReminderReport:
     slot, items = plan(workspace, year, at)
     with Outbox.open(workspace.ledger_url) as outbox:
         outcomes = {
-            i.ministry.abbr: "no-contact" if not i.recipients
-            else "already" if outbox.state_of(year, i.ministry.abbr, i.slot.key) in ("sent", "queued", "uncertain")
+            i.ministry.abbr: "no-contact"
+            if not i.recipients
+            else "already"
+            if outbox.state_of(year, i.ministry.abbr, i.slot.key) in ("sent", "queued", "uncertain")
             else "would-send"
             for i in items
         }

@@ -22,8 +22,19 @@ def ministry_table(workspace, year: int, entries) -> dict[str, str]:
     }
 
 
-def build_summary(workspace, year: int, *, ministries: dict[str, str], merge, render, issues: dict[str, int],
-                  mail: dict[str, str], files: list[Path], flow_run_id: str | None, seconds: float) -> dict:
+def build_summary(
+    workspace,
+    year: int,
+    *,
+    ministries: dict[str, str],
+    merge,
+    render,
+    issues: dict[str, int],
+    mail: dict[str, str],
+    files: list[Path],
+    flow_run_id: str | None,
+    seconds: float,
+) -> dict:
     counts = merge.counts
     relisted = merge.relisted
     by_status = {s: [m for m, v in ministries.items() if v == s] for s in ("受理", "差戻し", "未提出")}
@@ -34,9 +45,16 @@ def build_summary(workspace, year: int, *, ministries: dict[str, str], merge, re
         "ministries": by_status,
         "ministry_counts": {s: len(v) for s, v in by_status.items()},
         "merged_files": merge.merged_files,
-        "bullets": {"master": merge.result.annex.counts()["bullets"], **{k: counts[k] for k in ("added", "modified", "deleted", "carried")}},
-        "relisted": {"total": relisted["relisted"], "linked": relisted["exact"], "near_proposed": relisted["near"],
-                     "synced": relisted["synced"] + relisted["drift_reverted"]},
+        "bullets": {
+            "master": merge.result.annex.counts()["bullets"],
+            **{k: counts[k] for k in ("added", "modified", "deleted", "carried")},
+        },
+        "relisted": {
+            "total": relisted["relisted"],
+            "linked": relisted["exact"],
+            "near_proposed": relisted["near"],
+            "synced": relisted["synced"] + relisted["drift_reverted"],
+        },
         "issues_by_rule": dict(sorted(issues.items())),
         "feedback_mail": mail,
         "pdf": {"produced": render.pdf_produced, "pages": render.pages, "reason": render.pdf_reason},
@@ -44,8 +62,12 @@ def build_summary(workspace, year: int, *, ministries: dict[str, str], merge, re
     }
 
 
-MAIL_OUTCOMES = {"sent": "送信", "already": "送信済み（前回までに）", "failed": "送信失敗（次回再送）",
-                 "no-contact": "連絡先未登録のため送信せず"}
+MAIL_OUTCOMES = {
+    "sent": "送信",
+    "already": "送信済み（前回までに）",
+    "failed": "送信失敗（次回再送）",
+    "no-contact": "連絡先未登録のため送信せず",
+}
 
 
 def _mail_outcome(key: str) -> str:
@@ -68,7 +90,6 @@ def summary_lines(summary: dict) -> list[str]:
         f"  再掲: {r['total']} 件中 {r['linked']} 件を元の記載にリンク（近似一致の提案 {r['near_proposed']}・同期 {r['synced']}）",
     ]
     if summary["issues_by_rule"]:
-
         lines.append(f"  指摘 {sum(summary['issues_by_rule'].values())} 件（規則ごと）:")
         for code, n in sorted(summary["issues_by_rule"].items(), key=lambda kv: (-kv[1], kv[0])):
             title = RULES[code].title if code in RULES else code

@@ -10,10 +10,10 @@ import zipfile
 
 import hostile
 import pytest
-
-from annex.intake.preflight import Limits, Preflight, SheetInfo, _SheetScanner, preflight
 from corpus_distribution import distributed
 from hostile import OK_ROWS, make_catalogue, sheet_xml, write_xlsx
+
+from annex.intake.preflight import Limits, Preflight, SheetInfo, _SheetScanner, preflight
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +35,31 @@ def test_a_distributed_template_passes(tmp_path, valid):
     assert names["_annex"].state == "veryHidden" and names["記入シート"].max_col == 14
 
 
-@pytest.mark.parametrize("name", [
-    "empty.xlsx", "text.xlsx", "csv_renamed.xlsx", "xls_renamed.xlsx", "truncated.xlsx", "deflate_damaged.xlsx",
-    "encrypted.xlsx", "macro.xlsx", "zip_slip.xlsx", "zipbomb_cells.xlsx", "zipbomb_whitespace.xlsx",
-    "huge_shared_string.xlsx", "billion_laughs_sst.xlsx", "billion_laughs_sheet.xlsx", "xxe_file.xlsx",
-    "xxe_external_dtd.xlsx", "cell_at_XFD1048576.xlsx", "cell_at_XFD2.xlsx", "row_2000000.xlsx", "million_rows_claimed.xlsx",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "empty.xlsx",
+        "text.xlsx",
+        "csv_renamed.xlsx",
+        "xls_renamed.xlsx",
+        "truncated.xlsx",
+        "deflate_damaged.xlsx",
+        "encrypted.xlsx",
+        "macro.xlsx",
+        "zip_slip.xlsx",
+        "zipbomb_cells.xlsx",
+        "zipbomb_whitespace.xlsx",
+        "huge_shared_string.xlsx",
+        "billion_laughs_sst.xlsx",
+        "billion_laughs_sheet.xlsx",
+        "xxe_file.xlsx",
+        "xxe_external_dtd.xlsx",
+        "cell_at_XFD1048576.xlsx",
+        "cell_at_XFD2.xlsx",
+        "row_2000000.xlsx",
+        "million_rows_claimed.xlsx",
+    ],
+)
 def test_each_hostile_file_gets_its_rule_quickly(catalogue, name):
     path, code = catalogue[name]
     start = time.perf_counter()
@@ -64,8 +83,9 @@ def test_a_declared_full_grid_with_few_cells_is_accepted(tmp_path):
 
 
 def test_formula_cells_are_found_in_the_xml(tmp_path):
-    rows = OK_ROWS.replace('<c r="B2" t="inlineStr"><is><t>x</t></is></c>',
-                           '<c r="B2" t="str"><f>cmd|\' /C calc\'!A0</f><v>0</v></c>')
+    rows = OK_ROWS.replace(
+        '<c r="B2" t="inlineStr"><is><t>x</t></is></c>', '<c r="B2" t="str"><f>cmd|\' /C calc\'!A0</f><v>0</v></c>'
+    )
     result = preflight(write_xlsx(tmp_path / "f.xlsx", sheet_xml(rows)))
     assert result.ok and result.sheets[0].formulas == ["B2"]
 
@@ -87,16 +107,17 @@ def test_a_file_over_the_upload_cap_is_refused_without_reading(tmp_path, valid):
 
 
 # -- where the cells are: every way valid XML may write an address ---------------------------------
-FORMULA_B2 = "<c r=\"B2\" t=\"str\"><f>cmd|' /C calc'!A0</f><v>0</v></c>"
-FAR_ROWS = ('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
-            f'<row r="2"><c r="A2"><v>1</v></c>{FORMULA_B2}</row>'
-            '<row r="30000"><c r="CZ30000"><v>1</v></c></row>')
+FORMULA_B2 = '<c r="B2" t="str"><f>cmd|\' /C calc\'!A0</f><v>0</v></c>'
+FAR_ROWS = (
+    '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+    f'<row r="2"><c r="A2"><v>1</v></c>{FORMULA_B2}</row>'
+    '<row r="30000"><c r="CZ30000"><v>1</v></c></row>'
+)
 
 
 def _outside_and_formulas(path):
     result = preflight(path, display_name="x.xlsx")
-    return ([(i.rule, i.location.sheet, i.location.cell, i.message) for i in result.issues],
-            result.sheets[0].formulas)
+    return ([(i.rule, i.location.sheet, i.location.cell, i.message) for i in result.issues], result.sheets[0].formulas)
 
 
 @pytest.fixture(scope="module")
@@ -114,9 +135,11 @@ def test_every_way_of_writing_an_address_is_read_like_excels(tmp_path, double_qu
     if variant == "single_quotes":
         sheet = sheet_xml(FAR_ROWS.replace('"', "'"))
     elif variant == "no_r_attributes":  # Excel allows omitting r: next column in the row, next row in sheetData
-        sheet = sheet_xml('<row><c t="s"><v>0</v></c><c t="s"><v>1</v></c></row>'
-                          "<row><c><v>1</v></c><c t=\"str\"><f>cmd|' /C calc'!A0</f><v>0</v></c></row>"
-                          '<row r="29999"/><row>' + "<c s=\"1\"/>" * 103 + "<c><v>1</v></c></row>")
+        sheet = sheet_xml(
+            '<row><c t="s"><v>0</v></c><c t="s"><v>1</v></c></row>'
+            "<row><c><v>1</v></c><c t=\"str\"><f>cmd|' /C calc'!A0</f><v>0</v></c></row>"
+            '<row r="29999"/><row>' + '<c s="1"/>' * 103 + "<c><v>1</v></c></row>"
+        )
     elif variant == "namespace_prefix":  # <x:c>: the main namespace under a prefix; every reader accepts it
         body = sheet_xml(FAR_ROWS).split("<worksheet", 1)[1]
         body = re.sub(r"<(/?)(worksheet|dimension|sheetData|row|c|f|v)\b", r"<\1x:\2", "<worksheet" + body)
@@ -142,7 +165,7 @@ def test_a_single_quoted_row_past_the_excel_grid_is_corrupt(tmp_path, quote):
 @pytest.mark.parametrize("attrs", ['r="&#88;FD1"', 'r="xfd1"', 'r=""', 'r="A1" r="XFD1"'])
 def test_an_address_the_scanner_cannot_read_refuses_the_sheet(tmp_path, attrs):
     """openpyxl decodes r="&#88;FD1" to XFD1 (calamine fails on it): no such cell may pass unseen."""
-    rows = OK_ROWS + f"<row r=\"3\"><c {attrs}><v>1</v></c></row>"
+    rows = OK_ROWS + f'<row r="3"><c {attrs}><v>1</v></c></row>'
     [issue] = preflight(write_xlsx(tmp_path / "x.xlsx", sheet_xml(rows)), display_name="x.xlsx").issues
     assert (issue.rule, issue.location.file, issue.location.sheet) == ("F-CORRUPT", "x.xlsx", "記入シート")
     assert "記入シート" in issue.message
@@ -159,7 +182,9 @@ def _scan(pieces: list[bytes]) -> SheetInfo:
 
 
 def test_a_formula_cut_by_the_chunk_boundary_is_found():
-    sheet = sheet_xml(OK_ROWS.replace('<c r="B2" t="inlineStr"><is><t>x</t></is></c>', '<c r="B2"><f>1+1</f><v>2</v></c>')).encode()
+    sheet = sheet_xml(
+        OK_ROWS.replace('<c r="B2" t="inlineStr"><is><t>x</t></is></c>', '<c r="B2"><f>1+1</f><v>2</v></c>')
+    ).encode()
     at = sheet.index(b'<c r="B2">') + len(b'<c r="B2">')
     for split in (at, at + 1, at + 2):  # after <c r="B2">, after "<", after "<f"
         assert _scan([sheet[:split], sheet[split:]]).formulas == ["B2"], sheet[:split][-12:]
@@ -167,26 +192,39 @@ def test_a_formula_cut_by_the_chunk_boundary_is_found():
 
 def test_no_split_point_changes_what_the_scanner_finds():
     pad = "p" * 400  # a start tag longer than any tail kept between chunks
-    rows = ('<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
-            f'<row r="2"><c r="B2" t="str">\n <f>SUM(1)</f><v>1</v></c><c r="C2" xx="{pad}"><v>1</v></c></row>'
-            f'<row><c/><c><f>1</f></c></row><row r="9" xx="{pad}"><c r="XFD9" xx="{pad}"><v>1</v></c></row>')
+    rows = (
+        '<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+        f'<row r="2"><c r="B2" t="str">\n <f>SUM(1)</f><v>1</v></c><c r="C2" xx="{pad}"><v>1</v></c></row>'
+        f'<row><c/><c><f>1</f></c></row><row r="9" xx="{pad}"><c r="XFD9" xx="{pad}"><v>1</v></c></row>'
+    )
     sheet = sheet_xml(rows, dim="A1:XFD9").encode()
     whole = _scan([sheet])
     assert (whole.formulas, whole.beyond, whole.max_row, whole.max_col, whole.rows_seen, whole.declared) == (
-        ["B2", "B3"], "XFD9", 9, 16_384, 4, "A1:XFD9")
+        ["B2", "B3"],
+        "XFD9",
+        9,
+        16_384,
+        4,
+        "A1:XFD9",
+    )
     for split in range(1, len(sheet)):
         assert _scan([sheet[:split], sheet[split:]]) == whole, split
 
 
 # -- the structure is read once, and nothing is kept that nobody reads ------------------------------
 def test_two_sheets_naming_one_part_are_each_scanned_with_their_own_bounds(tmp_path):
-    wb = hostile.WB.replace('</sheets>', '<sheet name="別" sheetId="2" r:id="rId1"/></sheets>')
+    wb = hostile.WB.replace("</sheets>", '<sheet name="別" sheetId="2" r:id="rId1"/></sheets>')
     rows = OK_ROWS.replace('<c r="B2" t="inlineStr"><is><t>x</t></is></c>', FORMULA_B2)
     path = tmp_path / "x.xlsx"
     with zipfile.ZipFile(path, "w") as z:
-        for name, data in (("[Content_Types].xml", hostile.CT), ("_rels/.rels", hostile.RELS), ("xl/workbook.xml", wb),
-                           ("xl/_rels/workbook.xml.rels", hostile.WB_RELS), ("xl/worksheets/sheet1.xml", sheet_xml(rows)),
-                           ("xl/sharedStrings.xml", hostile.SST_OK)):
+        for name, data in (
+            ("[Content_Types].xml", hostile.CT),
+            ("_rels/.rels", hostile.RELS),
+            ("xl/workbook.xml", wb),
+            ("xl/_rels/workbook.xml.rels", hostile.WB_RELS),
+            ("xl/worksheets/sheet1.xml", sheet_xml(rows)),
+            ("xl/sharedStrings.xml", hostile.SST_OK),
+        ):
             z.writestr(name, data)
     result = preflight(path)
     assert result.ok and [s.formulas for s in result.sheets] == [["B2"], ["B2"]]
@@ -212,8 +250,12 @@ def test_an_oversized_workbook_part_is_corrupt(tmp_path):
     wb = hostile.WB.replace("</workbook>", "<!--" + " " * (5 * 2**20) + "--></workbook>")
     path = tmp_path / "x.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in (("[Content_Types].xml", hostile.CT), ("xl/workbook.xml", wb),
-                           ("xl/_rels/workbook.xml.rels", hostile.WB_RELS), ("xl/worksheets/sheet1.xml", sheet_xml(OK_ROWS))):
+        for name, data in (
+            ("[Content_Types].xml", hostile.CT),
+            ("xl/workbook.xml", wb),
+            ("xl/_rels/workbook.xml.rels", hostile.WB_RELS),
+            ("xl/worksheets/sheet1.xml", sheet_xml(OK_ROWS)),
+        ):
             z.writestr(name, data)
     [issue] = preflight(path, limits=Limits(ratio=1e9)).issues
     assert issue.rule == "F-CORRUPT" and "xl/workbook.xml" in issue.message
@@ -228,9 +270,11 @@ def test_external_links_are_accepted_and_not_recorded(tmp_path):
 
 def test_a_list_validation_in_the_extension_list_is_not_a_formula_cell(tmp_path):
     """Excel keeps a cross-sheet list validation as <xm:f> after sheetData: no cell of its own."""
-    ext = ('<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" xmlns:x14="x14"><x14:dataValidations count="1" '
-           'xmlns:xm="xm"><x14:dataValidation type="list"><x14:formula1><xm:f>_annex!$A$1:$A$3</xm:f></x14:formula1>'
-           '<xm:sqref>B2</xm:sqref></x14:dataValidation></x14:dataValidations></ext></extLst>')
+    ext = (
+        '<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" xmlns:x14="x14"><x14:dataValidations count="1" '
+        'xmlns:xm="xm"><x14:dataValidation type="list"><x14:formula1><xm:f>_annex!$A$1:$A$3</xm:f></x14:formula1>'
+        "<xm:sqref>B2</xm:sqref></x14:dataValidation></x14:dataValidations></ext></extLst>"
+    )
     sheet = sheet_xml(OK_ROWS).replace("</worksheet>", ext + "</worksheet>")
     result = preflight(write_xlsx(tmp_path / "x.xlsx", sheet))
     assert result.ok and result.sheets[0].formulas == []

@@ -9,18 +9,18 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
-from annex.workspace.collect import validate_files
-from annex.workspace.master import load_reference
-from annex.model.config import bundled_path
-from annex.io.workers import WorkerPool
-from annex.model.rules import RULES
-from annex.model.contract import SHEET_ENTRY, SHEET_META
-from annex.validation.validate import Reference, rejected_unreadable
-from annex.workspace.layout import Workspace
 from corpus_distribution import distributed
 
-ROOT = Path(__file__).resolve().parents[1]
+from annex.io.workers import WorkerPool
+from annex.model.config import bundled_path
+from annex.model.contract import SHEET_ENTRY, SHEET_META
+from annex.model.rules import RULES
+from annex.validation.validate import rejected_unreadable
+from annex.workspace.collect import validate_files
+from annex.workspace.layout import Workspace
+from annex.workspace.master import load_reference
+
+ROOT = Path(__file__).resolve().parents[2]
 PLAN = __import__("json").loads((ROOT / "tools" / "sample_plan.json").read_text(encoding="utf-8"))
 SAMPLES = ROOT / "submissions" / str(PLAN["year"])
 
@@ -211,7 +211,9 @@ def test_a_downgraded_outdated_template_still_has_its_lines_read_and_checked(tmp
     edited = next(ln for ln in ok.lines if ln.excel_row == owned[0])
     assert edited.text == "古い様式で修正した記載" and edited.action == "修正"  # the edit reaches merge
     assert [(i.rule, i.severity, i.location.cell) for i in bad.issues] == [
-        ("F-OUTDATED", "warning", None), ("L-HALFWIDTH-KANA", "error", f"H{owned[0]}")]
+        ("F-OUTDATED", "warning", None),
+        ("L-HALFWIDTH-KANA", "error", f"H{owned[0]}"),
+    ]
     assert bad.verdict == "差戻し"
     # with the catalogue's severity the outdated workbook is returned, its lines not read
     [returned] = _validate(pool, env, clean)
@@ -220,8 +222,14 @@ def test_a_downgraded_outdated_template_still_has_its_lines_read_and_checked(tmp
 
 def test_severity_overrides_reach_every_issue_but_never_accept_an_unread_submission(tmp_path, pool, env):
     d, ref = env
-    severities = {"L-LOOKALIKE": "error", "X-DUPLICATE-TEXT": "error", "S-SHEET-MISSING": "warning",
-                  "F-UNREADABLE": "warning", "F-NOT-XLSX": "warning", "F-UNKNOWN-MINISTRY": "warning"}
+    severities = {
+        "L-LOOKALIKE": "error",
+        "X-DUPLICATE-TEXT": "error",
+        "S-SHEET-MISSING": "warning",
+        "F-UNREADABLE": "warning",
+        "F-NOT-XLSX": "warning",
+        "F-UNKNOWN-MINISTRY": "warning",
+    }
     overridden = (d, dataclasses.replace(ref, severities=severities))
     lines, wb, owned = _template_copy(tmp_path, name="lines.xlsx")
     ws = wb[SHEET_ENTRY]
@@ -240,7 +248,9 @@ def test_severity_overrides_reach_every_issue_but_never_accept_an_unread_submiss
 
     subs = _validate(pool, overridden, lines, no_sheet, unknown, text)
     assert [(i.rule, i.severity, i.location.cell) for i in subs[0].issues] == [
-        ("L-LOOKALIKE", "error", f"H{owned[0]}"), ("X-DUPLICATE-TEXT", "error", f"H{s}")]
+        ("L-LOOKALIKE", "error", f"H{owned[0]}"),
+        ("X-DUPLICATE-TEXT", "error", f"H{s}"),
+    ]
     # a rule that leaves nothing to read (or no ministry to read it for) stays an error
     for sub, code in zip(subs[1:], ("S-SHEET-MISSING", "F-UNKNOWN-MINISTRY", "F-NOT-XLSX")):
         assert [(i.rule, i.severity) for i in sub.issues] == [(code, "error")] and sub.verdict == "差戻し"
@@ -301,6 +311,9 @@ def test_the_validation_cache_key_follows_master_and_config_changes(tmp_path):
     assert edited != first
     (ws.root / "config").mkdir()
     (ws.root / "config" / "annex.yaml").write_text(
-        bundled_path("annex.yaml").read_text(encoding="utf-8").replace("rule_severities: {}", "rule_severities:\n  L-LOOKALIKE: error"),
-        encoding="utf-8")
+        bundled_path("annex.yaml")
+        .read_text(encoding="utf-8")
+        .replace("rule_severities: {}", "rule_severities:\n  L-LOOKALIKE: error"),
+        encoding="utf-8",
+    )
     assert load_reference(Workspace.at(ws.root), 2026).fingerprint() not in (first, edited)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_dask_task_runner_gives_the_same_master(prefect_server, sample_workspace, tmp_path):
@@ -26,10 +26,19 @@ def test_the_dask_task_runner_gives_the_same_master(prefect_server, sample_works
     shutil.copytree(sample_workspace, other)
     default = annual_consolidation(str(sample_workspace))
 
-    env = {**os.environ, "PREFECT_API_URL": prefect_server,
-           "PREFECT_TASKS_REFRESH_CACHE": "true"}  # validate again, on Dask, rather than from the cache
-    done = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--workspace", str(other), "--task-runner", "dask"],
-                          env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_server,
+        "PREFECT_TASKS_REFRESH_CACHE": "true",
+    }  # validate again, on Dask, rather than from the cache
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run", "--workspace", str(other), "--task-runner", "dask"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     dask = json.loads((other / "output" / "2026" / "run.json").read_text(encoding="utf-8"))
 

@@ -10,14 +10,13 @@ import shutil
 import time
 
 import pytest
+from corpus_distribution import distributed
+from hostile import OK_ROWS, cell_text_workbook, make_catalogue, sheet_xml, write_xlsx
 
+from annex.intake.ledger import Ledger
+from annex.io.workers import WorkerPool
 from annex.workspace.collect import collect_and_validate, validate_files
 from annex.workspace.master import load_reference
-from annex.io.workers import WorkerPool
-from annex.intake.ledger import Ledger
-from annex.validation.validate import Reference
-from corpus_distribution import distributed
-from hostile import cell_text_workbook, make_catalogue, write_xlsx, sheet_xml, OK_ROWS
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +39,7 @@ def test_every_bad_file_is_rejected_and_the_batch_goes_on(env, tmp_path):
     elapsed = time.perf_counter() - start
     assert elapsed < 60
     assert subs[0].verdict == "受理" and subs[-1].verdict == "受理"
-    for (name, (path, code)), sub in zip(cases.items(), subs[1:-1]):
+    for (name, (_path, code)), sub in zip(cases.items(), subs[1:-1]):
         assert sub.verdict == "差戻し", name
         first = sub.errors[0]
         assert first.location.file == name and first.message and first.suggestion is not None, name
@@ -66,7 +65,10 @@ def test_a_40000_character_cell_in_a_real_template_is_located(env, tmp_path):
     row = next(r for r in range(4, ws.max_row + 1) if ws[f"A{r}"].value and ws[f"L{r}"].protection.locked is False)
     wb.save(path)
     # openpyxl would truncate on assignment: write the cell into the XML directly
-    import zipfile, io, re
+    import io
+    import re
+    import zipfile
+
     src = zipfile.ZipFile(path)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -74,8 +76,15 @@ def test_a_40000_character_cell_in_a_real_template_is_located(env, tmp_path):
             data = src.read(info.filename)
             if info.filename == "xl/worksheets/sheet1.xml":
                 text = data.decode()
-                text = re.sub(rf'<c r="H{row}"([^>]*?)(/>|>.*?</c>)', f'<c r="H{row}" t="inlineStr"><is><t>{"あ" * 40000}</t></is></c>', text, count=1)
-                text = re.sub(rf'<c r="L{row}"([^>]*?)(/>|>.*?</c>)', f'<c r="L{row}" t="inlineStr"><is><t>修正</t></is></c>', text, count=1)
+                text = re.sub(
+                    rf'<c r="H{row}"([^>]*?)(/>|>.*?</c>)',
+                    f'<c r="H{row}" t="inlineStr"><is><t>{"あ" * 40000}</t></is></c>',
+                    text,
+                    count=1,
+                )
+                text = re.sub(
+                    rf'<c r="L{row}"([^>]*?)(/>|>.*?</c>)', f'<c r="L{row}" t="inlineStr"><is><t>修正</t></is></c>', text, count=1
+                )
                 data = text.encode()
             dst.writestr(info, data)
     path.write_bytes(out.getvalue())
@@ -90,7 +99,9 @@ def test_a_parser_that_aborts_the_process_rejects_one_file_only(tmp_path):
     file first, but if a parser ever dies anyway, only its file fails and the pool recovers."""
     import fastexcel  # noqa: F401 - the reader the workers use
 
-    bomb = write_xlsx(tmp_path / "xfd.xlsx", sheet_xml(OK_ROWS + '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>', dim="A1:XFD1048576"))
+    bomb = write_xlsx(
+        tmp_path / "xfd.xlsx", sheet_xml(OK_ROWS + '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>', dim="A1:XFD1048576")
+    )
     with WorkerPool(workers=2, memory_mb=1024, timeout_s=20) as pool:
         outcomes = pool.map(_read_without_preflight, [(str(bomb),), (str(bomb),)])
         assert [o.status for o in outcomes] in (["crashed", "crashed"], ["error", "error"])

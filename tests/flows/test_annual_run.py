@@ -14,14 +14,20 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PLAN = json.loads((ROOT / "tools" / "sample_plan.json").read_text(encoding="utf-8"))
 
 
 def _annex_run(workspace: Path, api_url: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PREFECT_API_URL": api_url}
-    return subprocess.run([sys.executable, "-m", "flows.cli", "run", "--workspace", str(workspace)],
-                          env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run", "--workspace", str(workspace)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
 
 
 def _task_runs(flow_run_id: str):
@@ -51,11 +57,20 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace):
     assert summary["ministry_counts"] == {"受理": 18, "差戻し": 3, "未提出": 1}
     expected = PLAN["expected_merge"]
     assert {k: summary["bullets"][k] for k in ("added", "modified", "deleted", "carried")} == {
-        k: expected[k] for k in ("added", "modified", "deleted", "carried")}
+        k: expected[k] for k in ("added", "modified", "deleted", "carried")
+    }
     assert summary["relisted"]["linked"] > 0 and summary["relisted"]["total"] >= summary["relisted"]["linked"]
     assert set(summary["issues_by_rule"]) == set(PLAN["mistake_rules"])
     names = {Path(f).name for f in summary["files"]}
-    assert {"master.json", "master.xlsx", "changes.xlsx", "reconciliation.xlsx", "annex-context.json", "annex.docx", "run.json"} <= names
+    assert {
+        "master.json",
+        "master.xlsx",
+        "changes.xlsx",
+        "reconciliation.xlsx",
+        "annex-context.json",
+        "annex.docx",
+        "run.json",
+    } <= names
     assert len([f for f in summary["files"] if "/feedback/" in f]) == 21
     if summary["pdf"]["produced"]:
         assert (sample_workspace / "output" / "2026" / "annex.pdf").read_bytes().startswith(b"%PDF-")
@@ -88,8 +103,13 @@ def test_a_second_run_is_refused_while_the_first_holds_the_workspace(sample_work
     from annex.io.runlock import run_lock
 
     with run_lock(sample_workspace / "archive", "run", 2026):
-        refused = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--workspace", str(sample_workspace)],
-                                 env={**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"},
-                                 capture_output=True, text=True, timeout=120, cwd=ROOT)
+        refused = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "run", "--workspace", str(sample_workspace)],
+            env={**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+        )
     assert refused.returncode != 0
     assert "実行中" in refused.stderr + refused.stdout

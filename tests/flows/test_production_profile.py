@@ -22,7 +22,7 @@ import pytest
 
 pytestmark = pytest.mark.production
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PG = dict(host="127.0.0.1", port=5432, user="postgres")
 POOL = "annex-process"
 
@@ -111,6 +111,7 @@ def test_a_deployed_annual_run_completes_on_a_server_on_postgresql(database, sam
     server = _start(["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-services"], env, logs[0])
     worker = None
     try:
+
         def healthy() -> bool:
             try:
                 return httpx.get(f"{api}/health", timeout=2).status_code == 200
@@ -118,9 +119,17 @@ def test_a_deployed_annual_run_completes_on_a_server_on_postgresql(database, sam
                 return False
 
         _wait_for(healthy, 120, "the server's /api/health", logs)
-        subprocess.run(["prefect", "work-pool", "create", POOL, "--type", "process"], env=env, check=True, capture_output=True, cwd=ROOT)
-        deployed = subprocess.run([sys.executable, "-c", DEPLOY, str(ROOT), POOL, str(sample_workspace)],
-                                  env=env, check=True, capture_output=True, text=True, cwd=ROOT)
+        subprocess.run(
+            ["prefect", "work-pool", "create", POOL, "--type", "process"], env=env, check=True, capture_output=True, cwd=ROOT
+        )
+        deployed = subprocess.run(
+            [sys.executable, "-c", DEPLOY, str(ROOT), POOL, str(sample_workspace)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         deployment_id = deployed.stdout.strip().splitlines()[-1]
         worker = _start(["prefect", "worker", "start", "--pool", POOL, "--type", "process"], env, logs[1])
 

@@ -12,7 +12,7 @@ from annex.model.config import bundled_path
 from annex.workspace.layout import Workspace
 
 IN_WINDOW = "2026-05-20T10:00+09:00"
-SAMPLES = Path(__file__).resolve().parents[1] / "submissions" / "2026"
+SAMPLES = Path(__file__).resolve().parents[2] / "submissions" / "2026"
 
 
 def _workspace(root: Path, smtp_port: int) -> Workspace:

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from annex.model.config import JST
+from annex.model.config import JST, shipped_template
 from annex.notify.mail import template_environment
 from annex.notify.reminders import MinistryStatus, compose, current_slot, due, slots
-from annex.model.config import shipped_template
 from annex.workspace.layout import Workspace
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 TEMPLATES = template_environment(shipped_template("email"))
 
@@ -52,7 +51,7 @@ def test_the_current_slot_runs_until_the_next_one_so_a_weekend_slot_goes_out_on_
     assert current_slot(all_slots, jst(2026, 6, 1, 9, 0)).key == "after-2026-06-01"
     assert current_slot(all_slots, jst(2026, 6, 13, 9, 1)) is None  # window closed
     # the same instant written in UTC gives the same slot
-    assert current_slot(all_slots, dt.datetime(2026, 5, 26, 0, 0, tzinfo=dt.timezone.utc)).key == "before-3"
+    assert current_slot(all_slots, dt.datetime(2026, 5, 26, 0, 0, tzinfo=dt.UTC)).key == "before-3"
     with pytest.raises(ValueError):
         current_slot(all_slots, dt.datetime(2026, 5, 26, 9, 0))
 
@@ -121,14 +120,19 @@ def reminder_workspace(sample_workspace, smtp):
 @pytest.fixture
 def recorded(reminder_workspace):
     """The ledger: 文 and 経 accepted (経 after a returned version), 総 returned, nobody else has sent anything."""
-    from annex.intake.ledger import Ledger
 
     ledger = reminder_workspace.ledger()
     for n, (ministry, status, errors) in enumerate(
         [("経", "rejected", 2), ("文", "accepted", 0), ("経", "accepted_with_warnings", 0), ("総", "rejected", 4)]
     ):
-        entry, _ = ledger.record_received(year=2026, path=f"{ministry}-{n}.xlsx", sha256=f"{n:064d}", size=1,
-                                          archive_path=f"x/{n}", received_at=jst(2026, 5, 20, 10, n))
+        entry, _ = ledger.record_received(
+            year=2026,
+            path=f"{ministry}-{n}.xlsx",
+            sha256=f"{n:064d}",
+            size=1,
+            archive_path=f"x/{n}",
+            received_at=jst(2026, 5, 20, 10, n),
+        )
         ledger.record_validation(entry.id, ministry=ministry, template_version="1", status=status, errors=errors, warnings=0)
     ledger.close()
 
@@ -181,7 +185,9 @@ def test_after_the_deadline_the_secretariat_is_in_copy_and_a_crashed_send_is_not
     secretariat = ws.config.secretariat.email
     # A previous run died while handing 総's reminder to the server: its row is still queued.
     with Outbox.open(ws.ledger_url) as outbox:
-        assert outbox.claim(2026, "総", "after-2026-06-01", message_id="<x>", recipients=["annex-contact@mic.example"], subject="s")
+        assert outbox.claim(
+            2026, "総", "after-2026-06-01", message_id="<x>", recipients=["annex-contact@mic.example"], subject="s"
+        )
 
     result = send_reminders(str(ws.root), 2026, "2026-06-01T09:00+09:00")
 

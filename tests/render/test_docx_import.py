@@ -12,15 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annex.model.config import bundled_path, load_config
-from annex.render.reader import read_annex_docx
-from annex.model.errors import InputError
 from annex.master.importer import import_annex, read_annex_file
-from annex.workspace.master import import_into_workspace
 from annex.model.annex import Annex, assign_missing_ids, assign_missing_positions
+from annex.model.config import bundled_path, load_config, shipped_template
+from annex.model.errors import InputError
 from annex.render import build_context, render_docx
-from annex.model.config import shipped_template
+from annex.render.reader import read_annex_docx
 from annex.workspace.layout import Workspace
+from annex.workspace.master import import_into_workspace
 from flows.cli import main
 
 TEMPLATE = shipped_template("annex.docx")
@@ -78,7 +77,9 @@ def test_without_the_hidden_ids_everything_but_bullet_ids_comes_back(master, tmp
     """A Word file whose bookmarks were lost (copied, re-typed) still rebuilds the master, ids aside."""
     rendered = tmp_path / "annex.docx"
     render_docx(build_context(master), TEMPLATE, rendered)
-    stripped = _edit_document(rendered, tmp_path / "stripped.docx", lambda xml: re.sub(r"<w:bookmark(Start|End) [^>]*/>", "", xml))
+    stripped = _edit_document(
+        rendered, tmp_path / "stripped.docx", lambda xml: re.sub(r"<w:bookmark(Start|End) [^>]*/>", "", xml)
+    )
     back = read_annex_docx(stripped)
     assert all(b.id is None for _, _, b in back.bullets())
     back.year = master.year
@@ -136,7 +137,9 @@ EDGE = {
     "footnotes": {"7": "後から引かれる脚注", "3": "先に引かれる脚注\n二段落目", "9": "二度引かれる脚注"},
     "chapters": [
         {
-            "no": "1", "no_raw": "１", "title": "見出し．ピリオド入り",
+            "no": "1",
+            "no_raw": "１",
+            "title": "見出し．ピリオド入り",
             "preamble": {
                 "intro": ["前書き。"],
                 "vision": ["一段落目。", "あるべき姿の水準を示す。"],
@@ -145,25 +148,55 @@ EDGE = {
                 "reference_indicators": [{"text": "指標Ｂの値", "footnotes": [3, 9], "footnote_offsets": [3, 3]}],
             },
             "sections": [
-                {"no": "（１）", "title": "区分あり", "group": "（区分）", "rows": [
-                    {"id": "1-x-01", "measure": "一段落目\n二段落目", "measure_tags": ["文", "経"], "measure_marker": "○",
-                     "measure_relisted": True, "measure_footnotes": [3, 9], "measure_footnote_offsets": [2, 7],
-                     "status": [{"text": "タブ\tと改行\nを含む", "heading": None, "footnotes": [9], "footnote_offsets": [2]},
-                                {"text": "末尾が【参考】で終わるがタグなし【参考】", "tags": []}],
-                     "policy": [{"text": "（再掲）で終わる文（再掲）", "relisted": False, "tags": ["文"]}],
-                     "empty_cell_markers": [{"column": "policy", "marker": "―"}, {"column": "status", "marker": "－"}]},
-                ]},
-                {"no": "（２）", "title": "区分なし", "heading_style": "col3", "rows": [
-                    {"id": "1-y-01", "measure": "説明文の取組", "measure_kind": "narrative",
-                     "status": [{"text": "前", "heading": None},
+                {
+                    "no": "（１）",
+                    "title": "区分あり",
+                    "group": "（区分）",
+                    "rows": [
+                        {
+                            "id": "1-x-01",
+                            "measure": "一段落目\n二段落目",
+                            "measure_tags": ["文", "経"],
+                            "measure_marker": "○",
+                            "measure_relisted": True,
+                            "measure_footnotes": [3, 9],
+                            "measure_footnote_offsets": [2, 7],
+                            "status": [
+                                {"text": "タブ\tと改行\nを含む", "heading": None, "footnotes": [9], "footnote_offsets": [2]},
+                                {"text": "末尾が【参考】で終わるがタグなし【参考】", "tags": []},
+                            ],
+                            "policy": [{"text": "（再掲）で終わる文（再掲）", "relisted": False, "tags": ["文"]}],
+                            "empty_cell_markers": [{"column": "policy", "marker": "―"}, {"column": "status", "marker": "－"}],
+                        },
+                    ],
+                },
+                {
+                    "no": "（２）",
+                    "title": "区分なし",
+                    "heading_style": "col3",
+                    "rows": [
+                        {
+                            "id": "1-y-01",
+                            "measure": "説明文の取組",
+                            "measure_kind": "narrative",
+                            "status": [
+                                {"text": "前", "heading": None},
                                 {"text": "甲", "heading": "＜Ａ＞", "heading_path": ["＜Ａ＞"]},
-                                {"text": "乙", "heading": "≪ａ≫", "heading_path": ["＜Ａ＞", "≪ａ≫"]}],
-                     "policy": [{"text": "丙", "heading": "＜Ａ＞", "heading_path": ["＜Ａ＞"]},
-                                {"text": "丁", "heading": "≪ａ≫", "heading_path": ["＜Ａ＞", "≪ａ≫"]}],
-                     "subheadings": [{"column": "policy", "text": "＜Ａ＞"}, {"column": "policy", "text": "≪ａ≫"},
-                                     {"column": "policy", "text": "＜見出しだけ＞"}]},
-                    {"id": "1-y-02", "measure": "空の取組", "status": [], "policy": []},
-                ]},
+                                {"text": "乙", "heading": "≪ａ≫", "heading_path": ["＜Ａ＞", "≪ａ≫"]},
+                            ],
+                            "policy": [
+                                {"text": "丙", "heading": "＜Ａ＞", "heading_path": ["＜Ａ＞"]},
+                                {"text": "丁", "heading": "≪ａ≫", "heading_path": ["＜Ａ＞", "≪ａ≫"]},
+                            ],
+                            "subheadings": [
+                                {"column": "policy", "text": "＜Ａ＞"},
+                                {"column": "policy", "text": "≪ａ≫"},
+                                {"column": "policy", "text": "＜見出しだけ＞"},
+                            ],
+                        },
+                        {"id": "1-y-02", "measure": "空の取組", "status": [], "policy": []},
+                    ],
+                },
             ],
         }
     ],
@@ -201,18 +234,47 @@ _BULLET = _bullet()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.tuples(st.lists(_BULLET, max_size=4), st.lists(_BULLET, max_size=4), st.sampled_from(["〇", "○", None])), min_size=1, max_size=4))
+@given(
+    rows=st.lists(
+        st.tuples(st.lists(_BULLET, max_size=4), st.lists(_BULLET, max_size=4), st.sampled_from(["〇", "○", None])),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_any_bullets_round_trip(rows, tmp_path):
     cited = {n for status, policy, _ in rows for b in status + policy for n in b.get("footnotes", [])}
-    annex = with_ids(Annex.model_validate({
-        "source": "性質テスト",
-        "footnotes": {str(n): f"脚注{n}の本文" for n in cited},
-        "chapters": [{"no": "3", "no_raw": "３", "title": "章", "sections": [{"no": "①", "title": "節", "rows": [
-            {"id": f"3-①-{i:02d}", "measure": "取組", "measure_marker": marker,
-             "measure_kind": "measure" if marker else "narrative", "status": status, "policy": policy}
-            for i, (status, policy, marker) in enumerate(rows, 1)
-        ]}]}],
-    }))
+    annex = with_ids(
+        Annex.model_validate(
+            {
+                "source": "性質テスト",
+                "footnotes": {str(n): f"脚注{n}の本文" for n in cited},
+                "chapters": [
+                    {
+                        "no": "3",
+                        "no_raw": "３",
+                        "title": "章",
+                        "sections": [
+                            {
+                                "no": "①",
+                                "title": "節",
+                                "rows": [
+                                    {
+                                        "id": f"3-①-{i:02d}",
+                                        "measure": "取組",
+                                        "measure_marker": marker,
+                                        "measure_kind": "measure" if marker else "narrative",
+                                        "status": status,
+                                        "policy": policy,
+                                    }
+                                    for i, (status, policy, marker) in enumerate(rows, 1)
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+    )
     assert dump(round_trip(annex, tmp_path / "p.docx")) == dump(annex)
 
 
@@ -279,10 +341,28 @@ def test_a_header_row_without_repeat_as_header_is_still_the_header(tmp_path, als
 AUTO_NOTES = {
     "source": "自動番号の脚注",
     "footnotes": {"1": "一つ目の脚注", "2": "二つ目の脚注", "3": "三つ目の脚注"},
-    "chapters": [{"no": "1", "no_raw": "１", "title": "章", "sections": [{"no": "（１）", "title": "節", "rows": [
-        {"id": "1-1-01", "measure": "取組", "status": [{"text": "甲", "footnotes": [1]}], "policy": [{"text": "乙", "footnotes": [2]}]},
-        {"id": "1-1-02", "measure": "次の取組", "status": [{"text": "丙", "footnotes": [3]}]},
-    ]}]}],
+    "chapters": [
+        {
+            "no": "1",
+            "no_raw": "１",
+            "title": "章",
+            "sections": [
+                {
+                    "no": "（１）",
+                    "title": "節",
+                    "rows": [
+                        {
+                            "id": "1-1-01",
+                            "measure": "取組",
+                            "status": [{"text": "甲", "footnotes": [1]}],
+                            "policy": [{"text": "乙", "footnotes": [2]}],
+                        },
+                        {"id": "1-1-02", "measure": "次の取組", "status": [{"text": "丙", "footnotes": [3]}]},
+                    ],
+                }
+            ],
+        }
+    ],
 }
 
 
@@ -297,7 +377,7 @@ def test_auto_numbered_footnotes_in_a_table_without_header_row_are_counted_once(
 
     def delete_header_row(xml: str) -> str:
         start = xml.index("<w:tr><w:trPr><w:cantSplit/><w:tblHeader/>")
-        return xml[:start] + xml[xml.index("</w:tr>", start) + len("</w:tr>"):]
+        return xml[:start] + xml[xml.index("</w:tr>", start) + len("</w:tr>") :]
 
     back = read_annex_docx(_edit_document(rendered, tmp_path / "headless.docx", delete_header_row))
     back.year = annex.year

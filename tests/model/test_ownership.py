@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from annex.model.config import bundled_path, load_config
 from annex.master.importer import import_annex, read_annex_file
 from annex.model.annex import Bullet, Row
+from annex.model.config import bundled_path, load_config
 from annex.model.ownership import bullet_owners, ministries_in_annex, row_owners
 
 
@@ -36,14 +36,41 @@ def test_policy_bullet_belongs_to_its_tags(config):
     assert bullet_owners(row, "policy", row.policy[0], config.tags, "科技") == ["科技", "経"]
 
 
-def test_status_bullet_belongs_to_submitter_else_row_owners(config):
-    row = Row(id="r", measure="m", measure_tags=["文", "経"], status=[Bullet(text="x"), Bullet(text="y", submitted_by="経")])
-    assert bullet_owners(row, "status", row.status[0], config.tags, "科技") == ["文", "経"]
-    assert bullet_owners(row, "status", row.status[1], config.tags, "科技") == ["経"]
+def test_status_bullet_belongs_to_its_tags_else_its_submitter_else_its_sub_row_else_row_owners(config):
+    row = Row(
+        id="r",
+        measure="m",
+        measure_tags=["文", "経", "総"],
+        status=[
+            Bullet(text="beside 経", subrow=1),
+            Bullet(text="added", submitted_by="総", subrow=1),
+            Bullet(text="beside nobody", subrow=2),
+            Bullet(text="tagged", tags=["文"], subrow=1),
+        ],
+        policy=[Bullet(text="p", tags=["経", "関係府省"], subrow=1), Bullet(text="q", tags=["関係府省"], subrow=2)],
+    )
+    owners = [bullet_owners(row, "status", b, config.tags, "科技") for b in row.status]
+    assert owners == [["経"], ["総"], ["文", "経", "総"], ["文"]]
+
+
+def test_in_the_ai_row_a_status_bullet_is_owned_by_the_ministries_beside_it_not_by_the_whole_row(master, config):
+    """4-（１）-01: about twenty ministries share the row, but 警察庁's 「警察活動の高度化…」 is 警察庁's."""
+    row = master.row_index()["4-（１）-01"]
+    owners = {b.text[:12]: bullet_owners(row, "status", b, config.tags, "科技") for b in row.status}
+    police = next(o for text, o in owners.items() if text.startswith("警察活動の高度化"))
+    assert police == ["警"]
+    assert len(row_owners(row, config.tags, "科技")) > 10
+    single = sum(1 for o in owners.values() if len(o) == 1)
+    assert single > len(owners) / 2
 
 
 def test_narrative_row_is_owned_by_its_bullets_tags(config):
-    row = Row(id="r", measure="m", measure_kind="narrative", policy=[Bullet(text="x", tags=["経"]), Bullet(text="y", tags=["NISC", "文"])])
+    row = Row(
+        id="r",
+        measure="m",
+        measure_kind="narrative",
+        policy=[Bullet(text="x", tags=["経"]), Bullet(text="y", tags=["NISC", "文"])],
+    )
     assert row_owners(row, config.tags, "科技") == ["ＮＩＳＣ", "文", "経"]
 
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annex.model.config import bundled_path
-import pytest
-
-from annex.model.errors import InputError
 from annex.master.importer import parse_annex_json
 from annex.model.annex import (
     Annex,
@@ -22,12 +19,15 @@ from annex.model.annex import (
     number_subrows,
     rebase_offsets,
 )
+from annex.model.config import bundled_path
+from annex.model.errors import InputError
 
 CORPUS_TEXT = bundled_path("annex_2025.json").read_text(encoding="utf-8")
 
 text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=30)
 tags = st.lists(st.sampled_from(["文", "経", "科技", "関係府省", "NISC", "総"]), max_size=3)
 maybe = lambda s: st.none() | s  # noqa: E731
+
 
 @st.composite
 def cited(draw, of: str) -> tuple[list[int], list[int]]:
@@ -42,10 +42,16 @@ def bullets(draw) -> Bullet:
     body = draw(text)
     numbers, offsets = draw(cited(body))
     return Bullet(
-        text=body, tags=draw(tags), relisted=draw(st.booleans()), heading=draw(maybe(text)),
+        text=body,
+        tags=draw(tags),
+        relisted=draw(st.booleans()),
+        heading=draw(maybe(text)),
         heading_path=draw(maybe(st.lists(text, min_size=1, max_size=2))),
-        footnotes=numbers or None, footnote_offsets=offsets or None,
-        subrow=draw(maybe(st.integers(1, 9))), relisted_of=draw(maybe(text)), not_updated=draw(st.booleans()),
+        footnotes=numbers or None,
+        footnote_offsets=offsets or None,
+        subrow=draw(maybe(st.integers(1, 9))),
+        relisted_of=draw(maybe(text)),
+        not_updated=draw(st.booleans()),
     )
 
 
@@ -78,13 +84,34 @@ def annexes(draw) -> Annex:
                         "measure_relisted": draw(st.booleans()),
                         "status": draw(st.lists(bullets(), max_size=3)),
                         "policy": draw(st.lists(bullets(), max_size=3)),
-                        "empty_cell_markers": draw(maybe(st.lists(st.builds(
-                            dict, column=st.sampled_from(["status", "policy"]), marker=st.sampled_from(["－", "―"]),
-                            subrow=st.integers(1, 9)), min_size=1, max_size=2))),
-                        "subheadings": draw(maybe(st.lists(st.builds(dict, column=st.sampled_from(["status", "policy"]), text=text), max_size=2))),
+                        "empty_cell_markers": draw(
+                            maybe(
+                                st.lists(
+                                    st.builds(
+                                        dict,
+                                        column=st.sampled_from(["status", "policy"]),
+                                        marker=st.sampled_from(["－", "―"]),
+                                        subrow=st.integers(1, 9),
+                                    ),
+                                    min_size=1,
+                                    max_size=2,
+                                )
+                            )
+                        ),
+                        "subheadings": draw(
+                            maybe(st.lists(st.builds(dict, column=st.sampled_from(["status", "policy"]), text=text), max_size=2))
+                        ),
                     }
                 )
-            sections.append({"no": str(s), "title": draw(text), "group": draw(maybe(text)), "heading_style": draw(st.sampled_from([None, "mirrored", "col2"])), "rows": rows})
+            sections.append(
+                {
+                    "no": str(s),
+                    "title": draw(text),
+                    "group": draw(maybe(text)),
+                    "heading_style": draw(st.sampled_from([None, "mirrored", "col2"])),
+                    "rows": rows,
+                }
+            )
         vision = draw(st.lists(text, max_size=2))
         vision_footnotes = []
         for k, paragraph in enumerate(vision):
@@ -92,13 +119,21 @@ def annexes(draw) -> Annex:
             if numbers:
                 vision_footnotes.append({"paragraph": k, "footnotes": numbers, "offsets": offsets})
         preamble = {
-            "vision": vision, "vision_footnotes": vision_footnotes or None,
+            "vision": vision,
+            "vision_footnotes": vision_footnotes or None,
             "key_indicators": draw(st.lists(indicators(), max_size=2)),
             "reference_indicators": draw(st.lists(indicators(), max_size=2)),
             "intro": draw(maybe(st.lists(text, max_size=1))),
         }
         chapters.append({"no": str(c), "no_raw": str(c), "title": draw(text), "preamble": preamble, "sections": sections})
-    return Annex.model_validate({"source": draw(text), "year": draw(maybe(st.integers(2020, 2040))), "chapters": chapters, "footnotes": draw(st.dictionaries(st.integers(1, 300).map(str), text, max_size=3))})
+    return Annex.model_validate(
+        {
+            "source": draw(text),
+            "year": draw(maybe(st.integers(2020, 2040))),
+            "chapters": chapters,
+            "footnotes": draw(st.dictionaries(st.integers(1, 300).map(str), text, max_size=3)),
+        }
+    )
 
 
 def test_corpus_round_trips_exactly():
@@ -167,10 +202,13 @@ def test_a_footnote_mark_follows_its_text_through_an_edit(old, new, offsets, exp
 
 
 def test_a_row_without_sub_rows_gets_them_as_laid_out_before_and_new_bullets_join_their_neighbour():
-    row = Row(id="1-1-01", measure="取組",
-              status=[Bullet(text="甲"), Bullet(text="乙"), Bullet(text="丙", heading="＜Ａ＞")],
-              policy=[Bullet(text="子"), Bullet(text="丑", heading="＜Ａ＞")],
-              empty_cell_markers=[EmptyCellMarker(column="policy", marker="－")])
+    row = Row(
+        id="1-1-01",
+        measure="取組",
+        status=[Bullet(text="甲"), Bullet(text="乙"), Bullet(text="丙", heading="＜Ａ＞")],
+        policy=[Bullet(text="子"), Bullet(text="丑", heading="＜Ａ＞")],
+        empty_cell_markers=[EmptyCellMarker(column="policy", marker="－")],
+    )
     number_subrows(row)
     assert [b.subrow for b in row.status] == [1, 2, 3] and [b.subrow for b in row.policy] == [1, 3]
     assert row.empty_cell_markers[0].subrow == 2  # the policy cell beside 乙 was empty

@@ -15,11 +15,11 @@ import pytest
 from openpyxl import load_workbook
 
 from annex.merge.merge import merge
+from annex.workspace.layout import Workspace
 from annex.workspace.master import previous_master
 from annex.workspace.merge import merge_submissions, merge_year
-from annex.workspace.layout import Workspace
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PLAN = json.loads((ROOT / "tools" / "sample_plan.json").read_text(encoding="utf-8"))
 YEAR = PLAN["year"]
 

@@ -9,14 +9,13 @@ import shutil
 import uuid
 
 import pytest
-
-from annex.workspace.collect import collect_and_validate
-from annex.workspace.master import load_reference
-from annex.io.workers import WorkerPool
-from annex.intake.ledger import Ledger
-from annex.validation.validate import Reference
-from annex.workspace.layout import Workspace
 from corpus_distribution import distributed
+
+from annex.intake.ledger import Ledger
+from annex.io.workers import WorkerPool
+from annex.workspace.collect import collect_and_validate
+from annex.workspace.layout import Workspace
+from annex.workspace.master import load_reference
 
 POSTGRES_URL = os.environ.get("ANNEX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -51,8 +50,9 @@ def ledger(request, tmp_path):
 
 
 def _receive(ledger, sha, path="a.xlsx", when=None):
-    return ledger.record_received(year=2026, path=path, sha256=sha, size=10, archive_path=f"sha256/{sha[:2]}/{sha}.xlsx",
-                                  received_at=when)
+    return ledger.record_received(
+        year=2026, path=path, sha256=sha, size=10, archive_path=f"sha256/{sha[:2]}/{sha}.xlsx", received_at=when
+    )
 
 
 def test_same_bytes_are_one_entry(ledger):
@@ -65,13 +65,15 @@ def test_same_bytes_are_one_entry(ledger):
 
 
 def test_versions_and_the_newest_accepted_one(ledger):
-    t0 = dt.datetime(2026, 5, 1, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
     e1, _ = _receive(ledger, "1" * 64, when=t0)
     e2, _ = _receive(ledger, "2" * 64, when=t0 + dt.timedelta(hours=1))
     e3, _ = _receive(ledger, "3" * 64, when=t0 + dt.timedelta(hours=2))
     e4, _ = _receive(ledger, "4" * 64, when=t0 + dt.timedelta(hours=3))
     ledger.record_validation(e1.id, ministry="文", template_version="2026.1", status="accepted", errors=0, warnings=0)
-    ledger.record_validation(e2.id, ministry="文", template_version="2026.1", status="accepted_with_warnings", errors=0, warnings=2)
+    ledger.record_validation(
+        e2.id, ministry="文", template_version="2026.1", status="accepted_with_warnings", errors=0, warnings=2
+    )
     ledger.record_validation(e3.id, ministry="文", template_version="2026.1", status="rejected", errors=3, warnings=0)
     ledger.record_validation(e4.id, ministry=None, template_version=None, status="rejected", errors=1, warnings=0)
     versions = ledger.versions(2026, "文")

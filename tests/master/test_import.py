@@ -9,11 +9,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from annex.master.importer import read_annex_file
 from annex.model.config import bundled_path
 from annex.model.errors import InputError
-from annex.master.importer import read_annex_file
-from annex.workspace.master import import_into_workspace
 from annex.workspace.layout import Workspace
+from annex.workspace.master import import_into_workspace
 from flows.cli import main
 
 CORPUS = bundled_path("annex_2025.json")
@@ -42,7 +42,7 @@ def imported(tmp_path_factory) -> tuple[Workspace, dict]:
 
 
 def test_bundled_corpus_is_the_shared_corpus():
-    shared = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "annex_2025.json"
+    shared = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "annex_2025.json"
     if shared.exists():
         assert shared.read_bytes() == CORPUS.read_bytes()
 
@@ -80,7 +80,14 @@ def test_master_is_the_corpus_plus_ids(imported):
 
 def test_ids_are_unique_and_deterministic(imported, tmp_path):
     ws, master = imported
-    ids = [b["id"] for c in master["chapters"] for s in c["sections"] for r in s["rows"] for col in ("status", "policy") for b in r[col]]
+    ids = [
+        b["id"]
+        for c in master["chapters"]
+        for s in c["sections"]
+        for r in s["rows"]
+        for col in ("status", "policy")
+        for b in r[col]
+    ]
     assert len(ids) == len(set(ids)) == 461
     again = Workspace.at(tmp_path)
     import_into_workspace(again, CORPUS, 2025)

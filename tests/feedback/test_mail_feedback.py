@@ -6,18 +6,17 @@ from __future__ import annotations
 import shutil
 
 import openpyxl
+from corpus_distribution import distributed
 
-from annex.workspace.collect import collect_and_validate
-from annex.workspace.master import load_reference
-from annex.model.config import Smtp
-from annex.io.workers import WorkerPool
 from annex.intake.ledger import Ledger
+from annex.io.workers import WorkerPool
+from annex.model.config import Smtp
 from annex.notify.mail import SmtpMailer
 from annex.notify.outbox import Outbox
-from annex.workspace.notify import send_feedback_once
-from annex.validation.validate import Reference
+from annex.workspace.collect import collect_and_validate
 from annex.workspace.layout import Workspace
-from corpus_distribution import distributed
+from annex.workspace.master import load_reference
+from annex.workspace.notify import send_feedback_once
 
 
 def _canary(ministry_slug: str) -> str:
@@ -47,7 +46,9 @@ def test_each_ministry_gets_only_its_own_feedback(smtp, tmp_path):
     ledger.close()
     mailer = SmtpMailer(Smtp(host="127.0.0.1", port=port, sender="annex-secretariat@csti.example"))
     with Outbox.open(f"sqlite:///{tmp_path / 'l.sqlite'}") as outbox:
-        outcomes = [send_feedback_once(d.workspace, 2026, s, result.feedback[s.sha256], outbox, mailer) for s in result.submissions]
+        outcomes = [
+            send_feedback_once(d.workspace, 2026, s, result.feedback[s.sha256], outbox, mailer) for s in result.submissions
+        ]
         again = [send_feedback_once(d.workspace, 2026, s, result.feedback[s.sha256], outbox, mailer) for s in result.submissions]
     assert outcomes == ["sent"] * len(chosen) and again == [None] * len(chosen)  # at most once, through the outbox
     assert len(sink.messages) == len(chosen)
@@ -79,8 +80,20 @@ def test_html_template_escapes_ministry_text():
     env = d.workspace.email_templates()
     assert env.get_template("feedback.html.j2").environment.autoescape is not False
     html = env.get_template("feedback.html.j2").render(
-        title="t", year=2026, ministry="文", ministry_name="文", verdict="差戻し", verdict_note="n", file="<img src=x onerror=alert(1)>",
-        errors=1, warnings=0, issues=[], attachment=None, deadline="d", secretariat=d.workspace.config.secretariat,
-        in_use="<b>前回.xlsx</b>")
+        title="t",
+        year=2026,
+        ministry="文",
+        ministry_name="文",
+        verdict="差戻し",
+        verdict_note="n",
+        file="<img src=x onerror=alert(1)>",
+        errors=1,
+        warnings=0,
+        issues=[],
+        attachment=None,
+        deadline="d",
+        secretariat=d.workspace.config.secretariat,
+        in_use="<b>前回.xlsx</b>",
+    )
     assert "<img src=x" not in html and "&lt;img src=x" in html
     assert "<b>前回" not in html and "&lt;b&gt;前回.xlsx&lt;/b&gt;" in html

@@ -8,18 +8,18 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from corpus_distribution import distributed
 
-from annex.model.config import bundled_path
 from annex.feedback.conflicts import CONFLICT_SHEET, compose_conflict_email
-from annex.workspace.merge import merge_year
+from annex.model.config import bundled_path
 from annex.model.contract import SHEET_ENTRY
 from annex.workspace.layout import Workspace
-from corpus_distribution import distributed
+from annex.workspace.merge import merge_year
 
 
 def _shared_policy_bullet() -> tuple[str, list[str]]:
     d = distributed()
-    for row, column, bullet in d.master.bullets():
+    for _row, column, bullet in d.master.bullets():
         if column == "policy" and bullet.tags[:2] == ["科技", "文"]:
             return bullet.id, bullet.tags
     raise AssertionError("the corpus has a policy bullet tagged 【科技、文…】")
@@ -82,7 +82,9 @@ def test_a_conflict_that_no_longer_stands_leaves_the_feedback(conflicted):
 def test_the_conflict_email_goes_to_the_ministry_contacts_with_both_versions(conflicted):
     ws, item_id = conflicted
     summary = merge_year(ws, 2026)
-    message = compose_conflict_email(ws.config, ws.email_templates(), "文", summary.result.conflicts_of("文"), summary.conflict_feedback["文"])
+    message = compose_conflict_email(
+        ws.config, ws.email_templates(), "文", summary.result.conflicts_of("文"), summary.conflict_feedback["文"]
+    )
     assert message["To"] == "annex-contact@mext.example"
     assert "統合時の調整" in message["Subject"]
     body = message.get_body(("plain",)).get_content()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from merge_fixtures import annex, bullet, row
 
-from annex.model.config import bundled_path, load_config
 from annex.master.importer import import_annex, read_annex_file
 from annex.merge.reconcile import LINK_KINDS, reconcile
-from merge_fixtures import annex, bullet, row
+from annex.model.config import bundled_path, load_config
 
 CONFIG = load_config(None)
 
@@ -22,6 +22,7 @@ def kinds(result, item_id):
 
 
 # -- the bundled corpus ------------------------------------------------------------------------
+
 
 def test_corpus_relisted_figures():
     """The corpus is chapter ３ and chapter ４ (1)–(5) only, so most originals are elsewhere.
@@ -66,6 +67,7 @@ def test_corpus_reconcile_changes_no_text_and_sets_links():
 
 
 # -- linking rules -----------------------------------------------------------------------------
+
 
 def test_text_match_uses_a_comparison_key_and_never_rewrites_the_original():
     a = annex(
@@ -124,13 +126,17 @@ def test_edited_original_is_synced_into_every_relisting():
 
 def test_chain_resolves_to_the_root_and_cycle_is_refused():
     a = annex(
-        row("3-①-01", ["文"], policy=[
-            bullet("元。", ["文"], id="A"),
-            bullet("元。", ["文"], id="B", relisted=True, relisted_of="A"),
-            bullet("元。", ["文"], id="C", relisted=True, relisted_of="B"),
-            bullet("輪。", ["文"], id="X", relisted=True, relisted_of="Y"),
-            bullet("輪2。", ["文"], id="Y", relisted=True, relisted_of="X"),
-        ]),
+        row(
+            "3-①-01",
+            ["文"],
+            policy=[
+                bullet("元。", ["文"], id="A"),
+                bullet("元。", ["文"], id="B", relisted=True, relisted_of="A"),
+                bullet("元。", ["文"], id="C", relisted=True, relisted_of="B"),
+                bullet("輪。", ["文"], id="X", relisted=True, relisted_of="Y"),
+                bullet("輪2。", ["文"], id="Y", relisted=True, relisted_of="X"),
+            ],
+        ),
     )
     result = reconcile(a)
     index = result.annex.bullet_index()
@@ -142,9 +148,16 @@ def test_chain_resolves_to_the_root_and_cycle_is_refused():
 
 
 def test_dangling_id_falls_back_to_text_and_says_so():
-    a = annex(row("3-①-01", ["文"], policy=[
-        bullet("元。", ["文"], id="A"), bullet("元。", ["文"], id="R", relisted=True, relisted_of="GONE"),
-    ]))
+    a = annex(
+        row(
+            "3-①-01",
+            ["文"],
+            policy=[
+                bullet("元。", ["文"], id="A"),
+                bullet("元。", ["文"], id="R", relisted=True, relisted_of="GONE"),
+            ],
+        )
+    )
     result = reconcile(a)
     (d,) = result.of_kind("exact_text")
     assert d.original_id == "A" and "GONE" in d.reason
@@ -157,7 +170,9 @@ def test_unmarked_duplicate_needs_two_rows():
     )
     (d,) = reconcile(a).of_kind("unmarked_duplicate")
     assert (d.item_id, d.related_ids) == ("A", ("A2", "B"))
-    assert not reconcile(annex(row("3-①-01", ["文"], policy=[bullet("同じ。", ["文"], id="A"), bullet("同じ。", ["文"], id="A2")]))).of_kind("unmarked_duplicate")
+    assert not reconcile(
+        annex(row("3-①-01", ["文"], policy=[bullet("同じ。", ["文"], id="A"), bullet("同じ。", ["文"], id="A2")]))
+    ).of_kind("unmarked_duplicate")
 
 
 # -- properties --------------------------------------------------------------------------------
@@ -174,11 +189,15 @@ def relisting_annexes(draw):
         policy = []
         for i in range(draw(st.integers(0, 3))):
             relisted = draw(st.booleans())
-            policy.append(bullet(
-                draw(st.sampled_from(TEXTS)), draw(st.lists(st.sampled_from(["文", "経", "総"]), min_size=1, max_size=2, unique=True)),
-                id=f"{r}-{i}", relisted=relisted,
-                relisted_of=draw(st.none() | st.sampled_from(ids)) if relisted else None,
-            ))
+            policy.append(
+                bullet(
+                    draw(st.sampled_from(TEXTS)),
+                    draw(st.lists(st.sampled_from(["文", "経", "総"]), min_size=1, max_size=2, unique=True)),
+                    id=f"{r}-{i}",
+                    relisted=relisted,
+                    relisted_of=draw(st.none() | st.sampled_from(ids)) if relisted else None,
+                )
+            )
         rows.append(row(f"3-①-{r:02d}", ["文"], policy=policy))
     return annex(*rows)
 

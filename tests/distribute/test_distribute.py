@@ -6,19 +6,19 @@ import json
 import os
 
 import pytest
-
-from annex.workspace.distribute import distribute_year
-from annex.model.errors import AnnexError, InputError
-from annex.io.files import TEMP_SUFFIX
-from annex.workspace.master import import_into_workspace
-from annex.model.config import bundled_path
-from annex.model.ownership import bullet_owners, ministries_in_annex
-from annex.model.contract import SHEET_ENTRY
-from annex.distribute.template import preamble_items, read_lines
-from annex.workspace.layout import Workspace
-from flows.cli import main
-
 from corpus_distribution import distributed
+
+from annex.distribute.template import plan_templates, read_lines
+from annex.io.files import TEMP_SUFFIX
+from annex.master.store import read_master
+from annex.model.config import bundled_path
+from annex.model.contract import SHEET_ENTRY, preamble_items
+from annex.model.errors import AnnexError
+from annex.model.ownership import bullet_owners, ministries_in_annex
+from annex.workspace.distribute import distribute_year
+from annex.workspace.layout import Workspace
+from annex.workspace.master import import_into_workspace
+from flows.cli import main
 
 
 def test_one_template_per_ministry_in_the_annex_plus_the_secretariat():
@@ -52,7 +52,8 @@ def test_every_bullet_is_in_the_workbook_of_each_of_its_owners_as_editable():
         editable[t.ministry] = set(plan.owned_ids)
         # the workbook on disk holds what the plan says
         assert [line["item_id"] for line in read_lines(d.workbook(t.ministry)[SHEET_ENTRY])] == [
-            line.values["item_id"] for line in plan.lines]
+            line.values["item_id"] for line in plan.lines
+        ]
     checked = 0
     for row, column, bullet in d.master.bullets():
         for owner in bullet_owners(row, column, bullet, config.tags, config.secretariat.abbr):
@@ -114,17 +115,45 @@ def test_missing_master_is_one_japanese_line_and_nothing_is_written(tmp_path, ca
     assert not (tmp_path / "output" / "2026").exists()
 
 
-def test_unknown_ministry_tag_in_the_master_names_item_and_tag(imported):
-    path = imported.master_json(2025)
+def _tag_first_policy_bullet(ws: Workspace, extra: list[str]) -> tuple[str, list[str]]:
+    path = ws.master_json(2025)
     data = json.loads(path.read_text(encoding="utf-8"))
     bullet = data["chapters"][0]["sections"][0]["rows"][0]["policy"][0]
-    bullet["tags"] = bullet["tags"] + ["文化省"]
+    bullet["tags"] = bullet["tags"] + extra
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    with pytest.raises(InputError) as error:
-        distribute_year(imported, 2026)
-    message = str(error.value)
-    assert bullet["id"] in message and "「文化省」" in message and "\n" not in message
-    assert not (imported.root / "output" / "2026").exists()
+    return bullet["id"], bullet["tags"]
+
+
+def _owned(ws: Workspace, ministry: str) -> set[str]:
+    """The ids the ministry's 2026 template lets it edit."""
+    annex = read_master(ws.master_json(2025))
+    plan = next(p for p in plan_templates(annex, ws.config, 2026) if p.ministry == ministry)
+    return set(plan.owned_ids)
+
+
+def test_an_unknown_tag_blocks_nobody_its_bullet_goes_to_the_secretariat_and_is_reported(imported):
+    """One bullet with a tag outside the table must not stop forty ministries' templates."""
+    item, _ = _tag_first_policy_bullet(imported, ["文化省"])
+    result = distribute_year(imported, 2026)
+    assert len(result.templates) == 22
+    secretariat = next(t for t in result.templates if t.ministry == "科技")
+    [warning] = [w for w in secretariat.warnings if "文化省" in w]
+    assert item in warning and "「文化省」" in warning and "\n" not in warning
+    annex = read_master(imported.master_json(2025))
+    row, column, bullet = annex.bullet_index()[item]
+    config = imported.config
+    assert "科技" in bullet_owners(row, column, bullet, config.tags, "科技")
+    assert item in _owned(imported, "科技")
+
+
+def test_a_group_label_used_as_a_tag_names_the_offices_under_it(imported):
+    """内閣官房 is a parent label of the abbreviation table; the bundled config maps it to its offices."""
+    item, _ = _tag_first_policy_bullet(imported, ["内閣官房"])
+    result = distribute_year(imported, 2026)
+    assert not [w for w in result.warnings if "内閣官房" in w]
+    config = imported.config
+    assert "ＮＩＳＣ" in config.tag_groups["内閣官房"] and "科技" not in config.tag_groups["内閣官房"]
+    assert item in _owned(imported, "ＮＩＳＣ")
 
 
 def test_unwritable_output_folder_is_refused_before_anything_is_written(imported):

@@ -7,14 +7,13 @@ import shutil
 
 import openpyxl
 import pytest
-
-from annex.workspace.collect import feedback_folder, feedback_name, validate_files
-from annex.workspace.master import load_reference
-from annex.feedback.workbook import FILL_ERROR, FILL_WARNING
-from annex.io.workers import WorkerPool
-from annex.validation.validate import Reference
 from corpus_distribution import distributed
 from hostile import make_catalogue
+
+from annex.feedback.workbook import FILL_ERROR, FILL_WARNING
+from annex.io.workers import WorkerPool
+from annex.workspace.collect import feedback_folder, feedback_name, validate_files
+from annex.workspace.master import load_reference
 
 INJECTIONS = ['=HYPERLINK("http://127.0.0.1/x?"&A2,"click")', "=cmd|' /C calc'!A0", "+1+2", "-1+2", "@SUM(1,2)"]
 
@@ -99,7 +98,7 @@ def test_a_ministry_can_correct_its_marked_copy_and_send_it_back(tmp_path):
     from pathlib import Path
 
     d = distributed()
-    sample = Path(__file__).resolve().parents[1] / "submissions" / "2026" / "国交省 別添回答 0527.xlsx"
+    sample = Path(__file__).resolve().parents[2] / "submissions" / "2026" / "国交省 別添回答 0527.xlsx"
     ref = load_reference(d.workspace, 2026)
     with WorkerPool(workers=1) as pool:
         [first] = validate_files(d.workspace, 2026, [sample], pool=pool, reference=ref)

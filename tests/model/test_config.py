@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from annex.model.config import CONFIG_FILES, JST, bundled_path, load_config
@@ -83,27 +82,33 @@ def test_malformed_config_names_file_key_and_expectation(tmp_path, capsys, file,
 
 
 def test_rule_severity_override_reaches_the_validator_and_the_guide(tmp_path):
-    from annex.model.rules import RULES
     from annex.distribute.template import guide_rows, plan_templates
     from annex.master.importer import import_annex, read_annex_file
+    from annex.model.rules import RULES
     from annex.validation.validate import Reference
 
     (tmp_path / "config").mkdir()
     source = bundled_path("annex.yaml").read_text(encoding="utf-8")
-    (tmp_path / "config" / "annex.yaml").write_text(source.replace("rule_severities: {}", "rule_severities:\n  L-LOOKALIKE: error"), encoding="utf-8")
+    (tmp_path / "config" / "annex.yaml").write_text(
+        source.replace("rule_severities: {}", "rule_severities:\n  L-LOOKALIKE: error"), encoding="utf-8"
+    )
     config = load_config(tmp_path / "config")
     assert RULES["L-LOOKALIKE"].severity == "warning"
     annex = import_annex(read_annex_file(bundled_path("annex_2025.json")), config.tags, 2025).annex
     assert Reference.for_annex(config, 2026, annex).severities == {"L-LOOKALIKE": "error"}
     plan = plan_templates(annex, config, 2026)[0]
-    line = next(r for r in guide_rows(plan, config.secretariat, config.settings.rule_severities) if len(r) == 4 and r[3] == "L-LOOKALIKE")
+    line = next(
+        r for r in guide_rows(plan, config.secretariat, config.settings.rule_severities) if len(r) == 4 and r[3] == "L-LOOKALIKE"
+    )
     assert line[1] == "エラー（差戻し）"
 
 
 def test_unknown_rule_code_in_severities_is_a_config_error(tmp_path):
     (tmp_path / "config").mkdir()
     source = bundled_path("annex.yaml").read_text(encoding="utf-8")
-    (tmp_path / "config" / "annex.yaml").write_text(source.replace("rule_severities: {}", "rule_severities:\n  L-NOPE: error"), encoding="utf-8")
+    (tmp_path / "config" / "annex.yaml").write_text(
+        source.replace("rule_severities: {}", "rule_severities:\n  L-NOPE: error"), encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match="rule_severities.L-NOPE"):
         load_config(tmp_path / "config")
 
@@ -112,6 +117,8 @@ def test_a_blocking_rule_cannot_be_downgraded_to_a_warning(tmp_path):
     """A warning there would accept a file none of whose lines could be read; config says so at once."""
     (tmp_path / "config").mkdir()
     source = bundled_path("annex.yaml").read_text(encoding="utf-8")
-    (tmp_path / "config" / "annex.yaml").write_text(source.replace("rule_severities: {}", "rule_severities:\n  S-SHEET-MISSING: warning"), encoding="utf-8")
+    (tmp_path / "config" / "annex.yaml").write_text(
+        source.replace("rule_severities: {}", "rule_severities:\n  S-SHEET-MISSING: warning"), encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match="rule_severities.S-SHEET-MISSING.*警告にはできません"):
         load_config(tmp_path / "config")

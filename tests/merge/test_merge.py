@@ -5,26 +5,35 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from annex.model.config import load_config
-from annex.merge.merge import merge
-from annex.model.ownership import bullet_owners
 from merge_fixtures import STATUS, annex, bullet, line, row, submission
+
+from annex.merge.merge import merge
+from annex.model.config import load_config
+from annex.model.ownership import bullet_owners
 
 CONFIG = load_config(None)
 
 
 def previous():
     return annex(
-        row("3-①-01", ["文", "経"], status=[bullet("現状。", [], id="3-①-01-S01")], policy=[
-            bullet("共管の方針。", ["文", "経"], id="3-①-01-P01"),
-            bullet("文の方針。", ["文"], id="3-①-01-P02"),
-            bullet("経の方針。", ["経"], id="3-①-01-P03"),
-        ]),
-        row("3-①-02", ["総"], policy=[
-            bullet("共管の方針。", ["文", "経"], id="3-①-02-P01", relisted=True),
-            bullet("総の方針。", ["総"], id="3-①-02-P02"),
-        ]),
+        row(
+            "3-①-01",
+            ["文", "経"],
+            status=[bullet("現状。", [], id="3-①-01-S01")],
+            policy=[
+                bullet("共管の方針。", ["文", "経"], id="3-①-01-P01"),
+                bullet("文の方針。", ["文"], id="3-①-01-P02"),
+                bullet("経の方針。", ["経"], id="3-①-01-P03"),
+            ],
+        ),
+        row(
+            "3-①-02",
+            ["総"],
+            policy=[
+                bullet("共管の方針。", ["文", "経"], id="3-①-02-P01", relisted=True),
+                bullet("総の方針。", ["総"], id="3-①-02-P02"),
+            ],
+        ),
     )
 
 
@@ -34,18 +43,34 @@ def texts(a, row_id, column="policy"):
 
 def test_edit_delete_add_by_owners():
     subs = {
-        "文": submission("文", line("修正", item_id="3-①-01-P02", text="文の方針（改）。", tags=["文"]),
-                         line("新規", row_id="3-①-01", text="文の新しい方針。", tags=["文"])),
+        "文": submission(
+            "文",
+            line("修正", item_id="3-①-01-P02", text="文の方針（改）。", tags=["文"]),
+            line("新規", row_id="3-①-01", text="文の新しい方針。", tags=["文"]),
+        ),
         "経": submission("経", line("削除", item_id="3-①-01-P03")),
     }
     result = merge(previous(), subs, CONFIG, year=2026)
     a = result.annex
     assert texts(a, "3-①-01") == ["共管の方針。", "文の方針（改）。", "文の新しい方針。"]
     assert a.retired_ids == ["3-①-01-P03"]
-    assert result.counts() | {} == {"added": 1, "modified": 1, "deleted": 1, "not_updated": 1, "carried": 4,
-                                        "preamble": 0, "conflicts": 0, "not_merged": 0}
+    assert result.counts() | {} == {
+        "added": 1,
+        "modified": 1,
+        "deleted": 1,
+        "not_updated": 1,
+        "carried": 4,
+        "preamble": 0,
+        "conflicts": 0,
+        "not_merged": 0,
+    }
     p02 = a.bullet_index()["3-①-01-P02"][2]
-    assert (p02.provenance.file, p02.provenance.sheet, p02.provenance.cell, p02.provenance.ministry) == ("文.xlsx", "記入シート", "H4", "文")
+    assert (p02.provenance.file, p02.provenance.sheet, p02.provenance.cell, p02.provenance.ministry) == (
+        "文.xlsx",
+        "記入シート",
+        "H4",
+        "文",
+    )
     assert a.bullet_index()["3-①-02-P02"][2].not_updated  # 総 did not submit
     assert result.carried_over == ["総"]
 
@@ -70,14 +95,21 @@ def test_conflict_first_listed_owner_wins_and_both_versions_are_kept():
 
 def test_same_edit_by_two_owners_is_no_conflict():
     edit = dict(item_id="3-①-01-P01", text="同じ版。", tags=["文", "経"])
-    result = merge(previous(), {"文": submission("文", line("修正", **edit)), "経": submission("経", line("修正", **edit))}, CONFIG)
+    result = merge(
+        previous(), {"文": submission("文", line("修正", **edit)), "経": submission("経", line("修正", **edit))}, CONFIG
+    )
     assert not result.conflicts and result.counts()["modified"] == 1
 
 
 def test_non_owner_lines_are_not_merged_with_a_reason():
-    subs = {"総": submission("総", line("修正", item_id="3-①-01-P02", text="乗っ取り。", tags=["文"]),
-                              line("新規", row_id="3-①-01", text="他府省名義。", tags=["文"]),
-                              line("修正", item_id="NOPE", text="x", tags=["総"]))}
+    subs = {
+        "総": submission(
+            "総",
+            line("修正", item_id="3-①-01-P02", text="乗っ取り。", tags=["文"]),
+            line("新規", row_id="3-①-01", text="他府省名義。", tags=["文"]),
+            line("修正", item_id="NOPE", text="x", tags=["総"]),
+        )
+    }
     result = merge(previous(), subs, CONFIG)
     assert [o.outcome for o in result.outcomes] == ["not_merged"] * 3
     assert "担当府省は 文" in result.outcomes[0].reason
@@ -102,18 +134,36 @@ def test_editing_a_relisting_alone_is_reverted_as_drift():
 
 
 def test_new_status_bullet_gets_submitted_by_and_goes_after_the_ministrys_last_bullet():
-    prev = annex(row("3-①-01", ["文", "経"], status=[
-        bullet("文の現状。", [], id="S1", submitted_by="文"),
-        bullet("経の現状。", [], id="S2", submitted_by="経"),
-        bullet("文の現状2。", [], id="S3", submitted_by="文"),
-        bullet("経の現状2。", [], id="S4", submitted_by="経"),
-    ]))
+    prev = annex(
+        row(
+            "3-①-01",
+            ["文", "経"],
+            status=[
+                bullet("文の現状。", [], id="S1", submitted_by="文"),
+                bullet("経の現状。", [], id="S2", submitted_by="経"),
+                bullet("文の現状2。", [], id="S3", submitted_by="文"),
+                bullet("経の現状2。", [], id="S4", submitted_by="経"),
+            ],
+        )
+    )
     subs = {
-        "経": submission("経", line("新規", row_id="3-①-01", field=STATUS, text="経の新1。"), line("新規", row_id="3-①-01", field=STATUS, text="経の新2。")),
+        "経": submission(
+            "経",
+            line("新規", row_id="3-①-01", field=STATUS, text="経の新1。"),
+            line("新規", row_id="3-①-01", field=STATUS, text="経の新2。"),
+        ),
         "文": submission("文", line("新規", row_id="3-①-01", field=STATUS, text="文の新。")),
     }
     a = merge(prev, subs, CONFIG).annex
-    assert texts(a, "3-①-01", "status") == ["文の現状。", "経の現状。", "文の現状2。", "文の新。", "経の現状2。", "経の新1。", "経の新2。"]
+    assert texts(a, "3-①-01", "status") == [
+        "文の現状。",
+        "経の現状。",
+        "文の現状2。",
+        "文の新。",
+        "経の現状2。",
+        "経の新1。",
+        "経の新2。",
+    ]
     new = a.row_index()["3-①-01"].status[3]
     assert new.submitted_by == "文" and new.id == "3-①-01-S01"
 
@@ -131,8 +181,11 @@ def test_preamble_only_from_the_secretariat():
     prev = previous()
     prev.chapters[0].preamble.goals = ["目標一。", "目標二。"]
     subs = {
-        "科技": submission("科技", line("修正", item_id="3-goals-02", field="目標", text="目標二（改）。"),
-                           line("新規", row_id="3-preamble", field="主要指標", text="新しい指標。")),
+        "科技": submission(
+            "科技",
+            line("修正", item_id="3-goals-02", field="目標", text="目標二（改）。"),
+            line("新規", row_id="3-preamble", field="主要指標", text="新しい指標。"),
+        ),
         "文": submission("文", line("修正", item_id="3-goals-01", field="目標", text="文が書いた目標。")),
     }
     result = merge(prev, subs, CONFIG)
@@ -153,8 +206,13 @@ def test_preamble_items_are_told_apart_by_id_even_when_their_text_is_the_same_ob
     prev = previous()
     same = "同じ目標。"
     prev.chapters[0].preamble.goals = [same, same]  # one str object twice: identity must not be the key
-    subs = {"科技": submission("科技", line("削除", item_id="3-goals-01", field="目標", text=same),
-                               line("修正", item_id="3-goals-02", field="目標", text="残った目標（改）。"))}
+    subs = {
+        "科技": submission(
+            "科技",
+            line("削除", item_id="3-goals-01", field="目標", text=same),
+            line("修正", item_id="3-goals-02", field="目標", text="残った目標（改）。"),
+        )
+    }
     result = merge(prev, subs, CONFIG)
     assert result.annex.chapters[0].preamble.goals == ["残った目標（改）。"]
 
@@ -170,10 +228,16 @@ def scenarios(draw):
     rows = []
     for r in range(draw(st.integers(1, 3))):
         measure_tags = draw(st.lists(st.sampled_from(MINISTRIES), min_size=1, max_size=2, unique=True))
-        status = [bullet(draw(st.sampled_from(TEXTS)), [], id=f"3-①-{r:02d}-S{i + 1:02d}") for i in range(draw(st.integers(0, 2)))]
+        status = [
+            bullet(draw(st.sampled_from(TEXTS)), [], id=f"3-①-{r:02d}-S{i + 1:02d}") for i in range(draw(st.integers(0, 2)))
+        ]
         policy = [
-            bullet(draw(st.sampled_from(TEXTS)), draw(st.lists(st.sampled_from(MINISTRIES), min_size=1, max_size=2, unique=True)),
-                   id=f"3-①-{r:02d}-P{i + 1:02d}", relisted=draw(st.booleans()))
+            bullet(
+                draw(st.sampled_from(TEXTS)),
+                draw(st.lists(st.sampled_from(MINISTRIES), min_size=1, max_size=2, unique=True)),
+                id=f"3-①-{r:02d}-P{i + 1:02d}",
+                relisted=draw(st.booleans()),
+            )
             for i in range(draw(st.integers(0, 3)))
         ]
         rows.append(row(f"3-①-{r:02d}", measure_tags, status=status, policy=policy))
@@ -190,8 +254,15 @@ def scenarios(draw):
         for _ in range(draw(st.integers(0, 2))):
             r = draw(st.sampled_from([x for _, _, x in prev.rows()]))
             field = draw(st.sampled_from([STATUS, "今後の取組方針"]))
-            lines.append(line("新規", row_id=r.id, field=field, text=draw(st.sampled_from(TEXTS)),
-                              tags=[] if field == STATUS else [draw(st.sampled_from(MINISTRIES))]))
+            lines.append(
+                line(
+                    "新規",
+                    row_id=r.id,
+                    field=field,
+                    text=draw(st.sampled_from(TEXTS)),
+                    tags=[] if field == STATUS else [draw(st.sampled_from(MINISTRIES))],
+                )
+            )
         subs[ministry] = submission(ministry, *lines)
     return prev, subs
 
@@ -233,7 +304,7 @@ def test_merge_loses_nothing_is_idempotent_and_order_independent(scenario, rnd):
     assert len(ids) == len(set(ids)) and all(ids)
     assert not set(ids) & set(master.retired_ids or [])
     # 未更新 exactly where no owner submitted
-    for r, c, b in master.bullets():
+    for _, _, b in master.bullets():
         if b.id in prev.bullet_index():
             pr, pc, pb = prev.bullet_index()[b.id]
             owners = bullet_owners(pr, pc, pb, CONFIG.tags, CONFIG.secretariat.abbr)

@@ -17,19 +17,21 @@ from pathlib import Path
 
 import pytest
 
-from annex.model.config import bundled_path, load_config
 from annex.master.importer import import_annex, read_annex_file
-from annex.workspace.master import import_into_workspace
 from annex.model.annex import COLUMNS, MEASURE_LABEL
-from annex.render.pdf import MISSING_MESSAGE, convert_to_pdf, find_soffice
+from annex.model.config import bundled_path, load_config
 from annex.render import ABBREVIATION_TITLE, LABELS, TABLE_SHARES, build_context, expected_min_pages
-from annex.workspace.render import render_year
+from annex.render.pdf import MISSING_MESSAGE, convert_to_pdf, find_soffice
 from annex.workspace.layout import Workspace
+from annex.workspace.master import import_into_workspace
+from annex.workspace.render import render_year
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 ARTIFACTS = PROJECT_ROOT / "output" / "test-artifacts"
-needs_libreoffice = pytest.mark.skipif(find_soffice() is None or shutil.which("pdftotext") is None, reason="LibreOffice / poppler-utils not installed")
+needs_libreoffice = pytest.mark.skipif(
+    find_soffice() is None or shutil.which("pdftotext") is None, reason="LibreOffice / poppler-utils not installed"
+)
 
 
 def _squash(text: str) -> str:
@@ -118,7 +120,9 @@ def test_pdftotext_contains_every_measure_and_bullet_in_its_column(converted, ma
         assert contains_in_pieces(columns[0], measure) >= 0, f"{row.id}: measure not in the PDF"
         for i, column in enumerate(COLUMNS, start=1):
             for bullet in row.bullets(column):
-                assert contains_in_pieces(columns[i], _squash(bullet.rendered())) >= 0, f"{bullet.id}: {bullet.rendered()[:40]}… not in the PDF column"
+                assert contains_in_pieces(columns[i], _squash(bullet.rendered())) >= 0, (
+                    f"{bullet.id}: {bullet.rendered()[:40]}… not in the PDF column"
+                )
             for sub in row.subheadings or []:
                 if sub.column == column:
                     assert _squash(sub.text) in columns[i], sub.text
@@ -144,7 +148,9 @@ def test_preamble_footnotes_and_abbreviations_are_in_the_pdf(converted, master):
 @pytest.mark.libreoffice
 @needs_libreoffice
 def test_the_japanese_fonts_are_embedded(converted):
-    out = subprocess.run(["pdffonts", str(converted[0].output(2025) / "annex.pdf")], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["pdffonts", str(converted[0].output(2025) / "annex.pdf")], capture_output=True, text=True, check=True
+    ).stdout
     rows = [line.split() for line in out.splitlines()[2:] if line.strip()]
     embedded = {re.sub(r"^[A-Z]{6}\+", "", r[0]): r[-5] for r in rows}  # emb column: yes / no
     assert embedded.get("IPAexMincho") == "yes" and embedded.get("IPAexGothic") == "yes"
@@ -156,10 +162,12 @@ def test_the_japanese_fonts_are_embedded(converted):
 def test_every_page_starts_with_a_heading_or_the_repeated_header_row(converted, master):
     pdf = converted[0].output(2025) / "annex.pdf"
     starts_ok = [f"{c.no_raw}．" for c in master.chapters] + [ABBREVIATION_TITLE, "略称", MEASURE_LABEL]
-    starts_ok += [s.no for c in master.chapters for s in c.sections] + [s.group for c in master.chapters for s in c.sections if s.group]
+    starts_ok += [s.no for c in master.chapters for s in c.sections] + [
+        s.group for c in master.chapters for s in c.sections if s.group
+    ]
     header_pages = 0
     for page in range(1, converted[1].pages + 1):
-        lines = [l.strip() for l in pdftotext(pdf, "-layout", "-f", str(page), "-l", str(page)).splitlines() if l.strip()]
+        lines = [s.strip() for s in pdftotext(pdf, "-layout", "-f", str(page), "-l", str(page)).splitlines() if s.strip()]
         assert any(lines[0].startswith(s) for s in starts_ok), f"page {page} starts with {lines[0][:30]!r}"
         header_pages += lines[0].startswith(MEASURE_LABEL)
     assert header_pages >= converted[1].pages // 2  # most pages continue a table under its repeated header
@@ -177,7 +185,9 @@ def test_a_page_is_rendered_to_png_for_a_human_to_look_at(converted):
     )
     for page in (2, ai_page):
         stem = ARTIFACTS / f"annex-page-{page:02d}"
-        subprocess.run(["pdftoppm", "-r", "80", "-png", "-singlefile", "-f", str(page), "-l", str(page), str(pdf), str(stem)], check=True)
+        subprocess.run(
+            ["pdftoppm", "-r", "80", "-png", "-singlefile", "-f", str(page), "-l", str(page), str(pdf), str(stem)], check=True
+        )
         png = stem.with_suffix(".png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         width, height = struct.unpack(">II", png[16:24])
