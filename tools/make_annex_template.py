@@ -128,8 +128,9 @@ def styles_xml() -> str:
         pstyle("empty", ppr='<w:jc w:val="center"/>', rpr=table_text),
         pstyle(
             "abbr_title",
-            ppr='<w:keepNext/><w:pageBreakBefore/><w:spacing w:after="120"/><w:outlineLvl w:val="0"/>',
-            rpr=gothic + "<w:b/>" + size(24),
+            # the published annex leads its abbreviation table with a note, not a heading
+            ppr='<w:keepNext/><w:pageBreakBefore/><w:spacing w:after="120"/>',
+            rpr=size(21),
         ),
         pstyle("abbr", rpr=table_text),
         pstyle("abbr_member", ppr='<w:ind w:left="180"/>', rpr=table_text),

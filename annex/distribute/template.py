@@ -238,7 +238,7 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
     located = {row.id: (chapter, section, row) for chapter, section, row in annex.rows()}
     valid_tags = list(tags.ministries) + list(tags.pseudo_tags)
     abbreviations = [(m.abbr, "・".join(m.names) + ("【廃止】" if m.abolished else "")) for m in config.ministries]
-    title = config.settings.title if config.settings.year == year else f"統合イノベーション戦略{year} 別添"
+    title = config.title_for(year)
     source_year = annex.year if annex.year is not None else year - 1
     plans = []
     for abbr in tags.table_order(list(rows_of)):

@@ -145,6 +145,10 @@ class Config(BaseModel):
     def ministry_by_slug(self) -> dict[str, Ministry]:
         return {m.slug: m for m in self.ministries}
 
+    def title_for(self, year: int) -> str:
+        """The annex's title for a year: config's for its own year, else the same series' name."""
+        return self.settings.title if self.settings.year == year else f"統合イノベーション戦略{year} 別添"
+
     @property
     def secretariat(self) -> Secretariat:
         return self.settings.secretariat

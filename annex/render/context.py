@@ -13,7 +13,7 @@ from annex.model.annex import COLUMN_LABELS, COLUMNS, MEASURE_LABEL, Annex, Bull
 from annex.render.ooxml import LABELS, footnote_key
 
 CONTEXT_SCHEMA = "annex-context/1"
-ABBREVIATION_TITLE = "府省庁名の略称"
+ABBREVIATION_TITLE = "※【 】中において用いられる府省の略称は以下のとおり。"  # the lead, as published
 ABBREVIATION_HEADERS = ("略称", "府省名")
 # Keep tables short: LibreOffice lays out one long table in ~n³ time (performance_baselines §7).
 # Tables are cut between two 取組 once they reach this many sub-rows.
@@ -185,8 +185,12 @@ def _row_context(row: Row, cite, warnings: list[str]) -> dict:
     }
 
 
-def build_context(annex: Annex) -> dict:
-    """Everything the Word file shows, as plain JSON-able data, in document order. Pure."""
+def build_context(annex: Annex, *, title: str | None = None, created: str | None = None) -> dict:
+    """Everything the Word file shows, as plain JSON-able data, in document order. Pure.
+
+    ``title`` is the document's title (File > Properties, the PDF's title): this year's, from
+    config; ``created`` the run's time (ISO 8601), for the document's dates. Without them, the
+    master's own source name and no date (a context that depends on nothing but the master)."""
     warnings: list[str] = []
     footnotes = _Footnotes(annex.footnotes, warnings)
     blocks: list[dict] = []
@@ -232,8 +236,9 @@ def build_context(annex: Annex) -> dict:
                             "footnotes": footnotes.cite(ind.footnote_marks(), f"{chapter.no_raw}．{LABELS[part]}"),
                         }
                     )
+        group = None  # the published annex prints a group line once, before the first section of the group
         for section in chapter.sections:
-            if section.group:
+            if section.group and section.group != group:
                 blocks.append({"type": "group", "text": section.group})
             blocks.append(
                 {
@@ -242,8 +247,11 @@ def build_context(annex: Annex) -> dict:
                     "title": section.title,
                     "heading_style": section.heading_style,
                     "text": f"{section.no}　{section.title}",
+                    "group": section.group,
+                    "ends_group": group is not None and section.group is None,  # no line says so: a hidden mark
                 }
             )
+            group = section.group
             table: list[dict] = []
             size = 0
             for row in section.rows:
@@ -277,6 +285,8 @@ def build_context(annex: Annex) -> dict:
     return {
         "schema": CONTEXT_SCHEMA,
         "source": _scrub(annex.source, warnings, "別添"),
+        "title": _scrub(title or annex.source, warnings, "別添"),
+        "created": created,
         "year": annex.year,
         "column_labels": [MEASURE_LABEL, COLUMN_LABELS["status"], COLUMN_LABELS["policy"]],
         "footnote_numbering": numbering,

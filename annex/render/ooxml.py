@@ -90,7 +90,7 @@ def encode_bookmark(kind: str, value: str) -> str | None:
 
 def decode_bookmark(name: str) -> tuple[str, str] | None:
     """(kind, id) from a name made by encode_bookmark, or None for any other bookmark."""
-    if len(name) < 3 or name[0] != "_" or name[1] not in "rb":
+    if len(name) < 3 or name[0] != "_" or name[1] not in "rbg":  # row, bullet, group ends
         return None
     kind, body, out, i = name[1], name[2:], [], 0
     try:
@@ -126,3 +126,6 @@ def style_ids(styles_xml: bytes) -> dict[str, tuple[str, str]]:
 
 def footnote_key(key: str) -> tuple[int, str]:
     return (int(key), "") if key.isdigit() else (10**9, key)
+
+
+SOURCE_PREFIX = "annex source: "  # dc:description carries the master's source name, read back on import

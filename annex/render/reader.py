@@ -44,6 +44,7 @@ from annex.render.ooxml import (
     FOOTNOTES_RT,
     ITEM_BULLET,
     PARAGRAPH_STYLES,
+    SOURCE_PREFIX,
     TABLE_BULLET,
     W,
     decode_bookmark,
@@ -138,8 +139,13 @@ class _Reader:
                             self.footnote_root = self._xml(zf, target)
             self.title = None
             if "docProps/core.xml" in self.names:
-                node = self._xml(zf, "docProps/core.xml").find("{http://purl.org/dc/elements/1.1/}title")
-                self.title = node.text if node is not None and node.text else None
+                core = self._xml(zf, "docProps/core.xml")
+                title = core.find("{http://purl.org/dc/elements/1.1/}title")
+                described = core.find("{http://purl.org/dc/elements/1.1/}description")
+                if described is not None and (described.text or "").startswith(SOURCE_PREFIX):
+                    self.title = described.text[len(SOURCE_PREFIX) :]  # the master's source, written by render
+                elif title is not None and title.text:
+                    self.title = title.text
         self.paragraph_keys: dict[str, str] = {}
         self.character_keys: dict[str, str] = {}
         if styles is not None:
@@ -433,9 +439,10 @@ def read_annex_docx(path: Path) -> Annex:
             elif para.style == "section":
                 match = re.match(r"(\S+)\s(.*)", text, re.S)  # 「①　ＳＴＥＡＭ教育の…」
                 no, title = (match.group(1), match.group(2)) if match else (text, "")
-                section = Section(no=no, title=title, group=group)
+                if para.bookmark("g") == "end":  # the group ended before this section (render marks it)
+                    group = None
+                section = Section(no=no, title=title, group=group)  # a group line heads every section after it
                 chapter.sections.append(section)
-                group = None
         elif node.tag == f"{W}tbl":
             rows = [tr for tr in node if tr.tag == f"{W}tr"]
             first = [_text(p).strip() for p in rows[0].iter(f"{W}p")] if rows else []

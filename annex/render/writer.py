@@ -47,6 +47,7 @@ from annex.render.ooxml import (
     PARAGRAPH_STYLES,
     PKG_REL_NS,
     R_NS,
+    SOURCE_PREFIX,
     SUBHEADING_KEYS,
     TABLE_BULLET,
     TABLE_STYLES,
@@ -57,6 +58,7 @@ from annex.render.ooxml import (
 )
 
 TEMPLATE_NAME = "annex.docx"
+SUBJECT = "科学技術・イノベーション基本計画の実施状況と今後の取組方針（別添）"
 # Column widths of the 取組 table, as shares of the text width (measure | status | policy).
 TABLE_SHARES = (0.30, 0.35, 0.35)
 ABBREVIATION_SHARES = (0.25, 0.75)
@@ -150,7 +152,8 @@ class _Writer:
         if kind == "chapter":
             self.parts.append(self.para("chapter", self.run(block["text"])))
         elif kind == "section":
-            self.parts.append(self.para("section", self.run(block["text"])))
+            start, end = self.bookmark("g", "end") if block.get("ends_group") else ("", "")
+            self.parts.append(self.para("section", start + self.run(block["text"]) + end))
         elif kind == "group":
             self.parts.append(self.para("group", self.run(block["text"])))
         elif kind == "label":
@@ -400,7 +403,7 @@ def render_docx(context: dict, template_path: Path, out_path: Path) -> DocxInfo:
             sect_pr.insert(position, pr)
     parts["word/document.xml"] = etree.tostring(document, xml_declaration=True, encoding="UTF-8", standalone=True)
     _write_footnotes(parts, writer.footnote_xml())
-    _set_title(parts, context["source"])
+    _set_properties(parts, context)
 
     out_path = Path(out_path)
     with zipfile.ZipFile(out_path, "w", zipfile.ZIP_DEFLATED) as zout:
@@ -447,15 +450,31 @@ def _write_footnotes(parts: dict[str, bytes], notes: list[str]) -> None:
     parts[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def _set_title(parts: dict[str, bytes], title: str) -> None:
-    """The annex's source name goes into the document title (File > Properties), read back on import."""
+DC = "http://purl.org/dc/elements/1.1/"
+DCTERMS = "http://purl.org/dc/terms/"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+
+
+def _set_properties(parts: dict[str, bytes], context: dict) -> None:
+    """File > Properties (and the PDF's title): this year's title, the annex as subject, the run's
+    date — never the template's own — and the master's source name for the reader."""
     name = "docProps/core.xml"
     if name not in parts:
         return
     root = etree.fromstring(parts[name])
-    dc = "http://purl.org/dc/elements/1.1/"
-    node = root.find(f"{{{dc}}}title")
-    if node is None:
-        node = etree.SubElement(root, f"{{{dc}}}title")
-    node.text = title
+
+    def put(ns: str, tag: str, text: str, **attrs: str) -> None:
+        node = root.find(f"{{{ns}}}{tag}")
+        if node is None:
+            node = etree.SubElement(root, f"{{{ns}}}{tag}")
+        node.text = text
+        for key, value in attrs.items():
+            node.set(key, value)
+
+    put(DC, "title", context.get("title") or context["source"])
+    put(DC, "subject", SUBJECT)
+    put(DC, "description", SOURCE_PREFIX + context["source"])
+    if context.get("created"):
+        for tag in ("created", "modified"):
+            put(DCTERMS, tag, context["created"], **{f"{{{XSI}}}type": "dcterms:W3CDTF"})
     parts[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)

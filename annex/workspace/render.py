@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import tempfile
 import time
@@ -43,7 +44,8 @@ def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: f
     result = RenderResult(year=year)
     clock = time.perf_counter()
     annex = read_master(workspace.master_json(year))
-    context = build_context(annex)
+    created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    context = build_context(annex, title=workspace.config.title_for(year), created=created)
     result.warnings = list(context["warnings"])
     result.seconds["context"] = time.perf_counter() - clock
 

@@ -147,6 +147,23 @@ def test_preamble_footnotes_and_abbreviations_are_in_the_pdf(converted, master):
 
 @pytest.mark.libreoffice
 @needs_libreoffice
+def test_each_footnote_mark_stands_where_the_published_text_cites_it(converted, master):
+    """「…国際的に遜色のない水準¹⁶⁵を視野に…」: the mark inside the sentence, at its offset, not at the end."""
+    text = _squash(pdftotext(converted[0].output(2025) / "annex.pdf"))
+    checked = 0
+    for chapter in master.chapters:
+        for indicator in chapter.preamble.key_indicators + chapter.preamble.reference_indicators:
+            for number, offset in indicator.footnote_marks():
+                before, after = indicator.text[:offset], indicator.text[offset:]
+                assert _squash(before[-8:] + str(number) + after[:8]) in text, (number, indicator.text)
+                checked += 1
+    assert checked == 8
+    mid = [o for c in master.chapters for i in c.preamble.key_indicators for _, o in i.footnote_marks() if o < len(i.text)]
+    assert mid, "the corpus cites at least one footnote mid-sentence"
+
+
+@pytest.mark.libreoffice
+@needs_libreoffice
 def test_the_japanese_fonts_are_embedded(converted):
     out = subprocess.run(
         ["pdffonts", str(converted[0].output(2025) / "annex.pdf")], capture_output=True, text=True, check=True

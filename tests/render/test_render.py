@@ -19,9 +19,10 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from annex.master.importer import import_annex, read_annex_file
+from annex.master.store import read_master
 from annex.model.annex import COLUMN_LABELS, COLUMNS, MEASURE_LABEL, Annex
 from annex.model.config import bundled_path, load_config, shipped_template
-from annex.render import BODY_MARKER, LABELS, TemplateError, build_context, context_json, render_docx
+from annex.render import BODY_MARKER, LABELS, TemplateError, build_context, context_json, read_annex_docx, render_docx
 from annex.render.context import ABBREVIATION_HEADERS, MAX_SUBROWS_PER_TABLE
 from annex.workspace.layout import Workspace
 from annex.workspace.master import import_into_workspace
@@ -144,13 +145,17 @@ def test_every_table_is_short_and_a_long_section_is_cut_between_rows(master):
 
 # -- the Word file ------------------------------------------------------------------------------
 def test_chapters_sections_and_group_lines_in_order(master, document):
+    """As published: the group line （戦略的に取り組むべき基盤技術） once, before its first section."""
     expected = []
     for chapter in master.chapters:
         expected.append(("heading 1", f"{chapter.no_raw}．{chapter.title}"))
+        group = None
         for section in chapter.sections:
-            if section.group:
+            if section.group and section.group != group:
                 expected.append(("別添 節の区分", section.group))
+            group = section.group
             expected.append(("heading 2", f"{section.no}　{section.title}"))
+    assert sum(1 for kind, _ in expected if kind == "別添 節の区分") == 1  # chapter ４ (1)–(5): one group
     seen = [
         (style(p).lower() if style(p).startswith("Heading") else style(p), p.text)
         for p in document.paragraphs
@@ -461,3 +466,18 @@ def test_the_shipped_template_matches_the_script_that_builds_it(tmp_path):
         return styles, page, [p.text for p in document.paragraphs]
 
     assert shape(out) == shape(TEMPLATE), "templates/annex.docx is out of date: run python tools/make_annex_template.py"
+
+
+def test_the_documents_title_subject_and_dates_are_this_years_and_the_runs(workspace):
+    """Not the master's source name (English, last year's) nor the template's fixed date."""
+    import datetime as dt
+
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    result = render_year(workspace, 2025, pdf=False)
+    props = docx.Document(str(result.docx_path)).core_properties
+    assert props.title == workspace.config.title_for(2025) == "統合イノベーション戦略2025 別添"
+    assert not re.search(r"[A-Za-z]", props.title) and re.search(r"[\u4e00-\u9fff]", props.subject)
+    created = props.created if props.created.tzinfo else props.created.replace(tzinfo=dt.UTC)
+    assert created >= before and props.modified == props.created
+    # and the master's own source name still comes back on import
+    assert read_annex_docx(result.docx_path).source == read_master(workspace.master_json(2025)).source
