@@ -52,6 +52,7 @@ from annex.model.contract import (
     HEADER_ROW,
     LOCKED_KEYS,
     META_KEYS,
+    NOTE_MARK,
     PREAMBLE_FIELDS,
     RELISTED_VALUE,
     SHEET_ENTRY,
@@ -66,6 +67,7 @@ from annex.model.contract import (
     heading_text,
     join_tags,
     locked_checksum,
+    marked_text,
     preamble_items,
     preamble_row_id,
     section_label,
@@ -152,11 +154,15 @@ def checksum_lines(lines: Iterable[TemplateLine | dict[str, str]]) -> list[dict[
     return out
 
 
-def _footnote_text(numbers: Iterable[int] | None) -> str:
-    return "、".join(str(n) for n in numbers or [])
+def _notes_text(numbers: Iterable[int] | None, notes: dict[str, str]) -> str:
+    """The 脚注 cell: each note cited, as its mark and its text (the marks stand in 記載内容)."""
+    return "\n".join(f"{NOTE_MARK.format(number=n)}{notes.get(str(n), '')}" for n in dict.fromkeys(numbers or []))
 
 
-def _bullet_line(kind: LineKind, chapter: Chapter, section: Section, row: Row, column: Column, bullet: Bullet) -> TemplateLine:
+def _bullet_line(
+    kind: LineKind, chapter: Chapter, section: Section, row: Row, column: Column, bullet: Bullet, notes: dict[str, str]
+) -> TemplateLine:
+    text = marked_text(bullet.text, bullet.footnote_marks())
     return TemplateLine(
         kind,
         {
@@ -164,29 +170,36 @@ def _bullet_line(kind: LineKind, chapter: Chapter, section: Section, row: Row, c
             "row_id": row.id,
             "chapter": chapter_label(chapter),
             "section": section_label(section),
-            "measure": row.measure,
+            "measure": marked_text(row.measure, row.measure_footnote_marks()),
             "field": FIELD_STATUS if column == "status" else FIELD_POLICY,
             "heading": heading_text(bullet.heading, bullet.heading_path),
-            "text": bullet.text,
+            "text": text,
             "tags": join_tags(bullet.tags),
             "relisted": RELISTED_VALUE if bullet.relisted else "",
             "relisted_of": bullet.relisted_of or "",
             "action": ACTION_UNCHANGED,
-            "previous_text": bullet.text,
-            "footnotes": _footnote_text(bullet.footnotes),
+            "previous_text": text,
+            "footnotes": _notes_text(bullet.footnotes, notes),
         },
     )
 
 
 def _spare_line(chapter: Chapter, section: Section, row: Row) -> TemplateLine:
     values = {spec.key: "" for spec in COLUMNS}
-    values.update(row_id=row.id, chapter=chapter_label(chapter), section=section_label(section), measure=row.measure)
+    values.update(
+        row_id=row.id,
+        chapter=chapter_label(chapter),
+        section=section_label(section),
+        measure=marked_text(row.measure, row.measure_footnote_marks()),
+    )
     return TemplateLine("spare", values)
 
 
 def _preamble_lines(annex: Annex) -> list[TemplateLine]:
     lines = []
-    for item_id, (chapter, kind, _, text, notes) in preamble_items(annex).items():
+    for item_id, (chapter, kind, index, text, notes) in preamble_items(annex).items():
+        entry = getattr(chapter.preamble, kind)[index - 1]
+        shown = text if isinstance(entry, str) else marked_text(text, entry.footnote_marks())
         lines.append(
             TemplateLine(
                 "preamble",
@@ -198,13 +211,13 @@ def _preamble_lines(annex: Annex) -> list[TemplateLine]:
                     "measure": "",
                     "field": PREAMBLE_FIELDS[kind],
                     "heading": "",
-                    "text": text,
+                    "text": shown,
                     "tags": "",
                     "relisted": "",
                     "relisted_of": "",
                     "action": ACTION_UNCHANGED,
-                    "previous_text": text,
-                    "footnotes": _footnote_text(notes),
+                    "previous_text": shown,
+                    "footnotes": _notes_text(notes, annex.footnotes),
                 },
             )
         )
@@ -266,7 +279,9 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
             for column in ("status", "policy"):
                 for bullet in row.bullets(column):
                     owned = abbr in bullet_owners(row, column, bullet, tags, secretariat)
-                    plan.lines.append(_bullet_line("owned" if owned else "context", chapter, section, row, column, bullet))
+                    plan.lines.append(
+                        _bullet_line("owned" if owned else "context", chapter, section, row, column, bullet, annex.footnotes)
+                    )
             plan.lines.extend(_spare_line(chapter, section, row) for _ in range(SPARE_LINES_PER_ROW))
         plans.append(plan)
     return plans

@@ -39,7 +39,6 @@ from annex.model.annex import (
     Row,
     assign_missing_ids,
     assign_missing_positions,
-    rebase_offsets,
 )
 from annex.model.config import Config
 from annex.model.contract import (
@@ -176,6 +175,7 @@ class _Content:
     relisted: bool
     relisted_of: str | None
     column: Column
+    marks: tuple[tuple[int, int], ...] = ()  # (footnote, offset in text): where each reference stands
 
     @classmethod
     def of_bullet(cls, bullet: Bullet, column: Column) -> "_Content":
@@ -187,6 +187,7 @@ class _Content:
             bullet.relisted,
             bullet.relisted_of,
             column,
+            tuple(bullet.footnote_marks()),
         )
 
     @classmethod
@@ -195,18 +196,30 @@ class _Content:
         if line.heading is not None and line.heading == heading_text_of(old):
             heading, path = old.heading, old.heading_path  # unchanged 見出し: keep the stored path
         relisted_of = (line.relisted_of or old.relisted_of) if line.relisted else None
+        text = _text(line)
         return cls(
-            _text(line) or old.text,
+            text or old.text,
             tuple(line.tags),
             heading,
             tuple(path) if path else None,
             line.relisted,
             relisted_of,
             line.column or old.column,
+            _marks(line) if text else old.marks,
         )
 
     def rendered(self) -> str:
         return Bullet(text=self.text, tags=list(self.tags), relisted=self.relisted).rendered()
+
+
+def _marks(line: SubmissionLine) -> tuple[tuple[int, int], ...]:
+    """The ［注N］ marks validation read out of the line's text, as (number, offset)."""
+    return tuple(zip(line.footnotes or [], line.footnote_offsets or []))
+
+
+def _set_marks(target, marks: tuple[tuple[int, int], ...]) -> None:
+    target.footnotes = [n for n, _ in marks] or None
+    target.footnote_offsets = [o for _, o in marks] or None
 
 
 def heading_text_of(content: _Content) -> str:
@@ -380,7 +393,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
             continue
         content = winner.content
         assert content is not None
-        b.footnote_offsets = rebase_offsets(b.text, content.text, b.footnote_offsets)
+        _set_marks(b, content.marks)
         b.text, b.tags, b.relisted, b.relisted_of = content.text, list(content.tags), content.relisted, content.relisted_of
         b.heading, b.heading_path = content.heading, list(content.heading_path) if content.heading_path else None
         b.provenance = _provenance(winner.ministry, winner.sub, winner.line)
@@ -416,6 +429,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
             heading_path=path,
             provenance=_provenance(ministry, sub, line),
         )
+        _set_marks(new, _marks(line))
         column: Column = line.column  # type: ignore[assignment]
         if column == "status":
             new.submitted_by = ministry
@@ -558,13 +572,15 @@ def _merge_preamble(work: Annex, lines, result: MergeResult, outcome) -> None:
                 ministry, sub, line, "not_merged", line.item_id, f"前文の項目ID「{line.item_id or ''}」はマスターにありません。"
             )
             continue
-        ch, _, _, old, _ = found
+        ch, _, index, old, _ = found
+        entry = getattr(ch.preamble, kind)[index - 1]
+        old_marks = () if isinstance(entry, str) else tuple(entry.footnote_marks())
         if line.action == ACTION_DELETE:
             removed.add(line.item_id)
             outcome(ministry, sub, line, "applied", line.item_id)
             result.changes.append(Change(ministry, "deleted", line.item_id, preamble_row_id(ch), kind, old, None, source))  # type: ignore[arg-type]
-        elif text is not None and text != old and line.action in (ACTION_EDIT, ACTION_UNCHANGED):
-            edits[line.item_id] = text
+        elif text is not None and (text, _marks(line)) != (old, old_marks) and line.action in (ACTION_EDIT, ACTION_UNCHANGED):
+            edits[line.item_id] = (text, _marks(line))
             outcome(ministry, sub, line, "applied", line.item_id)
             result.changes.append(Change(ministry, "modified", line.item_id, preamble_row_id(ch), kind, old, text, source))  # type: ignore[arg-type]
         else:
@@ -577,21 +593,27 @@ def _merge_preamble(work: Annex, lines, result: MergeResult, outcome) -> None:
                 if item_id in removed:
                     continue
                 if item_id in edits:
-                    text = edits[item_id]
-                    entry = (
-                        text
-                        if isinstance(entry, str)
-                        else Indicator(
-                            text=text,
-                            footnotes=list(entry.footnotes),
-                            footnote_offsets=rebase_offsets(entry.text, text, entry.footnote_offsets),
-                        )
-                    )
+                    text, marks = edits[item_id]
+                    if isinstance(entry, str):
+                        entry = text
+                    else:
+                        entry = Indicator(text=text)
+                        _set_marks(entry, marks)
+                        entry.footnotes = entry.footnotes or []  # an indicator always lists its footnotes
                 entries.append(entry)
             for _excel_row, text, ministry, sub, line in sorted(
                 appended.get((preamble_row_id(ch), kind), []), key=lambda t: t[0]
             ):
-                entries.append(text if kind == "goals" else Indicator(text=text))
+                if kind == "goals":
+                    entries.append(text)
+                else:
+                    entries.append(
+                        Indicator(
+                            text=text,
+                            footnotes=[n for n, _ in _marks(line)],
+                            footnote_offsets=[o for _, o in _marks(line)] or None,
+                        )
+                    )
                 new_id = preamble_item_id(ch, kind, len(entries))
                 outcome(ministry, sub, line, "applied", new_id)
                 result.changes.append(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -79,7 +81,13 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("relisted_of", "再掲元項目ID", True, 15, "再掲の場合、元の記載の項目ID（分かる場合）。"),
     ColumnSpec("action", "対応", True, 10, "変更なし / 修正 / 新規 / 削除 から選択。"),
     ColumnSpec("previous_text", "前年度の記載", False, 50, "参考（変更不可）。前年度に公表した文章。"),
-    ColumnSpec("footnotes", "脚注", False, 8, "参考（変更不可）。引用している脚注番号。"),
+    ColumnSpec(
+        "footnotes",
+        "脚注",
+        False,
+        30,
+        "参考（変更不可）。記載内容の［注番号］が引用している脚注の本文。参照は記載内容の中で移動・削除できます。",
+    ),
 )
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 LABELS = tuple(c.label for c in COLUMNS)
@@ -163,3 +171,48 @@ def preamble_items(annex: Annex) -> dict[str, tuple[Chapter, str, int, str, list
                 text, notes = (entry, []) if isinstance(entry, str) else (entry.text, list(entry.footnotes))
                 items[preamble_item_id(chapter, kind, i)] = (chapter, kind, i, text, notes)
     return items
+
+
+# -- footnote marks in 記載内容 ------------------------------------------------------------------
+# A cell holds text, not superscripts: each footnote reference stands in the text as ［注174］,
+# where the published annex prints ¹⁷⁴, so that a ministry keeps, moves or removes it where it
+# stands. The 脚注 column beside it shows the notes' texts.
+NOTE_MARK = "［注{number}］"
+_NOTE_MARK_RE = re.compile(r"［注(\d+)］")
+# What officers type instead: half-width brackets or digits, other brackets, a space, no closing bracket.
+_NOTE_LIKE_RE = re.compile(r"[［\[〔【(（]\s*注\s*([0-9０-９]+)\s*[］\]〕】)）]?")
+
+
+def marked_text(text: str, marks: Iterable[tuple[int, int]]) -> str:
+    """text with ［注N］ inserted at each (number, offset)."""
+    out, done = [], 0
+    for number, offset in sorted(marks, key=lambda m: m[1]):
+        offset = min(max(offset, done), len(text))
+        out.append(text[done:offset] + NOTE_MARK.format(number=number))
+        done = offset
+    return "".join(out) + text[done:]
+
+
+@dataclass(frozen=True)
+class NoteMarks:
+    text: str  # the text without its marks
+    numbers: list[int]
+    offsets: list[int]
+    mangled: list[tuple[str, str]]  # (what was typed, the mark it should be) — left in the text as typed
+
+
+def read_marks(text: str) -> NoteMarks:
+    """The ［注N］ marks of a cell's text: the clean text, where each mark stands, and the marks
+    typed in another form (reported, never repaired silently)."""
+    numbers, offsets, mangled, clean, done = [], [], [], [], 0
+    for match in _NOTE_MARK_RE.finditer(text):
+        clean.append(text[done : match.start()])
+        numbers.append(int(match.group(1)))
+        offsets.append(sum(len(part) for part in clean))
+        done = match.end()
+    clean.append(text[done:])
+    rest = "".join(clean)
+    for match in _NOTE_LIKE_RE.finditer(rest):
+        number = int(unicodedata.normalize("NFKC", match.group(1)))
+        mangled.append((match.group(0), NOTE_MARK.format(number=number)))
+    return NoteMarks(rest, numbers, offsets, mangled)

@@ -53,6 +53,8 @@ class SubmissionLine:
     relisted_of: str | None
     action: str  # 変更なし / 修正 / 新規 / 削除
     previous_text: str | None = None
+    footnotes: list[int] | None = None  # the ［注N］ marks read out of text (text is then without them)
+    footnote_offsets: list[int] | None = None
     cells: dict[str, str] = field(default_factory=dict)  # column key → A1 address
     raw: dict[str, str] = field(default_factory=dict)  # column key → the cell's text, verbatim
 

@@ -21,7 +21,7 @@ GROUP_TITLES: dict[Group, str] = {
     "line": "各行の記入内容",
     "across": "行と行の関係",
 }
-CATALOGUE_VERSION = "2026.1"  # part of the validation cache key: a changed catalogue re-validates
+CATALOGUE_VERSION = "2026.2"  # part of the validation cache key: a changed catalogue re-validates
 
 
 @dataclass(frozen=True)
@@ -234,6 +234,36 @@ _RULES = (
         "見出し行より上に挿入した行、または削除した行を元に戻してください。",
     ),
     # -- line level ------------------------------------------------------------------------
+    Rule(
+        "L-NOTE-MANGLED",
+        "error",
+        "line",
+        "脚注の参照の書き方",
+        "Footnote mark typed in another form",
+        "脚注の参照「{found}」の書き方が違います。",
+        "脚注の参照は記載内容の中に「［注174］」の形（全角の角括弧）で、引用する位置に置いてください。",
+        "「{found}」を「{expected}」に直してください。",
+    ),
+    Rule(
+        "L-NOTE-UNKNOWN",
+        "error",
+        "line",
+        "存在しない脚注の参照",
+        "Footnote mark citing no footnote",
+        "脚注［注{number}］は別添にありません。",
+        "新しい脚注が必要な場合は、脚注の本文を事務局に連絡してください（参照［注番号］だけでは追加できません）。",
+        None,
+    ),
+    Rule(
+        "L-NOTE-REMOVED",
+        "warning",
+        "line",
+        "脚注の参照の削除",
+        "Footnote mark removed",
+        "前年度の記載にあった脚注の参照［注{number}］がなくなっています。",
+        "脚注が不要になった場合は参照を削除して構いません。残す場合は「［注番号］」をそのまま残してください。",
+        None,
+    ),
     Rule(
         "L-TEXT-EMPTY",
         "error",

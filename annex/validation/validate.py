@@ -50,6 +50,7 @@ from annex.model.contract import (
     locked_checksum,
     preamble_items,
     preamble_row_id,
+    read_marks,
     split_tags,
 )
 from annex.model.issues import Issue, Location, Severity, Submission, SubmissionLine
@@ -482,6 +483,34 @@ def _line_issue(code: str, column: str, item: _Pending, i: int, ref: Reference) 
     return _issue(sev, code, file, cell, it)
 
 
+def _footnote_marks(sub: Submission, plan, ref: Reference) -> list[Issue]:
+    """Read the ［注N］ marks out of each line's 記載内容 (line.text becomes the text without them,
+    line.footnotes / footnote_offsets where they stood); a mark typed in another form, a mark
+    citing no footnote and a removed mark are located issues."""
+    sent = {line.values["item_id"]: line for line in plan.lines if line.prefilled} if plan is not None else {}
+    known = set(ref.annex.footnotes) if ref.annex is not None else set()
+    issues = []
+    for line in sub.lines:
+        if not line.text:
+            continue
+        marks = read_marks(line.text)
+        cell = line.cells.get("text")
+        for found, expected in marks.mangled:
+            issues.append(_issue(ref.severities, "L-NOTE-MANGLED", sub.file, cell, line.item_id, found=found, expected=expected))
+        before = sent.get(line.item_id or "")
+        previous = read_marks(before.values.get("previous_text") or "").numbers if before is not None else []
+        for number in dict.fromkeys(marks.numbers):
+            if str(number) not in known and number not in previous:
+                issues.append(_issue(ref.severities, "L-NOTE-UNKNOWN", sub.file, cell, line.item_id, number=number))
+        if line.action != ACTION_DELETE:
+            for number in previous:
+                if number not in marks.numbers:
+                    issues.append(_issue(ref.severities, "L-NOTE-REMOVED", sub.file, cell, line.item_id, number=number))
+        line.text = marks.text or None
+        line.footnotes, line.footnote_offsets = marks.numbers, marks.offsets
+    return issues
+
+
 def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[Submission]:
     """Read workbooks (with their SHA-256) → Submissions, the line checks run once for the batch."""
     submissions: list[Submission] = []
@@ -518,6 +547,7 @@ def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[
         plan = ref.plans.get(ministry) if ministry else None
         compared, own_text, own_tags = _compare_with_template(sub, plan, ref, meta)
         sub.issues.extend(compared)
+        sub.issues.extend(_footnote_marks(sub, plan, ref))
         ids_in_sub = {ln.item_id for ln in sub.lines if ln.item_id}
         item = _Pending(sub)
         plan_ids = set(plan.item_ids) if plan is not None else None

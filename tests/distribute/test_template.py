@@ -235,7 +235,12 @@ def test_secretariat_template_holds_the_preamble_with_deterministic_ids():
     }
     assert preamble[0]["item_id"] == "3-goals-01" and preamble[0]["row_id"] == "3-preamble"
     first_key = next(line for line in preamble if line["field"] == "主要指標")
-    assert first_key["item_id"] == "3-key-01" and first_key["footnotes"] == "165"
+    assert first_key["item_id"] == "3-key-01" and first_key["footnotes"] == "［注165］" + d.master.footnotes["165"]
+    # the reference stands in 記載内容 where the published text cites it: 「…水準［注165］を視野に…」
+    indicator = chapter3.key_indicators[0]
+    [(number, offset)] = indicator.footnote_marks()
+    assert first_key["text"] == indicator.text[:offset] + "［注165］" + indicator.text[offset:] == first_key["previous_text"]
+    assert "水準［注165］を視野に" in first_key["text"]
     guide = "\n".join(str(c.value) for row in d.workbook("科技")[SHEET_GUIDE].iter_rows() for c in row if c.value)
     assert d.master.footnotes["165"] in guide
     assert not any(line["field"] in PREAMBLE_FIELDS.values() for line in read_lines(d.workbook("文")[SHEET_ENTRY]))

@@ -317,3 +317,51 @@ def test_the_validation_cache_key_follows_master_and_config_changes(tmp_path):
         encoding="utf-8",
     )
     assert load_reference(Workspace.at(ws.root), 2026).fingerprint() not in (first, edited)
+
+
+# -- footnote marks ［注N］ in 記載内容 -------------------------------------------------------------
+def _preamble_rows(ws) -> dict[str, int]:
+    return {ws[f"A{r}"].value: r for r in range(4, ws.max_row + 1) if str(ws[f"A{r}"].value or "").startswith("3-")}
+
+
+def test_footnote_marks_are_read_where_they_stand_and_mistyped_ones_are_located(tmp_path, pool, env):
+    """The secretariat's workbook shows 「…水準［注165］を視野に…」: a mark moved is read at its new
+    place; one typed 「[注166]」, one citing a footnote that does not exist, one deleted are issues."""
+    from annex.merge.merge import merge
+
+    d, ref = env
+    path, wb, _ = _template_copy(tmp_path, "科技", "secretariat.xlsx")
+    ws = wb[SHEET_ENTRY]
+    rows = _preamble_rows(ws)
+    moved, mangled, unknown, removed = (rows[f"3-{k}"] for k in ("key-01", "key-02", "ref-01", "ref-02"))
+    text = ws[f"H{moved}"].value
+    assert "水準［注165］を視野に" in text
+    ws[f"H{moved}"] = text.replace("［注165］", "") + "［注165］"  # the reference moved to the end
+    ws[f"H{mangled}"] = ws[f"H{mangled}"].value.replace("［注166］", "[注166]")
+    ws[f"H{unknown}"] = ws[f"H{unknown}"].value + "［注999］"
+    ws[f"H{removed}"] = ws[f"H{removed}"].value.replace("［注168］", "")
+    for r in (moved, mangled, unknown, removed):
+        ws[f"L{r}"] = "修正"
+    wb.save(path)
+    [sub] = _validate(pool, env, path)
+    found = {(i.rule, i.location.cell): i for i in sub.issues}
+    assert found[("L-NOTE-MANGLED", f"H{mangled}")].suggestion == "「[注166]」を「［注166］」に直してください。"
+    assert ("L-NOTE-UNKNOWN", f"H{unknown}") in found and "［注999］" in found[("L-NOTE-UNKNOWN", f"H{unknown}")].message
+    assert found[("L-NOTE-REMOVED", f"H{removed}")].severity == "warning"
+    assert {i.rule for i in sub.issues} == {"L-NOTE-MANGLED", "L-NOTE-UNKNOWN", "L-NOTE-REMOVED"}
+    line = next(ln for ln in sub.lines if ln.excel_row == moved)
+    assert "［注" not in line.text and line.footnotes == [165] and line.footnote_offsets == [len(line.text)]
+
+    # the moved mark and the removed one, as merged (the returned file aside, a clean copy of those two edits)
+    path2, wb2, _ = _template_copy(tmp_path, "科技", "secretariat-ok.xlsx")
+    ws2 = wb2[SHEET_ENTRY]
+    for r in (moved, removed):
+        ws2[f"H{r}"] = ws[f"H{r}"].value
+        ws2[f"L{r}"] = "修正"
+    wb2.save(path2)
+    [ok] = _validate(pool, env, path2)
+    assert ok.accepted, ok.issues
+    result = merge(ref.annex, {"科技": ok}, d.workspace.config, year=2026)
+    pre = result.annex.chapters[0].preamble
+    assert pre.key_indicators[0].footnote_marks() == [(165, len(pre.key_indicators[0].text))]
+    assert pre.reference_indicators[1].footnotes == [] and pre.reference_indicators[1].footnote_offsets is None
