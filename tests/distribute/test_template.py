@@ -307,3 +307,20 @@ def test_libreoffice_opens_a_template_and_converts_it_to_pdf(tmp_path):
     assert pdf.exists(), done.stdout + done.stderr
     assert pdf.read_bytes()[:5] == b"%PDF-"
     assert pdf.stat().st_size > 5000
+
+
+def test_status_bullets_of_other_ministries_are_locked_context_even_in_a_shared_row():
+    """4-（１）-01 is shared by about twenty ministries: ＮＩＳＣ sees 警察庁's 「警察活動の高度化…」 grey and locked."""
+    d = distributed()
+    row = d.master.row_index()["4-（１）-01"]
+    police = next(b for b in row.status if b.text.startswith("警察活動の高度化"))
+    kinds = {ln.values["item_id"]: ln.kind for ln in d.plans["ＮＩＳＣ"].lines if ln.values.get("item_id")}
+    assert kinds[police.id] == "context"
+    assert d.plans["警"].lines and {ln.values["item_id"]: ln.kind for ln in d.plans["警"].lines}[police.id] == "owned"
+    ws = d.workbook("ＮＩＳＣ")[SHEET_ENTRY]
+    r = next(FIRST_DATA_ROW + i for i, ln in enumerate(d.plans["ＮＩＳＣ"].lines) if ln.values.get("item_id") == police.id)
+    assert ws[f"{LETTER['text']}{r}"].protection.locked
+    status_in_row = [
+        ln for ln in d.plans["ＮＩＳＣ"].lines if ln.values.get("row_id") == row.id and ln.values["field"] == "実施状況・現状分析"
+    ]
+    assert sum(ln.kind == "owned" for ln in status_in_row) < len(status_in_row) / 4

@@ -318,3 +318,54 @@ def test_merge_loses_nothing_is_idempotent_and_order_independent(scenario, rnd):
     assert shuffled.annex.to_json() == master.to_json()
     assert shuffled.changes == result.changes and shuffled.conflicts == result.conflicts
     assert shuffled.outcomes == result.outcomes and shuffled.decisions == result.decisions
+
+
+def _subrow_annex():
+    """A row of three ministries; each status bullet beside the policy bullet it reports on."""
+    return annex(
+        row(
+            "3-①-01",
+            ["文", "経", "総"],
+            status=[
+                bullet("共管の現状。", [], id="3-①-01-S01", subrow=1),
+                bullet("総の現状。", [], id="3-①-01-S02", subrow=2),
+            ],
+            policy=[
+                bullet("共管の方針。", ["文", "経"], id="3-①-01-P01", subrow=1),
+                bullet("総の方針。", ["総"], id="3-①-01-P02", subrow=2),
+            ],
+        )
+    )
+
+
+def test_a_status_bullet_is_edited_only_by_the_ministries_beside_it_and_a_shared_one_can_conflict():
+    prev = _subrow_annex()
+    subs = {
+        "文": submission("文", line("修正", item_id="3-①-01-S01", field=STATUS, text="文の現状。")),
+        "経": submission("経", line("修正", item_id="3-①-01-S01", field=STATUS, text="経の現状。")),
+        "総": submission("総", line("修正", item_id="3-①-01-S01", field=STATUS, text="総の乗っ取り。")),
+    }
+    result = merge(prev, subs, CONFIG, year=2026)
+    (c,) = result.conflicts
+    assert c.item_id == "3-①-01-S01" and c.winner == "文"
+    s01 = result.annex.bullet_index()["3-①-01-S01"][2]
+    assert s01.text == "文の現状。"
+    assert s01.submitted_by is None  # the edit keeps its owners: those beside it, 文 and 経
+    assert bullet_owners(*result.annex.bullet_index()["3-①-01-S01"], CONFIG.tags, "科技") == ["文", "経"]
+    refused = [o for o in result.outcomes if o.ministry == "総"]
+    assert [o.outcome for o in refused] == ["not_merged"]
+
+
+def test_a_new_status_bullet_records_its_ministry_as_owner_and_joins_its_sub_row():
+    result = merge(
+        _subrow_annex(),
+        {"総": submission("総", line("新規", row_id="3-①-01", field=STATUS, text="総の新しい現状。", tags=[]))},
+        CONFIG,
+        year=2026,
+    )
+    row_ = result.annex.row_index()["3-①-01"]
+    new = next(b for b in row_.status if b.text == "総の新しい現状。")
+    assert new.submitted_by == "総" and new.subrow == 2  # after 総's bullet, beside 総's policy
+    assert bullet_owners(row_, "status", new, CONFIG.tags, "科技") == ["総"]
+    again = type(result.annex).model_validate_json(result.annex.to_json())
+    assert again.row_index()["3-①-01"].status[-1].submitted_by == "総"  # master.json keeps the owner
