@@ -10,7 +10,6 @@ from corpus_distribution import distributed
 
 from annex.distribute.template import plan_templates, read_lines
 from annex.io.files import TEMP_SUFFIX
-from annex.master.store import read_master
 from annex.model.config import bundled_path
 from annex.model.contract import SHEET_ENTRY, preamble_items
 from annex.model.errors import AnnexError
@@ -99,8 +98,14 @@ def run_cli(capsys, *args):
 
 
 def test_cli_prints_file_lines_and_warnings_per_ministry(imported, capsys):
+    """Warnings, not errors: a ministry without a contact, a tag outside the abbreviation table."""
+    path = imported.master_json(2025)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["chapters"][0]["sections"][0]["rows"][0]["policy"][0]["tags"].append("文化省")
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     code, out, err = run_cli(capsys, "distribute", "--year", "2026", "--workspace", str(imported.root))
     assert code == 0, err
+    assert "「文化省」は略称表にありません" in out
     assert "文（文部科学省・スポーツ庁・文化庁）" in out and "mext.xlsx" in out
     assert "警告: 内閣人事局" in out
     assert "計 22 府省" in out
@@ -115,45 +120,41 @@ def test_missing_master_is_one_japanese_line_and_nothing_is_written(tmp_path, ca
     assert not (tmp_path / "output" / "2026").exists()
 
 
-def _tag_first_policy_bullet(ws: Workspace, extra: list[str]) -> tuple[str, list[str]]:
-    path = ws.master_json(2025)
-    data = json.loads(path.read_text(encoding="utf-8"))
-    bullet = data["chapters"][0]["sections"][0]["rows"][0]["policy"][0]
-    bullet["tags"] = bullet["tags"] + extra
-    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    return bullet["id"], bullet["tags"]
+def _with_tag(extra: list[str]):
+    """The bundled master with the first policy bullet given one more tag; (master, bullet id)."""
+    d = distributed()
+    master = d.master.model_copy(deep=True)
+    bullet = master.chapters[0].sections[0].rows[0].policy[0]
+    bullet.tags = bullet.tags + extra
+    return d, master, bullet.id
 
 
-def _owned(ws: Workspace, ministry: str) -> set[str]:
-    """The ids the ministry's 2026 template lets it edit."""
-    annex = read_master(ws.master_json(2025))
-    plan = next(p for p in plan_templates(annex, ws.config, 2026) if p.ministry == ministry)
-    return set(plan.owned_ids)
+def _plans(d, master):
+    return {p.ministry: p for p in plan_templates(master, d.workspace.config, 2026)}
 
 
-def test_an_unknown_tag_blocks_nobody_its_bullet_goes_to_the_secretariat_and_is_reported(imported):
+def test_an_unknown_tag_blocks_nobody_its_bullet_goes_to_the_secretariat_and_is_reported():
     """One bullet with a tag outside the table must not stop forty ministries' templates."""
-    item, _ = _tag_first_policy_bullet(imported, ["文化省"])
-    result = distribute_year(imported, 2026)
-    assert len(result.templates) == 22
-    secretariat = next(t for t in result.templates if t.ministry == "科技")
-    [warning] = [w for w in secretariat.warnings if "文化省" in w]
+    d, master, item = _with_tag(["文化省"])
+    plans = _plans(d, master)
+    assert set(plans) == set(d.plans)  # every ministry still gets its template
+    [warning] = [w for w in plans["科技"].unmapped_tags if "文化省" in w]
     assert item in warning and "「文化省」" in warning and "\n" not in warning
-    annex = read_master(imported.master_json(2025))
-    row, column, bullet = annex.bullet_index()[item]
-    config = imported.config
-    assert "科技" in bullet_owners(row, column, bullet, config.tags, "科技")
-    assert item in _owned(imported, "科技")
+    assert not any(p.unmapped_tags for m, p in plans.items() if m != "科技")
+    row, column, bullet = master.bullet_index()[item]
+    assert "科技" in bullet_owners(row, column, bullet, d.workspace.config.tags, "科技")
+    assert item in plans["科技"].owned_ids  # the secretariat can correct the tag
+    assert item in plans["文"].owned_ids  # and its own ministries still own it
 
 
-def test_a_group_label_used_as_a_tag_names_the_offices_under_it(imported):
+def test_a_group_label_used_as_a_tag_names_the_offices_under_it():
     """内閣官房 is a parent label of the abbreviation table; the bundled config maps it to its offices."""
-    item, _ = _tag_first_policy_bullet(imported, ["内閣官房"])
-    result = distribute_year(imported, 2026)
-    assert not [w for w in result.warnings if "内閣官房" in w]
-    config = imported.config
+    d, master, item = _with_tag(["内閣官房"])
+    plans = _plans(d, master)
+    assert not plans["科技"].unmapped_tags
+    config = d.workspace.config
     assert "ＮＩＳＣ" in config.tag_groups["内閣官房"] and "科技" not in config.tag_groups["内閣官房"]
-    assert item in _owned(imported, "ＮＩＳＣ")
+    assert item in plans["ＮＩＳＣ"].owned_ids
 
 
 def test_unwritable_output_folder_is_refused_before_anything_is_written(imported):
