@@ -5,6 +5,7 @@ User-facing text is Japanese: the people who run this are the secretariat's staf
 
 from __future__ import annotations
 
+import difflib
 import shutil
 import sys
 from pathlib import Path
@@ -316,10 +317,62 @@ YEAR_ORDER = ("init", "import", "distribute", "validate", "merge", "relisted", "
 app.registered_commands.sort(key=lambda command: YEAR_ORDER.index(command.name))
 
 
+# typer ships its own copy of click (typer._click): its usage errors are these, not click's.
+_CLICK_ERRORS = tuple(
+    module.ClickException
+    for module in (__import__("typer._click.exceptions", fromlist=["x"]), __import__("click.exceptions", fromlist=["x"]))
+)
+
+
+def _nearest(word: str, choices: list[str]) -> str | None:
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    return match[0] if match else None
+
+
+def usage_message(exc: Exception, argv: list[str]) -> str:
+    """A click usage error as one Japanese line: what was wrong, the nearest command or option,
+    and where to read the usage."""
+    commands = list(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    command = next((a for a in argv if a in commands), None)
+    help_hint = f"annex {command} --help" if command else "annex --help"
+    kind = type(exc).__name__
+    if kind == "NoArgsIsHelpError":
+        return f"コマンドを指定してください（{'、'.join(commands)}）。使い方は annex --help で表示します"
+    if kind == "NoSuchOption":
+        option = getattr(exc, "option_name", "")
+        near = (getattr(exc, "possibilities", None) or [None])[0]
+        guess = f"（「{near}」のことですか）" if near else ""
+        return f"オプション「{option}」はありません{guess}。使い方は {help_hint} で表示します"
+    if kind == "MissingParameter":
+        param = getattr(exc, "param", None)
+        opts = list(getattr(param, "opts", None) or [])
+        name = opts[0] if opts and opts[0].startswith("-") else (getattr(param, "name", None) or "引数").upper()
+        return f"「{name}」を指定してください。使い方は {help_hint} で表示します"
+    if kind == "BadParameter":
+        param = getattr(exc, "param", None)
+        name = param.opts[0] if param is not None and param.opts else "値"
+        value = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if param is not None and a in param.opts), None)
+        shown = f"「{value}」" if value is not None else ""
+        integer = "integer" in str(getattr(exc, "message", exc)).lower()  # typer's own message names the type
+        expected = "整数が必要です" if integer else "値を確認してください"
+        return f"{name} の値{shown}が正しくありません（{expected}）。使い方は {help_hint} で表示します"
+    message = getattr(exc, "message", str(exc))
+    if kind == "BadOptionUsage" and "requires an argument" in message:
+        option = message.split("'")[1] if "'" in message else "オプション"
+        return f"{option} の値を指定してください（例: {option} …）。使い方は {help_hint} で表示します"
+    if message.startswith("No such command"):
+        typed = message.split("'")[1] if "'" in message else ""
+        near = _nearest(typed, commands)
+        guess = f"（「{near}」のことですか）" if near else ""
+        return f"コマンド「{typed}」はありません{guess}。コマンドの一覧は annex --help で表示します"
+    return f"コマンドの指定が正しくありません（{message}）。使い方は {help_hint} で表示します"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: expected failures print one Japanese line and exit non-zero; no traceback."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=args, standalone_mode=False)
     except AnnexError as exc:
         typer.echo(f"エラー: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -328,13 +381,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except _CLICK_ERRORS as exc:  # usage errors arrive here in non-standalone mode
+        typer.echo(f"エラー: {usage_message(exc, args)}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -51,3 +51,26 @@ def test_the_two_setup_commands_exist_and_ci_runs_the_readme_test_command():
 def test_help_is_japanese_for_every_command():
     for name, command in _commands().items():
         assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", command.help or ""), f"annex {name} has no Japanese help"
+
+
+def test_the_mistakes_people_type_get_one_japanese_line_with_the_nearest_command_or_option(capsys):
+    """No traceback, no English: what was wrong, the nearest spelling, and where the usage is."""
+    import pytest
+
+    from flows.cli import main
+
+    cases = {
+        (): "コマンドを指定してください",
+        ("distibute",): "コマンド「distibute」はありません（「distribute」のことですか）",
+        ("run", "--yaer", "2026"): "オプション「--yaer」はありません（「--year」のことですか）",
+        ("validate",): "「FILES」を指定してください",
+        ("run", "--year", "abc"): "--year の値「abc」が正しくありません（整数が必要です）",
+        ("distribute", "--year"): "--year の値を指定してください",
+    }
+    for argv, expected in cases.items():
+        with pytest.raises(SystemExit) as exit_info:
+            main(list(argv))
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2, argv
+        assert err.startswith("エラー: ") and err.count("\n") == 1 and expected in err, (argv, err)
+        assert "Traceback" not in err and "annex" in err and "--help" in err
