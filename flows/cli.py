@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
+import typer._click.exceptions as typer_click_exceptions
 
 from annex.model.errors import AnnexError
 from annex.workspace.layout import Workspace
@@ -318,10 +320,7 @@ app.registered_commands.sort(key=lambda command: YEAR_ORDER.index(command.name))
 
 
 # typer ships its own copy of click (typer._click): its usage errors are these, not click's.
-_CLICK_ERRORS = tuple(
-    module.ClickException
-    for module in (__import__("typer._click.exceptions", fromlist=["x"]), __import__("click.exceptions", fromlist=["x"]))
-)
+_CLICK_ERRORS = (typer_click_exceptions.ClickException, click.exceptions.ClickException)
 
 
 def _nearest(word: str, choices: list[str]) -> str | None:

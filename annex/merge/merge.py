@@ -222,6 +222,11 @@ def _set_marks(target, marks: tuple[tuple[int, int], ...]) -> None:
     target.footnote_offsets = [o for _, o in marks] or None
 
 
+def _indicator(text: str, marks: tuple[tuple[int, int], ...]) -> Indicator:
+    """An indicator always lists its footnotes (possibly none); offsets only where it has some."""
+    return Indicator(text=text, footnotes=[n for n, _ in marks], footnote_offsets=[o for _, o in marks] or None)
+
+
 def heading_text_of(content: _Content) -> str:
     return heading_text(content.heading, list(content.heading_path) if content.heading_path else None)
 
@@ -597,9 +602,7 @@ def _merge_preamble(work: Annex, lines, result: MergeResult, outcome) -> None:
                     if isinstance(entry, str):
                         entry = text
                     else:
-                        entry = Indicator(text=text)
-                        _set_marks(entry, marks)
-                        entry.footnotes = entry.footnotes or []  # an indicator always lists its footnotes
+                        entry = _indicator(text, marks)
                 entries.append(entry)
             for _excel_row, text, ministry, sub, line in sorted(
                 appended.get((preamble_row_id(ch), kind), []), key=lambda t: t[0]
@@ -607,13 +610,7 @@ def _merge_preamble(work: Annex, lines, result: MergeResult, outcome) -> None:
                 if kind == "goals":
                     entries.append(text)
                 else:
-                    entries.append(
-                        Indicator(
-                            text=text,
-                            footnotes=[n for n, _ in _marks(line)],
-                            footnote_offsets=[o for _, o in _marks(line)] or None,
-                        )
-                    )
+                    entries.append(_indicator(text, _marks(line)))
                 new_id = preamble_item_id(ch, kind, len(entries))
                 outcome(ministry, sub, line, "applied", new_id)
                 result.changes.append(

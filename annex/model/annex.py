@@ -307,31 +307,6 @@ def assign_missing_ids(annex: Annex, retired: set[str] | frozenset[str] = frozen
     return assigned
 
 
-def rebase_offsets(old: str, new: str, offsets: list[int] | None) -> list[int] | None:
-    """Footnote offsets of ``old`` moved to where the same text stands in ``new``.
-
-    A mark follows the character it stood after; a mark whose text was rewritten moves to the
-    end of the rewritten part, and never past the end of ``new``.
-    """
-    if offsets is None or old == new:
-        return offsets
-    blocks = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
-    out = []
-    for offset in offsets:
-        moved = len(new)
-        for tag, i1, i2, j1, j2 in blocks:
-            if tag == "equal" and i1 <= offset <= i2:
-                moved = j1 + offset - i1
-                break
-            if tag != "equal" and (i1 < offset <= i2 or i1 == i2 == offset):
-                moved = j2 if i1 < offset else j1
-                break
-        out.append(min(moved, len(new)))
-    for i in range(1, len(out)):
-        out[i] = max(out[i], out[i - 1])
-    return out
-
-
 def assign_missing_positions(annex: Annex) -> None:
     """Where a master from before positions were recorded lacks them: number the sub-rows of
     every row (number_subrows), and place every footnote reference without an offset at the end

@@ -5,14 +5,14 @@ secretariat restyles) → pdf (LibreOffice headless). reader reads an annex.docx
 ooxml is the vocabulary writer and reader share (namespaces, style names, id bookmarks).
 """
 
-from annex.render.context import ABBREVIATION_TITLE, CONTEXT_SCHEMA, build_context, context_json, expected_min_pages
+from annex.render.context import ABBREVIATION_LEAD, CONTEXT_SCHEMA, build_context, context_json, expected_min_pages
 from annex.render.ooxml import BODY_MARKER, CHARACTER_STYLES, LABELS, PARAGRAPH_STYLES, TABLE_STYLES
 from annex.render.pdf import MISSING_MESSAGE, PdfResult, convert_to_pdf, find_soffice
 from annex.render.reader import read_annex_docx
 from annex.render.writer import TABLE_SHARES, TEMPLATE_NAME, DocxInfo, TemplateError, render_docx
 
 __all__ = [
-    "ABBREVIATION_TITLE",
+    "ABBREVIATION_LEAD",
     "BODY_MARKER",
     "CHARACTER_STYLES",
     "CONTEXT_SCHEMA",

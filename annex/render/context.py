@@ -13,7 +13,7 @@ from annex.model.annex import COLUMN_LABELS, COLUMNS, MEASURE_LABEL, Annex, Bull
 from annex.render.ooxml import LABELS, footnote_key
 
 CONTEXT_SCHEMA = "annex-context/1"
-ABBREVIATION_TITLE = "※【 】中において用いられる府省の略称は以下のとおり。"  # the lead, as published
+ABBREVIATION_LEAD = "※【 】中において用いられる府省の略称は以下のとおり。"  # the lead, as published
 ABBREVIATION_HEADERS = ("略称", "府省名")
 # Keep tables short: LibreOffice lays out one long table in ~n³ time (performance_baselines §7).
 # Tables are cut between two 取組 once they reach this many sub-rows.
@@ -134,8 +134,10 @@ def _subrows(row: Row, cite, warnings: list[str]) -> list[dict]:
             "footnotes": cite(bullet.footnote_marks(), bullet.id or row.id),
         }
 
-    numbered = row.model_copy(deep=True)
-    number_subrows(numbered)  # a master written before sub-rows were numbered
+    numbered = row
+    if any(x.subrow is None for x in (*row.status, *row.policy, *(row.empty_cell_markers or []))):
+        numbered = row.model_copy(deep=True)  # a master written before sub-rows were numbered: never changed in place
+        number_subrows(numbered)
     cells: dict[int, dict[str, list]] = {}
     for column in COLUMNS:
         for bullet in numbered.bullets(column):
@@ -293,7 +295,7 @@ def build_context(annex: Annex, *, title: str | None = None, created: str | None
         "footnotes": notes,
         "blocks": blocks,
         "abbreviations": {
-            "title": ABBREVIATION_TITLE,
+            "title": ABBREVIATION_LEAD,
             "headers": list(ABBREVIATION_HEADERS),
             "rows": abbreviation_rows,
         },

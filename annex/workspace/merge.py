@@ -26,14 +26,11 @@ from annex.master.store import stage_master
 from annex.merge.merge import MergeResult, merge
 from annex.merge.reconcile import ReconcileResult, reconcile, relisted_figures
 from annex.merge.reports import change_sheets, reconciliation_sheets
-from annex.model.annex import COLUMN_LABELS, Annex
-from annex.model.contract import PREAMBLE_FIELDS
+from annex.model.annex import Annex
 from annex.model.issues import Submission
 from annex.workspace.collect import accepted_submissions, collect_and_validate, feedback_folder, feedback_name
 from annex.workspace.layout import Workspace
 from annex.workspace.master import master_or_baseline, previous_master
-
-FIELD_LABELS = {**COLUMN_LABELS, **PREAMBLE_FIELDS}
 
 
 @dataclass

@@ -17,7 +17,6 @@ from annex.model.annex import (
     assign_missing_ids,
     bullet_id,
     number_subrows,
-    rebase_offsets,
 )
 from annex.model.config import bundled_path
 from annex.model.errors import InputError
@@ -186,19 +185,6 @@ def test_footnote_offsets_outside_the_text_or_unpaired_are_refused_with_their_pl
     indicator["footnote_offsets"] = [1, 2]
     with pytest.raises(InputError, match="脚注 1 件に対して位置が 2 件"):
         parse_annex_json(json.dumps(doc, ensure_ascii=False), "broken.json")
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "offsets", "expected"),
-    [
-        ("水準を視野に増を目指す。", "水準を視野に増加を目指す。", [2, 12], [2, 13]),  # text after the mark grew
-        ("令和６年度に実施。", "令和７年度に実施。", [5], [5]),  # a character before the mark replaced
-        ("実施。", "実施。さらに拡充。", [3], [3]),  # a sentence appended: the mark stays after 「実施。」
-        ("古い文。", "全く別の文章", [4], [6]),  # nothing left of the text: the end
-    ],
-)
-def test_a_footnote_mark_follows_its_text_through_an_edit(old, new, offsets, expected):
-    assert rebase_offsets(old, new, offsets) == expected
 
 
 def test_a_row_without_sub_rows_gets_them_as_laid_out_before_and_new_bullets_join_their_neighbour():

@@ -20,7 +20,7 @@ import pytest
 from annex.master.importer import import_annex, read_annex_file
 from annex.model.annex import COLUMNS, MEASURE_LABEL
 from annex.model.config import bundled_path, load_config
-from annex.render import ABBREVIATION_TITLE, LABELS, TABLE_SHARES, build_context, expected_min_pages
+from annex.render import ABBREVIATION_LEAD, LABELS, TABLE_SHARES, build_context, expected_min_pages
 from annex.render.pdf import MISSING_MESSAGE, convert_to_pdf, find_soffice
 from annex.workspace.layout import Workspace
 from annex.workspace.master import import_into_workspace
@@ -178,7 +178,7 @@ def test_the_japanese_fonts_are_embedded(converted):
 @needs_libreoffice
 def test_every_page_starts_with_a_heading_or_the_repeated_header_row(converted, master):
     pdf = converted[0].output(2025) / "annex.pdf"
-    starts_ok = [f"{c.no_raw}．" for c in master.chapters] + [ABBREVIATION_TITLE, "略称", MEASURE_LABEL]
+    starts_ok = [f"{c.no_raw}．" for c in master.chapters] + [ABBREVIATION_LEAD, "略称", MEASURE_LABEL]
     starts_ok += [s.no for c in master.chapters for s in c.sections] + [
         s.group for c in master.chapters for s in c.sections if s.group
     ]
