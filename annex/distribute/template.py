@@ -16,6 +16,10 @@ writer turns a plan into the workbook the ministry fills in:
 Ids of the secretariat's preamble lines are deterministic from position:
 ``<chapter no>-goals-NN`` (目標), ``<chapter no>-key-NN`` (主要指標), ``<chapter no>-ref-NN``
 (参考指標), NN counting from 01 in document order; their 行ID is ``<chapter no>-preamble``.
+The secretariat's quoted lines — ``<chapter no>-vision-NN`` (あるべき姿) and ``<row id>-measure``
+(基本計画における具体的な取組) — hold text quoted from the Basic Plan: only 記載内容's ［注N］ marks
+and 対応 are unlocked, so that the secretariat places the footnotes of the preamble and the
+measures as it does a bullet's.
 
 Sheet, workbook and metadata protection guard against accidents, not against a determined
 user: the password is a constant written in this file.
@@ -54,6 +58,7 @@ from annex.model.contract import (
     META_KEYS,
     NOTE_MARK,
     PREAMBLE_FIELDS,
+    QUOTED_FIELDS,
     RELISTED_VALUE,
     SHEET_ENTRY,
     SHEET_GUIDE,
@@ -68,8 +73,10 @@ from annex.model.contract import (
     join_tags,
     locked_checksum,
     marked_text,
+    measure_item_id,
     preamble_items,
     preamble_row_id,
+    quoted_items,
     section_label,
 )
 from annex.model.labels import format_instant
@@ -80,7 +87,8 @@ SPARE_LINES_PER_ROW = 3
 PROTECTION_PASSWORD = "annex"  # a guard against accidents, not security (see module docstring)
 PREAMBLE_SECTION = "（前文）"
 
-LineKind = Literal["owned", "context", "spare", "preamble"]
+LineKind = Literal["owned", "context", "spare", "preamble", "quoted"]
+QUOTED_EDITABLE = ("text", "action")  # a quoted line's words are the Basic Plan's: only its marks move
 
 # Column letter of every key, in the contract's order.
 LETTER: dict[str, str] = {spec.key: get_column_letter(i) for i, spec in enumerate(COLUMNS, start=1)}
@@ -100,6 +108,12 @@ class TemplateLine:
     @property
     def editable(self) -> bool:
         return self.kind != "context"
+
+    def unlocked(self, key: str) -> bool:
+        """Whether the ministry may type in this line's cell for key."""
+        if not (self.editable and COLUMN_BY_KEY[key].editable):  # type: ignore[index]
+            return False
+        return self.kind != "quoted" or key in QUOTED_EDITABLE
 
 
 @dataclass
@@ -125,6 +139,7 @@ class TemplatePlan:
 
     @property
     def fields(self) -> tuple[str, ...]:
+        """The 欄 a ministry may choose (the dropdown): quoted lines keep theirs, locked."""
         return TABLE_FIELDS + (tuple(PREAMBLE_FIELDS.values()) if self.secretariat else ())
 
     @property
@@ -195,32 +210,90 @@ def _spare_line(chapter: Chapter, section: Section, row: Row) -> TemplateLine:
     return TemplateLine("spare", values)
 
 
-def _preamble_lines(annex: Annex) -> list[TemplateLine]:
+def _line(
+    kind: LineKind,
+    item_id: str,
+    row_id: str,
+    chapter: Chapter,
+    section: str,
+    measure: str,
+    field_label: str,
+    shown: str,
+    notes: str,
+) -> TemplateLine:
+    return TemplateLine(
+        kind,
+        {
+            "item_id": item_id,
+            "row_id": row_id,
+            "chapter": chapter_label(chapter),
+            "section": section,
+            "measure": measure,
+            "field": field_label,
+            "heading": "",
+            "text": shown,
+            "tags": "",
+            "relisted": "",
+            "relisted_of": "",
+            "action": ACTION_UNCHANGED,
+            "previous_text": shown,
+            "footnotes": notes,
+        },
+    )
+
+
+def _secretariat_lines(annex: Annex) -> list[TemplateLine]:
+    """The secretariat's own lines, chapter by chapter as published: the vision paragraphs (quoted),
+    目標 and the indicators (editable), then every row's measure (quoted: marks only)."""
+    preamble = preamble_items(annex)
+    quoted = quoted_items(annex)
     lines = []
-    for item_id, (chapter, kind, index, text, notes) in preamble_items(annex).items():
-        entry = getattr(chapter.preamble, kind)[index - 1]
-        shown = text if isinstance(entry, str) else marked_text(text, entry.footnote_marks())
-        lines.append(
-            TemplateLine(
-                "preamble",
-                {
-                    "item_id": item_id,
-                    "row_id": preamble_row_id(chapter),
-                    "chapter": chapter_label(chapter),
-                    "section": PREAMBLE_SECTION,
-                    "measure": "",
-                    "field": PREAMBLE_FIELDS[kind],
-                    "heading": "",
-                    "text": shown,
-                    "tags": "",
-                    "relisted": "",
-                    "relisted_of": "",
-                    "action": ACTION_UNCHANGED,
-                    "previous_text": shown,
-                    "footnotes": _notes_text(notes, annex.footnotes),
-                },
+    for chapter in annex.chapters:
+        in_chapter = [(i, q) for i, q in quoted.items() if q.chapter is chapter]
+        for item_id, q in in_chapter:
+            if q.kind == "vision":
+                shown = marked_text(q.text, q.marks)
+                notes = _notes_text([n for n, _ in q.marks], annex.footnotes)
+                lines.append(
+                    _line("quoted", item_id, q.row_id, chapter, PREAMBLE_SECTION, "", QUOTED_FIELDS["vision"], shown, notes)
+                )
+        for item_id, (owner, kind, index, text, numbers) in preamble.items():
+            if owner is not chapter:
+                continue
+            entry = getattr(chapter.preamble, kind)[index - 1]
+            shown = text if isinstance(entry, str) else marked_text(text, entry.footnote_marks())
+            notes = _notes_text(numbers, annex.footnotes)
+            lines.append(
+                _line(
+                    "preamble",
+                    item_id,
+                    preamble_row_id(chapter),
+                    chapter,
+                    PREAMBLE_SECTION,
+                    "",
+                    PREAMBLE_FIELDS[kind],
+                    shown,
+                    notes,
+                )
             )
-        )
+        for section in chapter.sections:
+            for row in section.rows:
+                q = quoted[measure_item_id(row)]
+                shown = marked_text(q.text, q.marks)
+                notes = _notes_text([n for n, _ in q.marks], annex.footnotes)
+                lines.append(
+                    _line(
+                        "quoted",
+                        measure_item_id(row),
+                        row.id,
+                        chapter,
+                        section_label(section),
+                        shown,
+                        QUOTED_FIELDS["measure"],
+                        shown,
+                        notes,
+                    )
+                )
     return lines
 
 
@@ -273,7 +346,7 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
             unmapped_tags=unmapped if is_secretariat else [],
         )
         if is_secretariat:
-            plan.lines.extend(_preamble_lines(annex))
+            plan.lines.extend(_secretariat_lines(annex))
         for row_id in rows_of[abbr]:
             chapter, section, row = located[row_id]
             for column in ("status", "policy"):
@@ -377,7 +450,7 @@ def _write_entry(ws: Any, plan: TemplatePlan) -> None:
             if value:
                 set_text(cell, value)
             cell.alignment, cell.border = WRAP_TOP, BORDER
-            unlocked = spec.editable and line.editable
+            unlocked = line.unlocked(spec.key)
             cell.protection = UNLOCKED if unlocked else LOCKED
             if line.kind == "context":
                 cell.fill, cell.font = FILL_CONTEXT, FONT_CONTEXT

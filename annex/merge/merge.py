@@ -47,12 +47,15 @@ from annex.model.contract import (
     ACTION_NEW,
     ACTION_UNCHANGED,
     PREAMBLE_FIELDS,
+    QUOTED_FIELDS,
     SHEET_ENTRY,
     heading_text,
+    marked_text,
     parse_heading,
     preamble_item_id,
     preamble_items,
     preamble_row_id,
+    quoted_items,
 )
 from annex.model.issues import Submission, SubmissionLine
 from annex.model.ownership import bullet_owners, ministries_in_annex
@@ -68,6 +71,7 @@ OUTCOME_LABELS: dict[str, str] = {
     "not_merged": "反映せず",
 }
 PREAMBLE_KIND_BY_LABEL = {label: kind for kind, label in PREAMBLE_FIELDS.items()}
+QUOTED_KIND_BY_LABEL = {label: kind for kind, label in QUOTED_FIELDS.items()}
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ class Change:
     kind: ChangeKind
     item_id: str
     row_id: str
-    column: str  # status / policy, or the preamble kind (goals / key_indicators / reference_indicators)
+    column: str  # status / policy, the preamble kind (goals / key_indicators / reference_indicators) or the quoted kind (vision / measure)
     old: str | None = None  # the bullet as printed (・text（再掲）【tags】), before
     new: str | None = None  # and after
     source: str = ""  # file!sheet!cell of the submitted line
@@ -279,13 +283,14 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
     intents: dict[str, list[_Intent]] = defaultdict(list)
     new_lines: list[tuple[str, Submission, SubmissionLine]] = []
     preamble_lines: list[tuple[str, Submission, SubmissionLine]] = []
+    quoted_lines: list[tuple[str, Submission, SubmissionLine]] = []
 
     # -- 1. read every line into an intent, or a reason it cannot be applied -------------------
     for ministry in ministries:
         sub = submissions[ministry]
         seen: set[str] = set()
         for line in sub.lines:
-            if line.field in PREAMBLE_KIND_BY_LABEL:
+            if line.field in PREAMBLE_KIND_BY_LABEL or line.field in QUOTED_KIND_BY_LABEL:
                 if ministry != secretariat:
                     outcome(
                         ministry,
@@ -295,6 +300,8 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
                         line.item_id,
                         f"欄「{line.field}」（前文）は事務局（{secretariat}）のみが記入できます。",
                     )
+                elif line.field in QUOTED_KIND_BY_LABEL:
+                    quoted_lines.append((ministry, sub, line))
                 else:
                     preamble_lines.append((ministry, sub, line))
                 continue
@@ -474,6 +481,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
 
     # -- 5. preamble (secretariat only) -----------------------------------------------------------
     _merge_preamble(work, preamble_lines, result, outcome)
+    _merge_quoted(work, quoted_lines, result, outcome)
 
     # -- 6. 未更新: bullets none of whose owners submitted ----------------------------------------
     submitted = set(submissions)
@@ -551,6 +559,30 @@ def _combine(before: list[Decision], after: list[Decision]) -> list[Decision]:
         origin = first.get(d.item_id)
         out.append(origin if d.kind == "exact_id" and origin is not None and origin.original_id == d.original_id else d)
     return out
+
+
+def _merge_quoted(work: Annex, lines, result: MergeResult, outcome) -> None:
+    """Apply the footnote marks of the secretariat's quoted lines (あるべき姿, measures). Their words
+    are the Basic Plan's: a line whose words differ was refused by validation, and is not merged."""
+    items = quoted_items(work)
+    for ministry, sub, line in lines:
+        item = items.get(line.item_id or "")
+        kind = QUOTED_KIND_BY_LABEL[line.field]
+        if item is None or item.kind != kind:
+            outcome(ministry, sub, line, "not_merged", line.item_id, f"項目ID「{line.item_id or ''}」はマスターにありません。")
+            continue
+        if line.action not in (ACTION_EDIT, ACTION_UNCHANGED) or (line.text or "") != item.text:
+            reason = f"欄「{line.field}」は基本計画からの引用のため、文言の変更や行の追加・削除はできません。"
+            outcome(ministry, sub, line, "not_merged", line.item_id, reason)
+            continue
+        marks = _marks(line)
+        if marks == item.marks:
+            outcome(ministry, sub, line, "unchanged", line.item_id)
+            continue
+        item.place_marks(marks)
+        outcome(ministry, sub, line, "applied", line.item_id)
+        old, new = marked_text(item.text, item.marks), marked_text(item.text, marks)
+        result.changes.append(Change(ministry, "modified", line.item_id, item.row_id, kind, old, new, _source(sub, line)))  # type: ignore[arg-type]
 
 
 def _merge_preamble(work: Annex, lines, result: MergeResult, outcome) -> None:

@@ -10,9 +10,9 @@ from annex.merge.merge import CHANGE_LABELS, OUTCOME_LABELS, MergeResult
 from annex.merge.reconcile import KIND_LABELS
 from annex.model.annex import COLUMN_LABELS, COLUMNS
 from annex.model.config import Config
-from annex.model.contract import PREAMBLE_FIELDS
+from annex.model.contract import PREAMBLE_FIELDS, QUOTED_FIELDS
 
-FIELD_LABELS = {**COLUMN_LABELS, **PREAMBLE_FIELDS}
+FIELD_LABELS = {**COLUMN_LABELS, **PREAMBLE_FIELDS, **QUOTED_FIELDS}
 
 
 def change_sheets(result: MergeResult, config: Config, merged_files: Mapping[str, str]) -> list[Sheet]:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from annex.model.annex import Annex, Chapter
+from annex.model.annex import Annex, Chapter, Row, VisionFootnotes
 from annex.model.labels import COLUMN_LABELS, MEASURE_LABEL
 
 TEMPLATE_VERSION = "2026.1"  # bump when the layout below changes; older workbooks are "outdated"
@@ -39,6 +39,9 @@ FIELD_STATUS = COLUMN_LABELS["status"]
 FIELD_POLICY = COLUMN_LABELS["policy"]
 PREAMBLE_FIELDS = {"goals": "目標", "key_indicators": "主要指標", "reference_indicators": "参考指標"}
 TABLE_FIELDS = (FIELD_STATUS, FIELD_POLICY)
+# 欄 values of the secretariat's quoted lines: text quoted from the Basic Plan, whose words never
+# change here; only its ［注N］ marks may be moved, added or removed.
+QUOTED_FIELDS = {"vision": "あるべき姿", "measure": MEASURE_LABEL}
 
 Key = Literal[
     "item_id",
@@ -170,6 +173,61 @@ def preamble_items(annex: Annex) -> dict[str, tuple[Chapter, str, int, str, list
             for i, entry in enumerate(getattr(chapter.preamble, kind), start=1):
                 text, notes = (entry, []) if isinstance(entry, str) else (entry.text, list(entry.footnotes))
                 items[preamble_item_id(chapter, kind, i)] = (chapter, kind, i, text, notes)
+    return items
+
+
+# -- ids of the quoted items (あるべき姿 paragraphs, 基本計画における具体的な取組) -------------------
+@dataclass(frozen=True)
+class QuotedItem:
+    """A Basic Plan text the annex quotes, whose footnote marks only the secretariat places."""
+
+    kind: Literal["vision", "measure"]
+    chapter: Chapter
+    row: Row | None  # the measure's row
+    paragraph: int  # the vision paragraph's index (0 for a measure)
+    text: str
+    marks: tuple[tuple[int, int], ...]  # (footnote number, offset)
+
+    @property
+    def row_id(self) -> str:
+        return self.row.id if self.row is not None else preamble_row_id(self.chapter)
+
+    def place_marks(self, marks: Iterable[tuple[int, int]]) -> None:
+        """Store marks (number, offset) where the model keeps them for this text."""
+        numbers, offsets = [n for n, _ in marks], [o for _, o in marks]
+        if self.row is not None:
+            self.row.measure_footnotes, self.row.measure_footnote_offsets = numbers or None, offsets or None
+            return
+        preamble = self.chapter.preamble
+        entries = [e for e in preamble.vision_footnotes or [] if e.paragraph != self.paragraph]
+        if numbers:
+            entries.append(VisionFootnotes(paragraph=self.paragraph, footnotes=numbers, offsets=offsets))
+        preamble.vision_footnotes = sorted(entries, key=lambda e: e.paragraph) or None
+
+
+def vision_item_id(chapter: Chapter, index: int) -> str:
+    """3-vision-01: the chapter's first あるべき姿 paragraph (index from 1)."""
+    return f"{chapter.no}-vision-{index:02d}"
+
+
+def measure_item_id(row: Row) -> str:
+    """3-（１）-01-measure: the row's 基本計画における具体的な取組."""
+    return f"{row.id}-measure"
+
+
+def quoted_items(annex: Annex) -> dict[str, QuotedItem]:
+    """Every quoted text by its id, in document order: each chapter's vision paragraphs, then the
+    measures of its rows."""
+    items: dict[str, QuotedItem] = {}
+    for chapter in annex.chapters:
+        preamble = chapter.preamble
+        for i, text in enumerate(preamble.vision):
+            marks = tuple(preamble.vision_footnote_marks(i))
+            items[vision_item_id(chapter, i + 1)] = QuotedItem("vision", chapter, None, i, text, marks)
+        for section in chapter.sections:
+            for row in section.rows:
+                marks = tuple(row.measure_footnote_marks())
+                items[measure_item_id(row)] = QuotedItem("measure", chapter, row, 0, row.measure, marks)
     return items
 
 

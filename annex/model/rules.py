@@ -21,7 +21,7 @@ GROUP_TITLES: dict[Group, str] = {
     "line": "各行の記入内容",
     "across": "行と行の関係",
 }
-CATALOGUE_VERSION = "2026.2"  # part of the validation cache key: a changed catalogue re-validates
+CATALOGUE_VERSION = "2026.3"  # part of the validation cache key: a changed catalogue re-validates
 
 
 @dataclass(frozen=True)
@@ -263,6 +263,17 @@ _RULES = (
         "前年度の記載にあった脚注の参照［注{number}］がなくなっています。",
         "脚注が不要になった場合は参照を削除して構いません。残す場合は「［注番号］」をそのまま残してください。",
         None,
+    ),
+    Rule(
+        "L-QUOTED-CHANGED",
+        "error",
+        "line",
+        "基本計画からの引用の変更",
+        "Quoted Basic Plan text changed",
+        "欄「{field}」は基本計画からの引用です。{what}変更できるのは記載内容の［注番号］の位置と有無だけです。",
+        "欄「あるべき姿」「基本計画における具体的な取組」の行（事務局の記入シートのみ）では、脚注の参照［注番号］を"
+        "移動・追加・削除できます。文言は基本計画のとおりとし、行の追加・削除はしないでください。",
+        "元の文言に戻してください: {expected}",
     ),
     Rule(
         "L-TEXT-EMPTY",

@@ -21,7 +21,16 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from annex.model.contract import ACTION_DELETE, ACTION_NEW, ACTIONS, FIELD_POLICY, PREAMBLE_FIELDS, RELISTED_VALUE, TABLE_FIELDS
+from annex.model.contract import (
+    ACTION_DELETE,
+    ACTION_NEW,
+    ACTIONS,
+    FIELD_POLICY,
+    PREAMBLE_FIELDS,
+    QUOTED_FIELDS,
+    RELISTED_VALUE,
+    TABLE_FIELDS,
+)
 from annex.model.rules import TEXT_LIMIT
 
 CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufffe\uffff]"
@@ -84,7 +93,7 @@ class SubmissionLines(pa.DataFrameModel):
 
     @pa.check("field", name="L-FIELD-INVALID")
     def _field(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        preamble = list(PREAMBLE_FIELDS.values())
+        preamble = [*PREAMBLE_FIELDS.values(), *QUOTED_FIELDS.values()]
         return data.lazyframe.select(_col(data).is_in(list(TABLE_FIELDS)) | (pl.col("secretariat") & _col(data).is_in(preamble)))
 
     @pa.check("action", name="L-ACTION-INVALID")

@@ -43,6 +43,7 @@ from annex.model.contract import (
     HEADER_ROW,
     HEADER_SEARCH_ROWS,
     LOCKED_KEYS,
+    QUOTED_FIELDS,
     RELISTED_VALUE,
     SHEET_ENTRY,
     SHEET_META,
@@ -50,6 +51,7 @@ from annex.model.contract import (
     locked_checksum,
     preamble_items,
     preamble_row_id,
+    quoted_items,
     read_marks,
     split_tags,
 )
@@ -86,7 +88,7 @@ class Reference:
         if annex is not None:
             ref.plans = {plan.ministry: plan for plan in plan_templates(annex, config, year)}
             ref.bullets = annex.bullet_index()
-            ref.known_ids = set(ref.bullets) | set(preamble_items(annex))
+            ref.known_ids = set(ref.bullets) | set(preamble_items(annex)) | set(quoted_items(annex))
             ref.row_ids = {row.id for _, _, row in annex.rows()} | {preamble_row_id(c) for c in annex.chapters}
         return ref
 
@@ -511,6 +513,50 @@ def _footnote_marks(sub: Submission, plan, ref: Reference) -> list[Issue]:
     return issues
 
 
+QUOTED_LABELS = frozenset(QUOTED_FIELDS.values())
+QUOTED_FIXED = ("field", "heading", "tags", "relisted", "relisted_of")  # locked in a quoted line
+
+
+def _quoted_lines(sub: Submission, plan, ref: Reference, own_text: dict[int, bool], own_tags: dict[int, bool]) -> list[Issue]:
+    """The secretariat's quoted lines (あるべき姿, 基本計画における具体的な取組): the Basic Plan's words
+    stay as sent, only their marks move (_footnote_marks has read them out already). Their text is
+    not the secretariat's writing, so the content checks leave it alone."""
+    sent = {line.values["item_id"]: line for line in plan.lines if line.prefilled} if plan is not None else {}
+    issues = []
+    for i, line in enumerate(sub.lines):
+        before = sent.get(line.item_id or "")
+        quoted = before is not None and before.kind == "quoted"
+        if not quoted and line.field.strip() not in QUOTED_LABELS:
+            continue
+        field_label = before.values["field"] if quoted else line.field.strip()
+
+        found: list[tuple[str, str, str | None]] = []  # (cell key, what is wrong, the words as sent)
+        if not quoted or line.action in (ACTION_NEW, ACTION_DELETE):
+            found.append(("action", "行の追加・削除はできません。", None))
+        else:
+            own_text[i] = own_tags[i] = False
+            original = read_marks(before.values.get("previous_text") or "").text
+            if (line.text or "") != original:
+                found.append(("text", "文言は変更できません。", _short(before.values.get("previous_text") or "", 80)))
+            for key in QUOTED_FIXED:
+                if key in line.cells and (line.raw.get(key) or "").strip() != (before.values.get(key) or "").strip():
+                    found.append((key, f"「{COLUMN_BY_KEY[key].label}」は記入できません。", None))
+        for key, what, expected in found:
+            issues.append(
+                _issue(
+                    ref.severities,
+                    "L-QUOTED-CHANGED",
+                    sub.file,
+                    line.cells.get(key),
+                    line.item_id,
+                    field=field_label,
+                    what=what,
+                    expected=expected,
+                )
+            )
+    return issues
+
+
 def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[Submission]:
     """Read workbooks (with their SHA-256) → Submissions, the line checks run once for the batch."""
     submissions: list[Submission] = []
@@ -548,6 +594,7 @@ def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[
         compared, own_text, own_tags = _compare_with_template(sub, plan, ref, meta)
         sub.issues.extend(compared)
         sub.issues.extend(_footnote_marks(sub, plan, ref))
+        sub.issues.extend(_quoted_lines(sub, plan, ref, own_text, own_tags))
         ids_in_sub = {ln.item_id for ln in sub.lines if ln.item_id}
         item = _Pending(sub)
         plan_ids = set(plan.item_ids) if plan is not None else None

@@ -11,7 +11,7 @@ from corpus_distribution import distributed
 from annex.distribute.template import plan_templates, read_lines
 from annex.io.files import TEMP_SUFFIX
 from annex.model.config import bundled_path
-from annex.model.contract import SHEET_ENTRY, preamble_items
+from annex.model.contract import SHEET_ENTRY, preamble_items, quoted_items
 from annex.model.errors import AnnexError
 from annex.model.ownership import bullet_owners, ministries_in_annex
 from annex.workspace.distribute import distribute_year
@@ -39,7 +39,7 @@ def test_union_of_item_ids_equals_the_masters_bullets():
         ids |= {line["item_id"] for line in read_lines(d.workbook(t.ministry)[SHEET_ENTRY]) if line["item_id"]}
     bullets = {b.id for _, _, b in d.master.bullets()}
     assert len(bullets) == 461
-    assert ids == bullets | set(preamble_items(d.master))
+    assert ids == bullets | set(preamble_items(d.master)) | set(quoted_items(d.master))
 
 
 def test_every_bullet_is_in_the_workbook_of_each_of_its_owners_as_editable():
@@ -66,11 +66,12 @@ def test_a_workbook_holds_exactly_the_rows_its_ministry_owns_or_appears_in():
     config = d.workspace.config
     rows_of = ministries_in_annex(d.master, config.tags, config.secretariat.abbr)
     for ministry, plan in d.plans.items():
-        rows = [r for r in dict.fromkeys(line.values["row_id"] for line in plan.lines) if not r.endswith("-preamble")]
+        table_lines = [line for line in plan.lines if line.kind not in ("preamble", "quoted")]
+        rows = list(dict.fromkeys(line.values["row_id"] for line in table_lines))
         assert rows == rows_of.get(ministry, []), ministry
         for row_id in rows:  # every bullet of such a row is shown (context lines for the others)
             row = d.master.row_index()[row_id]
-            shown = {line.values["item_id"] for line in plan.lines if line.values["row_id"] == row_id and line.prefilled}
+            shown = {line.values["item_id"] for line in table_lines if line.values["row_id"] == row_id and line.prefilled}
             assert shown == {b.id for b in row.status + row.policy}
 
 

@@ -112,11 +112,14 @@ def test_locked_cells_follow_the_column_specs_and_line_kinds(ministry):
         kinds.add(line.kind)
         for spec in COLUMNS:
             cell = ws[f"{LETTER[spec.key]}{r}"]
-            expected_locked = line.kind == "context" or not spec.editable
+            expected_locked = (
+                line.kind == "context" or not spec.editable or (line.kind == "quoted" and spec.key not in ("text", "action"))
+            )
             assert cell.protection.locked == expected_locked, (ministry, line.kind, spec.label, cell.coordinate)
         fill = ws[f"{LETTER['item_id']}{r}"].fill.fgColor.rgb
         assert fill.endswith({"context": "EDEDED"}.get(line.kind, "D9D9D9"))
     assert "spare" in kinds and ("owned" in kinds) == bool(d.plans[ministry].owned_ids)
+    assert ("quoted" in kinds) == (ministry == "科技")  # the preamble's and the measures' marks: the secretariat's
     if ministry == SMALL:  # named only by its row's measure: every status bullet there reports on another's policy
         assert not d.plans[ministry].owned_ids
     for header in ws[HEADER_ROW][: len(COLUMNS)]:

@@ -11,9 +11,10 @@ import openpyxl
 import pytest
 from corpus_distribution import distributed
 
+from annex.distribute.template import LETTER
 from annex.io.workers import WorkerPool
 from annex.model.config import bundled_path
-from annex.model.contract import SHEET_ENTRY, SHEET_META
+from annex.model.contract import COLUMNS, SHEET_ENTRY, SHEET_META
 from annex.model.rules import RULES
 from annex.validation.validate import rejected_unreadable
 from annex.workspace.collect import validate_files
@@ -365,3 +366,77 @@ def test_footnote_marks_are_read_where_they_stand_and_mistyped_ones_are_located(
     pre = result.annex.chapters[0].preamble
     assert pre.key_indicators[0].footnote_marks() == [(165, len(pre.key_indicators[0].text))]
     assert pre.reference_indicators[1].footnotes == [] and pre.reference_indicators[1].footnote_offsets is None
+
+
+def test_the_secretariat_places_the_footnotes_of_the_vision_and_the_measures_but_not_their_words(tmp_path, pool, env):
+    """あるべき姿 and 基本計画における具体的な取組 are quoted from the Basic Plan: the secretariat's
+    workbook shows their ［注N］ marks in 記載内容 (only 記載内容 and 対応 unlocked); a mark moved,
+    added or removed is merged, a word changed is a located error, and no one else may send them."""
+    import datetime as dt
+
+    from annex.distribute.template import write_template
+    from annex.merge.merge import merge
+    from annex.model.annex import VisionFootnotes
+    from annex.model.contract import measure_item_id, quoted_items, vision_item_id
+    from annex.validation.validate import Reference
+
+    d, _ = env
+    config = d.workspace.config
+    annex = d.master.model_copy(deep=True)
+    chapter = annex.chapters[0]
+    rows = [row for section in chapter.sections for row in section.rows]
+    cited, moved, plain = rows[0], rows[1], rows[2]  # hand-made: the bundled part cites no footnote here
+    cited.measure_footnotes, cited.measure_footnote_offsets = [165], [4]
+    moved.measure_footnotes, moved.measure_footnote_offsets = [166], [len(moved.measure)]
+    chapter.preamble.vision_footnotes = [VisionFootnotes(paragraph=0, footnotes=[167], offsets=[3])]
+    annex = type(annex).model_validate(annex.model_dump())  # the validators check the offsets
+    chapter = annex.chapters[0]
+    cited, moved, plain = (annex.row_index()[r.id] for r in (cited, moved, plain))
+    ref = Reference.for_annex(config, 2026, annex)
+    plan = ref.plans["科技"]
+    path = tmp_path / "secretariat.xlsx"
+    write_template(path, plan, config, generated_at=dt.datetime(2026, 4, 1, tzinfo=dt.UTC), source_master="test")
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb[SHEET_ENTRY]
+    at = {ws[f"A{r}"].value: r for r in range(4, ws.max_row + 1) if ws[f"A{r}"].value}
+    assert list(quoted_items(annex)) == [v for v in at if v.endswith("-measure") or "-vision-" in v]
+    r_cited, r_moved, r_plain = (at[measure_item_id(r)] for r in (cited, moved, plain))
+    r_vision = at[vision_item_id(chapter, 1)]
+    assert ws[f"H{r_cited}"].value == cited.measure[:4] + "［注165］" + cited.measure[4:]
+    assert ws[f"F{r_cited}"].value == "基本計画における具体的な取組" and ws[f"N{r_cited}"].value.startswith("［注165］")
+    assert ws[f"H{r_vision}"].value == chapter.preamble.vision[0][:3] + "［注167］" + chapter.preamble.vision[0][3:]
+    unlocked = {spec.label for spec in COLUMNS if ws[f"{LETTER[spec.key]}{r_cited}"].protection.locked is False}
+    assert unlocked == {"記載内容", "対応"}
+
+    # moved to the end, a new one cited, removed from the vision paragraph
+    ws[f"H{r_cited}"] = cited.measure + "［注165］"
+    ws[f"H{r_plain}"] = plain.measure[:2] + "［注168］" + plain.measure[2:]
+    ws[f"H{r_vision}"] = chapter.preamble.vision[0]
+    for r in (r_cited, r_plain, r_vision):
+        ws[f"L{r}"] = "修正"
+    wb.save(path)
+    [ok] = validate_files(d.workspace, 2026, [path], pool=pool, feedback=False, reference=ref)
+    assert ok.accepted and {i.rule for i in ok.issues} == {"L-NOTE-REMOVED"}, ok.issues
+    result = merge(annex, {"科技": ok}, config, year=2026)
+    merged = result.annex.row_index()
+    assert merged[cited.id].measure_footnote_marks() == [(165, len(cited.measure))]
+    assert merged[plain.id].measure_footnote_marks() == [(168, 2)] and merged[plain.id].measure == plain.measure
+    assert merged[moved.id].measure_footnote_marks() == [(166, len(moved.measure))]
+    assert result.annex.chapters[0].preamble.vision_footnotes is None
+    changed = {c.item_id: c for c in result.changes if c.column in ("measure", "vision")}
+    assert set(changed) == {measure_item_id(cited), measure_item_id(plain), vision_item_id(chapter, 1)}
+    assert changed[measure_item_id(plain)].new == plain.measure[:2] + "［注168］" + plain.measure[2:]
+
+    # a word of the Basic Plan changed, a quoted line added: errors at their cells, nothing merged
+    ws[f"H{r_moved}"] = moved.measure.replace(moved.measure[0], "＊", 1)
+    ws[f"L{r_moved}"] = "修正"
+    spare = _spare_row(ws)
+    ws[f"F{spare}"], ws[f"H{spare}"], ws[f"L{spare}"] = "基本計画における具体的な取組", "新しい取組", "新規"
+    wb.save(path)
+    [bad] = validate_files(d.workspace, 2026, [path], pool=pool, feedback=False, reference=ref)
+    found = {(i.rule, i.location.cell): i for i in bad.issues if i.rule == "L-QUOTED-CHANGED"}
+    assert set(found) == {("L-QUOTED-CHANGED", f"H{r_moved}"), ("L-QUOTED-CHANGED", f"L{spare}")}
+    assert not bad.accepted
+    assert "文言は変更できません" in found[("L-QUOTED-CHANGED", f"H{r_moved}")].message
+    assert moved.measure[:20] in found[("L-QUOTED-CHANGED", f"H{r_moved}")].suggestion
