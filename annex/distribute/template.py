@@ -82,6 +82,7 @@ from annex.model.contract import (
 from annex.model.labels import format_instant
 from annex.model.ownership import bullet_owners, ministries_in_annex
 from annex.model.rules import GROUP_TITLES, TEXT_LIMIT, rules_in_group
+from annex.model.tags import TagResolver
 
 SPARE_LINES_PER_ROW = 3
 PROTECTION_PASSWORD = "annex"  # a guard against accidents, not security (see module docstring)
@@ -175,7 +176,14 @@ def _notes_text(numbers: Iterable[int] | None, notes: dict[str, str]) -> str:
 
 
 def _bullet_line(
-    kind: LineKind, chapter: Chapter, section: Section, row: Row, column: Column, bullet: Bullet, notes: dict[str, str]
+    kind: LineKind,
+    chapter: Chapter,
+    section: Section,
+    row: Row,
+    column: Column,
+    bullet: Bullet,
+    notes: dict[str, str],
+    tags: TagResolver,
 ) -> TemplateLine:
     text = marked_text(bullet.text, bullet.footnote_marks())
     return TemplateLine(
@@ -189,7 +197,7 @@ def _bullet_line(
             "field": FIELD_STATUS if column == "status" else FIELD_POLICY,
             "heading": heading_text(bullet.heading, bullet.heading_path),
             "text": text,
-            "tags": join_tags(bullet.tags),
+            "tags": join_tags(tags.spelled(bullet.tags)),  # the table's spelling, never last year's alias
             "relisted": RELISTED_VALUE if bullet.relisted else "",
             "relisted_of": bullet.relisted_of or "",
             "action": ACTION_UNCHANGED,
@@ -353,7 +361,9 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
                 for bullet in row.bullets(column):
                     owned = abbr in bullet_owners(row, column, bullet, tags, secretariat)
                     plan.lines.append(
-                        _bullet_line("owned" if owned else "context", chapter, section, row, column, bullet, annex.footnotes)
+                        _bullet_line(
+                            "owned" if owned else "context", chapter, section, row, column, bullet, annex.footnotes, tags
+                        )
                     )
             plan.lines.extend(_spare_line(chapter, section, row) for _ in range(SPARE_LINES_PER_ROW))
         plans.append(plan)

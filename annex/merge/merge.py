@@ -195,15 +195,17 @@ class _Content:
         )
 
     @classmethod
-    def of_line(cls, line: SubmissionLine, old: "_Content") -> "_Content":
+    def of_line(cls, line: SubmissionLine, old: "_Content", spelled) -> "_Content":
         heading, path = parse_heading(line.heading)
         if line.heading is not None and line.heading == heading_text_of(old):
             heading, path = old.heading, old.heading_path  # unchanged 見出し: keep the stored path
         relisted_of = (line.relisted_of or old.relisted_of) if line.relisted else None
         text = _text(line)
+        # the same tags in the table's spelling keep the stored ones (the published NISC stays NISC)
+        same_tags = spelled(list(line.tags)) == spelled(list(old.tags))
         return cls(
             text or old.text,
-            tuple(line.tags),
+            old.tags if same_tags else tuple(spelled(list(line.tags))),
             heading,
             tuple(path) if path else None,
             line.relisted,
@@ -338,7 +340,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
             r, c, b = located[line.item_id]
             old = _Content.of_bullet(b, c)
             action, note = line.action, ""
-            content = _Content.of_line(line, old) if action != ACTION_DELETE else None
+            content = _Content.of_line(line, old, tags.spelled) if action != ACTION_DELETE else None
             if action == ACTION_UNCHANGED:
                 if content is not None and _text(line) and content != old:
                     action, note = ACTION_EDIT, "対応は「変更なし」でしたが内容が変わっているため、修正として反映しました。"
@@ -434,7 +436,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
         heading, path = parse_heading(line.heading)
         new = Bullet(
             text=text,
-            tags=list(line.tags),
+            tags=tags.spelled(list(line.tags)),
             relisted=line.relisted,
             relisted_of=line.relisted_of if line.relisted else None,
             heading=heading,

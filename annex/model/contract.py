@@ -274,3 +274,41 @@ def read_marks(text: str) -> NoteMarks:
         number = int(unicodedata.normalize("NFKC", match.group(1)))
         mangled.append((match.group(0), NOTE_MARK.format(number=number)))
     return NoteMarks(rest, numbers, offsets, mangled)
+
+
+# -- markup an officer types into 記載内容, copying last year's look -------------------------------
+# The annex adds the leading ・, the （再掲） and the 【tags】 block itself, and prints each ［注N］
+# as a superscript: typed into the text they would be printed twice. Each is reported with the text
+# as it should be; nothing is removed silently.
+LEADING_BULLET_RE = r"^\s*[・･•●◦‧∙]"
+TRAILING_TAGS_RE = r"【[^【】]*】\s*$"
+RELISTED_TYPED_RE = r"[（(]\s*再掲\s*[）)]"
+SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+NOTE_NUMBER_RE = f"[{SUPERSCRIPT_DIGITS}]+"
+_DIGIT_OF = str.maketrans(SUPERSCRIPT_DIGITS, "0123456789")
+
+
+@dataclass(frozen=True)
+class TypedMarkup:
+    text: str  # the text as the annex wants it
+    bullet: str | None  # the leading ・ as typed
+    tags: list[str]  # the tags of a trailing 【…】 block
+    relisted: bool  # a typed （再掲）
+    notes: list[str]  # superscript numbers, as typed
+
+
+def typed_markup(text: str) -> TypedMarkup:
+    """What of the annex's own markup was typed into text, and the text without it (superscript
+    numbers become ［注N］ marks)."""
+    bullet = re.match(LEADING_BULLET_RE, text)
+    rest = text[bullet.end() :].lstrip() if bullet else text
+    tags: list[str] = []
+    block = re.search(TRAILING_TAGS_RE, rest)
+    if block:
+        tags = split_tags(block.group(0))
+        rest = rest[: block.start()].rstrip()
+    relisted = re.search(RELISTED_TYPED_RE, rest) is not None
+    rest = re.sub(RELISTED_TYPED_RE, "", rest)
+    notes = re.findall(NOTE_NUMBER_RE, rest)
+    rest = re.sub(NOTE_NUMBER_RE, lambda m: NOTE_MARK.format(number=int(m.group(0).translate(_DIGIT_OF))), rest)
+    return TypedMarkup(rest, bullet.group(0).strip() if bullet else None, tags, relisted, notes)

@@ -21,7 +21,7 @@ GROUP_TITLES: dict[Group, str] = {
     "line": "各行の記入内容",
     "across": "行と行の関係",
 }
-CATALOGUE_VERSION = "2026.3"  # part of the validation cache key: a changed catalogue re-validates
+CATALOGUE_VERSION = "2026.4"  # part of the validation cache key: a changed catalogue re-validates
 
 
 @dataclass(frozen=True)
@@ -306,6 +306,46 @@ _RULES = (
         "セルの内容を削除して、文章を入力し直してください。",
     ),
     Rule(
+        "L-TYPED-BULLET",
+        "error",
+        "line",
+        "先頭の「・」",
+        "Leading bullet typed",
+        "記載内容の先頭に「{found}」があります。別添では「・」を自動で付けるため、二重になります。",
+        "記載内容は「・」を付けずに書き始めてください。",
+        "次のとおり直してください: {fixed}",
+    ),
+    Rule(
+        "L-TYPED-TAGS",
+        "error",
+        "line",
+        "末尾の【担当府省】",
+        "Tag block typed",
+        "記載内容の末尾に【{found}】があります。別添では担当府省の欄から【…】を自動で付けるため、二重になります。",
+        "【担当府省】は記載内容に書かず、担当府省の欄に略称を「、」で区切って記入してください。",
+        "記載内容から【{found}】を削除し（{fixed}）、担当府省の欄に「{found}」と記入してください。",
+    ),
+    Rule(
+        "L-TYPED-RELISTED",
+        "error",
+        "line",
+        "記載内容の（再掲）",
+        "（再掲） typed",
+        "記載内容に「（再掲）」があります。別添では再掲の欄から（再掲）を自動で付けるため、二重になります。",
+        "再掲の場合は記載内容に（再掲）と書かず、再掲の欄で「再掲」を選んでください。",
+        "記載内容から（再掲）を削除し（{fixed}）、再掲の欄で「再掲」を選んでください。",
+    ),
+    Rule(
+        "L-TYPED-NOTE-NUMBER",
+        "error",
+        "line",
+        "上付き数字の脚注番号",
+        "Superscript footnote number typed",
+        "記載内容に上付きの数字「{found}」があります。脚注の参照は［注番号］の形で書きます。",
+        "脚注の参照は「［注174］」のように、全角の角括弧と「注」を付けて記入してください。",
+        "次のとおり直してください: {fixed}",
+    ),
+    Rule(
         "L-HALFWIDTH-KANA",
         "error",
         "line",
@@ -334,6 +374,16 @@ _RULES = (
         "担当府省「{tag}」は略称表にありません。",
         "担当府省は、記入要領の略称表（リスト）にある略称で記入してください（例: 科技、文、経）。",
         "「{suggestion}」と記入してください。",
+    ),
+    Rule(
+        "L-TAG-ALIAS",
+        "warning",
+        "line",
+        "略称表と異なるタグの表記",
+        "Ministry tag in another spelling",
+        "担当府省「{tag}」は略称表の「{canonical}」として反映します。",
+        "担当府省は略称表の表記で記入してください。設定された別表記（config/tags.yaml の aliases）は、略称表の表記に直して反映します。",
+        "「{canonical}」と記入してください。",
     ),
     Rule(
         "L-TAG-MISSING-SELF",

@@ -48,6 +48,10 @@ class TagResolver:
             return TagResolution(tag, "group", tag, None)
         return TagResolution(tag, "unknown", None, self.suggest(tag))
 
+    def spelled(self, tags: list[str]) -> list[str]:
+        """tags in the abbreviation table's spelling: each configured alias replaced by its target."""
+        return [self.aliases.get(t, t) if t not in self._valid else t for t in tags]
+
     def suggest(self, tag: str) -> str | None:
         """The valid tag this one most likely meant (width/space variants first, then fuzzy)."""
         key = comparison_key(tag)

@@ -26,10 +26,14 @@ from annex.model.contract import (
     ACTION_NEW,
     ACTIONS,
     FIELD_POLICY,
+    LEADING_BULLET_RE,
+    NOTE_NUMBER_RE,
     PREAMBLE_FIELDS,
     QUOTED_FIELDS,
+    RELISTED_TYPED_RE,
     RELISTED_VALUE,
     TABLE_FIELDS,
+    TRAILING_TAGS_RE,
 )
 from annex.model.rules import TEXT_LIMIT
 
@@ -86,6 +90,23 @@ class SubmissionLines(pa.DataFrameModel):
     @pa.check("text", name="L-LOOKALIKE")
     def _lookalike(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(~pl.col("own_text") | ~_col(data).str.contains(LOOKALIKE_RE))
+
+    # the annex's own markup typed into the text: printed twice if accepted
+    @pa.check("text", name="L-TYPED-BULLET")
+    def _typed_bullet(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(~pl.col("own_text") | ~_col(data).str.contains(LEADING_BULLET_RE))
+
+    @pa.check("text", name="L-TYPED-TAGS")
+    def _typed_tags(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(~pl.col("own_text") | ~_col(data).str.contains(TRAILING_TAGS_RE))
+
+    @pa.check("text", name="L-TYPED-RELISTED")
+    def _typed_relisted(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(~pl.col("own_text") | ~_col(data).str.contains(RELISTED_TYPED_RE))
+
+    @pa.check("text", name="L-TYPED-NOTE-NUMBER")
+    def _typed_note_number(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(~pl.col("own_text") | ~_col(data).str.contains(NOTE_NUMBER_RE))
 
     @pa.check("tags", name="L-TAG-UNKNOWN")
     def _tag_known(cls, data: pa.PolarsData) -> pl.LazyFrame:

@@ -54,6 +54,7 @@ from annex.model.contract import (
     quoted_items,
     read_marks,
     split_tags,
+    typed_markup,
 )
 from annex.model.issues import Issue, Location, Severity, Submission, SubmissionLine
 from annex.model.ownership import bullet_owners
@@ -346,8 +347,9 @@ def _compare_with_template(
             and k != "action"
             and (values.get(k, "").strip() if k in CODE_KEYS else values.get(k, "")) != (sent.values.get(k) or "")
         ]
-        if "tags" in changed and split_tags(values.get("tags")) == split_tags(sent.values.get("tags")):
-            changed.remove("tags")  # the same tags, spelled with another separator
+        spelled = config.tags.spelled
+        if "tags" in changed and spelled(split_tags(values.get("tags"))) == spelled(split_tags(sent.values.get("tags"))):
+            changed.remove("tags")  # the same tags, with another separator or a configured alias
         own_text[i] = "text" in changed or "heading" in changed
         own_tags[i] = "tags" in changed
         if sent.kind == "context":
@@ -387,7 +389,7 @@ def _frame_row(
     tags = ref.config.tags
     unknown = ""
     for tag in line.tags:
-        if tags.resolve(tag).kind in ("unknown", "alias"):
+        if tags.resolve(tag).kind == "unknown":
             unknown = tag
             break
     ministry = sub.ministry or ""
@@ -461,6 +463,15 @@ def _line_issue(code: str, column: str, item: _Pending, i: int, ref: Reference) 
             chars="、".join(dict.fromkeys(p[1] for p in pairs)),
             fixed="長音には「ー」を使ってください（例: " + "、".join(dict.fromkeys(p[0] + "ー" for p in pairs)) + "）。",
         )
+    if code.startswith("L-TYPED-"):
+        typed = typed_markup(value)
+        found = {
+            "L-TYPED-BULLET": typed.bullet,
+            "L-TYPED-TAGS": "、".join(typed.tags),
+            "L-TYPED-RELISTED": "（再掲）",
+            "L-TYPED-NOTE-NUMBER": "、".join(typed.notes),
+        }[code]
+        return _issue(sev, code, file, cell, it, found=found, fixed=typed.text)
     if code == "L-TAG-UNKNOWN":
         tag = row["tag_unknown"] or value
         return _issue(sev, code, file, cell, it, tag=tag, suggestion=ref.config.tags.suggest(tag))
@@ -510,6 +521,25 @@ def _footnote_marks(sub: Submission, plan, ref: Reference) -> list[Issue]:
                     issues.append(_issue(ref.severities, "L-NOTE-REMOVED", sub.file, cell, line.item_id, number=number))
         line.text = marks.text or None
         line.footnotes, line.footnote_offsets = marks.numbers, marks.offsets
+    return issues
+
+
+def _tag_spellings(sub: Submission, ref: Reference, own_tags: dict[int, bool]) -> list[Issue]:
+    """A configured alias typed as a tag (NISC for ＮＩＳＣ) is the tag it stands for, as on import:
+    a warning names the table's spelling, and the line carries that spelling from here on."""
+    tags, issues = ref.config.tags, []
+    for i, line in enumerate(sub.lines):
+        spelled = tags.spelled(line.tags)
+        if spelled == line.tags:
+            continue
+        if own_tags.get(i):
+            for typed, canonical in zip(line.tags, spelled):
+                if typed != canonical:
+                    cell = line.cells.get("tags")
+                    issues.append(
+                        _issue(ref.severities, "L-TAG-ALIAS", sub.file, cell, line.item_id, tag=typed, canonical=canonical)
+                    )
+        line.tags = spelled
     return issues
 
 
@@ -595,6 +625,7 @@ def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[
         sub.issues.extend(compared)
         sub.issues.extend(_footnote_marks(sub, plan, ref))
         sub.issues.extend(_quoted_lines(sub, plan, ref, own_text, own_tags))
+        sub.issues.extend(_tag_spellings(sub, ref, own_tags))
         ids_in_sub = {ln.item_id for ln in sub.lines if ln.item_id}
         item = _Pending(sub)
         plan_ids = set(plan.item_ids) if plan is not None else None

@@ -139,12 +139,19 @@ def test_prefilled_lines_carry_last_years_text_and_the_annex_tag_spelling():
         assert line["text"] == line["previous_text"] == bullet.text
         assert line["action"] == "変更なし"
         assert line["field"] == (FIELD_STATUS if column == "status" else FIELD_POLICY)
-        assert line["tags"] == "、".join(bullet.tags)
+        assert line["tags"] == "、".join(d.workspace.config.tags.spelled(bullet.tags))
         assert line["row_id"] == row.id
         assert line["relisted"] == (RELISTED_VALUE if bullet.relisted else "")
         seen += 1
     assert seen == len(d.plans["文"].item_ids) > 300
     assert any(line["tags"] == "科技、文、経" for line in lines)
+    # last year's aliases (NISC, 個情委) are pre-filled in the table's spelling
+    nisc = read_lines(d.workbook("ＮＩＳＣ")[SHEET_ENTRY])
+    published = {b.id: b.tags for _, _, b in d.master.bullets()}
+    assert any(
+        "NISC" in published[line["item_id"]] and "ＮＩＳＣ" in line["tags"].split("、") for line in nisc if line["item_id"]
+    )
+    assert not any("NISC" in line["tags"].split("、") or "個情委" in line["tags"].split("、") for line in nisc)
 
 
 def test_spare_lines_under_every_row():

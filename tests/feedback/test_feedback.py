@@ -97,6 +97,8 @@ def test_a_ministry_can_correct_its_marked_copy_and_send_it_back(tmp_path):
     so once corrected it validates like the template itself."""
     from pathlib import Path
 
+    from annex.model.contract import typed_markup
+
     d = distributed()
     sample = Path(__file__).resolve().parents[2] / "submissions" / "2026" / "国交省 別添回答 0527.xlsx"
     ref = load_reference(d.workspace, 2026)
@@ -109,7 +111,10 @@ def test_a_ministry_can_correct_its_marked_copy_and_send_it_back(tmp_path):
         ws = wb["記入シート"]
         for issue in first.issues:  # what the 検証結果 sheet asks for
             cell = ws[issue.location.cell]
-            cell.value = {"S-COLUMN-MISSING": "見出し", "L-ACTION-INVALID": "修正"}[issue.rule]
+            if issue.rule.startswith("L-TYPED-"):  # the text as the suggestion gives it
+                cell.value = typed_markup(cell.value).text
+            else:
+                cell.value = {"S-COLUMN-MISSING": "見出し", "L-ACTION-INVALID": "修正"}[issue.rule]
         wb.save(corrected)
         [second] = validate_files(d.workspace, 2026, [corrected], pool=pool, reference=ref, feedback=False)
     assert second.ministry == "国" and second.verdict == "受理", second.issues

@@ -440,3 +440,60 @@ def test_the_secretariat_places_the_footnotes_of_the_vision_and_the_measures_but
     assert not bad.accepted
     assert "文言は変更できません" in found[("L-QUOTED-CHANGED", f"H{r_moved}")].message
     assert moved.measure[:20] in found[("L-QUOTED-CHANGED", f"H{r_moved}")].suggestion
+
+
+def test_markup_typed_into_the_text_is_located_with_the_text_as_it_should_be(tmp_path, pool, env):
+    """Officers copy last year's look: a leading ・, a trailing 【tags】 block, a typed （再掲） and a
+    superscript footnote number would each be printed twice; each is an error at its cell, with the
+    corrected text proposed, and the text is never rewritten."""
+    path, wb, owned = _template_copy(tmp_path, "文")
+    ws = wb[SHEET_ENTRY]
+    bullet, tags, relisted, note, clean = owned[:5]
+    base = {r: ws[f"H{r}"].value for r in owned[:5]}
+    ws[f"H{bullet}"] = "・" + base[bullet]
+    ws[f"H{tags}"] = base[tags] + "【文、経】"
+    ws[f"H{relisted}"] = base[relisted] + "（再掲）"
+    ws[f"H{note}"] = base[note].replace("。", "¹⁶⁵。", 1) if "。" in base[note] else base[note] + "¹⁶⁵"
+    ws[f"H{clean}"] = base[clean] + "　令和８年度も継続。"
+    for r in owned[:5]:
+        ws[f"L{r}"] = "修正"
+    wb.save(path)
+    [sub] = _validate(pool, env, path)
+    found = {(i.rule, i.location.cell): i for i in sub.issues}
+    assert set(found) == {
+        ("L-TYPED-BULLET", f"H{bullet}"),
+        ("L-TYPED-TAGS", f"H{tags}"),
+        ("L-TYPED-RELISTED", f"H{relisted}"),
+        ("L-TYPED-NOTE-NUMBER", f"H{note}"),
+    }
+    assert not sub.accepted and all(i.severity == "error" for i in sub.issues)
+    assert found[("L-TYPED-BULLET", f"H{bullet}")].suggestion == f"次のとおり直してください: {base[bullet]}"
+    tag_issue = found[("L-TYPED-TAGS", f"H{tags}")]
+    assert "【文、経】" in tag_issue.message and base[tags] in tag_issue.suggestion and "「文、経」" in tag_issue.suggestion
+    assert base[relisted] in found[("L-TYPED-RELISTED", f"H{relisted}")].suggestion
+    assert "［注165］" in found[("L-TYPED-NOTE-NUMBER", f"H{note}")].suggestion
+    line = next(ln for ln in sub.lines if ln.excel_row == bullet)
+    assert line.text == "・" + base[bullet]  # reported, never rewritten
+
+
+def test_a_configured_alias_is_the_tag_it_stands_for_wherever_it_is_typed(tmp_path, pool, env):
+    """tags.yaml maps NISC → ＮＩＳＣ: typed in a submission it is a warning naming the table's
+    spelling, the line is accepted and merged with ＮＩＳＣ; retyping a pre-filled tag as its alias
+    changes nothing."""
+    from annex.merge.merge import merge
+
+    d, ref = env
+    path, wb, owned = _template_copy(tmp_path, "総")
+    ws = wb[SHEET_ENTRY]
+    target = next(r for r in owned if ws[f"I{r}"].value == "総" and ws[f"F{r}"].value == "今後の取組方針")
+    ws[f"I{target}"] = "総、NISC"
+    ws[f"L{target}"] = "修正"
+    wb.save(path)
+    [sub] = _validate(pool, env, path)
+    assert sub.accepted
+    [issue] = sub.issues
+    assert (issue.rule, issue.location.cell, issue.severity) == ("L-TAG-ALIAS", f"I{target}", "warning")
+    assert "「ＮＩＳＣ」" in issue.message
+    item_id = ws[f"A{target}"].value
+    result = merge(ref.annex, {"総": sub}, d.workspace.config, year=2026)
+    assert result.annex.bullet_index()[item_id][2].tags == ["総", "ＮＩＳＣ"]
