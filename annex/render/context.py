@@ -5,9 +5,10 @@ goes, where each footnote mark stands, how tables are cut, how footnotes are num
 
 from __future__ import annotations
 
+import copy
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from annex.model.annex import COLUMN_LABELS, COLUMNS, MEASURE_LABEL, Annex, Bullet, Row, heading_path, number_subrows
 from annex.render.ooxml import LABELS, footnote_key
@@ -312,3 +313,58 @@ def expected_min_pages(context: dict) -> int:
     """Each chapter and the abbreviation table start a page (template styles), so at least this many."""
     chapters = sum(1 for b in context["blocks"] if b["type"] == "chapter")
     return max(1, chapters + (1 if context["abbreviations"]["rows"] else 0))
+
+
+# -- the review copy (annex-review.docx): what the secretariat checks before publishing ----------
+REVIEW_LABELS = {"not_updated": "未更新（前年度の記載のまま）", "modified": "今年度の修正", "added": "今年度の新規"}
+
+
+def _bullet_items(context: dict) -> Iterator[dict]:
+    for block in context["blocks"]:
+        if block["type"] != "table":
+            continue
+        for row in block["rows"]:
+            for subrow in row["subrows"]:
+                for items in subrow.values():
+                    yield from (item for item in items if item["kind"] == "bullet")
+
+
+def review_context(context: dict, marks: dict[str, str]) -> tuple[dict, dict[str, int]]:
+    """The context with each bullet of marks (item id → not_updated / modified / added) marked for
+    the review copy, and a legend first; and the counts per mark. The published context is left as it is."""
+    review = copy.deepcopy(context)
+    counts = dict.fromkeys(REVIEW_LABELS, 0)
+    for item in _bullet_items(review):
+        kind = marks.get(item["id"] or "")
+        if kind:
+            item["review"] = kind
+            counts[kind] += 1
+    parts = [{"text": "【確認用】公表用は annex.docx です。色の意味: "}]
+    for kind, label in REVIEW_LABELS.items():
+        parts += [{"text": f"{label} {counts[kind]}件", "review": kind}, {"text": "　"}]
+    review["blocks"].insert(0, {"type": "review", "parts": parts})
+    review["title"] = f"{context['title']}（確認用）"
+    return review, counts
+
+
+def review_marks(annex: Annex, previous: Annex | None) -> dict[str, str]:
+    """item id → not_updated (carried over, no owner submitted), added (not in previous) or
+    modified (its text, tags, 再掲 or footnotes differ from previous); previous None: 未更新 only."""
+    before = previous.bullet_index() if previous is not None else None
+    marks: dict[str, str] = {}
+    for _, _, bullet in annex.bullets():
+        if not bullet.id:
+            continue
+        if bullet.not_updated:
+            marks[bullet.id] = "not_updated"
+        elif before is not None:
+            old = before.get(bullet.id)
+            if old is None:
+                marks[bullet.id] = "added"
+            elif _printed(old[2]) != _printed(bullet):
+                marks[bullet.id] = "modified"
+    return marks
+
+
+def _printed(bullet: Bullet) -> tuple:
+    return bullet.text, tuple(bullet.tags), bullet.relisted, tuple(bullet.footnote_marks())

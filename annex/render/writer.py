@@ -57,6 +57,8 @@ from annex.render.ooxml import (
     style_ids,
 )
 
+# the review copy's marks (w:highlight values): yellow catches the eye where nothing was updated
+REVIEW_HIGHLIGHTS = {"not_updated": "yellow", "modified": "cyan", "added": "green"}
 TEMPLATE_NAME = "annex.docx"
 SUBJECT = "科学技術・イノベーション基本計画の実施状況と今後の取組方針（別添）"
 # Column widths of the 取組 table, as shares of the text width (measure | status | policy).
@@ -99,21 +101,24 @@ class _Writer:
         self.tables = 0
 
     # -- pieces ------------------------------------------------------------------------------
-    def run(self, text: str, style: str | None = None) -> str:
-        rpr = f'<w:rPr><w:rStyle w:val="{self.styles[style]}"/></w:rPr>' if style else ""
+    def run(self, text: str, style: str | None = None, highlight: str | None = None) -> str:
+        props = (f'<w:rStyle w:val="{self.styles[style]}"/>' if style else "") + (
+            f'<w:highlight w:val="{highlight}"/>' if highlight else ""
+        )
+        rpr = f"<w:rPr>{props}</w:rPr>" if props else ""
         return f"<w:r>{rpr}{_t(text)}</w:r>"
 
-    def marked(self, text: str, cites: list[dict], style: str | None = None) -> str:
+    def marked(self, text: str, cites: list[dict], style: str | None = None, highlight: str | None = None) -> str:
         """Runs of text with each footnote reference at its offset (text[:offset] before it)."""
         out, done = [], 0
         for cite in sorted(cites, key=lambda c: c["offset"]):
             offset = min(max(cite["offset"], done), len(text))
             if offset > done:
-                out.append(self.run(text[done:offset], style))
+                out.append(self.run(text[done:offset], style, highlight))
             out.append(self.footnote_runs([cite]))
             done = offset
         if done < len(text):
-            out.append(self.run(text[done:], style))
+            out.append(self.run(text[done:], style, highlight))
         return "".join(out)
 
     def footnote_runs(self, cites: list[dict]) -> str:
@@ -158,6 +163,11 @@ class _Writer:
             self.parts.append(self.para("group", self.run(block["text"])))
         elif kind == "label":
             self.parts.append(self.para("label", self.run(block["text"])))
+        elif kind == "review":  # the review copy's legend, highlighted as the bullets it explains
+            runs = "".join(
+                self.run(part["text"], None, REVIEW_HIGHLIGHTS.get(part.get("review") or "")) for part in block["parts"]
+            )
+            self.parts.append(self.para("prose", runs))
         elif kind == "prose":
             self.parts.append(self.para("prose", self.marked(block["text"], block["footnotes"])))
         elif kind == "item":
@@ -221,11 +231,12 @@ class _Writer:
                 out.append(self.para("empty", self.run(item["text"])))
             else:
                 start, end = self.bookmark("b", item["id"])
-                inner = start + self.run(TABLE_BULLET) + self.marked(item["text"], item["footnotes"])
+                mark = REVIEW_HIGHLIGHTS.get(item.get("review") or "")  # only in the review copy
+                inner = start + self.run(TABLE_BULLET, None, mark) + self.marked(item["text"], item["footnotes"], None, mark)
                 if item["relisted"]:
-                    inner += self.run(RELISTED_MARK, "relisted")
+                    inner += self.run(RELISTED_MARK, "relisted", mark)
                 if item["tags"]:
-                    inner += self.run(f"【{'、'.join(item['tags'])}】", "tags")
+                    inner += self.run(f"【{'、'.join(item['tags'])}】", "tags", mark)
                 inner += end
                 out.append(self.para("bullet", inner))
         return "".join(out)

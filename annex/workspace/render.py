@@ -1,4 +1,6 @@
-"""`annex render`: master(Y) of a workspace → output/<Y>/annex-context.json, annex.docx, annex.pdf."""
+"""`annex render`: master(Y) of a workspace → output/<Y>/annex-context.json, annex.docx, annex.pdf,
+and annex-review.docx: the same annex for the secretariat's check, each 未更新 bullet (its owners
+did not submit) highlighted, and this year's new and modified bullets in their own colours."""
 
 from __future__ import annotations
 
@@ -11,10 +13,12 @@ from pathlib import Path
 
 from annex.io.files import ensure_dir, publishing
 from annex.master.store import read_master
-from annex.render.context import build_context, context_json, expected_min_pages
+from annex.model.ownership import bullet_owners
+from annex.render.context import build_context, context_json, expected_min_pages, review_context, review_marks
 from annex.render.pdf import convert_to_pdf
 from annex.render.writer import TEMPLATE_NAME, render_docx
 from annex.workspace.layout import Workspace
+from annex.workspace.master import master_or_baseline
 
 
 @dataclass
@@ -32,6 +36,9 @@ class RenderResult:
     warnings: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     removed_stale_pdf: bool = False
+    review_path: Path | None = None
+    review_counts: dict[str, int] = field(default_factory=dict)  # not_updated / modified / added
+    not_updated: dict[str, int] = field(default_factory=dict)  # ministry → its 未更新 bullets
 
 
 def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: float = 300.0) -> RenderResult:
@@ -46,6 +53,14 @@ def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: f
     annex = read_master(workspace.master_json(year))
     created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     context = build_context(annex, title=workspace.config.title_for(year), created=created)
+    marks = review_marks(annex, _previous(workspace, year))
+    result.not_updated = _not_updated_by_ministry(workspace, annex)
+    if result.not_updated:
+        context["warnings"].append(
+            f"未更新（担当府省から提出がなく前年度の記載のまま）の記載 {sum(result.not_updated.values())} 件: "
+            + "・".join(f"{m} {n}件" for m, n in result.not_updated.items())
+            + "（確認用の annex-review.docx に黄色で示しています）"
+        )
     result.warnings = list(context["warnings"])
     result.seconds["context"] = time.perf_counter() - clock
 
@@ -56,6 +71,9 @@ def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: f
         docx = scratch / "annex.docx"
         info = render_docx(context, workspace.template(TEMPLATE_NAME), docx)
         result.tables, result.footnotes = info.tables, info.footnotes
+        review, result.review_counts = review_context(context, marks)
+        review_docx = scratch / "annex-review.docx"
+        render_docx(review, workspace.template(TEMPLATE_NAME), review_docx)
         result.seconds["docx"] = time.perf_counter() - clock
         pdf_result = None
         if pdf:
@@ -70,9 +88,10 @@ def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: f
         with publishing() as outputs:
             result.context_path = outputs.stage_text(folder / "annex-context.json", context_json(context))
             result.docx_path = outputs.stage(folder / "annex.docx", lambda p: shutil.copyfile(docx, p))
+            result.review_path = outputs.stage(folder / "annex-review.docx", lambda p: shutil.copyfile(review_docx, p))
             if pdf_result is not None and pdf_result.ok:
                 result.pdf_path = outputs.stage(folder / "annex.pdf", lambda p: shutil.copyfile(pdf_result.path, p))
-        result.written = [p for p in (result.context_path, result.docx_path, result.pdf_path) if p]
+        result.written = [p for p in (result.context_path, result.docx_path, result.pdf_path, result.review_path) if p]
         stale = folder / "annex.pdf"
         if not result.pdf_produced and stale.exists():
             stale.unlink()
@@ -80,3 +99,21 @@ def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: f
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return result
+
+
+def _previous(workspace: Workspace, year: int):
+    """master(Y-1) to tell this year's changes by, when the workspace has it (or it is the baseline)."""
+    if not workspace.master_json(year - 1).exists() and workspace.config.settings.baseline.year != year - 1:
+        return None
+    return master_or_baseline(workspace, year - 1, write=False)[0]
+
+
+def _not_updated_by_ministry(workspace: Workspace, annex) -> dict[str, int]:
+    """ministry → its 未更新 bullets (a bullet counts for each of its owners), in table order."""
+    config = workspace.config
+    counts: dict[str, int] = {}
+    for row, column, bullet in annex.bullets():
+        if bullet.not_updated:
+            for owner in bullet_owners(row, column, bullet, config.tags, config.secretariat.abbr):
+                counts[owner] = counts.get(owner, 0) + 1
+    return {m: counts[m] for m in config.tags.table_order(list(counts))}

@@ -47,8 +47,9 @@ def build_summary(
         "merged_files": merge.merged_files,
         "bullets": {
             "master": merge.result.annex.counts()["bullets"],
-            **{k: counts[k] for k in ("added", "modified", "deleted", "carried")},
+            **{k: counts[k] for k in ("added", "modified", "deleted", "carried", "not_updated")},
         },
+        "not_updated_by_ministry": render.not_updated,
         "relisted": {
             "total": relisted["relisted"],
             "linked": relisted["exact"],
@@ -87,6 +88,13 @@ def summary_lines(summary: dict) -> list[str]:
             lines.append(f"    {status}: {'、'.join(summary['ministries'][status])}")
     lines += [
         f"  項目: マスター {b['master']}（追加 {b['added']}・修正 {b['modified']}・削除 {b['deleted']}・前年どおり {b['carried']}）",
+    ]
+    if summary["not_updated_by_ministry"]:
+        named = "・".join(f"{m} {n}" for m, n in summary["not_updated_by_ministry"].items())
+        lines.append(
+            f"  未更新（提出がなく前年度の記載のまま）{b['not_updated']} 件: {named} — 確認用の annex-review.docx に黄色で表示"
+        )
+    lines += [
         f"  再掲: {r['total']} 件中 {r['linked']} 件を元の記載にリンク（近似一致の提案 {r['near_proposed']}・同期 {r['synced']}）",
     ]
     if summary["issues_by_rule"]:

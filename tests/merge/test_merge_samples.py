@@ -132,3 +132,49 @@ def test_outputs_read_back(merged):
     recon = load_workbook(folder / "reconciliation.xlsx", read_only=True)
     codes = [r[1] for r in recon["再掲"].iter_rows(min_row=2, values_only=True)]
     assert codes.count("synced") == 1 and len(codes) >= 40
+
+
+def test_the_review_copy_marks_what_is_not_updated_and_what_changed(merged):
+    """The published annex.docx looks final; annex-review.docx shows the secretariat each 未更新
+    bullet in yellow and this year's modified and new ones in their colours, and the render's
+    warnings name the ministries whose bullets are 未更新."""
+    import zipfile
+
+    from lxml import etree
+
+    from annex.workspace.render import render_year
+
+    ws, summary = merged
+    result = render_year(ws, YEAR, pdf=False)
+    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+    def highlighted(path: Path) -> dict[str, set[str]]:
+        body = etree.fromstring(zipfile.ZipFile(path).read("word/document.xml"))
+        out: dict[str, set[str]] = {}
+        for p in body.iter(f"{w}p"):
+            colours = {h.get(f"{w}val") for h in p.iter(f"{w}highlight")}
+            for colour in colours:
+                out.setdefault(colour, set()).add("".join(t.text or "" for t in p.iter(f"{w}t")))
+        return out
+
+    assert highlighted(result.docx_path) == {}
+    marks = highlighted(result.review_path)
+    annex = summary.result.annex
+    index = annex.bullet_index()
+    not_updated = [b for _, _, b in annex.bullets() if b.not_updated]
+    assert len(not_updated) == summary.counts["not_updated"] > 0
+    assert {b.rendered() for b in not_updated} <= marks["yellow"]
+    for item_id in PLAN["expected_merge"]["modified_ids"]:
+        assert index[item_id][2].rendered() in marks["cyan"], item_id
+    added = [c.item_id for c in summary.result.changes if c.kind == "added"]
+    assert {index[i][2].rendered() for i in added} <= marks["green"]
+    assert result.review_counts["not_updated"] == len(not_updated)
+    [legend] = [p for p in marks["yellow"] if p.startswith("【確認用】")]
+    assert f"未更新（前年度の記載のまま） {len(not_updated)}件" in legend and "annex.docx" in legend
+    missing = {m["ministry"] for m in PLAN["not_submitted"]} | set(PLAN["faulty"])
+    owners = {c.ministry for c in summary.result.changes if c.kind == "not_updated"}
+    assert owners <= set(result.not_updated) <= missing and sum(result.not_updated.values()) >= len(not_updated)
+    [warning] = [x for x in result.warnings if x.startswith("未更新")]
+    assert all(f"{m} {n}件" in warning for m, n in result.not_updated.items())
+    context = json.loads(result.context_path.read_text(encoding="utf-8"))
+    assert warning in context["warnings"]
