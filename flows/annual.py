@@ -82,11 +82,12 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
         submissions = validate_all(received, ref, fingerprint)
         pairs = [(item, submissions[item.sha256]) for item in received]
         entries = record_validations(ws, pairs)
+        note(f"フィードバック: {len(pairs)} 件の検証結果（Excel）を作成し、メールで知らせます")
         paths = feedback_workbooks(ws, year, pairs)
         mail = mail_feedback(ws, year, pairs, paths)
         accepted = accepted_submissions(ws, year, submissions, ref, fingerprint)
         note(f"統合: 受理された {len(accepted)} 府省の提出物を前年度マスターに反映します（再掲の照合を含む）")
-        merged = merge(ws, year, accepted)
+        merged = merge(ws, year, accepted, received=len(received))
         mail |= notify_conflicts(ws, year, merged)
         note("出力: Word と PDF を作成します")
         rendered = render(ws, year)

@@ -18,7 +18,51 @@ import typer._click.exceptions as typer_click_exceptions
 from annex.model.errors import AnnexError
 from annex.workspace.layout import Workspace
 
+# typer marks its help texts for gettext and writes the usage prefix and the --help text itself;
+# the secretariat reads Japanese, so the help pages say these in Japanese (error texts untouched:
+# usage_message below reads them).
+HELP_TEXTS = {
+    "Options": "オプション",
+    "Commands": "コマンド",
+    "Arguments": "引数",
+    "default: {default}": "既定: {default}",
+    "required": "必須",
+    "env var: {var}": "環境変数: {var}",
+    "(dynamic)": "（実行時に決定）",
+}
+typer.core._ = lambda message: HELP_TEXTS.get(message, message)  # type: ignore[attr-defined]
+_typed_argument = typer.core.TyperArgument.display_type_rich
+# An argument named in Japanese (ファイル) needs no English type label (<list[Path]>) beside it.
+typer.core.TyperArgument.display_type_rich = lambda self, ctx: None if self.metavar else _typed_argument(self, ctx)  # type: ignore[method-assign]
+USAGE_PREFIX = "使い方: "
+HELP_OPTION_TEXT = "この説明を表示して終了します。"
+
+
+class _JapaneseHelp:
+    """The usage line and the --help option in Japanese, for commands and the group alike."""
+
+    def format_usage(self, ctx, formatter) -> None:
+        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), prefix=USAGE_PREFIX)  # type: ignore[attr-defined]
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.help = HELP_OPTION_TEXT
+        return option
+
+
+class JapaneseGroup(_JapaneseHelp, typer.core.TyperGroup):
+    pass
+
+
+class JapaneseCommand(_JapaneseHelp, typer.core.TyperCommand):
+    pass
+
+
 app = typer.Typer(
+    cls=JapaneseGroup,
+    options_metavar="[オプション]",
+    subcommand_metavar="コマンド [引数]...",
     name="annex",
     help="統合イノベーション戦略 別添の取りまとめ（様式の配布・提出物の検証・フィードバック・再掲の照合・統合・Word/PDF 出力）。",
     no_args_is_help=True,
@@ -28,16 +72,35 @@ app = typer.Typer(
 
 WorkspaceOpt = Annotated[
     Path,
-    typer.Option("--workspace", "-w", help="作業フォルダ（config/・submissions/・output/ を置く場所）。省略時は現在のフォルダ。"),
+    typer.Option(
+        "--workspace",
+        "-w",
+        metavar="フォルダ",
+        help="作業フォルダ（config/・submissions/・output/ を置く場所）。省略時は現在のフォルダ。",
+    ),
 ]
-YearOpt = Annotated[int | None, typer.Option("--year", "-y", help="年度（省略時は config/annex.yaml の year）。")]
+
+
+def _check_year(value: int | None) -> int | None:
+    """A year as the annex writes it (2026): 「26」 or 「20266」 is a typo, not a year."""
+    if value is not None and not 2000 <= value <= 2100:
+        raise typer.BadParameter("西暦4桁で指定してください。例: 2026")
+    return value
+
+
+YearOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--year", "-y", metavar="年度", callback=_check_year, help="年度（西暦4桁。省略時は config/annex.yaml の year）。"
+    ),
+]
 
 
 def say(message: str = "") -> None:
     typer.echo(message)
 
 
-@app.command("init", short_help="設定ファイル（config/）の雛形を作る")
+@app.command("init", cls=JapaneseCommand, options_metavar="[オプション]", short_help="設定ファイル（config/）の雛形を作る")
 def init_command(workspace: WorkspaceOpt = Path(".")) -> None:
     """作業フォルダに設定ファイル（config/）の雛形を作ります。既存のファイルは上書きしません。"""
     ws = Workspace.at(workspace)
@@ -56,9 +119,17 @@ def init_command(workspace: WorkspaceOpt = Path(".")) -> None:
     say(f"提出物は {ws.submissions(ws.config.year)} に置いてください。")
 
 
-@app.command("import", short_help="公表済みの別添を前年度マスターとして取り込む")
+@app.command(
+    "import", cls=JapaneseCommand, options_metavar="[オプション]", short_help="公表済みの別添を前年度マスターとして取り込む"
+)
 def import_command(
-    file: Annotated[Path, typer.Argument(help="取り込む別添（JSON、または annex が出力した Word ファイル）。")],
+    file: Annotated[
+        str,
+        typer.Argument(
+            metavar="ファイル",
+            help="取り込む別添（JSON、または annex が出力した Word ファイル）。同梱の 2025 年版は bundled:annex_2025.json。",
+        ),
+    ],
     year: YearOpt = None,
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
@@ -67,7 +138,10 @@ def import_command(
     from annex.workspace.master import import_into_workspace
 
     year = year if year is not None else ws.config.settings.baseline.year
-    result, written = import_into_workspace(ws, file.expanduser().resolve(), year)
+    source = ws.source_file(file, relative_to=Path.cwd())
+    if not source.is_file():
+        raise AnnexError(f"ファイルが見つかりません: {file}")
+    result, written = import_into_workspace(ws, source, year)
     counts = result.annex.counts()
     say(f"取込: {file}（{year}年度）")
     say(
@@ -85,7 +159,7 @@ def import_command(
         say(f"  出力: {path}")
 
 
-@app.command("distribute", short_help="府省ごとの記入様式（Excel）を作る")
+@app.command("distribute", cls=JapaneseCommand, options_metavar="[オプション]", short_help="府省ごとの記入様式（Excel）を作る")
 def distribute_command(year: YearOpt = None, workspace: WorkspaceOpt = Path(".")) -> None:
     """前年度のマスターから、府省ごとの記入様式（output/<年度>/templates/<府省>.xlsx）を作成します。"""
     ws = Workspace.at(workspace)
@@ -100,9 +174,11 @@ def distribute_command(year: YearOpt = None, workspace: WorkspaceOpt = Path(".")
     say(f"  計 {len(result.templates)} 府省、警告 {len(result.warnings)} 件")
 
 
-@app.command("validate", short_help="提出ファイルを検証し、フィードバックを作る")
+@app.command(
+    "validate", cls=JapaneseCommand, options_metavar="[オプション]", short_help="提出ファイルを検証し、フィードバックを作る"
+)
 def validate_command(
-    files: Annotated[list[Path], typer.Argument(help="検証する提出ファイル（複数可）。")],
+    files: Annotated[list[Path], typer.Argument(metavar="ファイル", help="検証する提出ファイル（複数可）。")],
     year: YearOpt = None,
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
@@ -154,18 +230,26 @@ def _prepare_prefect(verbose: bool) -> None:
         progress.addHandler(handler)
         progress.setLevel(logging.INFO)
         progress.propagate = False
+    say("Prefect を起動しています（一時サーバーの起動に 10〜20 秒かかります）…")
 
 
-@app.command("run", short_help="年次の取りまとめを実行する（Prefect）")
+@app.command("run", cls=JapaneseCommand, options_metavar="[オプション]", short_help="年次の取りまとめを実行する（Prefect）")
 def run_command(
     year: YearOpt = None,
     workspace: WorkspaceOpt = Path("."),
     task_runner: Annotated[
-        str, typer.Option("--task-runner", help="検証の実行方法: thread（既定、1台で並行）または dask（Dask クラスタで並列）。")
+        str,
+        typer.Option(
+            "--task-runner",
+            metavar="thread|dask",
+            help="検証の実行方法: thread（既定、1台で並行）または dask（Dask クラスタで並列）。",
+        ),
     ] = "thread",
     dask_address: Annotated[
         str | None,
-        typer.Option("--dask-address", help="既存の Dask クラスタのアドレス（tcp://…）。省略時はローカルに起動します。"),
+        typer.Option(
+            "--dask-address", metavar="アドレス", help="既存の Dask クラスタのアドレス（tcp://…）。省略時はローカルに起動します。"
+        ),
     ] = None,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -180,10 +264,11 @@ def run_command(
         say(line)
 
 
-@app.command("remind", short_help="未提出・差戻しの府省庁に督促メールを送る")
+@app.command("remind", cls=JapaneseCommand, options_metavar="[オプション]", short_help="未提出・差戻しの府省庁に督促メールを送る")
 def remind_command(
     at: Annotated[
-        str | None, typer.Option("--at", help="この日時の時点で督促します（例: 2026-05-20T09:00+09:00。省略時は現在）。")
+        str | None,
+        typer.Option("--at", metavar="日時", help="この日時の時点で督促します（例: 2026-05-20T09:00+09:00。省略時は現在）。"),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="送信せず、督促の対象と理由を表示します。")] = False,
     year: YearOpt = None,
@@ -207,7 +292,9 @@ def remind_command(
         say(line)
 
 
-@app.command("serve", short_help="フローをスケジュール付きで登録・待ち受ける")
+@app.command(
+    "serve", cls=JapaneseCommand, options_metavar="[オプション]", short_help="フローをスケジュール付きで登録・待ち受ける"
+)
 def serve_command(workspace: WorkspaceOpt = Path("."), verbose: VerboseOpt = False) -> None:
     """フローをスケジュール付きで登録し、実行を待ち受けます（intake: 受付期間中15分ごと、reminders: 平日9時、日本時間）。"""
     _prepare_prefect(verbose)
@@ -219,12 +306,12 @@ def serve_command(workspace: WorkspaceOpt = Path("."), verbose: VerboseOpt = Fal
     serve_workspace(Workspace.at(workspace))
 
 
-@app.command("render", short_help="マスターから別添の Word と PDF を作る")
+@app.command("render", cls=JapaneseCommand, options_metavar="[オプション]", short_help="マスターから別添の Word と PDF を作る")
 def render_command(
     year: YearOpt = None,
     workspace: WorkspaceOpt = Path("."),
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="PDF も作るか（既定: 作る。LibreOffice が必要）。")] = True,
-    timeout: Annotated[int, typer.Option("--timeout", help="PDF 変換の制限時間（秒）。")] = 300,
+    timeout: Annotated[int, typer.Option("--timeout", metavar="秒", help="PDF 変換の制限時間（秒）。")] = 300,
 ) -> None:
     """その年度のマスター（output/<年度>/master.json）から別添の Word（annex.docx）と PDF（annex.pdf）を作ります。"""
     ws = Workspace.at(workspace)
@@ -245,7 +332,9 @@ def render_command(
         say(f"  警告: {warning}")
 
 
-@app.command("merge", short_help="提出物を前年度マスターに統合する（Prefect なし）")
+@app.command(
+    "merge", cls=JapaneseCommand, options_metavar="[オプション]", short_help="提出物を前年度マスターに統合する（Prefect なし）"
+)
 def merge_command(
     year: YearOpt = None,
     workspace: WorkspaceOpt = Path("."),
@@ -281,9 +370,11 @@ def merge_command(
     )
     for path in summary.written:
         say(f"  出力: {path}")
+    for warning in summary.warnings:
+        say(f"  警告: {warning}")
 
 
-@app.command("relisted", short_help="（再掲）と元の記載の対応を集計する")
+@app.command("relisted", cls=JapaneseCommand, options_metavar="[オプション]", short_help="（再掲）と元の記載の対応を集計する")
 def relisted_command(
     year: YearOpt = None,
     workspace: WorkspaceOpt = Path("."),
@@ -345,15 +436,21 @@ def usage_message(exc: Exception, argv: list[str]) -> str:
     if kind == "MissingParameter":
         param = getattr(exc, "param", None)
         opts = list(getattr(param, "opts", None) or [])
-        name = opts[0] if opts and opts[0].startswith("-") else (getattr(param, "name", None) or "引数").upper()
+        name = (
+            opts[0]
+            if opts and opts[0].startswith("-")
+            else getattr(param, "metavar", None) or (getattr(param, "name", None) or "引数").upper()
+        )
         return f"「{name}」を指定してください。使い方は {help_hint} で表示します"
     if kind == "BadParameter":
         param = getattr(exc, "param", None)
         name = param.opts[0] if param is not None and param.opts else "値"
         value = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if param is not None and a in param.opts), None)
         shown = f"「{value}」" if value is not None else ""
-        integer = "integer" in str(getattr(exc, "message", exc)).lower()  # typer's own message names the type
-        expected = "整数が必要です" if integer else "値を確認してください"
+        said = str(getattr(exc, "message", exc))
+        integer = "integer" in said.lower()  # typer's own message names the type
+        ours = not said.isascii()  # a check of ours (_check_year) says what is wrong, in Japanese
+        expected = said if ours else "整数が必要です" if integer else "値を確認してください"
         return f"{name} の値{shown}が正しくありません（{expected}）。使い方は {help_hint} で表示します"
     message = getattr(exc, "message", str(exc))
     if kind == "BadOptionUsage" and "requires an argument" in message:
@@ -371,7 +468,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: expected failures print one Japanese line and exit non-zero; no traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=args, standalone_mode=False)
+        app(args=args, prog_name="annex", standalone_mode=False)
     except AnnexError as exc:
         typer.echo(f"エラー: {exc}", err=True)
         sys.exit(exc.exit_code)

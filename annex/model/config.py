@@ -184,6 +184,17 @@ def shipped_template(name: str) -> Path:
     return Path(str(resources.files("annex").joinpath("templates", name)))
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates and times as text: pydantic reads them, and an impossible date
+    (2026-05-32) becomes an error naming its file and key instead of a YAML constructor's traceback."""
+
+
+_ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _read_yaml(name: str, config_dir: Path | None) -> tuple[Any, str]:
     path = config_dir / name if config_dir else None
     if path is not None and path.exists():
@@ -196,7 +207,7 @@ def _read_yaml(name: str, config_dir: Path | None) -> tuple[Any, str]:
         label = f"{BUNDLED}{name}"
         text = _bundled_text(name)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader, dates kept as text
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" {mark.line + 1}行目" if mark else ""

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from annex.distribute.template import TemplatePlan, plan_templates, write_template
 from annex.io.files import publishing
-from annex.master.store import read_master_with_digest
 from annex.model.config import JST
+from annex.workspace.master import previous_master_with_digest
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def distribute_year(workspace, year: int | None = None, *, generated_at: dt.date
     year = workspace.year(year)
     source_year = year - 1
     master_path = workspace.master_json(source_year)
-    annex, digest = read_master_with_digest(master_path)
+    annex, _, digest = previous_master_with_digest(workspace, year)  # imports the baseline, as merge and run do
     plans = plan_templates(annex, config, year)
     generated_at = generated_at or dt.datetime.now(JST).replace(microsecond=0)
     source_master = f"master {source_year} sha256:{digest}"

@@ -45,13 +45,18 @@ class Workspace:
 
     def baseline_file(self) -> Path:
         spec = self.config.settings.baseline.file
-        if spec.startswith(BUNDLED):
-            path = bundled_path(spec[len(BUNDLED) :])
-        else:
-            path = (self.root / spec).resolve()
+        path = self.source_file(spec, relative_to=self.root)
         if not path.exists():
             raise ConfigError(f"{self.config.sources['annex.yaml']}: キー「baseline.file」— {path} が見つかりません")
         return path
+
+    @staticmethod
+    def source_file(spec: str, *, relative_to: Path) -> Path:
+        """A file as config and the CLI name it: 「bundled:annex_2025.json」 is the copy shipped with
+        annex, anything else a path (relative to relative_to)."""
+        if spec.startswith(BUNDLED):
+            return bundled_path(spec[len(BUNDLED) :])
+        return (relative_to / Path(spec).expanduser()).resolve()
 
     def template(self, name: str) -> Path:
         """A workspace's own templates/<name> if it has one, else the one shipped with annex."""

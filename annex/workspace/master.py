@@ -55,14 +55,38 @@ def master_or_baseline(workspace: Workspace, year: int, *, write: bool) -> tuple
         data = source.read_bytes()
         annex = import_annex(read_annex_file(source), workspace.config.tags, year).annex
         return annex, str(source), hashlib.sha256(data).hexdigest()
-    annex, digest = read_master_with_digest(path)
+    annex, digest = read_master_with_digest(require_master(workspace, year))
     return annex, str(path), digest
+
+
+def require_master(workspace: Workspace, year: int) -> Path:
+    """output/<year>/master.json, or an error that says how that year's master is made."""
+    path = workspace.master_json(year)
+    if not path.exists():
+        baseline = workspace.config.settings.baseline.year
+        raise InputError(
+            f"{year}年度のマスター（{path}）がありません",
+            hint=f"{year}年度の提出物を統合する annex run --year {year}（または annex merge --year {year}）で作るか、"
+            f"公表済みの別添を annex import <ファイル> --year {year} で取り込んでください"
+            + (f"（設定の基準は {baseline}年度の別添です）" if baseline < year else ""),
+        )
+    return path
 
 
 def previous_master(workspace: Workspace, year: int) -> tuple[Annex, str]:
     """master(Y-1), or the configured baseline imported as it (and written) when Y-1 is its year."""
-    annex, source, _ = master_or_baseline(workspace, year - 1, write=True)
+    annex, source, _ = previous_master_with_digest(workspace, year)
     return annex, source
+
+
+def previous_master_with_digest(workspace: Workspace, year: int) -> tuple[Annex, str, str]:
+    """previous_master, with the SHA-256 of its source; a missing one names the year that needs it."""
+    try:
+        return master_or_baseline(workspace, year - 1, write=True)
+    except InputError as exc:
+        if workspace.master_json(year - 1).exists():
+            raise
+        raise InputError(f"{year}年度の処理には前年度の別添が要ります: {exc.message}", hint=exc.hint) from None
 
 
 def load_reference(workspace: Workspace, year: int) -> Reference:

@@ -41,6 +41,7 @@ class MergeSummary:
     written: list[Path] = field(default_factory=list)
     previous_source: str = ""  # where master(Y-1) came from
     conflict_feedback: dict[str, Path] = field(default_factory=dict)  # ministry → feedback workbook naming its conflicts
+    warnings: list[str] = field(default_factory=list)  # what the secretariat must know before using master(Y)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -101,7 +102,24 @@ def merge_year(workspace, year: int | None = None, *, feedback: bool = True) -> 
     previous = previous_master(workspace, year)  # fail early (and import the baseline) before collecting
     collected = collect_and_validate(workspace, year, feedback=feedback)
     accepted = accepted_submissions(workspace, year, known={s.sha256: s for s in collected.submissions})
-    return merge_submissions(workspace, year, {m: sub for m, (_, sub) in accepted.items()}, previous=previous)
+    summary = merge_submissions(workspace, year, {m: sub for m, (_, sub) in accepted.items()}, previous=previous)
+    summary.warnings = merge_warnings(workspace, year, summary, received=len(collected.new) + len(collected.seen))
+    return summary
+
+
+def merge_warnings(workspace, year: int, summary: MergeSummary, *, received: int) -> list[str]:
+    """A master that is last year's annex again says so: no file received, or none accepted."""
+    folder = workspace.submissions(year)
+    if summary.merged_files:  # merged, perhaps from the archive when the inbox was emptied since
+        return []
+    if not received:
+        return [
+            f"{folder} に提出ファイルがありません: {year}年度のマスターは前年度の記載のまま（すべて未更新）です。"
+            "年度（--year）と提出物の置き場所を確認してください"
+        ]
+    return [
+        f"受理された提出物がありません（{received} 件とも差戻し）: {year}年度のマスターは前年度の記載のまま（すべて未更新）です"
+    ]
 
 
 def relisted_report(workspace, year: int | None = None) -> tuple[ReconcileResult, str]:

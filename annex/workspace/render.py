@@ -18,7 +18,7 @@ from annex.render.context import build_context, context_json, expected_min_pages
 from annex.render.pdf import convert_to_pdf
 from annex.render.writer import TEMPLATE_NAME, render_docx
 from annex.workspace.layout import Workspace
-from annex.workspace.master import master_or_baseline
+from annex.workspace.master import master_or_baseline, require_master
 
 
 @dataclass
@@ -50,7 +50,7 @@ def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: f
     """
     result = RenderResult(year=year)
     clock = time.perf_counter()
-    annex = read_master(workspace.master_json(year))
+    annex = read_master(require_master(workspace, year))
     created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     context = build_context(annex, title=workspace.config.title_for(year), created=created)
     marks = review_marks(annex, _previous(workspace, year))

@@ -56,6 +56,7 @@ def build_summary(
             "near_proposed": relisted["near"],
             "synced": relisted["synced"] + relisted["drift_reverted"],
         },
+        "warnings": list(merge.warnings),
         "issues_by_rule": dict(sorted(issues.items())),
         "feedback_mail": mail,
         "pdf": {"produced": render.pdf_produced, "pages": render.pages, "reason": render.pdf_reason},
@@ -97,6 +98,7 @@ def summary_lines(summary: dict) -> list[str]:
     lines += [
         f"  再掲: {r['total']} 件中 {r['linked']} 件を元の記載にリンク（近似一致の提案 {r['near_proposed']}・同期 {r['synced']}）",
     ]
+    lines += [f"  警告: {w}" for w in summary["warnings"]]
     if summary["issues_by_rule"]:
         lines.append(f"  指摘 {sum(summary['issues_by_rule'].values())} 件（規則ごと）:")
         for code, n in sorted(summary["issues_by_rule"].items(), key=lambda kv: (-kv[1], kv[0])):

@@ -114,11 +114,12 @@ def test_cli_prints_file_lines_and_warnings_per_ministry(imported, capsys):
 
 
 def test_missing_master_is_one_japanese_line_and_nothing_is_written(tmp_path, capsys):
-    code, out, err = run_cli(capsys, "distribute", "--year", "2026", "--workspace", str(tmp_path))
+    """2027 needs master(2026), which only a 2026 run makes (the baseline is 2025's annex)."""
+    code, out, err = run_cli(capsys, "distribute", "--year", "2027", "--workspace", str(tmp_path))
     assert code != 0
-    assert err.count("\n") == 1 and err.startswith("エラー: マスター ")
-    assert "annex import" in err and "2025" in err
-    assert not (tmp_path / "output" / "2026").exists()
+    assert err.count("\n") == 1 and err.startswith("エラー: 2027年度の処理には前年度の別添が要ります: 2026年度のマスター")
+    assert "annex run --year 2026" in err and "annex import" in err
+    assert not (tmp_path / "output").exists()
 
 
 def _with_tag(extra: list[str]):
