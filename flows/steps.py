@@ -25,6 +25,7 @@ def validate_all(items: list[collect_steps.Received], ref, fingerprint: str) -> 
     """One task per file, run side by side on the flow's task runner; a failed one is a returned file."""
     progress = create_progress_artifact(0.0, description="提出物の検証")
     shared = Shared(ref)
+    known = ref.config.ministry_by_abbr
     futures = {validate_file.submit(item, shared, fingerprint): item for item in items}
     done: dict[str, Submission] = {}
     for future in as_completed(list(futures)):
@@ -33,7 +34,7 @@ def validate_all(items: list[collect_steps.Received], ref, fingerprint: str) -> 
             done[item.sha256] = future.result()
         except Exception as exc:  # this file only: it is returned to its ministry, the others go on
             done[item.sha256] = collect_steps.validation_failed(item, f"検証処理が失敗しました（{exc}）")
-        note(f"  検証 {len(done)}/{len(items)}: {item.name} → {done[item.sha256].verdict}")
+        note(f"  検証 {len(done)}/{len(items)}: {item.name} → {collect_steps.verdict_line(done[item.sha256], known)}")
         update_progress_artifact(progress, 100.0 * len(done) / len(items))
     return done
 

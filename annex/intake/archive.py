@@ -58,6 +58,16 @@ def display_name(name: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFC", name) if c.isprintable()) or "(名前なし)"
 
 
+def ignored_reason(relative: str) -> str:
+    """Why a file of the inbox is not a submission, as the secretariat reads it."""
+    name = relative.rsplit("/", 1)[-1]
+    if name.startswith("~$"):
+        return "Excel が開いている間に作る一時ファイル（元のファイルを閉じれば消えます）"
+    if any(part.startswith(".") for part in relative.split("/")):
+        return "隠しファイル"
+    return "リンク（ショートカット）: 実体のファイルを置いてください"
+
+
 def submission_files(folder: Path) -> tuple[list[Path], list[str]]:
     """Every regular file under folder, recursively, in a stable order; and what was skipped."""
     files, ignored = [], []

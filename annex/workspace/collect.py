@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from annex.intake.ledger import VERDICT_STATUS, Ledger, LedgerEntry
 from annex.io.workers import DEFAULT_WORKERS, WorkerPool
 from annex.model.contract import TEMPLATE_VERSION
 from annex.model.issues import Submission
-from annex.model.rules import CATALOGUE_VERSION
+from annex.model.rules import CATALOGUE_VERSION, rule
 from annex.validation.batch import read_and_validate
 from annex.validation.validate import Reference, rejected_unreadable, sha256_of
 from annex.workspace.layout import Workspace
@@ -109,6 +109,27 @@ def validate_received(item: Received, ref: Reference) -> Submission:
 def validation_failed(item: Received, detail: str) -> Submission:
     """A file whose validation task failed outright: returned, never merged, the reason kept."""
     return rejected_unreadable(item.name, item.sha256, "F-UNREADABLE", detail)
+
+
+def verdict_line(sub: Submission, known: Container[str]) -> str:
+    """What happens to one file, in a line: 受理, or 差戻し and why; a file no ministry can be
+    named for is the secretariat's to look at (no e-mail can go out for it)."""
+    errors = sub.errors
+    first = f"「{rule(errors[0].rule).title}」{errors[0].message}" if errors else ""
+    more = f" ほか {len(errors) - 1} 件" if len(errors) > 1 else ""
+    if sub.ministry is None or sub.ministry not in known:
+        return f"府省不明（{first or 'どの府省の記入シートか分かりません'}）— 事務局で確認してください（メールは送りません）"
+    if sub.verdict == "受理":
+        warned = f"・警告 {len(sub.warnings)} 件" if sub.warnings else ""
+        return f"受理（{sub.ministry}{warned}）"
+    return f"差戻し（{sub.ministry}: {first}{more}）"
+
+
+def unattributed(pairs: Iterable[tuple[Received, Submission]], known: Container[str]) -> list[str]:
+    """The files no ministry can be named for, one line each: the secretariat's to look at."""
+    return [
+        f"{item.name} → {verdict_line(sub, known)}" for item, sub in pairs if sub.ministry is None or sub.ministry not in known
+    ]
 
 
 def issue_counts(submissions: list[Submission]) -> Counter:

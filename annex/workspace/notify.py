@@ -24,7 +24,7 @@ def send_feedback_once(
 ) -> str | None:
     """The feedback e-mail for one file, at most once (outbox key feedback-<sha256>)."""
     if sub.ministry not in workspace.config.ministry_by_abbr:
-        return "no-contact"
+        return "no-ministry"  # nobody to write to: the run lists the file for the secretariat
     try:
         message = compose_feedback_email(workspace.config, workspace.email_templates(), sub, path, in_use)
     except ValueError:  # the ministry has no contact registered

@@ -32,6 +32,7 @@ def build_summary(
     issues: dict[str, int],
     mail: dict[str, str],
     files: list[Path],
+    unattributed: list[str],
     flow_run_id: str | None,
     seconds: float,
 ) -> dict:
@@ -45,6 +46,7 @@ def build_summary(
         "ministries": by_status,
         "ministry_counts": {s: len(v) for s, v in by_status.items()},
         "merged_files": merge.merged_files,
+        "unattributed_files": list(unattributed),
         "bullets": {
             "master": merge.result.annex.counts()["bullets"],
             **{k: counts[k] for k in ("added", "modified", "deleted", "carried", "not_updated")},
@@ -69,6 +71,7 @@ MAIL_OUTCOMES = {
     "already": "送信済み（前回までに）",
     "failed": "送信失敗（次回再送）",
     "no-contact": "連絡先未登録のため送信せず",
+    "no-ministry": "府省不明のファイルのため送信せず",
 }
 
 
@@ -87,6 +90,9 @@ def summary_lines(summary: dict) -> list[str]:
     for status in ("差戻し", "未提出"):
         if summary["ministries"][status]:
             lines.append(f"    {status}: {'、'.join(summary['ministries'][status])}")
+    if summary["unattributed_files"]:
+        lines.append(f"  府省の分からないファイル {len(summary['unattributed_files'])} 件（事務局で確認してください）:")
+        lines += [f"    {line}" for line in summary["unattributed_files"]]
     lines += [
         f"  項目: マスター {b['master']}（追加 {b['added']}・修正 {b['modified']}・削除 {b['deleted']}・前年どおり {b['carried']}）",
     ]

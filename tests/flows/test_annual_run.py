@@ -45,22 +45,41 @@ def _task_runs(flow_run_id: str):
 
 
 def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace):
+    # what secretariats find in the inbox besides workbooks: an answer sent as PDF, Excel's lock file
+    inbox = sample_workspace / "submissions" / "2026"
+    (inbox / "国交省 別添回答.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    (inbox / "~$国交省 別添回答 0527.xlsx").write_bytes(b"\x00" * 165)
     done = _annex_run(sample_workspace, prefect_server)
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
-    assert "収集: 21 ファイル" in out and "検証 21/21" in out
+    assert "Prefect を起動しています" in out.splitlines()[0]
+    assert "収集: 22 ファイル（対象外 1）" in out and "検証 22/22" in out
+    assert "対象外: ~$国交省 別添回答 0527.xlsx — Excel が開いている間に作る一時ファイル" in out
+    [pdf_line] = [line for line in out.splitlines() if "国交省 別添回答.pdf →" in line and "検証" in line]
+    assert "府省不明" in pdf_line and "Excel" in pdf_line and "事務局で確認" in pdf_line
+    assert any("→ 受理（文" in line for line in out.splitlines())
+    assert any("→ 差戻し（国: 「" in line for line in out.splitlines())
     assert "府省庁: 受理 18・差戻し 3・未提出 1" in out
+    assert "府省の分からないファイル 1 件（事務局で確認してください）:" in out
+    not_updated = {m["ministry"] for m in PLAN["not_submitted"]} | set(PLAN["faulty"])
+    [line] = [x for x in out.splitlines() if x.startswith("  未更新（提出がなく前年度の記載のまま）")]
+    assert "annex-review.docx" in line and any(m in line for m in not_updated)
 
     summary = json.loads((sample_workspace / "output" / "2026" / "run.json").read_text(encoding="utf-8"))
     assert sorted(summary["ministries"]["差戻し"]) == sorted(PLAN["faulty"])
     assert summary["ministries"]["未提出"] == [m["ministry"] for m in PLAN["not_submitted"]]
     assert summary["ministry_counts"] == {"受理": 18, "差戻し": 3, "未提出": 1}
+    [unattributed] = summary["unattributed_files"]
+    assert unattributed.startswith("国交省 別添回答.pdf → 府省不明")
+    assert set(summary["not_updated_by_ministry"]) <= not_updated and summary["bullets"]["not_updated"] > 0
     expected = PLAN["expected_merge"]
     assert {k: summary["bullets"][k] for k in ("added", "modified", "deleted", "carried")} == {
         k: expected[k] for k in ("added", "modified", "deleted", "carried")
     }
     assert summary["relisted"]["linked"] > 0 and summary["relisted"]["total"] >= summary["relisted"]["linked"]
-    assert set(summary["issues_by_rule"]) == set(PLAN["mistake_rules"])
+    also = {code for f in PLAN["files"] for m in f["mistakes"] for code in m["may_also_report"]}
+    assert set(PLAN["mistake_rules"]) | {"F-NOT-XLSX"} <= set(summary["issues_by_rule"])
+    assert set(summary["issues_by_rule"]) <= set(PLAN["mistake_rules"]) | {"F-NOT-XLSX"} | also
     names = {Path(f).name for f in summary["files"]}
     assert {
         "master.json",
@@ -69,9 +88,10 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace):
         "reconciliation.xlsx",
         "annex-context.json",
         "annex.docx",
+        "annex-review.docx",
         "run.json",
     } <= names
-    assert len([f for f in summary["files"] if "/feedback/" in f]) == 21
+    assert len([f for f in summary["files"] if "/feedback/" in f]) == 22
     if summary["pdf"]["produced"]:
         assert (sample_workspace / "output" / "2026" / "annex.pdf").read_bytes().startswith(b"%PDF-")
     elif os.environ.get("ANNEX_REQUIRE_ALL"):
@@ -86,7 +106,7 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace):
     flow_run, tasks = _task_runs(summary["flow_run_id"])
     assert flow_run.name and flow_run.state.is_completed()
     validations = [t for t in tasks if t.name.startswith("validate-")]
-    assert len(validations) == 21
+    assert len(validations) == 22
 
     # The same files again: every validation comes from the cache, nothing is merged differently.
     again = _annex_run(sample_workspace, prefect_server)
