@@ -52,9 +52,14 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace):
     assert "府省庁: 受理 18・差戻し 3・未提出 1" in out
 
     summary = json.loads((sample_workspace / "output" / "2026" / "run.json").read_text(encoding="utf-8"))
-    assert sorted(summary["ministries"]["差戻し"]) == sorted(PLAN["faulty"])
-    assert summary["ministries"]["未提出"] == [m["ministry"] for m in PLAN["not_submitted"]]
-    assert summary["ministry_counts"] == {"受理": 18, "差戻し": 3, "未提出": 1}
+    assert sorted(summary["ministries"]["returned"]) == sorted(PLAN["faulty"])
+    assert summary["ministries"]["missing"] == [m["ministry"] for m in PLAN["not_submitted"]]
+    assert summary["ministry_counts"] == {"accepted": 18, "returned": 3, "missing": 1}
+
+    def keys(value):  # run.json is a machine file: English keys all the way down (values may be Japanese)
+        return [*value, *(k for v in value.values() for k in keys(v))] if isinstance(value, dict) else []
+
+    assert all(k.isascii() for k in keys(summary)), [k for k in keys(summary) if not k.isascii()]
     expected = PLAN["expected_merge"]
     assert {k: summary["bullets"][k] for k in ("added", "modified", "deleted", "carried")} == {
         k: expected[k] for k in ("added", "modified", "deleted", "carried")
