@@ -139,6 +139,9 @@ class Sheet:
     headers: Sequence[str]
     rows: Iterable[Sequence[Any]]
     widths: dict[str, float] = field(default_factory=dict)  # header → width (else fitted to label and values)
+    # Columns repeating the same long context on every line (master.xlsx's 基本計画): they do not
+    # make each row tall, so a repeated text may be cut there — the row's own texts never are.
+    height_ignores: Sequence[str] = ()
 
 
 def write_tables(path: Path, sheets: Sequence[Sheet]) -> None:
@@ -164,7 +167,9 @@ def write_tables(path: Path, sheets: Sequence[Sheet]) -> None:
                 cell = ws.cell(row=r, column=i)
                 set_text(cell, value)
                 cell.alignment = WRAP
-            ws.row_dimensions[r].height = row_height((str(v), w) for v, w in zip(row, widths) if v not in (None, ""))
+            ws.row_dimensions[r].height = row_height(
+                (str(v), w) for v, w, h in zip(row, widths, spec.headers) if v not in (None, "") and h not in spec.height_ignores
+            )
         ws.freeze_panes = "A2"
         last = get_column_letter(len(spec.headers))
         ws.auto_filter.ref = f"A1:{last}{len(rows) + 1}"

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter as openpyxl_letter
 from printed import A4_LANDSCAPE, print_workbook
 
-from annex.io.xlsx import FONT_NAME, text_width
+from annex.io.xlsx import FONT_NAME, line_count, text_width
 from annex.merge.merge import OUTCOME_LABELS, merge
 from annex.merge.reconcile import KIND_LABELS
 from annex.merge.reports import STATUS_MERGED, STATUS_MISSING, STATUS_RETURNED
+from annex.model.labels import MEASURE_LABEL
 from annex.workspace.layout import Workspace
 from annex.workspace.master import previous_master
 from annex.workspace.merge import merge_submissions, merge_year
@@ -188,3 +190,19 @@ def test_changes_print_one_page_wide_per_sheet(merged, tmp_path):
             continue
         title = page.strip().splitlines()[0].strip()  # the page header names the sheet
         assert "府省" in page and last[title] in page, title  # the whole width of the sheet on every page
+
+
+def test_master_xlsx_rows_are_as_tall_as_their_own_text_not_the_repeated_measure(merged):
+    ws, _ = merged
+    sheet = load_workbook(ws.output(YEAR) / "master.xlsx")["マスター"]
+    headers = [c.value for c in sheet[1]]
+    text_col, measure_col = headers.index("記載内容") + 1, headers.index(MEASURE_LABEL) + 1
+    width = {c: sheet.column_dimensions[openpyxl_letter(c)].width for c in (text_col, measure_col)}
+    exploded = 0
+    for r in range(2, sheet.max_row + 1):
+        text = line_count(sheet.cell(row=r, column=text_col).value or "", width[text_col])
+        measure = line_count(sheet.cell(row=r, column=measure_col).value or "", width[measure_col])
+        height = sheet.row_dimensions[r].height
+        assert height >= 13.5 * text  # the bullet's own text is never cut
+        exploded += measure > text + 4 and height >= 13.5 * measure
+    assert exploded == 0  # the measure, the same on every line of its row, does not make each row tall
