@@ -617,7 +617,7 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str
     return rows
 
 
-GUIDE_WIDTHS = (26, 14, 86, 18)
+GUIDE_WIDTHS = (26, 17, 80, 21)  # 「エラー（差戻し）」 and every rule code on one line
 GUIDE_TABLE_HEADS = {("列", "記入", "説明"), ("確認項目", "区分", "内容", "コード"), ("略称", "府省名"), ("番号", "内容")}
 
 
