@@ -28,21 +28,20 @@ user: the password is a constant written in this file.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import string
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles import Alignment, Border, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from annex.io.xlsx import set_text
+from annex.io.xlsx import TITLE_FONT, font, print_setup, row_height, set_text, use_sheet_font
 from annex.model.annex import Annex, Bullet, Chapter, Column, Row, Section
 from annex.model.config import Config
 from annex.model.contract import (
@@ -54,10 +53,12 @@ from annex.model.contract import (
     FIELD_STATUS,
     FIRST_DATA_ROW,
     HEADER_ROW,
+    LABELS,
     LOCKED_KEYS,
     META_KEYS,
     NOTE_MARK,
     PREAMBLE_FIELDS,
+    PRINTED_UNTIL,
     QUOTED_FIELDS,
     RELISTED_VALUE,
     SHEET_ENTRY,
@@ -366,8 +367,26 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
                         )
                     )
             plan.lines.extend(_spare_line(chapter, section, row) for _ in range(SPARE_LINES_PER_ROW))
+        plan.lines = once_per_row(plan.lines)
         plans.append(plan)
     return plans
+
+
+ROW_CONTEXT = ("chapter", "section", "measure")  # the same on every line of a row
+
+
+def once_per_row(lines: list[TemplateLine]) -> list[TemplateLine]:
+    """章・節・基本計画 on the first line of each row only: repeated on every line, the long
+    measure made the sheet unreadable and printed tens of pages. The plan holds what the cells
+    hold, so the checksum and the locked-cell comparison see the same."""
+    out, previous = [], None
+    for line in lines:
+        row_id = line.values.get("row_id")
+        if row_id and row_id == previous:
+            line = replace(line, values={**line.values, **{k: "" for k in ROW_CONTEXT}})
+        out.append(line)
+        previous = row_id
+    return out
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -378,9 +397,9 @@ FILL_HEADER = PatternFill("solid", fgColor="1F4E78")
 FILL_LOCKED = PatternFill("solid", fgColor="D9D9D9")  # read-only cells of the ministry's own lines
 FILL_CONTEXT = PatternFill("solid", fgColor="EDEDED")  # other ministries' bullets, for context
 FILL_SPARE = PatternFill("solid", fgColor="FFF9E5")  # spare lines for 新規
-FONT_HEADER = Font(bold=True, color="FFFFFF")
-FONT_CONTEXT = Font(color="7F7F7F")
-FONT_TITLE = Font(bold=True, size=14)
+FONT_HEADER = font(bold=True, color="FFFFFF")
+FONT_CONTEXT = font(color="7F7F7F")
+FONT_BOLD = font(bold=True)
 LOCKED = Protection(locked=True)
 UNLOCKED = Protection(locked=False)
 
@@ -415,19 +434,18 @@ def _sqref(letter: str, rows: list[int]) -> str:
     return " ".join(f"{letter}{a}" if a == b else f"{letter}{a}:{letter}{b}" for a, b in _ranges(rows))
 
 
-HEIGHT_IGNORES = ("chapter", "section", "measure")  # repeated context: may be cut, the text never
-
-
 def _row_height(values: dict[str, str]) -> float:
-    """Rows with wrapped text: an explicit height, so that Excel shows the whole text on open."""
-    lines = 1
-    for spec in COLUMNS:
-        if spec.key in HEIGHT_IGNORES:
-            continue
-        text = values.get(spec.key) or ""
-        per_line = max(1, int(spec.width / 2.1))  # full-width characters per line at this width
-        lines = max(lines, sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n")))
-    return min(409, 15.0 * lines + 3)
+    """Rows with wrapped text: an explicit height from every text the row shows (Excel does not
+    fit heights on open), so that nothing is cut."""
+    return row_height((values.get(spec.key) or "", spec.width) for spec in COLUMNS)
+
+
+PRINTED_COLUMNS = LABELS.index(COLUMN_BY_KEY[PRINTED_UNTIL].label) + 1
+ENTRY_NOTE = (
+    "白いセルに記入してください（灰色のセルは変更できません）。新しい記載は各取組の下の黄色い空き行に、"
+    "対応「新規」として記入してください。記入方法と確認される内容は「記入要領」シートにあります。"
+    "「前年度の記載」「脚注」の列は画面でだけ表示され、印刷されません。"
+)
 
 
 def title_text(plan: TemplatePlan) -> str:
@@ -436,13 +454,12 @@ def title_text(plan: TemplatePlan) -> str:
 
 def _write_entry(ws: Any, plan: TemplatePlan) -> None:
     ws.sheet_properties.tabColor = "1F4E78"
-    _set(ws, f"A{TITLE_ROW}", title_text(plan)).font = FONT_TITLE
-    _set(
-        ws,
-        f"A{TITLE_ROW + 1}",
-        "白いセルに記入してください（灰色のセルは変更できません）。新しい記載は各取組の下の黄色い空き行に、"
-        "対応「新規」として記入してください。記入方法と確認される内容は「記入要領」シートにあります。",
-    )
+    _set(ws, f"A{TITLE_ROW}", title_text(plan)).font = TITLE_FONT
+    ws.row_dimensions[TITLE_ROW].height = 21
+    note = _set(ws, f"A{TITLE_ROW + 1}", ENTRY_NOTE)
+    note.alignment = WRAP_TOP
+    ws.merge_cells(start_row=TITLE_ROW + 1, start_column=1, end_row=TITLE_ROW + 1, end_column=PRINTED_COLUMNS)
+    ws.row_dimensions[TITLE_ROW + 1].height = row_height([(ENTRY_NOTE, sum(c.width for c in COLUMNS[:PRINTED_COLUMNS]))])
     for i, spec in enumerate(COLUMNS, start=1):
         letter = get_column_letter(i)
         ws.column_dimensions[letter].width = spec.width
@@ -476,16 +493,14 @@ def _write_entry(ws: Any, plan: TemplatePlan) -> None:
     _add_validations(ws, plan, editable_rows)
     ws.freeze_panes = f"A{FIRST_DATA_ROW}"
     ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(COLUMNS))}{max(last_row, HEADER_ROW)}"
-    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    ws.print_area = f"A1:{get_column_letter(len(COLUMNS))}{max(last_row, HEADER_ROW)}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    print_setup(
+        ws,
+        title_rows=f"{HEADER_ROW}:{HEADER_ROW}",
+        header=f"{plan.ministry} {plan.year}年度",
+        last_column=PRINTED_COLUMNS,
+        last_row=max(last_row, HEADER_ROW),
+    )
     ws.print_options.gridLines = False
-    ws.oddFooter.center.text = "&P / &N"
-    ws.oddHeader.right.text = f"{plan.ministry} {plan.year}年度"
     _protect(ws, allow_filter=True)
 
 
@@ -582,12 +597,14 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str
             f"担当府省は略称を「、」で区切って記入します（例: 科技、文、経）。使える略称は下の略称表のとおりです。自府省（{plan.ministry}）を必ず含めてください。",
         ),
         (),
-        ("■ 列の説明", "記入", "説明"),
+        ("■ 列の説明",),
+        ("列", "記入", "説明"),
     ]
     for spec in COLUMNS:
         rows.append((spec.label, "記入" if spec.editable else "変更不可", spec.help))
     rows.append(())
-    rows.append(("■ 提出後に確認される内容（この表と同じ規則で自動的に確認し、結果をお返しします）", "区分", "内容", "コード"))
+    rows.append(("■ 提出後に確認される内容（この表と同じ規則で自動的に確認し、結果をお返しします）",))
+    rows.append(("確認項目", "区分", "内容", "コード"))
     for group, group_title in GROUP_TITLES.items():
         rows.append((f"［{group_title}］",))
         for rule in rules_in_group(group):
@@ -596,39 +613,53 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str
                 (rule.title, "エラー（差戻し）" if severity == "error" else "警告", guide_text(rule.guide, plan), rule.code)
             )
     rows.append(())
-    rows.append(("■ 略称表（担当府省に使える略称）", "府省名"))
+    rows.append(("■ 略称表（担当府省に使える略称）",))
+    rows.append(("略称", "府省名"))
     names = dict(plan.abbreviations)
     for tag in plan.valid_tags:
         rows.append((tag, names.get(tag, "特定の府省を指さない表記")))
     if plan.footnotes:
         rows.append(())
-        rows.append(("■ 脚注（主要指標・参考指標が引用する番号）", "内容"))
+        rows.append(("■ 脚注（主要指標・参考指標が引用する番号）",))
+        rows.append(("番号", "内容"))
         for number, text in plan.footnotes.items():
             rows.append((number, text))
     return rows
 
 
+GUIDE_WIDTHS = (26, 17, 80, 21)  # 「エラー（差戻し）」 and every rule code on one line
+GUIDE_TABLE_HEADS = {("列", "記入", "説明"), ("確認項目", "区分", "内容", "コード"), ("略称", "府省名"), ("番号", "内容")}
+
+
 def _write_guide(ws: Any, plan: TemplatePlan, secretariat: Any, severities: dict[str, str]) -> None:
-    widths = (30, 18, 90, 22)
-    for i, width in enumerate(widths, start=1):
+    """記入要領: a row's last value spans the columns left (a heading spans all four, a label's
+    text B–D, a column's help C–D), so that no text is squeezed into a narrow column."""
+    for i, width in enumerate(GUIDE_WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
+    last = len(GUIDE_WIDTHS)
     for r, values in enumerate(guide_rows(plan, secretariat, severities), start=1):
-        lines = 1
+        heading = r == 1 or (len(values) == 1 and values[0].startswith("■"))
+        spans = []
         for c, value in enumerate(values, start=1):
+            to = last if c == len(values) else c  # the last value takes the rest of the row
             cell = _set(ws, f"{get_column_letter(c)}{r}", value)
             cell.alignment = WRAP_TOP
-            if c == 1 and value.startswith(("■", "［")):
-                cell.font = Font(bold=True)
-            lines = max(lines, math.ceil(len(value) / max(1, int(widths[c - 1] / 2.1))))
+            if to > c:
+                ws.merge_cells(start_row=r, start_column=c, end_row=r, end_column=to)
+            spans.append((value, sum(GUIDE_WIDTHS[c - 1 : to])))
         if r == 1:
-            ws["A1"].font = FONT_TITLE
-        elif lines > 1:
-            ws.row_dimensions[r].height = 15.0 * lines + 3
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+            cell.font = TITLE_FONT
+            ws.row_dimensions[r].height = 24
+            continue
+        if heading or tuple(values) in GUIDE_TABLE_HEADS or (values and values[0].startswith("［")):
+            for c in range(1, len(values) + 1):
+                ws.cell(row=r, column=c).font = FONT_BOLD
+            if tuple(values) in GUIDE_TABLE_HEADS:
+                for c in range(1, last + 1):
+                    ws.cell(row=r, column=c).fill = FILL_LOCKED
+        if values:
+            ws.row_dimensions[r].height = row_height(spans)
+    print_setup(ws, title_rows="1:1", header=f"{plan.ministry} {plan.year}年度")
     _protect(ws)
 
 
@@ -675,6 +706,7 @@ def _write_meta(ws: Any, meta: dict[str, Any]) -> None:
 def write_template(path: Path, plan: TemplatePlan, config: Config, *, generated_at: dt.datetime, source_master: str) -> None:
     """Write the plan's workbook to path (the caller makes it atomic)."""
     wb = Workbook()
+    use_sheet_font(wb)
     entry = wb.active
     entry.title = SHEET_ENTRY
     _write_entry(entry, plan)

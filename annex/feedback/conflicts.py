@@ -14,18 +14,18 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from openpyxl import load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 
 from annex.io.files import write_atomically
-from annex.io.xlsx import set_text
+from annex.io.xlsx import BODY_FONT, WRAP, font, print_setup, row_height, set_text
 from annex.merge.merge import Conflict
 from annex.model.config import Config
 from annex.notify.mail import compose_message
 
 CONFLICT_SHEET = "統合時の調整"
 HEADERS = ("項目ID", "行ID", "担当府省", "貴府省の提出内容", "他府省の提出内容", "採用した版", "理由")
-WIDTHS = (18, 14, 14, 60, 60, 12, 50)
+WIDTHS = (13, 10, 12, 44, 44, 12, 34)  # printed one page wide on A4 landscape
 
 
 def _rows(ministry: str, conflicts: list[Conflict]) -> list[tuple[str, ...]]:
@@ -55,22 +55,27 @@ def add_conflict_sheet(feedback_path: Path, ministry: str, conflicts: list[Confl
     ws = wb.create_sheet(CONFLICT_SHEET, index=1)
     ws.sheet_properties.tabColor = "FFC000"
     set_text(ws["A1"], "統合時の調整（複数の府省が担当する記載を、府省ごとに異なる内容で修正したもの）")
-    ws["A1"].font = Font(bold=True, size=12)
+    ws["A1"].font = font(bold=True, size=12)
     set_text(
         ws["A2"],
         "担当府省の欄で先に記載されている府省の版を採用しました。内容の調整が必要な場合は、関係府省と相談のうえ事務局にご連絡ください。",
     )
+    ws["A2"].font = BODY_FONT
     for c, (label, width) in enumerate(zip(HEADERS, WIDTHS), start=1):
         cell = ws.cell(row=4, column=c)
         set_text(cell, label)
-        cell.font, cell.fill = Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="1F4E78")
+        cell.font, cell.fill = font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="1F4E78")
+        cell.alignment = WRAP
         ws.column_dimensions[get_column_letter(c)].width = width
-    for r, values in enumerate(_rows(ministry, conflicts), start=5):
+    rows = _rows(ministry, conflicts)
+    for r, values in enumerate(rows, start=5):
         for c, value in enumerate(values, start=1):
             cell = ws.cell(row=r, column=c)
             set_text(cell, value)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.alignment, cell.font = WRAP, BODY_FONT
+        ws.row_dimensions[r].height = row_height(zip(values, WIDTHS))
     ws.freeze_panes = "A5"
+    print_setup(ws, title_rows="4:4", header=CONFLICT_SHEET, last_column=len(HEADERS), last_row=4 + max(1, len(rows)))
     write_atomically(feedback_path, wb.save)
 
 

@@ -14,20 +14,32 @@ one ministry per message, with only that ministry's feedback attached.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from email.message import EmailMessage
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from annex.intake.preflight import REJECTING_RULES
 from annex.io.files import write_atomically
 from annex.io.workers import WorkerPool
-from annex.io.xlsx import set_text, xml_safe
+from annex.io.xlsx import (
+    BODY_FONT,
+    TITLE_FONT,
+    WRAP,
+    font,
+    print_setup,
+    row_height,
+    set_text,
+    text_width,
+    use_sheet_font,
+    xml_safe,
+)
 from annex.model.config import Config
 from annex.model.contract import SHEET_RESULT
 from annex.model.issues import Issue, Submission
@@ -38,17 +50,35 @@ from annex.notify.mail import compose_message
 FILL_ERROR = PatternFill("solid", fgColor="FFC7CE")
 FILL_WARNING = PatternFill("solid", fgColor="FFEB9C")
 FILL_HEADER = PatternFill("solid", fgColor="1F4E78")
-FONT_HEADER = Font(bold=True, color="FFFFFF")
-FONT_LINK = Font(color="0563C1", underline="single")
-WRAP = Alignment(wrap_text=True, vertical="top")
+FONT_HEADER = font(bold=True, color="FFFFFF")
+FONT_LINK = font(color="0563C1", underline="single")
+FONT_BOLD = font(bold=True)
 SEVERITY_JA = {"error": "エラー", "warning": "警告"}
 VERDICT_NOTE = {
     "受理": "提出物を受理しました。修正の必要はありません。",
     "受理（警告あり）": "提出物を受理しました。警告の項目をご確認ください（修正は任意です）。",
     "差戻し": "エラーがあるため受理できませんでした。エラーの項目を修正し、再提出してください。",
 }
-ISSUE_HEADERS = ("No.", "重要度", "シート", "セル", "項目ID", "コード", "内容", "修正のしかた")
-ISSUE_WIDTHS = (6, 10, 14, 10, 18, 22, 70, 60)
+# (label, width): the sheet prints one page wide on A4 landscape; 内容 and 修正のしかた wrap.
+ISSUE_COLUMNS = (
+    ("No.", 5),
+    ("重要度", 8),
+    ("シート", 11),
+    ("セル", 7),
+    ("項目ID", 13),
+    ("確認項目", 18),
+    ("内容", 44),
+    ("修正のしかた", 36),
+    ("コード", round(max(text_width(code) for code in RULES) + 1)),  # every rule code on one line
+)
+ISSUE_HEADERS = tuple(label for label, _ in ISSUE_COLUMNS)
+ISSUE_WIDTHS = tuple(width for _, width in ISSUE_COLUMNS)
+LABEL_SPAN = 3  # summary labels span No.–シート, their values the rest of the row
+
+
+def ministry_names(config: Config) -> dict[str, str]:
+    """abbreviation → 「環（環境省・原子力規制委員会）」, as 検証結果 names the ministry."""
+    return {m.abbr: f"{m.abbr}（{'・'.join(m.names)}）" for m in config.ministries}
 
 
 def _comment_text(issues: list[Issue]) -> str:
@@ -61,33 +91,46 @@ def _comment_text(issues: list[Issue]) -> str:
     return xml_safe("\n\n".join(parts))[:30000]
 
 
-def _write_results(ws: Any, sub: Submission, sheets: set[str]) -> None:
-    """The 検証結果 sheet: verdict, counts, then one row per issue with a link to its cell."""
+def _write_results(ws: Any, sub: Submission, sheets: set[str], ministry_name: str | None = None) -> None:
+    """The 検証結果 sheet: verdict, counts, then one row per issue with a link to its cell.
+
+    Only what the officer can act on: the file as they named it (no archive path, no SHA-256)."""
     ws.sheet_properties.tabColor = "C00000" if sub.verdict == "差戻し" else "00B050"
+    last = len(ISSUE_COLUMNS)
+    for c, width in enumerate(ISSUE_WIDTHS, start=1):
+        ws.column_dimensions[get_column_letter(c)].width = width
     set_text(ws["A1"], "検証結果")
-    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].font = TITLE_FONT
+    ws.row_dimensions[1].height = 24
     rows = (
         ("判定", sub.verdict),
         ("", VERDICT_NOTE[sub.verdict]),
-        ("ファイル", sub.file),
-        ("府省", sub.ministry or "（特定できません）"),
+        ("ファイル", PurePath(sub.file.replace("\\", "/")).name if sub.file else ""),
+        ("府省", ministry_name or sub.ministry or "（特定できません）"),
         ("件数", f"エラー {len(sub.errors)} 件・警告 {len(sub.warnings)} 件"),
-        ("SHA-256", sub.sha256),
     )
+    value_width = sum(ISSUE_WIDTHS[LABEL_SPAN:])
     for r, (label, value) in enumerate(rows, start=3):
         set_text(ws.cell(row=r, column=1), label)
-        set_text(ws.cell(row=r, column=2), value)
-        ws.cell(row=r, column=1).font = Font(bold=True)
-    verdict = ws["B3"]
-    verdict.font = Font(bold=True, size=14, color="C00000" if sub.verdict == "差戻し" else "006100")
+        set_text(ws.cell(row=r, column=LABEL_SPAN + 1), value)
+        ws.cell(row=r, column=1).font, ws.cell(row=r, column=LABEL_SPAN + 1).font = FONT_BOLD, BODY_FONT
+        ws.cell(row=r, column=1).alignment = WRAP
+        ws.cell(row=r, column=LABEL_SPAN + 1).alignment = WRAP
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=LABEL_SPAN)
+        ws.merge_cells(start_row=r, start_column=LABEL_SPAN + 1, end_row=r, end_column=last)
+        ws.row_dimensions[r].height = row_height([(str(value), value_width)])
+    verdict = ws.cell(row=3, column=LABEL_SPAN + 1)
+    verdict.font = font(bold=True, size=14, color="C00000" if sub.verdict == "差戻し" else "006100")
+    ws.row_dimensions[3].height = 22
     head = 3 + len(rows) + 1
-    for c, (label, width) in enumerate(zip(ISSUE_HEADERS, ISSUE_WIDTHS), start=1):
+    for c, label in enumerate(ISSUE_HEADERS, start=1):
         cell = ws.cell(row=head, column=c)
         set_text(cell, label)
-        cell.font, cell.fill = FONT_HEADER, FILL_HEADER
-        ws.column_dimensions[get_column_letter(c)].width = width
+        cell.font, cell.fill, cell.alignment = FONT_HEADER, FILL_HEADER, WRAP
     if not sub.issues:
         set_text(ws.cell(row=head + 1, column=1), "問題は見つかりませんでした。")
+        ws.cell(row=head + 1, column=1).font = BODY_FONT
+        ws.merge_cells(start_row=head + 1, start_column=1, end_row=head + 1, end_column=last)
     for n, issue in enumerate(sub.issues, start=1):
         r = head + n
         loc = issue.location
@@ -97,20 +140,29 @@ def _write_results(ws: Any, sub: Submission, sheets: set[str]) -> None:
             loc.sheet or "",
             loc.cell or "",
             loc.item_id or "",
-            issue.rule,
+            RULES[issue.rule].title if issue.rule in RULES else "",
             issue.message,
             issue.suggestion or "",
+            issue.rule,
         )
         for c, value in enumerate(values, start=1):
             cell = ws.cell(row=r, column=c)
             set_text(cell, value)
-            cell.alignment = WRAP
+            cell.alignment, cell.font = WRAP, BODY_FONT  # the ministry's workbook may have another default
         ws.cell(row=r, column=2).fill = FILL_ERROR if issue.severity == "error" else FILL_WARNING
         if loc.sheet in sheets and loc.cell:
             link = ws.cell(row=r, column=4)
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{loc.sheet}'!{loc.cell}", display=loc.cell)
             link.font = FONT_LINK
+        ws.row_dimensions[r].height = row_height((str(v), w) for v, w in zip(values, ISSUE_WIDTHS))
     ws.freeze_panes = ws.cell(row=head + 1, column=1)
+    print_setup(
+        ws,
+        title_rows=f"{head}:{head}",
+        header=SHEET_RESULT,
+        last_column=last,
+        last_row=head + max(1, len(sub.issues)),
+    )
 
 
 def _mark_cells(wb: Any, sub: Submission) -> None:
@@ -126,6 +178,9 @@ def _mark_cells(wb: Any, sub: Submission) -> None:
         except (ValueError, IndexError):
             continue
         cell.fill = FILL_ERROR if any(i.severity == "error" for i in issues) else FILL_WARNING
+        # The officer must be able to do what the message says there (type a deleted column
+        # label back, restore a typed-over locked cell); resubmission compares it again anyway.
+        cell.protection = Protection(locked=False)
         comment = Comment(_comment_text(issues), "annex")
         comment.width, comment.height = 360, 160
         cell.comment = comment
@@ -144,10 +199,10 @@ def _save(wb: Any, target: Path) -> None:
     write_atomically(target, lambda p: wb.save(p))
 
 
-def write_feedback_workbook(source: str, sub: Submission, target: str) -> str:
+def write_feedback_workbook(source: str, sub: Submission, target: str, ministry_name: str | None = None) -> str:
     """The ministry's own workbook, marked, with 検証結果 first. Runs in a worker; raises if the copy cannot be made."""
     if not copy_allowed(sub):
-        write_results_only(sub, Path(target))
+        write_results_only(sub, Path(target), ministry_name)
         return target
     wb = load_workbook(source, data_only=True, keep_vba=False, keep_links=False, rich_text=False)
     if SHEET_RESULT in wb.sheetnames:  # a feedback workbook sent back: replace the old results
@@ -155,7 +210,7 @@ def write_feedback_workbook(source: str, sub: Submission, target: str) -> str:
     _neutralise_formulas(wb)
     _mark_cells(wb, sub)
     results = wb.create_sheet(SHEET_RESULT, 0)
-    _write_results(results, sub, set(wb.sheetnames))
+    _write_results(results, sub, set(wb.sheetnames), ministry_name)
     for ws in wb.worksheets:
         ws.sheet_view.tabSelected = False
     wb.active = 0
@@ -164,12 +219,13 @@ def write_feedback_workbook(source: str, sub: Submission, target: str) -> str:
     return target
 
 
-def write_results_only(sub: Submission, target: Path) -> Path:
+def write_results_only(sub: Submission, target: Path, ministry_name: str | None = None) -> Path:
     """A fresh workbook with just 検証結果 (for files that could not be opened)."""
     wb = Workbook()
+    use_sheet_font(wb)
     ws = wb.active
     ws.title = SHEET_RESULT
-    _write_results(ws, sub, set())
+    _write_results(ws, sub, set(), ministry_name)
     _save(wb, Path(target))
     return Path(target)
 
@@ -233,13 +289,18 @@ def compose_feedback_email(
     )
 
 
-def write_feedback_workbooks(jobs: list[tuple[Path, Submission, Path]], pool: WorkerPool) -> list[Path]:
+def write_feedback_workbooks(
+    jobs: list[tuple[Path, Submission, Path]], pool: WorkerPool, names: Mapping[str, str] | None = None
+) -> list[Path]:
     """(ministry's file, its Submission, where to write) → the feedback workbooks, in order.
+    ``names``: ministry_names(config), so that 検証結果 names the ministry in full.
 
     Each is written in the worker pool (openpyxl opens the ministry's own file there); where the
     copy cannot be made, a fresh workbook with 検証結果 only takes its place."""
-    outcomes = pool.map(write_feedback_workbook, [(str(src), sub, str(target)) for src, sub, target in jobs])
+    names = names or {}
+    args = [(str(src), sub, str(target), names.get(sub.ministry or "")) for src, sub, target in jobs]
+    outcomes = pool.map(write_feedback_workbook, args)
     for (_, sub, target), outcome in zip(jobs, outcomes):
         if not outcome.ok:
-            write_results_only(sub, target)
+            write_results_only(sub, target, names.get(sub.ministry or ""))
     return [target for _, _, target in jobs]

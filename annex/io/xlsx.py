@@ -1,4 +1,6 @@
-"""Plain, person-readable tables written as .xlsx (masters, reports).
+"""Plain, person-readable tables written as .xlsx (masters, reports), and the look every sheet
+annex writes shares: one Japanese font, wrapped text, widths that fit their labels, explicit row
+heights, and one print set-up (A4 landscape, one page wide, header rows repeated).
 
 Every text goes in as a string cell: ministry text starting with = + - @ must never become a
 formula (CWE-1236), and characters XML cannot hold are shown as U+FFFD rather than crashing
@@ -7,21 +9,110 @@ the writer (validation reports them separately, at their cell).
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.indexed_list import IndexedList
+from openpyxl.worksheet.page import PageMargins
+
+# ＭＳ Ｐゴシック: on every Japanese Windows and in Office for Mac, so Excel shows it as named;
+# LibreOffice finds it through the fontconfig alias scripts/setup.sh installs
+# (scripts/fontconfig/65-annex-japanese.conf → IPAexゴシック, designed on its metrics).
+FONT_NAME = "ＭＳ Ｐゴシック"
+FONT_SIZE = 10
+FONT_CHARSET = 128  # SHIFTJIS_CHARSET: Excel then treats the font as Japanese
+LINE_HEIGHT = 13.5  # points per wrapped line at FONT_SIZE, with the line gap Excel and LibreOffice add
+MAX_ROW_HEIGHT = 409  # Excel's limit
+CHAR_UNITS = 1.9  # column-width units of one full-width character at FONT_SIZE in Excel (half-width: half)
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-HEADER_FONT = Font(bold=True)
 WRAP = Alignment(wrap_text=True, vertical="top")
 EXCEL_CELL_LIMIT = 32767
+
+
+def font(*, bold: bool = False, size: float = FONT_SIZE, color: str | None = None, underline: str | None = None) -> Font:
+    """The sheet font (every cell annex styles), bold or coloured where a cell needs it."""
+    return Font(name=FONT_NAME, charset=FONT_CHARSET, size=size, bold=bold, color=color, underline=underline)
+
+
+BODY_FONT = font()
+HEADER_FONT = font(bold=True)
+TITLE_FONT = font(bold=True, size=14)
+
+
+def use_sheet_font(wb: Workbook) -> None:
+    """Make the sheet font the workbook's default (empty cells, the Normal style, column units).
+
+    openpyxl has no public setter: the default is the first font of the stylesheet, which a
+    fresh workbook holds alone, so it is replaced before any cell is styled."""
+    assert len(wb._fonts) == 1, "call use_sheet_font on a fresh workbook"
+    wb._fonts = IndexedList([BODY_FONT])
+    wb._named_styles["Normal"].font = BODY_FONT
+
+
+def text_width(text: str) -> float:
+    """Width of the longest line of text in column units (a full-width character counts double)."""
+    widest = 0.0
+    for line in str(text).split("\n"):
+        units = sum(CHAR_UNITS if unicodedata.east_asian_width(ch) in "WFA" else CHAR_UNITS / 2 for ch in line)
+        widest = max(widest, units)
+    return widest
+
+
+def line_count(text: str, width: float) -> int:
+    """Lines a wrapped cell of this column width shows text in."""
+    room = max(1.0, width - 1)  # the cell's inner padding
+    return sum(max(1, math.ceil(text_width(part) / room)) for part in str(text).split("\n")) if text else 1
+
+
+def row_height(texts: Iterable[tuple[str, float]], *, minimum_lines: int = 1) -> float:
+    """An explicit height for a row of wrapped cells (text, column width): Excel does not fit row
+    heights on open, so without one a wrapped text is cut at one line."""
+    lines = max([minimum_lines, *(line_count(t, w) for t, w in texts if t)])
+    return min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines + 4)
+
+
+def fitted_width(label: str, values: Iterable[Any], *, minimum: float = 6, maximum: float = 60) -> float:
+    """A column width that shows its label on one line and its values unwrapped where they are
+    short, wrapping only beyond ``maximum``."""
+    widest = max([text_width(label), *(text_width(v) for v in values if v is not None and v != "")])
+    return round(min(max(widest + 2, minimum), max(maximum, text_width(label) + 2)), 1)
+
+
+def print_setup(
+    ws: Any,
+    *,
+    title_rows: str | None = None,
+    header: str | None = None,
+    last_column: int | None = None,
+    last_row: int | None = None,
+) -> None:
+    """The one print set-up of every sheet: A4 landscape, fitted to one page wide (as many pages
+    long as needed), the header rows repeated on every page, page numbers in the footer."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.6, header=0.3, footer=0.3)
+    ws.print_options.horizontalCentered = True
+    if title_rows:
+        ws.print_title_rows = title_rows
+    if last_column and last_row:
+        ws.print_area = f"A1:{get_column_letter(last_column)}{last_row}"
+    ws.oddFooter.center.text = "&P / &N"
+    ws.oddFooter.center.font = FONT_NAME
+    if header:
+        ws.oddHeader.right.text = header
+        ws.oddHeader.right.font = FONT_NAME
 
 
 def xml_safe(text: str) -> str:
@@ -47,35 +138,40 @@ class Sheet:
     title: str
     headers: Sequence[str]
     rows: Iterable[Sequence[Any]]
-    widths: dict[str, float] = field(default_factory=dict)  # header → width
-    wrap: Sequence[str] = ()  # headers whose cells wrap
+    widths: dict[str, float] = field(default_factory=dict)  # header → width (else fitted to label and values)
+    # Columns repeating the same long context on every line (master.xlsx's 基本計画): they do not
+    # make each row tall, so a repeated text may be cut there — the row's own texts never are.
+    height_ignores: Sequence[str] = ()
 
 
 def write_tables(path: Path, sheets: Sequence[Sheet]) -> None:
-    """Write sheets of plain rows, with a bold frozen header and an autofilter."""
-    wb = Workbook(write_only=True)
+    """Write sheets of plain rows: a bold frozen header, an autofilter, every cell wrapped, widths
+    fitted to labels and values, rows as tall as their text, the print set-up of print_setup."""
+    wb = Workbook()
+    use_sheet_font(wb)
+    wb.remove(wb.active)
     for spec in sheets:
         ws = wb.create_sheet(spec.title)
+        rows = [list(r) for r in spec.rows]
+        widths = [
+            spec.widths.get(h) or fitted_width(h, (r[i] for r in rows if i < len(r)), maximum=40)
+            for i, h in enumerate(spec.headers)
+        ]
+        for i, (header, width) in enumerate(zip(spec.headers, widths), start=1):
+            ws.column_dimensions[get_column_letter(i)].width = width
+            cell = ws.cell(row=1, column=i)
+            set_text(cell, header)
+            cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, WRAP
+        for r, row in enumerate(rows, start=2):
+            for i, value in enumerate(row, start=1):
+                cell = ws.cell(row=r, column=i)
+                set_text(cell, value)
+                cell.alignment = WRAP
+            ws.row_dimensions[r].height = row_height(
+                (str(v), w) for v, w, h in zip(row, widths, spec.headers) if v not in (None, "") and h not in spec.height_ignores
+            )
         ws.freeze_panes = "A2"
-        for i, header in enumerate(spec.headers, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = spec.widths.get(header, max(10, len(header) * 2.2))
-        header_cells = []
-        for header in spec.headers:
-            c = WriteOnlyCell(ws, value=header)
-            c.font, c.fill = HEADER_FONT, HEADER_FILL
-            header_cells.append(c)
-        ws.append(header_cells)
-        wrap = {spec.headers.index(h) for h in spec.wrap}
-        count = 0
-        for row in spec.rows:
-            cells = []
-            for i, value in enumerate(row):
-                c = WriteOnlyCell(ws)
-                set_text(c, value)
-                if i in wrap:
-                    c.alignment = WRAP
-                cells.append(c)
-            ws.append(cells)
-            count += 1
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(spec.headers))}{count + 1}"
+        last = get_column_letter(len(spec.headers))
+        ws.auto_filter.ref = f"A1:{last}{len(rows) + 1}"
+        print_setup(ws, title_rows="1:1", header=spec.title)
     wb.save(path)

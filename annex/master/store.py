@@ -62,7 +62,7 @@ def stage_master(outputs: OutputSet, annex: Annex, folder: Path) -> list[Path]:
         MASTER_HEADERS,
         master_lines(annex),
         widths={MEASURE_LABEL: 50, "記載内容": 80, "章": 24, "節": 24, "行ID": 14, "項目ID": 16, "見出し": 24},
-        wrap=(MEASURE_LABEL, "記載内容", "見出し"),
+        height_ignores=(MEASURE_LABEL, "章", "節"),
     )
     return [
         outputs.stage_text(folder / "master.json", annex.to_json()),

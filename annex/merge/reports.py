@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from annex.io.xlsx import Sheet
 from annex.merge.merge import CHANGE_LABELS, OUTCOME_LABELS, MergeResult
@@ -13,31 +14,77 @@ from annex.model.config import Config
 from annex.model.contract import PREAMBLE_FIELDS, QUOTED_FIELDS
 
 FIELD_LABELS = {**COLUMN_LABELS, **PREAMBLE_FIELDS, **QUOTED_FIELDS}
+NOT_APPLIED = ("not_merged", "conflict_lost", "drift_reverted")  # line outcomes that left the master as it was
+
+# 提出状況 of a ministry, as the secretariat acts on it.
+STATUS_MERGED = "受理（反映済み）"
+STATUS_RETURNED = "差戻し（再提出待ち）"
+STATUS_MISSING = "未提出"
 
 
-def change_sheets(result: MergeResult, config: Config, merged_files: Mapping[str, str]) -> list[Sheet]:
+@dataclass(frozen=True)
+class SubmissionStatus:
+    """What a ministry sent this year (from the ledger): 受理 / 差戻し, and its newest such file."""
+
+    status: str  # 受理 / 差戻し
+    file: str = ""
+
+
+def _status_rows(
+    ministries: list[str],
+    merged_files: Mapping[str, str],
+    submitted: Mapping[str, SubmissionStatus],
+    carried_over: set[str],
+    names: Mapping[str, str],
+) -> list[tuple[str, ...]]:
+    rows = []
+    for m in ministries:
+        if m in merged_files:
+            status, file = STATUS_MERGED, merged_files[m]
+        elif m in submitted:  # submitted, none accepted: the newest returned file
+            status, file = STATUS_RETURNED, submitted[m].file
+        else:
+            status, file = STATUS_MISSING, "（提出なし）"
+        kept = "前年度の記載のまま（未更新）" if m in carried_over else "提出内容を反映"
+        rows.append((m, names.get(m, ""), status, file, kept))
+    return rows
+
+
+def change_sheets(
+    result: MergeResult,
+    config: Config,
+    merged_files: Mapping[str, str],
+    submitted: Mapping[str, SubmissionStatus] | None = None,
+    expected: Iterable[str] = (),
+) -> list[Sheet]:
+    """``submitted``: every ministry that sent a validated file this year (from the ledger);
+    ``expected``: every ministry that was sent a template, so that 未提出 ones are listed too."""
+    submitted = submitted or {}
     key = config.tags.sort_key
+    names = {m.abbr: "・".join(m.names) for m in config.ministries}
     per: dict[str, dict[str, int]] = {}  # counted as MergeResult.counts() counts: table bullets, then preamble
     for c in result.changes:
         kind = c.kind if c.column in COLUMNS else "preamble"
         per.setdefault(c.ministry, {k: 0 for k in (*CHANGE_LABELS, "preamble")})[kind] += 1
     lost: dict[str, int] = {}
     for o in result.outcomes:
-        if o.outcome in ("not_merged", "conflict_lost", "drift_reverted"):
+        if o.outcome in NOT_APPLIED:
             lost[o.ministry] = lost.get(o.ministry, 0) + 1
-    ministries = sorted(set(per) | set(merged_files) | set(result.carried_over), key=key)
+    ministries = sorted(set(per) | set(merged_files) | set(result.carried_over) | set(submitted) | set(expected), key=key)
+    status_rows = _status_rows(ministries, merged_files, submitted, set(result.carried_over), names)
     summary = [
         (
             m,
-            merged_files.get(m, "（提出なし・未受理）"),
+            status,
+            file,
             *(per.get(m, {}).get(k, 0) for k in (*CHANGE_LABELS, "preamble")),
             lost.get(m, 0),
             len(result.conflicts_of(m)),
         )
-        for m in ministries
+        for (m, _, status, file, _) in status_rows
     ]
     counts = result.counts()
-    summary.append(("合計", "", *(counts[k] for k in (*CHANGE_LABELS, "preamble")), sum(lost.values()), counts["conflicts"]))
+    summary.append(("合計", "", "", *(counts[k] for k in (*CHANGE_LABELS, "preamble")), sum(lost.values()), counts["conflicts"]))
     edits = [
         (
             c.ministry,
@@ -61,31 +108,28 @@ def change_sheets(result: MergeResult, config: Config, merged_files: Mapping[str
     lines = [
         (o.ministry, o.file, o.excel_row, o.action, o.item_id or "", OUTCOME_LABELS[o.outcome], o.reason)
         for o in result.outcomes
-        if o.outcome != "unchanged"
+        if o.outcome in NOT_APPLIED
     ]
-    files = [
-        (m, merged_files.get(m, ""), "未更新（前年度の記載のまま）" if m in result.carried_over else "反映") for m in ministries
-    ]
-    wide = {"変更前": 60, "変更後": 60, "記載内容": 70, "理由": 60, "備考": 40, "出典": 40, "ファイル": 40}
+    wide = {"変更前": 42, "変更後": 42, "記載内容": 60, "理由": 44, "備考": 24, "出典": 28, "ファイル": 28}
     return [
         Sheet(
             "概要",
-            ("府省", "反映したファイル", *CHANGE_LABELS.values(), "前文（目標・指標）の変更", "反映しなかった行", "競合"),
+            (
+                "府省",
+                "提出状況",
+                "ファイル",
+                *CHANGE_LABELS.values(),
+                "前文（目標・指標）の変更",
+                "反映しなかった行",
+                "競合",
+            ),
             summary,
-            widths=wide,
+            widths={"ファイル": 30},
         ),
-        Sheet(
-            "変更",
-            ("府省", "種別", "項目ID", "行ID", "欄", "変更前", "変更後", "出典", "備考"),
-            edits,
-            widths=wide,
-            wrap=("変更前", "変更後"),
-        ),
-        Sheet("未更新", ("府省", "項目ID", "行ID", "欄", "記載内容", "理由"), carried, widths=wide, wrap=("記載内容",)),
-        Sheet(
-            "反映しなかった行", ("府省", "ファイル", "行", "対応", "項目ID", "結果", "理由"), lines, widths=wide, wrap=("理由",)
-        ),
-        Sheet("提出状況", ("府省", "ファイル", "扱い"), files, widths=wide),
+        Sheet("変更", ("府省", "種別", "項目ID", "行ID", "欄", "変更前", "変更後", "出典", "備考"), edits, widths=wide),
+        Sheet("未更新", ("府省", "項目ID", "行ID", "欄", "記載内容", "理由"), carried, widths=wide),
+        Sheet("反映しなかった行", ("府省", "ファイル", "行", "対応", "項目ID", "結果", "理由"), lines, widths=wide),
+        Sheet("提出状況", ("府省", "府省名", "提出状況", "ファイル", "記載の扱い"), status_rows, widths={"ファイル": 40}),
     ]
 
 
@@ -99,11 +143,10 @@ def reconciliation_sheets(result: MergeResult) -> list[Sheet]:
     decisions = [
         (
             KIND_LABELS[d.kind],
-            d.kind,
             d.item_id,
             "取組" if d.measure else "記載",
             d.original_id or "",
-            ", ".join(d.related_ids),
+            "、".join(d.related_ids),
             "" if d.score is None else d.score,
             d.before or "",
             d.after or text_of(d.item_id),
@@ -128,33 +171,19 @@ def reconciliation_sheets(result: MergeResult) -> list[Sheet]:
                     c.reason,
                 )
             )
-    wide = {"理由": 70, "変更前": 50, "結果": 50, "元の記載": 50, "版": 60}
+    wide = {"理由": 40, "変更前": 36, "結果": 36, "元の記載": 36, "版": 50, "出典": 28, "判定": 22}
     return [
         Sheet(
             "再掲",
-            (
-                "判定",
-                "種別コード",
-                "項目ID",
-                "対象",
-                "元の項目ID",
-                "関連する項目ID",
-                "類似度",
-                "変更前",
-                "結果",
-                "元の記載",
-                "理由",
-            ),
+            ("判定", "項目ID", "対象", "元の項目ID", "関連する項目ID", "類似度", "変更前", "結果", "元の記載", "理由"),
             decisions,
             widths=wide,
-            wrap=("変更前", "結果", "元の記載", "理由"),
         ),
         Sheet(
             "競合",
             ("項目ID", "行ID", "担当府省", "府省", "対応", "版", "出典", "採否", "理由"),
             conflicts,
             widths=wide,
-            wrap=("版", "理由"),
         ),
     ]
 

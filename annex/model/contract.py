@@ -17,7 +17,8 @@ from typing import Literal
 from annex.model.annex import Annex, Chapter, Row, VisionFootnotes
 from annex.model.labels import COLUMN_LABELS, MEASURE_LABEL
 
-TEMPLATE_VERSION = "2026.1"  # bump when the layout below changes; older workbooks are "outdated"
+TEMPLATE_VERSION = "2026.2"  # bump when the layout below changes; older workbooks are "outdated"
+# 2026.2: 章・節・基本計画 shown on a row's first line only (locked content, in the checksum)
 
 SHEET_RESULT = "検証結果"  # first sheet of a feedback workbook
 SHEET_ENTRY = "記入シート"
@@ -70,36 +71,46 @@ class ColumnSpec:
     help: str  # shown in 記入要領 and as the header's input message
 
 
+# Widths: the sheet prints one page wide on A4 landscape, so every unit counts; ids and short
+# codes wrap to two lines rather than widen their column. The last columns from PRINTED_UNTIL on
+# are reference shown on screen, not printed (with them the print shrank to about 5 pt).
 COLUMNS: tuple[ColumnSpec, ...] = (
-    ColumnSpec("item_id", "項目ID", False, 15, "記載の識別番号。変更しないでください（新規の行は空欄のまま）。"),
-    ColumnSpec("row_id", "行ID", False, 12, "基本計画の取組の識別番号。新規の行でも、追加先の行の行IDが入っています。"),
-    ColumnSpec("chapter", "章", False, 14, "参考（変更不可）。"),
-    ColumnSpec("section", "節", False, 18, "参考（変更不可）。"),
-    ColumnSpec("measure", MEASURE_LABEL, False, 40, "参考（変更不可）。"),
-    ColumnSpec("field", "欄", True, 16, "実施状況・現状分析 / 今後の取組方針 から選択。"),
-    ColumnSpec("heading", "見出し", True, 16, "＜…＞ などの小見出し。なければ空欄。"),
-    ColumnSpec("text", "記載内容", True, 60, "記載する文章。先頭の「・」、末尾の（再掲）と【担当府省】は書かないでください。"),
-    ColumnSpec("tags", "担当府省", True, 14, "略称を「、」で区切って記入（例: 科技、文、経）。自府省を必ず含めてください。"),
-    ColumnSpec("relisted", "再掲", True, 7, "他の箇所の記載の再掲であれば「再掲」を選択。"),
-    ColumnSpec("relisted_of", "再掲元項目ID", True, 15, "再掲の場合、元の記載の項目ID（分かる場合）。"),
-    ColumnSpec("action", "対応", True, 10, "変更なし / 修正 / 新規 / 削除 から選択。"),
-    ColumnSpec("previous_text", "前年度の記載", False, 50, "参考（変更不可）。前年度に公表した文章。"),
+    ColumnSpec("item_id", "項目ID", False, 10, "記載の識別番号。変更しないでください（新規の行は空欄のまま）。"),
+    ColumnSpec("row_id", "行ID", False, 8, "基本計画の取組の識別番号。新規の行でも、追加先の行の行IDが入っています。"),
+    ColumnSpec("chapter", "章", False, 8, "参考（変更不可）。取組の最初の行にだけ表示しています。"),
+    ColumnSpec("section", "節", False, 10, "参考（変更不可）。取組の最初の行にだけ表示しています。"),
+    ColumnSpec("measure", MEASURE_LABEL, False, 30, "参考（変更不可）。取組の最初の行にだけ表示しています。"),
+    ColumnSpec("field", "欄", True, 9, "実施状況・現状分析 / 今後の取組方針 から選択。"),
+    ColumnSpec(
+        "heading", "見出し", True, 14, "＜…＞ などの小見出し。入れ子の見出しは外側から順に1行ずつ（セル内で改行）。なければ空欄。"
+    ),
+    ColumnSpec("text", "記載内容", True, 56, "記載する文章。先頭の「・」、末尾の（再掲）と【担当府省】は書かないでください。"),
+    ColumnSpec("tags", "担当府省", True, 8, "略称を「、」で区切って記入（例: 科技、文、経）。自府省を必ず含めてください。"),
+    ColumnSpec("relisted", "再掲", True, 5, "他の箇所の記載の再掲であれば「再掲」を選択。"),
+    ColumnSpec("relisted_of", "再掲元項目ID", True, 9, "再掲の場合、元の記載の項目ID（分かる場合）。"),
+    ColumnSpec("action", "対応", True, 7, "変更なし / 修正 / 新規 / 削除 から選択。"),
+    ColumnSpec("previous_text", "前年度の記載", False, 46, "参考（変更不可）。前年度に公表した文章。"),
     ColumnSpec(
         "footnotes",
         "脚注",
         False,
-        30,
+        24,
         "参考（変更不可）。記載内容の［注番号］が引用している脚注の本文。参照は記載内容の中で移動・削除できます。",
     ),
 )
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
+PRINTED_UNTIL = "action"  # the print area ends with this column: 前年度の記載 and 脚注 stay on screen
 LABELS = tuple(c.label for c in COLUMNS)
 LOCKED_KEYS = tuple(c.key for c in COLUMNS if not c.editable)
 
 META_KEYS = ("ministry", "ministry_slug", "year", "template_version", "checksum", "generated_at", "source_master")
 
 
-HEADING_SEPARATOR = " ＞ "  # 見出し of a nested heading: outermost first, as in master.xlsx
+# 見出し of a nested heading: outermost first, one per line. A line break cannot clash with the
+# brackets headings are written in (＜…＞ ≪…≫ 【…】), as the earlier " ＞ " did; parse_heading
+# still reads that one, in workbooks already sent.
+HEADING_SEPARATOR = "\n"
+OLD_HEADING_SEPARATOR = " ＞ "
 
 
 def heading_text(heading: str | None, heading_path: list[str] | None) -> str:
@@ -111,7 +122,8 @@ def parse_heading(text: str | None) -> tuple[str | None, list[str] | None]:
     """見出し as written → (heading, heading_path); the reverse of heading_text."""
     if not text or not text.strip():
         return None, None
-    parts = [p.strip() for p in text.split(HEADING_SEPARATOR) if p.strip()]
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split(HEADING_SEPARATOR)
+    parts = [p.strip() for line in lines for p in line.split(OLD_HEADING_SEPARATOR) if p.strip()]
     return parts[-1], (parts if len(parts) > 1 else None)
 
 

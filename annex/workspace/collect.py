@@ -16,7 +16,7 @@ from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from annex.feedback.workbook import write_feedback_workbooks
+from annex.feedback.workbook import ministry_names, write_feedback_workbooks
 from annex.intake.archive import archive_file, display_name, submission_files
 from annex.intake.ledger import VERDICT_STATUS, Ledger, LedgerEntry
 from annex.io.workers import DEFAULT_WORKERS, WorkerPool
@@ -197,7 +197,7 @@ def write_feedback(
     jobs = [(src, sub, target[sub.sha256]) for src, sub in pairs if overwrite or not target[sub.sha256].exists()]
     if jobs:
         with _pool(pool, len(jobs)) as workers:
-            write_feedback_workbooks(jobs, workers)
+            write_feedback_workbooks(jobs, workers, ministry_names(workspace.config))
     return target
 
 

@@ -25,12 +25,13 @@ from annex.io.xlsx import write_tables
 from annex.master.store import stage_master
 from annex.merge.merge import MergeResult, merge
 from annex.merge.reconcile import ReconcileResult, reconcile, relisted_figures
-from annex.merge.reports import change_sheets, reconciliation_sheets
+from annex.merge.reports import SubmissionStatus, change_sheets, reconciliation_sheets
 from annex.model.annex import Annex
 from annex.model.issues import Submission
 from annex.workspace.collect import accepted_submissions, collect_and_validate, feedback_folder, feedback_name
 from annex.workspace.layout import Workspace
 from annex.workspace.master import master_or_baseline, previous_master
+from annex.workspace.notify import expected_ministries, ledger_statuses
 
 
 @dataclass
@@ -76,6 +77,11 @@ def annotate_feedback(
     return annotated
 
 
+def submission_statuses(workspace: Workspace, year: int) -> dict[str, SubmissionStatus]:
+    """What the ledger holds for each ministry this year: 受理 / 差戻し and the newest such file."""
+    return {m: SubmissionStatus(s.status, s.file or "") for m, s in ledger_statuses(workspace, year).items()}
+
+
 def merge_submissions(
     workspace, year: int, submissions: Mapping[str, Submission], *, write: bool = True, previous: tuple[Annex, str] | None = None
 ) -> MergeSummary:
@@ -88,7 +94,9 @@ def merge_submissions(
         folder = workspace.output(year)
         with publishing() as outputs:
             summary.written = stage_master(outputs, result.annex, folder)
-            sheets = change_sheets(result, config, summary.merged_files)
+            sheets = change_sheets(
+                result, config, summary.merged_files, submission_statuses(workspace, year), expected_ministries(workspace, year)
+            )
             summary.written.append(outputs.stage(folder / "changes.xlsx", lambda p: write_tables(p, sheets)))
             recon = reconciliation_sheets(result)
             summary.written.append(outputs.stage(folder / "reconciliation.xlsx", lambda p: write_tables(p, recon)))

@@ -38,7 +38,7 @@ def build_summary(
 ) -> dict:
     counts = merge.counts
     relisted = merge.relisted
-    by_status = {s: [m for m, v in ministries.items() if v == s] for s in ("受理", "差戻し", "未提出")}
+    by_status = {key: [m for m, v in ministries.items() if v == s] for s, key in STATUS_KEYS.items()}
     return {
         "year": year,
         "flow_run_id": flow_run_id,
@@ -60,36 +60,56 @@ def build_summary(
         },
         "warnings": list(merge.warnings),
         "issues_by_rule": dict(sorted(issues.items())),
-        "feedback_mail": mail,
+        "feedback_mail": mail_counts(mail),
         "pdf": {"produced": render.pdf_produced, "pages": render.pages, "reason": render.pdf_reason},
         "files": sorted(str(p.relative_to(workspace.root)) for p in files),
     }
 
 
+# run.json is read by programs (the Prefect UI artifact, scripts, the tests): its keys are English
+# identifiers throughout, and the summary printed for the secretariat translates them back.
+STATUS_KEYS = {"受理": "accepted", "差戻し": "returned", "未提出": "missing"}
+MAIL_KINDS = {"フィードバック": "feedback", "統合時の調整": "conflict_notice"}
+UNREACHABLE = "unreachable"
 MAIL_OUTCOMES = {
     "sent": "送信",
     "already": "送信済み（前回までに）",
     "failed": "送信失敗（次回再送）",
     "no-contact": "連絡先未登録のため送信せず",
     "no-ministry": "府省不明のファイルのため送信せず",
+    UNREACHABLE: "未送信（メールサーバーに接続できません）",
 }
 
 
-def _mail_outcome(key: str) -> str:
-    """「フィードバック sent」→「フィードバック 送信」: outcome keys as the secretariat reads them."""
-    what, _, outcome = key.rpartition(" ")
-    return f"{what} {MAIL_OUTCOMES.get(outcome, outcome)}".strip()
+def mail_counts(mail: dict[str, int]) -> dict[str, dict[str, int]]:
+    """{"フィードバック sent": 2, …} as the flow counts them → {"feedback": {"sent": 2}, …}."""
+    out: dict[str, dict[str, int]] = {}
+    for key, n in mail.items():
+        what, _, outcome = key.partition(" ")
+        outcome = UNREACHABLE if outcome.startswith("未送信") else outcome
+        kind = out.setdefault(MAIL_KINDS.get(what, what), {})
+        kind[outcome] = kind.get(outcome, 0) + n
+    return out
+
+
+def _mail_line(mail: dict[str, dict[str, int]]) -> str:
+    labels = {v: k for k, v in MAIL_KINDS.items()}
+    return "、".join(
+        f"{labels.get(kind, kind)} {MAIL_OUTCOMES.get(outcome, outcome)} {n}件"
+        for kind, outcomes in mail.items()
+        for outcome, n in sorted(outcomes.items())
+    )
 
 
 def summary_lines(summary: dict) -> list[str]:
     m, b, r = summary["ministry_counts"], summary["bullets"], summary["relisted"]
     lines = [
         f"完了: {summary['year']}年度 annual-consolidation（{summary['seconds']} 秒）",
-        f"  府省庁: 受理 {m['受理']}・差戻し {m['差戻し']}・未提出 {m['未提出']}",
+        f"  府省庁: 受理 {m['accepted']}・差戻し {m['returned']}・未提出 {m['missing']}",
     ]
-    for status in ("差戻し", "未提出"):
-        if summary["ministries"][status]:
-            lines.append(f"    {status}: {'、'.join(summary['ministries'][status])}")
+    for status, key in STATUS_KEYS.items():
+        if key != "accepted" and summary["ministries"][key]:
+            lines.append(f"    {status}: {'、'.join(summary['ministries'][key])}")
     if summary["unattributed_files"]:
         lines.append(f"  府省の分からないファイル {len(summary['unattributed_files'])} 件（事務局で確認してください）:")
         lines += [f"    {line}" for line in summary["unattributed_files"]]
@@ -110,9 +130,8 @@ def summary_lines(summary: dict) -> list[str]:
         for code, n in sorted(summary["issues_by_rule"].items(), key=lambda kv: (-kv[1], kv[0])):
             title = RULES[code].title if code in RULES else code
             lines.append(f"    {title}（{code}）{n}件")
-    mail = summary["feedback_mail"]
-    if mail:
-        lines.append("  メール: " + "、".join(f"{_mail_outcome(k)} {v}件" for k, v in sorted(mail.items())))
+    if summary["feedback_mail"]:
+        lines.append("  メール: " + _mail_line(summary["feedback_mail"]))
     if not summary["pdf"]["produced"]:
         lines.append(f"  PDF: 作成できませんでした（{summary['pdf']['reason']}）")
     lines.append(f"  出力 {len(summary['files'])} ファイル:")

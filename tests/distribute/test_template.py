@@ -280,6 +280,11 @@ def test_heading_round_trip():
     )
     assert parse_heading(heading_text("＜推進体制＞", None)) == ("＜推進体制＞", None)
     assert parse_heading("") == (None, None)
+    written = heading_text(nested.heading, nested.heading_path)
+    assert written == "＜ＡＩのイノベーション＞\n≪研究開発力の強化≫"  # one per line: no bracket next to a separator
+    # workbooks sent before (and typed by hand): the old separator, Windows line breaks
+    old = "＜ＡＩのイノベーション＞ ＞ ≪研究開発力の強化≫"
+    assert parse_heading(old) == parse_heading(written) == parse_heading(written.replace("\n", "\r\n"))
 
 
 def test_protection_password_is_the_documented_constant():

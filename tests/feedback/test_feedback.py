@@ -10,11 +10,12 @@ import pytest
 from corpus_distribution import distributed
 from hostile import make_catalogue
 
-from annex.feedback.workbook import FILL_ERROR, FILL_WARNING
+from annex.feedback.workbook import FILL_ERROR, FILL_WARNING, ISSUE_HEADERS, LABEL_SPAN
 from annex.io.workers import WorkerPool
 from annex.workspace.collect import feedback_folder, feedback_name, validate_files
 from annex.workspace.master import load_reference
 
+CODE_COLUMN = openpyxl.utils.get_column_letter(ISSUE_HEADERS.index("コード") + 1)
 INJECTIONS = ['=HYPERLINK("http://127.0.0.1/x?"&A2,"click")', "=cmd|' /C calc'!A0", "+1+2", "-1+2", "@SUM(1,2)"]
 
 
@@ -51,12 +52,12 @@ def test_results_sheet_first_with_verdict_and_links(result):
     wb = _book(d, sub)
     assert wb.sheetnames[0] == "検証結果" and wb.active.title == "検証結果"
     res = wb["検証結果"]
-    assert res["B3"].value == "差戻し"
+    assert res.cell(row=3, column=LABEL_SPAN + 1).value == "差戻し"
     links = {c.hyperlink.location for row in res.iter_rows() for c in row if c.hyperlink}
     for issue in sub.issues:
         if issue.location.cell:
             assert f"'記入シート'!{issue.location.cell}" in links
-    codes = [c.value for c in res["F"]]
+    codes = [c.value for c in res[CODE_COLUMN]]
     assert "L-HALFWIDTH-KANA" in codes and "X-DUPLICATE-TEXT" in codes
 
 
@@ -89,7 +90,7 @@ def test_an_unopenable_file_gets_a_results_only_workbook(result):
     assert enc.verdict == "差戻し" and enc.errors[0].rule == "F-ENCRYPTED"
     wb = _book(d, enc)
     assert wb.sheetnames == ["検証結果"]
-    assert any("F-ENCRYPTED" == c.value for c in wb["検証結果"]["F"])
+    assert any("F-ENCRYPTED" == c.value for c in wb["検証結果"][CODE_COLUMN])
 
 
 def test_a_ministry_can_correct_its_marked_copy_and_send_it_back(tmp_path):

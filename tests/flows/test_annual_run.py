@@ -66,9 +66,20 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace):
     assert "annex-review.docx" in line and any(m in line for m in not_updated)
 
     summary = json.loads((sample_workspace / "output" / "2026" / "run.json").read_text(encoding="utf-8"))
-    assert sorted(summary["ministries"]["差戻し"]) == sorted(PLAN["faulty"])
-    assert summary["ministries"]["未提出"] == [m["ministry"] for m in PLAN["not_submitted"]]
-    assert summary["ministry_counts"] == {"受理": 18, "差戻し": 3, "未提出": 1}
+    assert sorted(summary["ministries"]["returned"]) == sorted(PLAN["faulty"])
+    assert summary["ministries"]["missing"] == [m["ministry"] for m in PLAN["not_submitted"]]
+    assert summary["ministry_counts"] == {"accepted": 18, "returned": 3, "missing": 1}
+
+    def keys(value):  # run.json is a machine file: English keys all the way down (values may be Japanese)
+        if not isinstance(value, dict):
+            return []
+        return [
+            *value,
+            *(k for name, v in value.items() if name not in ("merged_files", "not_updated_by_ministry") for k in keys(v)),
+        ]
+
+    # (merged_files and not_updated_by_ministry are keyed by ministry abbreviations: data, not names of fields)
+    assert all(k.isascii() for k in keys(summary)), [k for k in keys(summary) if not k.isascii()]
     [unattributed] = summary["unattributed_files"]
     assert unattributed.startswith("国交省 別添回答.pdf → 府省不明")
     assert set(summary["not_updated_by_ministry"]) <= not_updated and summary["bullets"]["not_updated"] > 0

@@ -102,7 +102,7 @@ def test_the_annual_run_mails_each_conflicting_ministry_once(prefect_server, smt
     text = bundled_path("annex.yaml").read_text(encoding="utf-8").replace("port: 8025", f"port: {smtp.port}")
     (ws.root / "config" / "annex.yaml").write_text(text, encoding="utf-8")
     summary = annual_consolidation(str(ws.root), 2026)
-    assert summary["feedback_mail"] == {"フィードバック sent": 2, "統合時の調整 sent": 2}
+    assert summary["feedback_mail"] == {"feedback": {"sent": 2}, "conflict_notice": {"sent": 2}}
     assert "  メール: フィードバック 送信 2件、統合時の調整 送信 2件" in summary["lines"]
     notices = [(rcpts, m) for rcpts, m in smtp.messages if "統合時の調整" in m["Subject"]]
     assert sorted(r[0] for r, _ in notices) == ["annex-contact@csti.example", "annex-contact@mext.example"]

@@ -195,10 +195,13 @@ def test_preamble_only_from_the_secretariat():
     assert [o.outcome for o in result.outcomes] == ["applied", "applied", "not_merged"]
     from annex.merge.reports import change_sheets
 
-    overview = change_sheets(result, CONFIG, {"科技": "科技.xlsx", "文": "文.xlsx"})[0]
+    sheets = change_sheets(result, CONFIG, {"科技": "科技.xlsx", "文": "文.xlsx"})
+    overview = sheets[0]
+    not_applied = list(sheets[3].rows)  # 反映しなかった行: the one line left out, not the two applied
+    assert sheets[3].title == "反映しなかった行" and [r[5] for r in not_applied] == ["反映せず"] and not_applied[0][6]
     rows = list(overview.rows)
     total, body = rows[-1], rows[:-1]
-    assert total[0] == "合計" and all(total[c] == sum(r[c] for r in body) for c in range(2, len(total)))
+    assert total[0] == "合計" and all(total[c] == sum(r[c] for r in body) for c in range(3, len(total)))
     assert total[list(overview.headers).index("前文（目標・指標）の変更")] == 2
 
 

@@ -13,8 +13,14 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter as openpyxl_letter
+from printed import A4_LANDSCAPE, print_workbook
 
-from annex.merge.merge import merge
+from annex.io.xlsx import FONT_NAME, line_count, text_width
+from annex.merge.merge import OUTCOME_LABELS, merge
+from annex.merge.reconcile import KIND_LABELS
+from annex.merge.reports import STATUS_MERGED, STATUS_MISSING, STATUS_RETURNED
+from annex.model.labels import MEASURE_LABEL
 from annex.workspace.layout import Workspace
 from annex.workspace.master import previous_master
 from annex.workspace.merge import merge_submissions, merge_year
@@ -126,12 +132,80 @@ def test_outputs_read_back(merged):
     overview = list(changes["概要"].iter_rows(values_only=True))
     header, body, total = overview[0], overview[1:-1], overview[-1]
     assert total[0] == "合計"
-    for column in range(2, len(header)):  # the 合計 row is the sum of the ministries' rows
+    for column in range(3, len(header)):  # the 合計 row is the sum of the ministries' rows
         assert total[column] == sum(r[column] or 0 for r in body), header[column]
     assert [total[header.index(label)] for label in ("新規", "修正", "削除")] == [e["added"], e["modified"], e["deleted"]]
     recon = load_workbook(folder / "reconciliation.xlsx", read_only=True)
-    codes = [r[1] for r in recon["再掲"].iter_rows(min_row=2, values_only=True)]
-    assert codes.count("synced") == 1 and len(codes) >= 40
+    kinds = [r[0] for r in recon["再掲"].iter_rows(min_row=2, values_only=True)]
+    assert kinds.count(KIND_LABELS["synced"]) == 1 and len(kinds) >= 40
+    header = next(recon["再掲"].iter_rows(max_row=1, values_only=True))
+    for row in recon["再掲"].iter_rows(min_row=2, values_only=True):  # labels, never codes (exact_text, orphan)
+        assert not set(row) & set(KIND_LABELS), row
+    assert "種別コード" not in header
+
+
+def test_changes_tell_accepted_returned_and_missing_ministries_apart(merged):
+    ws, _ = merged
+    changes = load_workbook(ws.output(YEAR) / "changes.xlsx")
+    status = {r[0]: r for r in changes["提出状況"].iter_rows(min_row=2, values_only=True)}
+    files = {f["ministry"]: f["file"] for f in PLAN["files"]}
+    for ministry in PLAN["faulty"]:  # 総・国・環: submitted, returned — with the file that was returned
+        assert status[ministry][2] == STATUS_RETURNED and status[ministry][3] == files[ministry], status[ministry]
+    for missing in PLAN["not_submitted"]:  # 海洋: never submitted
+        assert status[missing["ministry"]][2] == STATUS_MISSING
+    accepted = [m for m in files if m not in PLAN["faulty"]]
+    assert all(status[m][2] == STATUS_MERGED and Path(files[m]).name == status[m][3] for m in accepted)
+    overview = {r[0]: r for r in changes["概要"].iter_rows(min_row=2, values_only=True)}
+    assert overview["総"][1] == STATUS_RETURNED and overview["海洋"][1] == STATUS_MISSING
+    not_applied = list(changes["反映しなかった行"].iter_rows(min_row=2, values_only=True))
+    assert all(r[5] != OUTCOME_LABELS["applied"] for r in not_applied)  # only lines left out, with their reason
+    assert all(r[6] for r in not_applied)
+
+
+def test_report_columns_fit_their_labels_and_every_cell_wraps(merged):
+    ws, _ = merged
+    for name in ("changes.xlsx", "reconciliation.xlsx"):
+        wb = load_workbook(ws.output(YEAR) / name)
+        for sheet in wb.worksheets:
+            for cell in sheet[1]:
+                width = sheet.column_dimensions[cell.column_letter].width
+                assert width >= min(text_width(cell.value) + 1, 30), (name, sheet.title, cell.value, width)
+                assert cell.font.name == FONT_NAME
+            for row in sheet.iter_rows(min_row=2, max_row=min(20, sheet.max_row)):
+                assert all(c.alignment.wrap_text for c in row)
+            assert sheet.page_setup.orientation == "landscape" and int(sheet.page_setup.fitToWidth) == 1
+            assert sheet.print_title_rows == "$1:$1"
+
+
+@pytest.mark.libreoffice
+def test_changes_print_one_page_wide_per_sheet(merged, tmp_path):
+    ws, _ = merged
+    wb = load_workbook(ws.output(YEAR) / "changes.xlsx")
+    last = {sheet.title: sheet.cell(row=1, column=sheet.max_column).value for sheet in wb.worksheets}
+    printed = print_workbook(ws.output(YEAR) / "changes.xlsx", tmp_path)
+    assert printed.page_size == pytest.approx(A4_LANDSCAPE, abs=1)
+    assert printed.pages <= 12  # was 16, with columns split over pages
+    for page in printed.page_texts():
+        if not page.strip():
+            continue
+        title = page.strip().splitlines()[0].strip()  # the page header names the sheet
+        assert "府省" in page and last[title] in page, title  # the whole width of the sheet on every page
+
+
+def test_master_xlsx_rows_are_as_tall_as_their_own_text_not_the_repeated_measure(merged):
+    ws, _ = merged
+    sheet = load_workbook(ws.output(YEAR) / "master.xlsx")["マスター"]
+    headers = [c.value for c in sheet[1]]
+    text_col, measure_col = headers.index("記載内容") + 1, headers.index(MEASURE_LABEL) + 1
+    width = {c: sheet.column_dimensions[openpyxl_letter(c)].width for c in (text_col, measure_col)}
+    exploded = 0
+    for r in range(2, sheet.max_row + 1):
+        text = line_count(sheet.cell(row=r, column=text_col).value or "", width[text_col])
+        measure = line_count(sheet.cell(row=r, column=measure_col).value or "", width[measure_col])
+        height = sheet.row_dimensions[r].height
+        assert height >= 13.5 * text  # the bullet's own text is never cut
+        exploded += measure > text + 4 and height >= 13.5 * measure
+    assert exploded == 0  # the measure, the same on every line of its row, does not make each row tall
 
 
 def test_the_review_copy_marks_what_is_not_updated_and_what_changed(merged):
