@@ -56,6 +56,12 @@ class Secretariat(_Strict):
     name: str
     email: str
     phone: str | None = None
+    sender_name: str | None = Field(default=None, description="メールの差出人名（省略時は name）")
+
+    @property
+    def display_name(self) -> str:
+        """Who the ministries see as the sender of every e-mail (From and the closing line)."""
+        return " ".join((self.sender_name or self.name).split())
 
 
 class Smtp(_Strict):

@@ -12,13 +12,13 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formataddr, make_msgid
 from pathlib import Path
 from typing import Any, Protocol
 
 import jinja2
 
-from annex.model.config import Smtp
+from annex.model.config import Config, Smtp
 from annex.model.errors import AnnexError
 
 
@@ -77,6 +77,11 @@ def message_id(local: str, sender: str) -> str:
     """A deterministic Message-ID (<annex-local@sender's domain>): a mail server's log can then
     prove whether a message the outbox marks uncertain was in fact sent."""
     return f"<annex-{local}@{sender.rpartition('@')[2] or 'annex.invalid'}>"
+
+
+def sender_of(config: Config) -> str:
+    """The From of every message: the secretariat's display name (config) and the sender address."""
+    return formataddr((config.secretariat.display_name, config.settings.smtp.sender))
 
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -3,6 +3,7 @@ outbox), and the reminder plan read from the ledger and the templates that were 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import socket
 from pathlib import Path
@@ -13,9 +14,11 @@ from annex.master.importer import read_annex_file
 from annex.master.store import read_master
 from annex.model.issues import Submission
 from annex.model.ownership import ministries_in_annex
-from annex.notify.mail import message_id
+from annex.notify.mail import message_id, sender_of
 from annex.notify.outbox import Outbox, deliver
 from annex.notify.reminders import Due, MinistryStatus, ReminderReport, Slot, due, slots, statuses_from_ledger
+from annex.workspace.collect import feedback_file_name, feedback_folder
+from annex.workspace.distribute import template_path
 from annex.workspace.layout import Workspace
 
 
@@ -30,6 +33,7 @@ def send_feedback_once(
     except ValueError:  # the ministry has no contact registered
         return "no-contact"
     message["Message-ID"] = message_id(f"{year}-feedback-{sub.sha256[:16]}", workspace.config.settings.smtp.sender)
+    message.replace_header("From", sender_of(workspace.config))  # every message names the same sender
     return deliver(outbox, mailer, year, sub.ministry, f"feedback-{sub.sha256[:16]}", message)
 
 
@@ -43,6 +47,7 @@ def send_conflict_notice_once(
         return "no-contact"
     slot = notice_slot(ministry, conflicts)
     message["Message-ID"] = message_id(f"{year}-{slot}", workspace.config.settings.smtp.sender)
+    message.replace_header("From", sender_of(workspace.config))
     return deliver(outbox, mailer, year, ministry, slot, message)
 
 
@@ -85,8 +90,23 @@ def preview(workspace: Workspace, year: int, at: dt.datetime) -> ReminderReport:
 
 
 def plan(workspace: Workspace, year: int, at: dt.datetime) -> tuple[Slot | None, list[Due]]:
-    """Who is due at ``at``, from the ledger and the templates that were sent."""
-    return due(workspace.config, at, ledger_statuses(workspace, year), expected_ministries(workspace, year))
+    """Who is due at ``at``, from the ledger and the templates that were sent, each with what
+    its reminder attaches."""
+    slot, items = due(workspace.config, at, ledger_statuses(workspace, year), expected_ministries(workspace, year))
+    return slot, [dataclasses.replace(i, attachment=reminder_attachment(workspace, year, i)) for i in items]
+
+
+def reminder_attachment(workspace: Workspace, year: int, item: Due) -> tuple[Path, str] | None:
+    """差戻し: the marked workbook of the returned file (named as in its feedback e-mail);
+    未提出: the ministry's template again. None when the file is not there (nothing distributed)."""
+    status, slug = item.status, item.ministry.slug
+    if status.status == "差戻し" and status.sha256:
+        path = feedback_folder(workspace, year) / feedback_file_name(slug, status.sha256)
+        name = f"検証結果_{slug}_{status.sha256[:8]}.xlsx"
+    else:
+        path = template_path(workspace, year, item.ministry)
+        name = path.name
+    return (path, name) if path.is_file() else None
 
 
 def ledger_statuses(workspace: Workspace, year: int) -> dict[str, MinistryStatus]:
