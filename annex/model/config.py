@@ -65,7 +65,8 @@ class Secretariat(_Strict):
 
 
 class Smtp(_Strict):
-    host: str = "127.0.0.1"
+    # No host: no mail server is configured, and every message is saved as an .eml file instead.
+    host: str | None = Field(default=None, description="メールサーバーのホスト名（省略時は .eml ファイルに保存）")
     port: int = Field(default=25, ge=1, le=65535)
     security: Literal["none", "starttls", "ssl"] = "none"
     sender: str

@@ -235,6 +235,7 @@ def parse_instant(text: str | None, now: dt.datetime | None = None) -> dt.dateti
 
 OUTCOME_JA = {
     "sent": "送信しました",
+    "saved": ".eml ファイルに保存しました",
     "failed": "送信失敗",
     "already": "この回は送信済み（または要確認）のため送りません",
     "no-contact": "宛先未登録（config/ministries.yaml の contacts に登録してください）",
@@ -252,6 +253,7 @@ class ReminderReport:
     uncertain: list = field(default_factory=list)  # outbox entries a person must check
     all_slots: list[Slot] = field(default_factory=list)
     upcoming: list[Due] = field(default_factory=list)  # no slot in force: who the next slot would remind
+    mail_folder: str | None = None  # no mail server configured: where the messages are saved as .eml
 
     def count(self, outcome: str) -> int:
         return sum(1 for o in self.outcomes.values() if o == outcome)
@@ -276,6 +278,8 @@ class ReminderReport:
                 f"  - {item.ministry.abbr}: {item.reason} → {OUTCOME_JA[self.outcomes[item.ministry.abbr]]}"
                 + (f"（宛先: {', '.join(item.recipients)}）" if item.recipients else "")
             )
+        if self.mail_folder and self.items:
+            lines.append(f"  メールサーバーが設定されていないため、メールは {self.mail_folder} に .eml ファイルとして保存します")
         for entry in self.uncertain:
             lines.append(
                 f"  ! 要確認: {entry.ministry} {entry.slot}（{entry.message_id}、宛先 {entry.recipients}）— {entry.error}"
@@ -298,6 +302,7 @@ class ReminderReport:
                 for i in self.items
             ],
             "uncertain": [{"ministry": e.ministry, "slot": e.slot, "message_id": e.message_id} for e in self.uncertain],
+            "mail_folder": self.mail_folder,
             "lines": self.lines(),
         }
 

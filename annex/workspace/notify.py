@@ -51,8 +51,20 @@ def send_conflict_notice_once(
     return deliver(outbox, mailer, year, ministry, slot, message)
 
 
+def mail_folder(workspace: Workspace, year: int) -> Path:
+    """Where the messages go as .eml files when no mail server is configured."""
+    return workspace.output(year) / "mail"
+
+
+def saves_to_files(workspace: Workspace) -> bool:
+    return not workspace.config.settings.smtp.host
+
+
 def smtp_unreachable(settings) -> str | None:
-    """Why the mail server cannot be reached (then e-mail waits for the next run), or None."""
+    """Why the mail server cannot be reached (then e-mail waits for the next run), or None
+    (also when none is configured: the messages are then saved as files)."""
+    if not settings.host:
+        return None
     try:
         with socket.create_connection((settings.host, settings.port), timeout=3):
             return None
@@ -86,7 +98,8 @@ def preview(workspace: Workspace, year: int, at: dt.datetime) -> ReminderReport:
     upcoming: list[Due] = []
     if slot is None and (later := [s for s in all_slots if s.at > at]):
         upcoming = plan(workspace, year, later[0].at)[1]
-    return ReminderReport(year, at, slot, items, outcomes, uncertain, all_slots, upcoming)
+    folder = str(mail_folder(workspace, year)) if saves_to_files(workspace) else None
+    return ReminderReport(year, at, slot, items, outcomes, uncertain, all_slots, upcoming, folder)
 
 
 def plan(workspace: Workspace, year: int, at: dt.datetime) -> tuple[Slot | None, list[Due]]:

@@ -64,6 +64,7 @@ def build_summary(
 
 MAIL_OUTCOMES = {
     "sent": "送信",
+    "saved": ".eml ファイルに保存",
     "already": "送信済み（前回までに）",
     "failed": "送信失敗（次回再送）",
     "no-contact": "連絡先未登録のため送信せず",
@@ -97,6 +98,11 @@ def summary_lines(summary: dict) -> list[str]:
     mail = summary["feedback_mail"]
     if mail:
         lines.append("  メール: " + "、".join(f"{_mail_outcome(k)} {v}件" for k, v in sorted(mail.items())))
+        if any(k.endswith(" saved") for k in mail):
+            lines.append(
+                f"    メールサーバーが設定されていないため、output/{summary['year']}/mail/ に保存しました"
+                "（メールソフトで開いて送れます。送信するには config/annex.yaml の smtp.host を設定してください）"
+            )
     if not summary["pdf"]["produced"]:
         lines.append(f"  PDF: 作成できませんでした（{summary['pdf']['reason']}）")
     lines.append(f"  出力 {len(summary['files'])} ファイル:")

@@ -152,7 +152,12 @@ def reminder_workspace(sample_workspace, smtp):
 
     port = smtp.port
     (sample_workspace / "config").mkdir(exist_ok=True)
-    text = bundled_path("annex.yaml").read_text(encoding="utf-8").replace("port: 8025", f"port: {port}")
+    text = (
+        bundled_path("annex.yaml")
+        .read_text(encoding="utf-8")
+        .replace("port: 8025", f"port: {port}")
+        .replace("# host: 127.0.0.1", "host: 127.0.0.1")
+    )
     (sample_workspace / "config" / "annex.yaml").write_text(text, encoding="utf-8")
     return Workspace.at(sample_workspace)
 
