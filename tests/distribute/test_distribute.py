@@ -112,7 +112,7 @@ def test_cli_prints_file_lines_and_warnings_per_ministry(imported, capsys):
     code, out, err = run_cli(capsys, "distribute", "--year", "2026", "--workspace", str(imported.root))
     assert code == 0, err
     assert "「文化省」は略称表にありません" in out
-    assert "文（文部科学省・スポーツ庁・文化庁）" in out and "mext.xlsx" in out
+    assert "文（文部科学省・スポーツ庁・文化庁）" in out and "文部科学省_2026別添記入シート.xlsx" in out
     assert "警告: 内閣人事局" in out
     assert "計 22 府省" in out
     assert len(list((imported.root / "output" / "2026" / "templates").glob("*.xlsx"))) == 22
