@@ -238,6 +238,25 @@ def remind_command(
         say(line)
 
 
+@app.command("status", short_help="府省庁ごとの提出状況を表示し、Excel に書き出す")
+def status_command(
+    at: Annotated[
+        str | None, typer.Option("--at", help="この日時の時点の状況（例: 2026-05-30T09:00+09:00。省略時は現在）。")
+    ] = None,
+    year: YearOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """府省庁ごとに、記入シートの送付・最終提出（日時・版）・判定・未解決の指摘・督促の回数・締切までの日数を表示し、output/<年度>/status.xlsx に書き出します。"""
+    ws = Workspace.at(workspace)
+    from annex.notify.reminders import parse_instant
+    from annex.workspace.status import status_report, write_status_workbook
+
+    report = status_report(ws, ws.year(year), parse_instant(at))
+    for line in report.lines():
+        say(line)
+    say(f"  出力: {write_status_workbook(ws, report)}")
+
+
 @app.command("serve", short_help="フローをスケジュール付きで登録・待ち受ける")
 def serve_command(workspace: WorkspaceOpt = Path("."), verbose: VerboseOpt = False) -> None:
     """フローをスケジュール付きで登録し、実行を待ち受けます（intake: 受付期間中15分ごと、reminders: 平日9時、日本時間）。"""
@@ -346,7 +365,7 @@ def relisted_command(
 
 
 # `annex --help` lists the commands in the order of the year's work, not of their definition.
-YEAR_ORDER = ("init", "import", "distribute", "validate", "merge", "relisted", "render", "run", "remind", "serve")
+YEAR_ORDER = ("init", "import", "distribute", "validate", "merge", "relisted", "render", "run", "remind", "status", "serve")
 app.registered_commands.sort(key=lambda command: YEAR_ORDER.index(command.name))
 
 

@@ -97,8 +97,13 @@ class EmlMailer:
         return {}
 
     def path_of(self, message: EmailMessage) -> Path:
-        local = str(message["Message-ID"] or "").strip("<>").partition("@")[0].removeprefix("annex-") or "message"
-        return self.folder / f"{re.sub(r'[^A-Za-z0-9._-]', '_', local)}.eml"
+        return self.folder / eml_name(str(message["Message-ID"] or ""))
+
+
+def eml_name(message_id: str) -> str:
+    """<annex-2026-mext-before-3@csti.example> → 2026-mext-before-3.eml"""
+    local = message_id.strip("<>").partition("@")[0].removeprefix("annex-") or "message"
+    return f"{re.sub(r'[^A-Za-z0-9._-]', '_', local)}.eml"
 
 
 def message_id(local: str, sender: str) -> str:
