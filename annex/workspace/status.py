@@ -182,7 +182,7 @@ def write_status_workbook(workspace: Workspace, report: StatusReport) -> Path:
         [
             ("年度", f"{report.year}年度"),
             ("時点", format_instant(report.at)),
-            ("提出締切", f"{format_instant(report.deadline)}（{time_to_deadline(report.deadline, report.at)}）"),
+            ("提出締切", f"{format_instant(report.deadline)} — {time_to_deadline(report.deadline, report.at)}"),
             *((verdict, f"{report.count(verdict)} 府省庁") for verdict in VERDICTS),
             ("検証待ちのファイル", "、".join(report.pending) or "なし"),
         ],
