@@ -49,6 +49,7 @@ def notify_conflicts(ws: Workspace, year: int, merged) -> dict[str, int]:
         note(f"  競合 {len(merged.result.conflicts)} 件: {'、'.join(involved)} に「統合時の調整」を知らせます")
     return send_mail(
         ws,
+        year,
         "統合時の調整",
         [
             partial(

@@ -159,19 +159,55 @@ def import_command(
         say(f"  出力: {path}")
 
 
-@app.command("distribute", cls=JapaneseCommand, options_metavar="[オプション]", short_help="府省ごとの記入様式（Excel）を作る")
-def distribute_command(year: YearOpt = None, workspace: WorkspaceOpt = Path(".")) -> None:
-    """前年度のマスターから、府省ごとの記入様式（output/<年度>/templates/<府省>.xlsx）を作成します。"""
+@app.command(
+    "distribute",
+    cls=JapaneseCommand,
+    options_metavar="[オプション]",
+    short_help="府省ごとの記入シート（Excel）を作る（--send でメール送付）",
+)
+def distribute_command(
+    year: YearOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send",
+            help="作成した記入シートを各府省にメールで送付します（府省ごとに1回まで。メールサーバー未設定なら .eml に保存）。",
+        ),
+    ] = False,
+) -> None:
+    """前年度のマスターから、府省ごとの記入シート（output/<年度>/templates/<府省名>_<年度>別添記入シート.xlsx）を作成します。"""
     ws = Workspace.at(workspace)
     from annex.workspace.distribute import distribute_year
 
     result = distribute_year(ws, year)
-    say(f"様式の作成: {result.year}年度（元: {result.master}）")
+    say(f"記入シートの作成: {result.year}年度（元: {result.master}）")
     for t in result.templates:
         say(f"  {t.ministry}（{t.name}）: {t.path}  記載 {t.lines} 行（うち自府省担当 {t.owned}）・空き行 {t.spare}")
         for warning in t.warnings:
             say(f"    警告: {warning}")
     say(f"  計 {len(result.templates)} 府省、警告 {len(result.warnings)} 件")
+    if send:
+        _send_templates(ws, result)
+
+
+def _send_templates(ws: Workspace, result) -> None:
+    from annex.workspace import notify
+
+    if reason := notify.smtp_unreachable(ws.config.settings.smtp):
+        raise AnnexError(f"記入シートを送付できません: {reason}", hint="config/annex.yaml の smtp を確認してください")
+    outcomes = notify.send_templates(ws, result, notify.default_mailer(ws, result.year))
+    say(f"提出依頼の送付（{len(outcomes)} 府省。事務局の記入シートは送りません）:")
+    for abbr, outcome in outcomes.items():
+        contacts = ", ".join(ws.config.ministry_by_abbr[abbr].contacts)
+        say(f"  - {abbr}: {notify.REQUEST_OUTCOME_JA[outcome]}" + (f"（宛先: {contacts}）" if contacts else ""))
+    if notify.saves_to_files(ws):
+        say(
+            f"  メールサーバーが設定されていないため、メールは {notify.mail_folder(ws, result.year)} に .eml ファイルとして保存しました"
+            "（送信するには config/annex.yaml の smtp.host を設定してください）"
+        )
+    if "failed" in outcomes.values():
+        sys.exit(1)
 
 
 @app.command(
@@ -293,6 +329,28 @@ def remind_command(
 
 
 @app.command(
+    "status", cls=JapaneseCommand, options_metavar="[オプション]", short_help="府省庁ごとの提出状況を表示し、Excel に書き出す"
+)
+def status_command(
+    at: Annotated[
+        str | None,
+        typer.Option("--at", metavar="日時", help="この日時の時点の状況（例: 2026-05-30T09:00+09:00。省略時は現在）。"),
+    ] = None,
+    year: YearOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """府省庁ごとに、記入シートの送付・最終提出（日時・版）・判定・未解決の指摘・督促の回数・締切までの日数を表示し、output/<年度>/status.xlsx に書き出します。"""
+    ws = Workspace.at(workspace)
+    from annex.notify.reminders import parse_instant
+    from annex.workspace.status import status_report, write_status_workbook
+
+    report = status_report(ws, ws.year(year), parse_instant(at))
+    for line in report.lines():
+        say(line)
+    say(f"  出力: {write_status_workbook(ws, report)}")
+
+
+@app.command(
     "serve", cls=JapaneseCommand, options_metavar="[オプション]", short_help="フローをスケジュール付きで登録・待ち受ける"
 )
 def serve_command(workspace: WorkspaceOpt = Path("."), verbose: VerboseOpt = False) -> None:
@@ -406,7 +464,7 @@ def relisted_command(
 
 
 # `annex --help` lists the commands in the order of the year's work, not of their definition.
-YEAR_ORDER = ("init", "import", "distribute", "validate", "merge", "relisted", "render", "run", "remind", "serve")
+YEAR_ORDER = ("init", "import", "distribute", "validate", "merge", "relisted", "render", "run", "remind", "status", "serve")
 app.registered_commands.sort(key=lambda command: YEAR_ORDER.index(command.name))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from prefect import flow
 
 from annex.io.runlock import RunLocked, run_lock
+from annex.model.labels import format_instant
 from annex.notify.reminders import parse_instant
 from annex.workspace.layout import Workspace
 from flows.progress import note
@@ -25,7 +26,7 @@ def intake(workspace: str = ".", year: int | None = None, at: str | None = None)
     moment = parse_instant(at)
     window = ws.config.settings.collection_window
     if window is not None and not window.start <= moment <= window.end:
-        note(f"受付期間外です（{window.start:%Y-%m-%d %H:%M} 〜 {window.end:%Y-%m-%d %H:%M}）")
+        note(f"受付期間外です（{format_instant(window.start)} 〜 {format_instant(window.end)}）")
         return {"year": year, "new": 0, "skipped": "outside-window"}
     try:
         with run_lock(ws.archive, "run", year):

@@ -7,6 +7,7 @@ from prefect.artifacts import create_table_artifact
 
 from annex.io.runlock import run_lock
 from annex.notify import reminders
+from annex.workspace import notify
 from annex.workspace.layout import Workspace
 from tasks.mailer import delivery_outcome
 from tasks.reminders import plan_reminders, recover_outbox, send_reminder
@@ -21,13 +22,23 @@ def send_reminders(workspace: str = ".", year: int | None = None, at: str | None
     with run_lock(ws.archive, "reminders", year):
         uncertain = recover_outbox(ws, year)
         slot, items = plan_reminders(ws, year, moment)
+        to_files = notify.saves_to_files(ws)
         outcomes = {
-            item.ministry.abbr: delivery_outcome(send_reminder(ws, year, item, return_state=True))
+            item.ministry.abbr: delivery_outcome(send_reminder(ws, year, item, return_state=True), to_files=to_files)
             if item.recipients
             else "no-contact"
             for item in items
         }
-    report = reminders.ReminderReport(year, moment, slot, items, outcomes, uncertain, reminders.slots(ws.config.settings))
+    report = reminders.ReminderReport(
+        year,
+        moment,
+        slot,
+        items,
+        outcomes,
+        uncertain,
+        reminders.slots(ws.config.settings),
+        mail_folder=str(notify.mail_folder(ws, year)) if to_files else None,
+    )
     create_table_artifact(
         key=f"reminders-{year}",
         table=[

@@ -14,7 +14,7 @@ from prefect.futures import as_completed
 from annex.model.issues import Submission
 from annex.workspace import collect as collect_steps
 from annex.workspace.layout import Workspace
-from annex.workspace.notify import smtp_unreachable
+from annex.workspace.notify import mail_folder, saves_to_files, smtp_unreachable
 from flows.progress import note
 from tasks.feedback import send_feedback
 from tasks.mailer import delivery_outcome
@@ -39,21 +39,28 @@ def validate_all(items: list[collect_steps.Received], ref, fingerprint: str) -> 
     return done
 
 
-def send_mail(ws: Workspace, what: str, sends: list[Callable[[], object]]) -> dict[str, int]:
+def send_mail(ws: Workspace, year: int, what: str, sends: list[Callable[[], object]]) -> dict[str, int]:
     """Run each e-mail task (already once-only through the outbox) and count outcomes as 「what outcome」.
-    When the server cannot be reached nothing is tried: the next run sends."""
+    When the server cannot be reached nothing is tried: the next run sends. With no server
+    configured, each message is saved as an .eml file (once, as it would be sent once)."""
     if not sends:
         return {}
     if reason := smtp_unreachable(ws.config.settings.smtp):
         note(f"  {what}のメールは送りません: {reason}（次回の実行で送ります）")
         return {f"{what} 未送信（メールサーバーに接続できません）": len(sends)}
-    return dict(Counter(f"{what} {delivery_outcome(send())}" for send in sends))
+    to_files = saves_to_files(ws)
+    counts = dict(Counter(f"{what} {delivery_outcome(send(), to_files=to_files)}" for send in sends))
+    if saved := counts.get(f"{what} saved"):
+        folder = mail_folder(ws, year)
+        note(f"  {what}のメール {saved} 件を {folder} に .eml ファイルとして保存しました（メールサーバー未設定）")
+    return counts
 
 
 def mail_feedback(ws: Workspace, year: int, pairs, paths: dict[str, Path]) -> dict[str, int]:
     newest = collect_steps.newest_accepted(ws, year)  # a returned file's e-mail names the version still in use
     return send_mail(
         ws,
+        year,
         "フィードバック",
         [
             partial(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from annex.workspace import notify
 from annex.workspace.distribute import DistributeResult, distribute_year
 from annex.workspace.layout import Workspace
 from annex.workspace.master import previous_master as read_previous_master
@@ -19,3 +20,11 @@ def previous_master(ws: Workspace, year: int) -> str:
 @task(name="distribute", cache_policy=NO_CACHE)
 def distribute_templates(ws: Workspace, year: int) -> DistributeResult:
     return distribute_year(ws, year)
+
+
+@task(name="send-templates", cache_policy=NO_CACHE)
+def send_templates(ws: Workspace, result: DistributeResult) -> dict[str, str]:
+    """Each ministry's template by e-mail (or .eml), once per ministry and year through the outbox."""
+    from tasks.mailer import mailer_for
+
+    return notify.send_templates(ws, result, mailer_for(ws, result.year))

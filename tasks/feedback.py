@@ -11,7 +11,7 @@ from annex.model.issues import Submission
 from annex.notify.outbox import Outbox
 from annex.workspace import collect, notify
 from annex.workspace.layout import Workspace
-from tasks.mailer import MAIL_RETRIES, smtp_mailer
+from tasks.mailer import MAIL_RETRIES, mailer_for
 
 
 @task(name="feedback-workbooks", cache_policy=NO_CACHE)
@@ -22,10 +22,10 @@ def feedback_workbooks(ws: Workspace, year: int, pairs: list[tuple[collect.Recei
 @task(name="feedback-mail", task_run_name="feedback-mail-{sub.sha256:.12}", cache_policy=NO_CACHE, **MAIL_RETRIES)
 def send_feedback(ws: Workspace, year: int, sub: Submission, path: Path | None, in_use: str | None = None) -> str | None:
     with Outbox.open(ws.ledger_url) as outbox:
-        return notify.send_feedback_once(ws, year, sub, path, outbox, smtp_mailer(ws.config.settings.smtp), in_use)
+        return notify.send_feedback_once(ws, year, sub, path, outbox, mailer_for(ws, year), in_use)
 
 
 @task(name="conflict-notice", task_run_name="conflict-notice-{ministry}", cache_policy=NO_CACHE, **MAIL_RETRIES)
 def send_conflict_notice(ws: Workspace, year: int, ministry: str, conflicts: list, path: Path | None) -> str | None:
     with Outbox.open(ws.ledger_url) as outbox:
-        return notify.send_conflict_notice_once(ws, year, ministry, conflicts, path, outbox, smtp_mailer(ws.config.settings.smtp))
+        return notify.send_conflict_notice_once(ws, year, ministry, conflicts, path, outbox, mailer_for(ws, year))

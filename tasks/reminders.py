@@ -11,7 +11,7 @@ from annex.notify import reminders
 from annex.notify.outbox import Entry, Outbox, State, deliver
 from annex.workspace import notify
 from annex.workspace.layout import Workspace
-from tasks.mailer import MAIL_RETRIES, smtp_mailer
+from tasks.mailer import MAIL_RETRIES, mailer_for
 
 
 @task(name="outbox-recover", cache_policy=NO_CACHE)
@@ -30,4 +30,4 @@ def plan_reminders(ws: Workspace, year: int, at: dt.datetime) -> tuple[reminders
 def send_reminder(ws: Workspace, year: int, item: reminders.Due) -> State | None:
     message = reminders.compose(ws.config, item, ws.email_templates())
     with Outbox.open(ws.ledger_url) as outbox:
-        return deliver(outbox, smtp_mailer(ws.config.settings.smtp), year, item.ministry.abbr, item.slot.key, message)
+        return deliver(outbox, mailer_for(ws, year), year, item.ministry.abbr, item.slot.key, message)

@@ -136,10 +136,6 @@ class TemplatePlan:
     unmapped_tags: list[str] = field(default_factory=list)  # only the secretariat's: tags to correct
 
     @property
-    def filename(self) -> str:
-        return f"{self.slug}.xlsx"
-
-    @property
     def fields(self) -> tuple[str, ...]:
         """The 欄 a ministry may choose (the dropdown): quoted lines keep theirs, locked."""
         return TABLE_FIELDS + (tuple(PREAMBLE_FIELDS.values()) if self.secretariat else ())

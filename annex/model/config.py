@@ -56,10 +56,17 @@ class Secretariat(_Strict):
     name: str
     email: str
     phone: str | None = None
+    sender_name: str | None = Field(default=None, description="メールの差出人名（省略時は name）")
+
+    @property
+    def display_name(self) -> str:
+        """Who the ministries see as the sender of every e-mail (From and the closing line)."""
+        return " ".join((self.sender_name or self.name).split())
 
 
 class Smtp(_Strict):
-    host: str = "127.0.0.1"
+    # No host: no mail server is configured, and every message is saved as an .eml file instead.
+    host: str | None = Field(default=None, description="メールサーバーのホスト名（省略時は .eml ファイルに保存）")
     port: int = Field(default=25, ge=1, le=65535)
     security: Literal["none", "starttls", "ssl"] = "none"
     sender: str

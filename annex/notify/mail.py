@@ -7,10 +7,13 @@ read by the caller from the environment (or, in flows, from a Prefect Secret blo
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import os
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -18,7 +21,8 @@ from typing import Any, Protocol
 
 import jinja2
 
-from annex.model.config import Smtp
+from annex.io.files import write_atomically
+from annex.model.config import Config, Smtp
 from annex.model.errors import AnnexError
 
 
@@ -44,6 +48,8 @@ class SmtpMailer:
 
     def send(self, message: EmailMessage) -> dict[str, str]:
         s = self.settings
+        if s.host is None:
+            raise MailError("メールサーバー（config/annex.yaml の smtp.host）が設定されていません")
         if "From" not in message:
             message["From"] = s.sender
         if "Message-ID" not in message:
@@ -73,10 +79,46 @@ class SmtpMailer:
         }
 
 
+@dataclass
+class EmlMailer:
+    """No mail server configured: each message becomes an RFC 5322 .eml file (attachments
+    included) in ``folder``, named after its deterministic Message-ID, for a person to open in a
+    mail client and send. Whether it was already written is the outbox's business, as for SMTP."""
+
+    folder: Path
+
+    def send(self, message: EmailMessage) -> dict[str, str]:
+        path = self.path_of(message)
+        data = message.as_bytes(policy=email.policy.SMTP)  # CRLF line ends, as on the wire
+        try:
+            write_atomically(path, lambda p: p.write_bytes(data))
+        except OSError as exc:
+            raise MailError(f"メールをファイル {path} に保存できません（{exc.strerror or exc}）") from exc
+        return {}
+
+    def path_of(self, message: EmailMessage) -> Path:
+        return self.folder / eml_name(str(message["Message-ID"] or ""))
+
+
+def eml_name(message_id: str) -> str:
+    """<annex-2026-mext-before-3@csti.example> → 2026-mext-before-3.eml"""
+    local = message_id.strip("<>").partition("@")[0].removeprefix("annex-") or "message"
+    return f"{re.sub(r'[^A-Za-z0-9._-]', '_', local)}.eml"
+
+
 def message_id(local: str, sender: str) -> str:
     """A deterministic Message-ID (<annex-local@sender's domain>): a mail server's log can then
     prove whether a message the outbox marks uncertain was in fact sent."""
     return f"<annex-{local}@{sender.rpartition('@')[2] or 'annex.invalid'}>"
+
+
+def sender_of(config: Config) -> Address:
+    """The From of every message: the secretariat's display name (config) and the sender address.
+
+    An Address, not formataddr's string: that one arrives pre-encoded, and the message's own
+    folding then cuts the encoded name so that mail clients show it with stray spaces."""
+    local, _, domain = config.settings.smtp.sender.partition("@")
+    return Address(display_name=config.secretariat.display_name, username=local, domain=domain)
 
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -100,7 +142,7 @@ def compose_message(
     context: dict[str, Any],
     *,
     subject: str,
-    sender: str,
+    sender: str | Address,
     to: list[str],
     cc: list[str] | None = None,
     message_id: str | None = None,

@@ -6,7 +6,9 @@ and remembering what was sent, belong to the outbox (annex/outbox.py) and the fl
 
 A slot is current from its instant until the next slot's (the last one for a day), so a slot
 that falls on a weekend, when the schedule does not fire, is sent on the next working day, and
-a slot already superseded is never sent late.
+a slot already superseded is never sent late. No slot before the deadline outlives it: the first
+after-deadline slot begins at the deadline itself, and what a message says (days left, days
+overdue) is computed from the instant it is composed for, never from the slot's own date.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formataddr
+from pathlib import Path
 from typing import Literal
 
 from annex.model.config import Config, Ministry, Settings
 from annex.model.errors import InputError
 from annex.model.labels import JST, format_date, format_instant
 from annex.model.rules import RULES
-from annex.notify.mail import compose_message
+from annex.notify.mail import compose_message, sender_of
 from annex.notify.mail import message_id as mail_message_id
 
 Status = Literal["受理", "差戻し", "未提出"]
@@ -33,6 +35,7 @@ class Slot:
     key: str  # stable: "before-7", "after-2026-05-30"; with the year and ministry, the outbox key
     at: dt.datetime  # aware, Asia/Tokyo
     days_before: int | None  # None after the deadline
+    ends: dt.datetime | None = None  # when the next slot (or the deadline) takes over; None: a day later
 
     @property
     def after_deadline(self) -> bool:
@@ -55,6 +58,8 @@ class MinistryStatus:
     received_at: dt.datetime | None = None
     errors: int = 0
     issue_counts: dict[str, int] = field(default_factory=dict)  # rule code → count, where known
+    sha256: str | None = None  # of that submission: finds its feedback workbook
+    version: int | None = None  # its version number (1, 2, … per ministry in order of receipt)
 
 
 @dataclass(frozen=True)
@@ -62,15 +67,19 @@ class Due:
     ministry: Ministry
     slot: Slot
     status: MinistryStatus
-    rows: int  # rows of the template the ministry owns or appears in
+    rows: int  # rows (取組) of the template the ministry owns or appears in
+    at: dt.datetime | None = None  # the instant the reminder is for (days left / overdue count from it)
+    # What the message attaches: the ministry's template again (未提出) or its marked workbook
+    # (差戻し), as (file, the name the officer sees); filled in where the workspace is known.
+    attachment: tuple[Path, str] | None = None
 
     @property
     def reason(self) -> str:
         s = self.status
         if s.status == "未提出":
-            return f"未提出（様式 {self.rows} 行分）"
+            return f"未提出（記入シート: 取組 {self.rows} 件）"
         counts = "、".join(f"{code} {n}件" for code, n in s.issue_counts.items()) or f"エラー {s.errors}件"
-        return f"差戻し（{s.file}: {counts}）"
+        return f"差戻し（{Path(s.file).name if s.file else '-'}: {counts}）"
 
     @property
     def recipients(self) -> list[str]:
@@ -83,31 +92,42 @@ def _at(day: dt.date, send_time: str) -> dt.datetime:
 
 
 def slots(settings: Settings) -> list[Slot]:
-    """Every reminder slot of the year, in time order."""
+    """Every reminder slot of the year, in time order, each with the instant the next one takes over."""
     deadline = settings.deadline.astimezone(JST)
     r = settings.reminders
-    result = []
+    starts: list[tuple[str, dt.datetime, int | None]] = []
     for days in sorted(set(r.days_before), reverse=True):
         at = _at(deadline.date() - dt.timedelta(days=days), r.send_time)
         if at < deadline:
-            result.append(Slot(f"before-{days}", at, days))
+            starts.append((f"before-{days}", at, days))
     if r.daily_after_deadline:
         window = settings.collection_window
         end = window.end.astimezone(JST) if window else deadline + dt.timedelta(days=AFTER_DEADLINE_DAYS_WITHOUT_WINDOW)
         day = deadline.date()
         while (at := _at(day, r.send_time)) <= end:
             if at > deadline:
-                result.append(Slot(f"after-{day.isoformat()}", at, None))
+                starts.append((f"after-{day.isoformat()}", at, None))
+            elif day == deadline.date():
+                # The deadline day's send time has passed when the deadline falls: the overdue slot
+                # of that day begins at the deadline, so no 「締切1日前」 survives the deadline.
+                starts.append((f"after-{day.isoformat()}", deadline, None))
             day += dt.timedelta(days=1)
+    result = []
+    for i, (key, at, days) in enumerate(starts):
+        ends = starts[i + 1][1] if i + 1 < len(starts) else at + dt.timedelta(days=1)
+        if days is not None:
+            ends = min(ends, deadline)
+        result.append(Slot(key, at, days, ends))
     return result
 
 
 def current_slot(all_slots: list[Slot], at: dt.datetime) -> Slot | None:
-    """The slot in force at an instant: the latest one begun, until the next begins (or a day)."""
+    """The slot in force at an instant: the latest one begun, until the next begins (a slot before
+    the deadline ends at the deadline; the last one after a day)."""
     if at.tzinfo is None:
         raise ValueError("reminder instants must carry a time zone")
-    for i, slot in enumerate(all_slots):
-        ends = all_slots[i + 1].at if i + 1 < len(all_slots) else slot.at + dt.timedelta(days=1)
+    for slot in all_slots:
+        ends = slot.ends or slot.at + dt.timedelta(days=1)
         if slot.at <= at < ends:
             return slot
     return None
@@ -134,7 +154,7 @@ def due(
         status = statuses.get(ministry.abbr) or MinistryStatus(ministry.abbr, "未提出")
         if status.status == "受理":
             continue
-        result.append(Due(ministry, slot, status, len(expected[ministry.abbr])))
+        result.append(Due(ministry, slot, status, len(expected[ministry.abbr]), at))
     return slot, result
 
 
@@ -146,10 +166,6 @@ def message_id(year: int, ministry: Ministry, slot: Slot, sender: str) -> str:
     return mail_message_id(f"{year}-{ministry.slug}-{slot.key}", sender)
 
 
-def _single_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def compose(config: Config, item: Due, templates) -> EmailMessage:
     """The reminder for one ministry (one ministry per message; the secretariat in Cc after the deadline).
 
@@ -157,7 +173,11 @@ def compose(config: Config, item: Due, templates) -> EmailMessage:
     """
     settings = config.settings
     deadline = settings.deadline
-    days_left = (deadline.astimezone(JST).date() - item.slot.at.astimezone(JST).date()).days
+    # From the instant the reminder is for, not the slot's date: a slot sent late (a weekend, a
+    # manual run) must not promise a day that has already gone.
+    moment = (item.at or item.slot.at).astimezone(JST)
+    after_deadline = item.slot.after_deadline or moment >= deadline
+    days_left = (deadline.astimezone(JST).date() - moment.date()).days
     issues = [
         {"code": code, "title": RULES[code].title if code in RULES else code, "count": count}
         for code, count in item.status.issue_counts.items()
@@ -168,29 +188,32 @@ def compose(config: Config, item: Due, templates) -> EmailMessage:
         "ministry": item.ministry.names[0],
         "abbr": item.ministry.abbr,
         "status": item.status.status,
-        "file": item.status.file,
+        # Only the name the ministry gave its file: the folder is the secretariat's own business.
+        "file": Path(item.status.file).name if item.status.file else None,
         "received_at": format_instant(item.status.received_at) if item.status.received_at else None,
         "issues": issues,
         "errors": item.status.errors,
         "rows": item.rows,
         "deadline": format_instant(deadline),
-        "after_deadline": item.slot.after_deadline,
+        "after_deadline": after_deadline,
         "days_left": days_left,
-        "days_over": -days_left,
+        "days_over": -days_left,  # 0 on the deadline day, after the deadline hour
         "secretariat": config.secretariat,
+        "attachment": item.attachment[1] if item.attachment else None,
     }
     kind = "再提出のお願い" if item.status.status == "差戻し" else "提出のお願い"
-    when = "締切を過ぎています" if item.slot.after_deadline else f"締切 {format_instant(deadline)}"
-    cc = [config.secretariat.email] if item.slot.after_deadline and settings.reminders.cc_secretariat_after_deadline else None
+    when = "締切を過ぎています" if after_deadline else f"締切 {format_instant(deadline)}"
+    cc = [config.secretariat.email] if after_deadline and settings.reminders.cc_secretariat_after_deadline else None
     return compose_message(
         templates,
         "reminder",
         context,
         subject=f"【{kind}】{settings.title}（{when}）",
-        sender=formataddr((_single_line(config.secretariat.name), settings.smtp.sender)),
+        sender=sender_of(config),
         to=item.recipients,
         cc=cc,
         message_id=message_id(settings.year, item.ministry, item.slot, settings.smtp.sender),
+        attachment=(item.attachment[0].read_bytes(), item.attachment[1]) if item.attachment else None,
     )
 
 
@@ -212,6 +235,7 @@ def parse_instant(text: str | None, now: dt.datetime | None = None) -> dt.dateti
 
 OUTCOME_JA = {
     "sent": "送信しました",
+    "saved": ".eml ファイルに保存しました",
     "failed": "送信失敗",
     "already": "この回は送信済み（または要確認）のため送りません",
     "no-contact": "宛先未登録（config/ministries.yaml の contacts に登録してください）",
@@ -229,6 +253,7 @@ class ReminderReport:
     uncertain: list = field(default_factory=list)  # outbox entries a person must check
     all_slots: list[Slot] = field(default_factory=list)
     upcoming: list[Due] = field(default_factory=list)  # no slot in force: who the next slot would remind
+    mail_folder: str | None = None  # no mail server configured: where the messages are saved as .eml
 
     def count(self, outcome: str) -> int:
         return sum(1 for o in self.outcomes.values() if o == outcome)
@@ -253,6 +278,8 @@ class ReminderReport:
                 f"  - {item.ministry.abbr}: {item.reason} → {OUTCOME_JA[self.outcomes[item.ministry.abbr]]}"
                 + (f"（宛先: {', '.join(item.recipients)}）" if item.recipients else "")
             )
+        if self.mail_folder and self.items:
+            lines.append(f"  メールサーバーが設定されていないため、メールは {self.mail_folder} に .eml ファイルとして保存します")
         for entry in self.uncertain:
             lines.append(
                 f"  ! 要確認: {entry.ministry} {entry.slot}（{entry.message_id}、宛先 {entry.recipients}）— {entry.error}"
@@ -275,6 +302,7 @@ class ReminderReport:
                 for i in self.items
             ],
             "uncertain": [{"ministry": e.ministry, "slot": e.slot, "message_id": e.message_id} for e in self.uncertain],
+            "mail_folder": self.mail_folder,
             "lines": self.lines(),
         }
 
@@ -288,7 +316,9 @@ def statuses_from_ledger(entries) -> dict[str, MinistryStatus]:
         if not e.ministry or e.status == "received":
             continue
         if e.accepted:
-            result[e.ministry] = MinistryStatus(e.ministry, "受理", e.path, e.received_at)
+            result[e.ministry] = MinistryStatus(e.ministry, "受理", e.path, e.received_at, sha256=e.sha256, version=e.version)
         elif e.ministry not in result or result[e.ministry].status != "受理":
-            result[e.ministry] = MinistryStatus(e.ministry, "差戻し", e.path, e.received_at, e.errors)
+            result[e.ministry] = MinistryStatus(
+                e.ministry, "差戻し", e.path, e.received_at, e.errors, sha256=e.sha256, version=e.version
+            )
     return result

@@ -178,7 +178,11 @@ def feedback_folder(workspace, year: int) -> Path:
 
 def feedback_name(workspace, submission: Submission) -> str:
     ministry = workspace.config.ministry_by_abbr.get(submission.ministry or "")
-    return f"{ministry.slug if ministry else 'unidentified'}-{submission.sha256[:12]}.xlsx"
+    return feedback_file_name(ministry.slug if ministry else "unidentified", submission.sha256)
+
+
+def feedback_file_name(slug: str, sha256: str) -> str:
+    return f"{slug}-{sha256[:12]}.xlsx"
 
 
 def write_feedback(

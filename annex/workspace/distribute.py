@@ -12,7 +12,7 @@ from pathlib import Path
 
 from annex.distribute.template import TemplatePlan, plan_templates, write_template
 from annex.io.files import publishing
-from annex.model.config import JST
+from annex.model.config import JST, Ministry
 from annex.workspace.master import previous_master_with_digest
 
 
@@ -50,6 +50,20 @@ def templates_folder(workspace, year: int) -> Path:
     return workspace.output(year) / "templates"
 
 
+# Characters a Windows or macOS file name cannot hold, replaced by their full-width forms.
+_UNSAFE = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in '\\/:*?"<>|'})
+
+
+def template_filename(ministry: Ministry, year: int) -> str:
+    """文部科学省_2026別添記入シート.xlsx: the ministry and the year in the officers' words, so that
+    nobody swaps two templates by their slugs (npa-personnel / npa-police) when sending them."""
+    return f"{ministry.names[0].translate(_UNSAFE)}_{year}別添記入シート.xlsx"
+
+
+def template_path(workspace, year: int, ministry: Ministry) -> Path:
+    return templates_folder(workspace, year) / template_filename(ministry, year)
+
+
 def _warnings(plan: TemplatePlan) -> tuple[str, ...]:
     missing = (
         ()
@@ -76,7 +90,7 @@ def distribute_year(workspace, year: int | None = None, *, generated_at: dt.date
     with publishing() as outputs:
         for plan in plans:
             path = outputs.stage(
-                folder / plan.filename,
+                template_path(workspace, year, config.ministry_by_abbr[plan.ministry]),
                 lambda p, plan=plan: write_template(p, plan, config, generated_at=generated_at, source_master=source_master),
             )
             result.templates.append(

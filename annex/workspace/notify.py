@@ -3,6 +3,7 @@ outbox), and the reminder plan read from the ledger and the templates that were 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import socket
 from pathlib import Path
@@ -12,10 +13,13 @@ from annex.feedback.workbook import compose_feedback_email
 from annex.master.importer import read_annex_file
 from annex.master.store import read_master
 from annex.model.issues import Submission
+from annex.model.labels import format_instant
 from annex.model.ownership import ministries_in_annex
-from annex.notify.mail import message_id
-from annex.notify.outbox import Outbox, deliver
+from annex.notify.mail import EmlMailer, Mailer, SmtpMailer, compose_message, message_id, sender_of
+from annex.notify.outbox import Outbox, TransientMailError, deliver
 from annex.notify.reminders import Due, MinistryStatus, ReminderReport, Slot, due, slots, statuses_from_ledger
+from annex.workspace.collect import feedback_file_name, feedback_folder
+from annex.workspace.distribute import DistributeResult, template_path
 from annex.workspace.layout import Workspace
 
 
@@ -30,6 +34,7 @@ def send_feedback_once(
     except ValueError:  # the ministry has no contact registered
         return "no-contact"
     message["Message-ID"] = message_id(f"{year}-feedback-{sub.sha256[:16]}", workspace.config.settings.smtp.sender)
+    message.replace_header("From", sender_of(workspace.config))  # every message names the same sender
     return deliver(outbox, mailer, year, sub.ministry, f"feedback-{sub.sha256[:16]}", message)
 
 
@@ -43,11 +48,31 @@ def send_conflict_notice_once(
         return "no-contact"
     slot = notice_slot(ministry, conflicts)
     message["Message-ID"] = message_id(f"{year}-{slot}", workspace.config.settings.smtp.sender)
+    message.replace_header("From", sender_of(workspace.config))
     return deliver(outbox, mailer, year, ministry, slot, message)
 
 
+def mail_folder(workspace: Workspace, year: int) -> Path:
+    """Where the messages go as .eml files when no mail server is configured."""
+    return workspace.output(year) / "mail"
+
+
+def saves_to_files(workspace: Workspace) -> bool:
+    return not workspace.config.settings.smtp.host
+
+
+def default_mailer(workspace: Workspace, year: int) -> Mailer:
+    """Without Prefect (the CLI): SMTP with the environment's credentials when a server is
+    configured, else .eml files under output/<Y>/mail/."""
+    settings = workspace.config.settings.smtp
+    return SmtpMailer.from_environment(settings) if settings.host else EmlMailer(mail_folder(workspace, year))
+
+
 def smtp_unreachable(settings) -> str | None:
-    """Why the mail server cannot be reached (then e-mail waits for the next run), or None."""
+    """Why the mail server cannot be reached (then e-mail waits for the next run), or None
+    (also when none is configured: the messages are then saved as files)."""
+    if not settings.host:
+        return None
     try:
         with socket.create_connection((settings.host, settings.port), timeout=3):
             return None
@@ -81,14 +106,99 @@ def preview(workspace: Workspace, year: int, at: dt.datetime) -> ReminderReport:
     upcoming: list[Due] = []
     if slot is None and (later := [s for s in all_slots if s.at > at]):
         upcoming = plan(workspace, year, later[0].at)[1]
-    return ReminderReport(year, at, slot, items, outcomes, uncertain, all_slots, upcoming)
+    folder = str(mail_folder(workspace, year)) if saves_to_files(workspace) else None
+    return ReminderReport(year, at, slot, items, outcomes, uncertain, all_slots, upcoming, folder)
 
 
 def plan(workspace: Workspace, year: int, at: dt.datetime) -> tuple[Slot | None, list[Due]]:
-    """Who is due at ``at``, from the ledger and the templates that were sent."""
-    return due(workspace.config, at, ledger_statuses(workspace, year), expected_ministries(workspace, year))
+    """Who is due at ``at``, from the ledger and the templates that were sent, each with what
+    its reminder attaches."""
+    slot, items = due(workspace.config, at, ledger_statuses(workspace, year), expected_ministries(workspace, year))
+    return slot, [dataclasses.replace(i, attachment=reminder_attachment(workspace, year, i)) for i in items]
+
+
+def reminder_attachment(workspace: Workspace, year: int, item: Due) -> tuple[Path, str] | None:
+    """差戻し: the marked workbook of the returned file (named as in its feedback e-mail);
+    未提出: the ministry's template again. None when the file is not there (nothing distributed)."""
+    status, slug = item.status, item.ministry.slug
+    if status.status == "差戻し" and status.sha256:
+        path = feedback_folder(workspace, year) / feedback_file_name(slug, status.sha256)
+        name = f"検証結果_{slug}_{status.sha256[:8]}.xlsx"
+    else:
+        path = template_path(workspace, year, item.ministry)
+        name = path.name
+    return (path, name) if path.is_file() else None
 
 
 def ledger_statuses(workspace: Workspace, year: int) -> dict[str, MinistryStatus]:
     with workspace.open_ledger() as ledger:
         return statuses_from_ledger(ledger.entries(year))
+
+
+# -- the templates (提出依頼) ----------------------------------------------------------------------
+REQUEST_SLOT = "request"  # once per ministry and year: the template is asked for once
+REQUEST_OUTCOME_JA = {
+    "sent": "送信しました",
+    "saved": ".eml ファイルに保存しました",
+    "already": "送付済み（前回までに）のため送りません",
+    "no-contact": "宛先未登録のため送りません（config/ministries.yaml の contacts に登録してください）",
+    "failed": "送信失敗（次回の --send で再送します）",
+}
+
+
+def compose_request(workspace: Workspace, year: int, ministry_abbr: str, path: Path, rows: int):
+    """The 提出依頼 for one ministry: what (its template, attached), by when, how to return it, whom to ask."""
+    config = workspace.config
+    ministry = config.ministry_by_abbr[ministry_abbr]
+    settings = config.settings
+    context = {
+        "title": config.title_for(year),
+        "year": year,
+        "source_year": year - 1,
+        "ministry": ministry.names[0],
+        "rows": rows,
+        "attachment": path.name,
+        "deadline": format_instant(settings.deadline),
+        "secretariat": config.secretariat,
+    }
+    message = compose_message(
+        workspace.email_templates(),
+        "request",
+        context,
+        subject=f"【提出依頼】{config.title_for(year)} 記入シート（締切 {format_instant(settings.deadline)}）",
+        sender=sender_of(config),
+        to=list(ministry.contacts),
+        message_id=message_id(f"{year}-{ministry.slug}-{REQUEST_SLOT}", settings.smtp.sender),
+        attachment=(path.read_bytes(), path.name),
+    )
+    message["Reply-To"] = config.secretariat.email  # the officer returns the workbook by replying
+    return message
+
+
+def send_template_once(workspace: Workspace, year: int, ministry_abbr: str, path: Path, rows: int, outbox, mailer) -> str | None:
+    """One ministry's template by e-mail, at most once (outbox key ``request``)."""
+    if not workspace.config.ministry_by_abbr[ministry_abbr].contacts:
+        return "no-contact"
+    message = compose_request(workspace, year, ministry_abbr, path, rows)
+    return deliver(outbox, mailer, year, ministry_abbr, REQUEST_SLOT, message)
+
+
+def send_templates(workspace: Workspace, result: DistributeResult, mailer: Mailer) -> dict[str, str]:
+    """Every ministry's template (not the secretariat's own), each once; ministry → outcome
+    (sent / saved / already / no-contact / failed). A message the server refused for now is
+    recorded as failed and goes on the next ``--send``."""
+    year = result.year
+    rows = expected_ministries(workspace, year)
+    to_files = isinstance(mailer, EmlMailer)
+    outcomes: dict[str, str] = {}
+    with Outbox.open(workspace.ledger_url) as outbox:
+        for t in result.templates:
+            if t.ministry == workspace.config.secretariat.abbr:
+                continue
+            try:
+                state = send_template_once(workspace, year, t.ministry, t.path, len(rows.get(t.ministry, [])), outbox, mailer)
+            except TransientMailError:
+                state = "failed"
+            outcome = state or "already"
+            outcomes[t.ministry] = "saved" if to_files and outcome == "sent" else outcome
+    return outcomes

@@ -73,6 +73,7 @@ MAIL_KINDS = {"フィードバック": "feedback", "統合時の調整": "confli
 UNREACHABLE = "unreachable"
 MAIL_OUTCOMES = {
     "sent": "送信",
+    "saved": ".eml ファイルに保存",
     "already": "送信済み（前回までに）",
     "failed": "送信失敗（次回再送）",
     "no-contact": "連絡先未登録のため送信せず",
@@ -132,6 +133,11 @@ def summary_lines(summary: dict) -> list[str]:
             lines.append(f"    {title}（{code}）{n}件")
     if summary["feedback_mail"]:
         lines.append("  メール: " + _mail_line(summary["feedback_mail"]))
+        if any("saved" in outcomes for outcomes in summary["feedback_mail"].values()):
+            lines.append(
+                f"    メールサーバーが設定されていないため、output/{summary['year']}/mail/ に保存しました"
+                "（メールソフトで開いて送れます。送信するには config/annex.yaml の smtp.host を設定してください）"
+            )
     if not summary["pdf"]["produced"]:
         lines.append(f"  PDF: 作成できませんでした（{summary['pdf']['reason']}）")
     lines.append(f"  出力 {len(summary['files'])} ファイル:")

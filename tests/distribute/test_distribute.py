@@ -27,8 +27,13 @@ def test_one_template_per_ministry_in_the_annex_plus_the_secretariat():
     assert {t.ministry for t in d.result.templates} == set(present) | {config.secretariat.abbr}
     assert len(d.result.templates) == 22
     for t in d.result.templates:
-        assert t.path == d.workspace.root / "output" / "2026" / "templates" / f"{config.ministry_by_abbr[t.ministry].slug}.xlsx"
+        # the file says the ministry and the year in Japanese: 文部科学省_2026別添記入シート.xlsx
+        first_name = config.ministry_by_abbr[t.ministry].names[0]
+        assert t.path == d.workspace.root / "output" / "2026" / "templates" / f"{first_name}_2026別添記入シート.xlsx"
         assert t.path.exists()
+    names = {t.ministry: t.path.name for t in d.result.templates}
+    assert names["文"] == "文部科学省_2026別添記入シート.xlsx"
+    assert len(set(names.values())) == len(names)  # 人事院 and 国家公安委員会 (npa-*) can no longer be swapped
     assert not list(d.result.folder.glob(f"*{TEMP_SUFFIX}"))
 
 
@@ -107,7 +112,7 @@ def test_cli_prints_file_lines_and_warnings_per_ministry(imported, capsys):
     code, out, err = run_cli(capsys, "distribute", "--year", "2026", "--workspace", str(imported.root))
     assert code == 0, err
     assert "「文化省」は略称表にありません" in out
-    assert "文（文部科学省・スポーツ庁・文化庁）" in out and "mext.xlsx" in out
+    assert "文（文部科学省・スポーツ庁・文化庁）" in out and "文部科学省_2026別添記入シート.xlsx" in out
     assert "警告: 内閣人事局" in out
     assert "計 22 府省" in out
     assert len(list((imported.root / "output" / "2026" / "templates").glob("*.xlsx"))) == 22
@@ -186,3 +191,14 @@ def test_a_failure_half_way_publishes_nothing_and_keeps_the_previous_templates(i
     folder = first.folder
     assert sorted(os.listdir(folder)) == sorted(p.name for p in first.paths)  # no temp file left behind
     assert {p: p.read_bytes() for p in first.paths} == before
+
+
+def test_template_file_names_tell_ministries_apart_that_slugs_do_not():
+    from annex.workspace.distribute import template_filename
+
+    config = distributed().workspace.config
+    names = {m.slug: template_filename(m, 2026) for m in config.ministries}
+    assert names["npa-personnel"] == "人事院_2026別添記入シート.xlsx"
+    assert names["npa-police"] == "国家公安委員会_2026別添記入シート.xlsx"
+    assert len(set(names.values())) == len(names)
+    assert not any(c in n for n in names.values() for c in '\\/:*?"<>|')

@@ -119,6 +119,15 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace):
     validations = [t for t in tasks if t.name.startswith("validate-")]
     assert len(validations) == 22
 
+    # No mail server in the bundled config: every message of the run is an .eml file instead.
+    mail = sample_workspace / "output" / "2026" / "mail"
+    saved = sum(outcomes.get("saved", 0) for outcomes in summary["feedback_mail"].values())
+    emls = sorted(mail.glob("*.eml"))
+    assert saved >= 18 and len(emls) == saved, summary["feedback_mail"]
+    assert "未送信" not in out and f"{mail}" in out and ".eml ファイルとして保存しました" in out
+    first_written = {p.name: p.stat().st_mtime_ns for p in emls}
+    _read_back_feedback_eml(emls)
+
     # The same files again: every validation comes from the cache, nothing is merged differently.
     again = _annex_run(sample_workspace, prefect_server)
     assert again.returncode == 0, again.stdout + again.stderr
@@ -128,6 +137,42 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace):
     assert flow_run.state.is_completed()
     validations = [t for t in tasks if t.name.startswith("validate-")]
     assert validations and all(t.state.name == "Cached" for t in validations), {t.state.name for t in validations}
+    # once per message, for files as for SMTP: the re-run writes none again
+    assert {p.name: p.stat().st_mtime_ns for p in mail.glob("*.eml")} == first_written
+    assert not any("saved" in outcomes for outcomes in second["feedback_mail"].values()), second["feedback_mail"]
+
+
+def _read_back_feedback_eml(emls: list[Path]) -> None:
+    """Each .eml parses as the message a mail client shows: From the secretariat by name, To the
+    ministry's contacts, Japanese text, and the feedback workbook attached (openpyxl opens it)."""
+    import email
+    import io
+    from email import policy
+    from email.header import decode_header, make_header
+
+    import openpyxl
+
+    from annex.workspace.layout import Workspace
+
+    config = Workspace.at(ROOT / "tests" / "no-such-workspace").config
+    contacts = {a for m in config.ministries for a in m.contacts}
+    returned = 0
+    for path in emls:
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert message["Message-ID"] == f"<annex-{path.stem}@csti.example>"
+        # decoded as RFC 2047 says (mail clients do); Python 3.11's policy.default parser puts a
+        # space between two encoded words of a display name, so the raw header is decoded here
+        raw_from = email.message_from_bytes(path.read_bytes())["From"]
+        assert str(make_header(decode_header(raw_from))).startswith(config.secretariat.display_name + " <")
+        assert set(a.strip() for a in str(message["To"]).split(",")) <= contacts
+        text = message.get_body(("plain",)).get_content()
+        assert "ご担当者様" in text and "annex から" not in text
+        attachments = list(message.iter_attachments())
+        assert len(attachments) == 1 and attachments[0].get_filename().endswith(".xlsx")
+        workbook = openpyxl.load_workbook(io.BytesIO(attachments[0].get_content()))
+        assert workbook.sheetnames[0] == "検証結果"
+        returned += "差戻し" in message["Subject"]
+    assert returned == 3
 
 
 def test_a_second_run_is_refused_while_the_first_holds_the_workspace(sample_workspace):

@@ -17,7 +17,12 @@ SAMPLES = Path(__file__).resolve().parents[2] / "submissions" / "2026"
 
 def _workspace(root: Path, smtp_port: int) -> Workspace:
     (root / "config").mkdir(parents=True)
-    text = bundled_path("annex.yaml").read_text(encoding="utf-8").replace("port: 8025", f"port: {smtp_port}")
+    text = (
+        bundled_path("annex.yaml")
+        .read_text(encoding="utf-8")
+        .replace("port: 8025", f"port: {smtp_port}")
+        .replace("# host: 127.0.0.1", "host: 127.0.0.1")
+    )
     (root / "config" / "annex.yaml").write_text(text, encoding="utf-8")
     (root / "submissions" / "2026").mkdir(parents=True)
     return Workspace.at(root)

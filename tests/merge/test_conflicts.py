@@ -99,7 +99,12 @@ def test_the_annual_run_mails_each_conflicting_ministry_once(prefect_server, smt
 
     ws, item_id = conflicted
     (ws.root / "config").mkdir()
-    text = bundled_path("annex.yaml").read_text(encoding="utf-8").replace("port: 8025", f"port: {smtp.port}")
+    text = (
+        bundled_path("annex.yaml")
+        .read_text(encoding="utf-8")
+        .replace("port: 8025", f"port: {smtp.port}")
+        .replace("# host: 127.0.0.1", "host: 127.0.0.1")
+    )
     (ws.root / "config" / "annex.yaml").write_text(text, encoding="utf-8")
     summary = annual_consolidation(str(ws.root), 2026)
     assert summary["feedback_mail"] == {"feedback": {"sent": 2}, "conflict_notice": {"sent": 2}}

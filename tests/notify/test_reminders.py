@@ -32,13 +32,15 @@ def jst(*args) -> dt.datetime:
 def test_slots_are_7_3_1_days_before_then_daily_after_the_deadline_at_send_time_jst(config):
     all_slots = slots(config.settings)  # deadline 2026-05-29 17:00 JST, window ends 2026-06-12 18:00
     keys = [s.key for s in all_slots]
-    assert keys[:4] == ["before-7", "before-3", "before-1", "after-2026-05-30"]
+    assert keys[:5] == ["before-7", "before-3", "before-1", "after-2026-05-29", "after-2026-05-30"]
     assert keys[-1] == "after-2026-06-12"
-    assert len(keys) == 3 + 14
-    assert all(s.at.astimezone(JST).strftime("%H:%M") == "09:00" for s in all_slots)
+    assert len(keys) == 3 + 15
+    # the deadline day's overdue slot begins at the deadline itself; every other one at send time
+    assert all_slots[3].at == config.settings.deadline and all_slots[2].ends == config.settings.deadline
+    assert all(s.at.astimezone(JST).strftime("%H:%M") == "09:00" for s in all_slots if s.key != "after-2026-05-29")
     assert all_slots[0].at == jst(2026, 5, 22, 9, 0)
     assert [s.after_deadline for s in all_slots[2:4]] == [False, True]
-    assert all_slots[0].label == "締切7日前" and all_slots[3].label == "締切後（5月30日（土））"
+    assert all_slots[0].label == "締切7日前" and all_slots[4].label == "締切後（5月30日（土））"
 
 
 def test_the_current_slot_runs_until_the_next_one_so_a_weekend_slot_goes_out_on_monday(config):
@@ -47,7 +49,8 @@ def test_the_current_slot_runs_until_the_next_one_so_a_weekend_slot_goes_out_on_
     assert current_slot(all_slots, jst(2026, 5, 22, 9, 0)).key == "before-7"
     assert current_slot(all_slots, jst(2026, 5, 25, 9, 0)).key == "before-7"  # Monday, still before-3's eve
     assert current_slot(all_slots, jst(2026, 5, 29, 16, 59)).key == "before-1"
-    assert current_slot(all_slots, jst(2026, 5, 29, 17, 1)).key == "before-1"  # deadline passed, no new slot yet
+    assert current_slot(all_slots, jst(2026, 5, 29, 17, 0)).key == "after-2026-05-29"  # no 「1日前」 after the deadline
+    assert current_slot(all_slots, jst(2026, 5, 30, 0, 0)).key == "after-2026-05-29"
     assert current_slot(all_slots, jst(2026, 6, 1, 9, 0)).key == "after-2026-06-01"
     assert current_slot(all_slots, jst(2026, 6, 13, 9, 1)) is None  # window closed
     # the same instant written in UTC gives the same slot
@@ -71,7 +74,7 @@ def test_due_are_the_expected_ministries_without_an_accepted_submission(config):
     # 経 accepted; 科技 is the secretariat; ＩＴ is abolished; ministries without a template are not expected
     assert {(i.ministry.abbr, i.status.status) for i in items} == {("文", "未提出"), ("総", "差戻し")}
     reasons = {i.ministry.abbr: i.reason for i in items}
-    assert reasons["文"] == "未提出（様式 2 行分）"
+    assert reasons["文"] == "未提出（記入シート: 取組 2 件）"
     assert reasons["総"] == "差戻し（soumu.xlsx: L-TAG-UNKNOWN 3件、L-TEXT-EMPTY 1件）"
     assert due(config, jst(2026, 5, 1, 9, 0), STATUSES, EXPECTED) == (None, [])
 
@@ -84,19 +87,56 @@ def test_the_reminder_names_what_is_missing_and_cc_the_secretariat_only_after_th
     assert missing["Message-ID"] == "<annex-2026-mext-before-3@csti.example>"
     assert "【提出のお願い】" in missing["Subject"] and "\n" not in missing["Subject"]
     text = missing.get_body(("plain",)).get_content()
-    assert "まだ届いていません" in text and "2行分" in text and "あと3日" in text
+    assert "まだ届いていません" in text and "担当の取組 2件" in text and "あと3日" in text
+    assert "行分" not in text and "annex から" not in text
+    assert config.secretariat.display_name in text and config.secretariat.display_name in str(missing["From"])
 
     returned = compose(config, next(i for i in after if i.ministry.abbr == "総"), TEMPLATES)
     assert returned["Cc"] == config.secretariat.email
     assert "【再提出のお願い】" in returned["Subject"]
     text = returned.get_body(("plain",)).get_content()
-    assert "soumu.xlsx" in text and "略称表にないタグ（L-TAG-UNKNOWN）: 3件" in text and "3日過ぎています" in text
+    assert "soumu.xlsx" in text and "略称表にないタグ（L-TAG-UNKNOWN）: 3件" in text
+    assert "締切を過ぎています（提出締切 2026年5月29日（金） 17:00、3日経過）" in text
     html = returned.get_body(("html",)).get_content()
     assert "<li>略称表にないタグ（L-TAG-UNKNOWN）: 3件</li>" in html
 
 
+def test_the_reminder_says_what_the_time_to_the_deadline_is_whenever_it_is_sent(config):
+    """Every hour from the first slot to the window's end: before the deadline the days left (or
+    「本日」) counted from that instant, from the deadline on 「締切を過ぎています」 with the
+    secretariat in Cc — never a day left that is gone (issue 12, point 2)."""
+    deadline = config.settings.deadline
+    moment, seen = jst(2026, 5, 22, 9, 0), set()
+    while (found := due(config, moment, {}, {"文": ["r1"]}))[0] is not None or moment < deadline:
+        slot, items = found
+        if slot is not None:
+            message = compose(config, items[0], TEMPLATES)
+            text = message.get_body(("plain",)).get_content()
+            days = (deadline.date() - moment.date()).days
+            if moment >= deadline:
+                assert slot.after_deadline and "締切を過ぎています" in text and "あと" not in text, moment
+                assert message["Cc"] == config.secretariat.email and "締切を過ぎています" in message["Subject"]
+                over = (moment.date() - deadline.date()).days
+                assert (f"、{over}日経過）" in text) == (over > 0), moment
+            else:
+                assert not slot.after_deadline and message["Cc"] is None, moment
+                assert (f"あと{days}日" if days else "提出締切は本日、") in text, moment
+            seen.add(slot.key)
+        moment += dt.timedelta(hours=1)
+    assert len(seen) == len(slots(config.settings))
+
+
+def test_a_reminder_the_night_after_the_deadline_is_overdue_with_the_secretariat_in_copy(config):
+    slot, items = due(config, jst(2026, 5, 30, 0, 0), {}, {"文": ["r1"]})
+    message = compose(config, items[0], TEMPLATES)
+    text = message.get_body(("plain",)).get_content()
+    assert slot.key == "after-2026-05-29" and slot.label == "締切後（5月29日（金））"
+    assert "締切を過ぎています（提出締切 2026年5月29日（金） 17:00、1日経過）" in text and "あと1日" not in text
+    assert message["Cc"] == config.secretariat.email
+
+
 def test_html_reminder_escapes_what_ministries_wrote(config):
-    hostile = {"総": MinistryStatus("総", "差戻し", '<script>x</script>"><a href=.xlsx', None, 1, {"L-TEXT-EMPTY": 1})}
+    hostile = {"総": MinistryStatus("総", "差戻し", '<script>x"><a href=.xlsx', None, 1, {"L-TEXT-EMPTY": 1})}
     _, items = due(config, jst(2026, 5, 26, 9, 0), hostile, {"総": ["r"]})
     html = compose(config, items[0], TEMPLATES).get_body(("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;" in html
@@ -112,7 +152,12 @@ def reminder_workspace(sample_workspace, smtp):
 
     port = smtp.port
     (sample_workspace / "config").mkdir(exist_ok=True)
-    text = bundled_path("annex.yaml").read_text(encoding="utf-8").replace("port: 8025", f"port: {port}")
+    text = (
+        bundled_path("annex.yaml")
+        .read_text(encoding="utf-8")
+        .replace("port: 8025", f"port: {port}")
+        .replace("# host: 127.0.0.1", "host: 127.0.0.1")
+    )
     (sample_workspace / "config" / "annex.yaml").write_text(text, encoding="utf-8")
     return Workspace.at(sample_workspace)
 
