@@ -41,7 +41,7 @@ from annex.io.xlsx import (
     xml_safe,
 )
 from annex.model.config import Config
-from annex.model.contract import SHEET_RESULT
+from annex.model.contract import SHEET_RESULT, feedback_attachment_name
 from annex.model.issues import Issue, Submission
 from annex.model.labels import format_instant
 from annex.model.rules import RULES
@@ -277,7 +277,8 @@ def compose_feedback_email(
     ministry = config.ministry_by_abbr.get(sub.ministry or "")
     if ministry is None or not ministry.contacts:
         raise ValueError(f"{sub.ministry} の連絡先が config/ministries.yaml にありません")
-    attachment = f"検証結果_{ministry.slug}_{sub.sha256[:8]}.xlsx" if feedback_path else None
+    year = sub.year or config.year
+    attachment = feedback_attachment_name(ministry.names[0], year, sub.sha256) if feedback_path else None
     return compose_message(
         templates,
         "feedback",

@@ -324,3 +324,19 @@ def typed_markup(text: str) -> TypedMarkup:
     notes = re.findall(NOTE_NUMBER_RE, rest)
     rest = re.sub(NOTE_NUMBER_RE, lambda m: NOTE_MARK.format(number=int(m.group(0).translate(_DIGIT_OF))), rest)
     return TypedMarkup(rest, bullet.group(0).strip() if bullet else None, tags, relisted, notes)
+
+
+# -- file names the officers see (templates and feedback attachments) -----------------------------
+# Characters a Windows or macOS file name cannot hold, replaced by their full-width forms.
+_UNSAFE_IN_NAMES = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in '\\/:*?"<>|'})
+
+
+def ministry_file_name(ministry_name: str, year: int, what: str, tag: str = "") -> str:
+    """文部科学省_2026別添記入シート.xlsx / 文部科学省_2026検証結果_1a2b3c4d.xlsx: the ministry and the
+    year in the officers' words, so that nobody swaps two files by their slugs (npa-personnel /
+    npa-police) when sending them."""
+    return f"{ministry_name.translate(_UNSAFE_IN_NAMES)}_{year}{what}{'_' + tag if tag else ''}.xlsx"
+
+
+def feedback_attachment_name(ministry_name: str, year: int, sha256: str) -> str:
+    return ministry_file_name(ministry_name, year, "検証結果", sha256[:8])

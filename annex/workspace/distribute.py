@@ -13,6 +13,7 @@ from pathlib import Path
 from annex.distribute.template import TemplatePlan, plan_templates, write_template
 from annex.io.files import publishing
 from annex.model.config import JST, Ministry
+from annex.model.contract import ministry_file_name
 from annex.workspace.master import previous_master_with_digest
 
 
@@ -50,14 +51,10 @@ def templates_folder(workspace, year: int) -> Path:
     return workspace.output(year) / "templates"
 
 
-# Characters a Windows or macOS file name cannot hold, replaced by their full-width forms.
-_UNSAFE = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in '\\/:*?"<>|'})
-
-
 def template_filename(ministry: Ministry, year: int) -> str:
     """文部科学省_2026別添記入シート.xlsx: the ministry and the year in the officers' words, so that
     nobody swaps two templates by their slugs (npa-personnel / npa-police) when sending them."""
-    return f"{ministry.names[0].translate(_UNSAFE)}_{year}別添記入シート.xlsx"
+    return ministry_file_name(ministry.names[0], year, "別添記入シート")
 
 
 def template_path(workspace, year: int, ministry: Ministry) -> Path:

@@ -12,6 +12,7 @@ from annex.feedback.conflicts import compose_conflict_email, notice_slot
 from annex.feedback.workbook import compose_feedback_email
 from annex.master.importer import read_annex_file
 from annex.master.store import read_master
+from annex.model.contract import feedback_attachment_name
 from annex.model.issues import Submission
 from annex.model.labels import format_instant
 from annex.model.ownership import ministries_in_annex
@@ -123,7 +124,7 @@ def reminder_attachment(workspace: Workspace, year: int, item: Due) -> tuple[Pat
     status, slug = item.status, item.ministry.slug
     if status.status == "差戻し" and status.sha256:
         path = feedback_folder(workspace, year) / feedback_file_name(slug, status.sha256)
-        name = f"検証結果_{slug}_{status.sha256[:8]}.xlsx"
+        name = feedback_attachment_name(item.ministry.names[0], year, status.sha256)
     else:
         path = template_path(workspace, year, item.ministry)
         name = path.name

@@ -62,6 +62,8 @@ def test_each_ministry_gets_only_its_own_feedback(smtp, tmp_path):
         html = msg.get_body(("html",)).get_content()
         [attachment] = list(msg.iter_attachments())
         data = attachment.get_content()
+        sub = next(s for s in result.submissions if s.ministry == abbr)
+        assert attachment.get_filename() == f"{ministry.names[0]}_2026検証結果_{sub.sha256[:8]}.xlsx"  # never a slug
         for other in by_slug:
             marker = _canary(other)
             if other != ministry.slug:

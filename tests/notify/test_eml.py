@@ -108,7 +108,7 @@ def test_annex_remind_after_the_deadline_saves_overdue_reminders_with_their_atta
     assert "【再提出のお願い】" in returned["Subject"] and "soumu.xlsx、2026年5月27日（水） 10:00 受付" in text
     assert "受信メール" not in text and "受信メール" not in returned.get_body(("html",)).get_content()  # no inbox folders
     [marked] = returned.iter_attachments()
-    assert marked.get_filename() == f"検証結果_mic_{RETURNED_SHA[:8]}.xlsx"
+    assert marked.get_filename() == f"総務省_2026検証結果_{RETURNED_SHA[:8]}.xlsx"
     import io
 
     assert openpyxl.load_workbook(io.BytesIO(marked.get_content()))["検証結果"]["A1"].value == "総務省の検証結果"
