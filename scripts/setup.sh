@@ -14,5 +14,5 @@ fi
 # The versions the suite runs on (constraints.txt; ./scripts/lock.sh regenerates it).
 python3 -m pip install -q --disable-pip-version-check -e ".[test]" -c constraints.txt
 # The Windows Japanese font names the workbooks use (ＭＳ Ｐゴシック …) → the IPAex fonts, for LibreOffice.
-$SUDO install -m 0644 scripts/fontconfig/65-annex-japanese.conf /etc/fonts/conf.d/65-annex-japanese.conf
+$SUDO install -D -m 0644 scripts/fontconfig/65-annex-japanese.conf /etc/fonts/conf.d/65-annex-japanese.conf
 $SUDO fc-cache -f >/dev/null 2>&1 || true
