@@ -507,8 +507,9 @@ def format_table(report: Report) -> str:
         for t in report.targets
     )
     d = report.data
+    planned = "planned (nothing generated or measured): " if d.get("planned") else ""
     return (
-        f"size {report.size}: {d['returns']} returns, {d['lines']:,} template lines, {d['bullets']:,} bullets in master(2025)"
+        f"size {report.size}: {planned}{d['returns']} returns, {d['lines']:,} template lines, {d['bullets']:,} bullets in master(2025)"
         f"{', ' + str(d['pages']) + ' pages' if 'pages' in d else ''}; load {report.load_before} → {report.load_after}; {report.started}\n\n"
         f"{head}\n"
         + "\n".join(rows)
@@ -530,15 +531,15 @@ def main(argv: list[str] | None = None) -> Report:
     args = parser.parse_args(argv)
     spec = SIZES[args.size]
     if not spec.run:
-        report = Report(
-            args.size,
-            {"returns": spec.ministries, "lines": spec.ministries * 500, "bullets": spec.bullets},
-            dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            {},
-        )
+        planned = {"planned": True, "returns": spec.ministries, "lines": spec.ministries * 500, "bullets": spec.bullets}
+        report = Report(args.size, planned, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), {}, load_before=load())
         report.not_run["all stages"] = (
             f"size {args.size} needs {spec.ministries} submitting bodies; its generator is not written yet"
         )
+        report.load_after = report.load_before
+        out = args.out or RESULTS / f"{args.size}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(format_table(report))
         return report
     data = ensure_data(args.size, fresh=args.regenerate)

@@ -85,3 +85,21 @@ def test_the_table_is_printed_with_targets(smoke):
     assert "| stage |" in smoke["printed"] and "| target |" in smoke["printed"]
     assert {t["target"] for t in smoke["targets"]} >= {"a feedback workbook ≤ 50 ms", "reading ≤ 1.5× the unzip floor"}
     assert all(isinstance(t["met"], bool) for t in smoke["targets"])
+
+
+def test_a_size_not_generated_yet_says_so_and_measures_nothing(tmp_path):
+    """M and L have no generator yet: the harness says "not run" rather than printing numbers."""
+    out = tmp_path / "M.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--size", "M", "--out", str(out)],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["stages"] == [] and report["bounds"] == {} and report["targets"] == []
+    assert report["data"]["planned"] is True and "all stages" in report["not_run"]
+    assert "not run" in proc.stdout
