@@ -58,7 +58,7 @@ from annex.model.contract import (
     quoted_items,
 )
 from annex.model.issues import Submission, SubmissionLine
-from annex.model.ownership import bullet_owners, ministries_in_annex
+from annex.model.ownership import bullet_owners, row_owners
 
 ChangeKind = Literal["added", "modified", "deleted", "not_updated"]
 OutcomeKind = Literal["unchanged", "applied", "conflict_lost", "drift_reverted", "not_merged"]
@@ -487,7 +487,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
 
     # -- 6. 未更新: bullets none of whose owners submitted ----------------------------------------
     submitted = set(submissions)
-    expected = set(ministries_in_annex(previous, tags, secretariat))
+    expected = _ministries_present(previous, owners, tags, secretariat)
     result.carried_over = sorted(expected - submitted, key=ministry_key)
     for r, c, b in work.bullets():
         if b.id in owners and b.id not in deleted and not submitted & set(owners[b.id]):
@@ -531,10 +531,23 @@ def _unchanged(change: Change, index: dict) -> bool:
     return found is not None and found[2].rendered() == change.old
 
 
+def _ministries_present(previous: Annex, owners: dict[str, list[str]], tags, secretariat) -> set[str]:
+    """The ministries that own a row or a bullet of master(Y-1) (= ministries_in_annex), from the
+    owners already computed for it: ownership is computed once per master, not again here."""
+    present: set[str] = set()
+    for _, _, row in previous.rows():
+        present.update(row_owners(row, tags, secretariat))
+        for column in COLUMNS:
+            for b in row.bullets(column):
+                present.update(owners[b.id] if b.id in owners else bullet_owners(row, column, b, tags, secretariat))
+    return present
+
+
 def _place(row: Row, column: Column, kept: list[Bullet], extra: list, located, tags, secretariat) -> list[Bullet]:
     """kept bullets in their order; each extra bullet after its ministry's last bullet (same 見出し first)."""
     if not extra:
         return kept
+    kept_owners = [bullet_owners(row, column, b, tags, secretariat) for b in kept]  # once per cell, not per extra bullet
     after: dict[int, list[tuple[tuple, Bullet]]] = defaultdict(list)  # index in kept (-1: at the end)
     for ministry, sort_key, bullet in extra:
         if ministry is None:  # a bullet moved here from the other column: its owners' place
@@ -542,7 +555,7 @@ def _place(row: Row, column: Column, kept: list[Bullet], extra: list, located, t
             ministry = owners[0]
         same_heading = [i for i, b in enumerate(kept) if bullet.heading and b.heading == bullet.heading]
         pool = same_heading or range(len(kept))
-        own = [i for i in pool if ministry in bullet_owners(row, column, kept[i], tags, secretariat)]
+        own = [i for i in pool if ministry in kept_owners[i]]
         anchor = own[-1] if own else (same_heading[-1] if same_heading else -1)
         after[anchor].append((sort_key, bullet))
     out: list[Bullet] = []

@@ -33,6 +33,7 @@ class TagResolver:
 
     def __post_init__(self) -> None:
         self._valid = list(self.ministries) + list(self.pseudo_tags)
+        self._valid_set = frozenset(self._valid)  # spelled() runs per tag of every submitted line
         self._by_key = {comparison_key(t): t for t in self._valid}
         self._order = {abbr: i for i, abbr in enumerate(self.ministries)}
 
@@ -50,7 +51,7 @@ class TagResolver:
 
     def spelled(self, tags: list[str]) -> list[str]:
         """tags in the abbreviation table's spelling: each configured alias replaced by its target."""
-        return [self.aliases.get(t, t) if t not in self._valid else t for t in tags]
+        return [self.aliases.get(t, t) if t not in self._valid_set else t for t in tags]
 
     def suggest(self, tag: str) -> str | None:
         """The valid tag this one most likely meant (width/space variants first, then fuzzy)."""
