@@ -74,7 +74,7 @@ ACRONYM_RE = re.compile(r"(?<![A-Za-z0-9_\-./@:#&'])[A-Z]{2,}s?(?![A-Za-z0-9_\-.
 ENGLISH_WORD_RE = re.compile(r"[A-Za-z]{2,}")
 
 
-def _in_english_phrase(text: str, start: int, end: int) -> bool:
+def in_english_phrase(text: str, start: int, end: int) -> bool:
     before = text[max(0, start - 12) : start]
     after = text[end : end + 12]
     return bool(re.search(r"[A-Za-z][a-z]+ $", before) or re.match(r" [A-Za-z]?[a-z]+", after))
@@ -88,7 +88,7 @@ def acronym_width(text: str) -> list[Hit]:
     return [
         Hit("N-WIDTH-ACRONYM", m.start(), m.end(), m.group(0), to_full(m.group(0)))
         for m in ACRONYM_RE.finditer(text)
-        if m.group(0) not in ACRONYM_ALLOW and not _in_english_phrase(text, m.start(), m.end())
+        if m.group(0) not in ACRONYM_ALLOW and not in_english_phrase(text, m.start(), m.end())
     ]
 
 

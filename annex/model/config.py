@@ -21,7 +21,7 @@ from annex.model.labels import JST
 from annex.model.rules import BLOCKING, RULES
 from annex.model.tags import TagResolver
 
-CONFIG_FILES = ("annex.yaml", "ministries.yaml", "tags.yaml", "notation.yaml")
+CONFIG_FILES = ("annex.yaml", "ministries.yaml", "tags.yaml", "notation.yaml", "variants.yaml")
 BUNDLED = "bundled:"
 
 
@@ -138,6 +138,7 @@ class Config(BaseModel):
     sources: dict[str, str]  # file name → path it was read from
     # notation.yaml as read: a prh-format dictionary, parsed (and its specs run) by annex.lint
     notation: dict[str, Any] = Field(default_factory=dict)
+    variants: dict[str, Any] = Field(default_factory=dict)  # variants.yaml: 表記ゆれ terms for annex lint (prh format)
 
     @property
     def year(self) -> int:
@@ -250,12 +251,14 @@ def load_config(config_dir: Path | None) -> Config:
             raise ConfigError(describe_validation_error(exc, label)) from None
         sources[name] = label
     notation, sources["notation.yaml"] = _read_yaml("notation.yaml", config_dir)
+    variants, sources["variants.yaml"] = _read_yaml("variants.yaml", config_dir)
     config = Config(
         settings=parts["annex.yaml"],
         ministry_table=parts["ministries.yaml"],
         tag_settings=parts["tags.yaml"],
         sources=sources,
         notation=notation,
+        variants=variants,
     )
     _check_consistency(config)
     return config
