@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 FW_OFFSET = 0xFEE0
 FW_LATIN = "Ａ-Ｚａ-ｚ"
@@ -148,20 +149,25 @@ PAIRS = {"（": "）", "(": ")", "「": "」", "『": "』", "【": "】", "＜"
 CLOSERS = {v: k for k, v in PAIRS.items()}
 
 
-def _pairs(text: str) -> tuple[list[tuple[int, int]], list[int]]:
+BRACKET_RE = re.compile("[" + re.escape("".join(PAIRS) + "".join(CLOSERS)) + "]")
+
+
+@lru_cache(maxsize=8)  # three rules ask for the same text's pairs in a row
+def _pairs(text: str) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...]]:
     """Matched (open, close) positions, with 「(…）」 matched as one pair; unmatched positions."""
     stack: list[int] = []
     matched, unmatched = [], []
-    for i, c in enumerate(text):
+    for m in BRACKET_RE.finditer(text):
+        i, c = m.start(), m.group(0)
         if c in PAIRS:
             stack.append(i)
-        elif c in CLOSERS:
+        else:
             want = {CLOSERS[c]} | ({"(", "（"} if c in ")）" else set())
             if stack and text[stack[-1]] in want:
                 matched.append((stack.pop(), i))
             else:
                 unmatched.append(i)
-    return matched, unmatched + stack
+    return tuple(matched), tuple(unmatched + stack)
 
 
 def unpaired_bracket(text: str) -> list[Hit]:

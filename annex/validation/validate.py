@@ -523,6 +523,8 @@ def _notation(item: _Pending, ref: Reference) -> list[Issue]:
         sentence = line.field.strip() in TABLE_FIELDS
         text, before = row["text"], line.raw.get("previous_text", "")
         # a spelling carried over from the published text is the secretariat's matter (annex lint), not this edit's
+        if text == before:
+            continue  # the heading was edited, not the text: its spelling is as published
         published = {k for h in lint_text(before, sentence=sentence, dictionary=ref.dictionary) for k in _hit_keys(h, before)}
         for hit in lint_text(text, sentence=sentence, dictionary=ref.dictionary):
             if sev.get(hit.code) == "off" or _hit_keys(hit, text) & published:
