@@ -126,8 +126,19 @@ def mixed_token(text: str) -> list[Hit]:
             continue  # an English word beside a full-width digit is the digit rule's
         if re.match(r"[.．][0-9０-９]", text[m.end() : m.end() + 2]):
             continue  # a version number (ＡＢＣＩ3.0) is a name, whose width the rule cannot know
-        out.append(Hit("N-WIDTH-MIXED", m.start(), m.end(), token, to_full(token)))
+        house = house_width(token)
+        if house != token:  # 「ＴＩＭＳＳ2023」 is already the house style: full-width letters, a 4-digit year
+            out.append(Hit("N-WIDTH-MIXED", m.start(), m.end(), token, house))
     return out
+
+
+def house_width(token: str) -> str:
+    """Letters full width; a one-digit number full width, longer numbers half width (ＣＯ２, Ｇ７, ＴＩＭＳＳ2023)."""
+    parts = re.split(r"([0-9０-９]+)", token)
+    return "".join(
+        (to_full(p) if len(p) == 1 else to_half(p)) if p and p[0] in "0123456789０１２３４５６７８９" else to_full(p)
+        for p in parts
+    )
 
 
 SYMBOL_FIXES = {"%": "％", "~": "～", "〜": "～"}

@@ -44,7 +44,7 @@ def _found(report, code):
 CORPUS_FIGURES = {
     "N-WIDTH-ACRONYM": 5,  # AI ×2 (「AI 時代」 twice), LLM, 「広島 AI プロセス」, 「マナビ DX」 (§2.3 #1, #2)
     "N-WIDTH-DIGIT": 24,  # the HW one-digit tokens: 「令和 6年 5 月」, 「1 大学２学部 5 学科」 (§2.3 #12, #13)
-    "N-WIDTH-MIXED": 6,  # 「ＣＯ2」, 「ポスト５G」 ×3, 「ＴＩＭＳＳ2023」, …(§2.3 #3, #28)
+    "N-WIDTH-MIXED": 4,  # 「ＣＯ2」, 「ポスト５G」 ×3 (§2.3 #3, #28); 「ＴＩＭＳＳ2023」 is already the house style
     "N-WIDTH-SYMBOL": 2,  # 「100%」, 「<別冊付録>」 (§2.3 #29, #31)
     "N-BRACKET-WIDTH": 8,  # 4 「(…）」 and 4 「(…)」 around sentences (§2.3 #17, #18)
     "N-SPACE-BRACKET": 1,
@@ -54,7 +54,6 @@ CORPUS_FIGURES = {
     "N-SENTENCE-END": 3,  # 「…を支援」「…を推進」「…協議」 before the tag block (§2.3 #10)
     "N-DICTIONARY": 2,  # 「一人ひとり」 ×2 (§1 kanji/kana)
     "A-VARIANT": 17,  # ＣＯ₂/省ＣＯ2, AI ×3, LLM, マナビ DX, 子供 ×2, 関係府省庁 ×3, をはじめ ×4, 身に付 (§2.2, §2.3 #8, #32–34)
-    "A-TAGS-MISSING": 2,
     "A-TAG-UNLISTED": 2,  # NISC, 個情委 (§2.3 #4, #6)
     "A-TAG-ORDER": 4,  # 【デジ、科技、総】【文、総】【経、厚】【科技、総、文、経、防、外】 (§2.3 #9)
     "A-MEASURE-MARKER": 4,  # ○ (U+25CB) in four plan items (§2.3 #24)
@@ -73,7 +72,7 @@ def test_corpus_hits_are_the_cases_the_research_found(corpus_report):
     assert _found(r, "A-MEASURE-MARKER") == ["○"] * 4
     assert _found(r, "N-COUNTER") == ["箇"]
     assert sorted(_found(r, "N-NUMERAL-TSU")) == ["1 つ", "９つ"]
-    assert {"ＣＯ2", "５G"} <= set(_found(r, "N-WIDTH-MIXED"))
+    assert sorted(_found(r, "N-WIDTH-MIXED")) == sorted(["ＣＯ2", "５G", "５G", "５G"])
     variants = {(h.found, h.fixed) for h in r.hits["A-VARIANT"]}
     assert ("ＣＯ₂", "ＣＯ２") in variants and ("AI", "ＡＩ") in variants and ("子供", "子ども") in variants
     # the quoted Basic Plan is reported, never corrected
