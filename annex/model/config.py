@@ -107,6 +107,14 @@ class Settings(_Strict):
         description="規則コード → error / warning / off（既定の重大度を変える場合のみ。off は表記の規則のみ）",
     )
 
+    @field_validator("rule_severities", mode="before")
+    @classmethod
+    def _off_as_written(cls, value: Any) -> Any:
+        # YAML reads a bare off as false: the secretariat wrote off, and means it
+        if isinstance(value, dict):
+            return {k: "off" if v is False else v for k, v in value.items()}
+        return value
+
     @field_validator("deadline")
     @classmethod
     def _deadline_in_jst(cls, value: dt.datetime) -> dt.datetime:
