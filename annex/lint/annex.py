@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from annex.lint.dictionary import Entry
-from annex.lint.text import in_english_phrase, lint_text
+from annex.lint.text import context, in_english_phrase, lint_text
 from annex.model.annex import Annex
 from annex.model.issues import Location
 from annex.model.labels import COLUMN_LABELS
@@ -201,7 +201,16 @@ def lint_annex(
     items = list(texts(annex))
     for item in items:
         for h in lint_text(item.text, sentence=item.sentence, dictionary=dictionary):
-            add(h.code, item.place, h.start, item.quoted, found=h.found, fixed=h.fixed, detail=h.detail)
+            add(
+                h.code,
+                item.place,
+                h.start,
+                item.quoted,
+                found=h.found,
+                fixed=h.fixed,
+                detail=h.detail,
+                context=context(item.text, h),
+            )
     for _form, majority, counts, occurrences in variants(items, variant_dictionary):
         shown = "・".join(f"{f} {n}件" for f, n in counts.most_common())
         for item, at, found in occurrences:

@@ -31,6 +31,14 @@ class Hit:
     detail: str = ""  # a rule's own words for the message (e.g. the era arithmetic)
 
 
+def context(text: str, hit: Hit, width: int = 6) -> str:
+    """The hit with a few characters either side, as the officer finds it in the cell."""
+    before = ("…" if hit.start > width else "") + text[max(0, hit.start - width) : hit.start]
+    after = text[hit.end : hit.end + width] + ("…" if hit.end + width < len(text) else "")
+    found = text[hit.start : hit.end]
+    return before + ("（空白）" if found and not found.strip() else found) + after
+
+
 def to_full(text: str) -> str:
     """ASCII letters, digits and symbols → full width (the house style for acronyms and 1-digit numbers)."""
     return "".join(chr(ord(c) + FW_OFFSET) if "!" <= c <= "~" else c for c in text)

@@ -31,7 +31,7 @@ from annex.distribute.template import checksum_lines, plan_templates
 from annex.intake.preflight import column_index, column_letter
 from annex.intake.reader import Grid, RawWorkbook
 from annex.lint import dictionary as notation_dictionary
-from annex.lint.text import lint_text
+from annex.lint.text import context, lint_text
 from annex.model.annex import Annex
 from annex.model.config import Config
 from annex.model.contract import (
@@ -531,7 +531,14 @@ def _notation(item: _Pending, ref: Reference) -> list[Issue]:
                 continue
             where = Location(sub.file, SHEET_ENTRY, line.cells.get("text"), line.item_id, hit.start)
             issues.append(
-                rule(hit.code).issue(where, _severity(hit.code, sev), found=hit.found, fixed=hit.fixed, detail=hit.detail)
+                rule(hit.code).issue(
+                    where,
+                    _severity(hit.code, sev),
+                    found=hit.found,
+                    fixed=hit.fixed,
+                    detail=hit.detail,
+                    context=context(text, hit),
+                )
             )
     return issues
 

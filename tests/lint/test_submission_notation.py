@@ -61,6 +61,7 @@ def test_a_notation_hit_is_a_warning_at_cell_and_character_with_its_correction(t
     assert counter.severity == "warning" and counter.location.cell == f"H{rows[0]}"
     assert counter.suggestion == "「箇」を「か」にしてください。"
     assert notation[("N-WIDTH-ACRONYM", 15)].suggestion == "「AI」を「ＡＩ」にしてください。"
+    assert "（「…実施し、AI（空白）人材を育成。」）" in notation[("N-SPACE", 17)].message  # where the space is, as written
     assert sub.verdict == "受理（警告あり）"
     line = next(ln for ln in sub.lines if ln.excel_row == rows[0])
     assert line.text == EDITED  # reported, never applied
