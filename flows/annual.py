@@ -23,6 +23,7 @@ from flows.steps import mail_feedback, send_mail, validate_all
 from tasks.collect import collect, load_reference
 from tasks.distribute import previous_master
 from tasks.feedback import feedback_workbooks, send_conflict_notice
+from tasks.lint import lint
 from tasks.merge import merge
 from tasks.publish import publish
 from tasks.render import render
@@ -93,10 +94,12 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
         note(f"統合: 受理された {len(accepted)} 府省の提出物を前年度マスターに反映します（再掲の照合を含む）")
         merged = merge(ws, year, accepted, received=len(received))
         mail |= notify_conflicts(ws, year, merged)
+        linted = lint(ws, year)
+        note(f"表記チェック: {linted.report.total} 件（output/{year}/lint.xlsx）")
         note("出力: Word と PDF を作成します")
         rendered = render(ws, year)
         ministries = ministry_table(ws, year, entries)
-        files = [*merged.written, *rendered.written, *paths.values(), ws.output(year) / "run.json"]
+        files = [*merged.written, *linted.paths, *rendered.written, *paths.values(), ws.output(year) / "run.json"]
         summary = build_summary(
             ws,
             year,
@@ -109,11 +112,13 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
             unattributed=collect_steps.unattributed(pairs, ws.config.ministry_by_abbr),
             flow_run_id=flow_run.get_id(),
             seconds=time.monotonic() - started,
+            lint=linted.report.counts(),
         )
         links = {
             "別添（Word）": rendered.docx_path,
             "別添（PDF）": rendered.pdf_path,
             "マスター": ws.output(year) / "master.xlsx",
+            "表記チェック": ws.output(year) / "lint.xlsx",
             **{f"フィードバック {Path(p).name}": p for p in paths.values()},
         }
         publish(ws, year, summary, ministries, {k: v for k, v in links.items() if v})

@@ -351,6 +351,21 @@ def status_command(
 
 
 @app.command(
+    "lint", cls=JapaneseCommand, options_metavar="[オプション]", short_help="マスターの表記（公用文・表記ゆれ）を確認する"
+)
+def lint_command(year: YearOpt = None, workspace: WorkspaceOpt = Path(".")) -> None:
+    """マスター（別添全体）の表記を確認し、規則ごとの件数を表示して output/<年度>/lint.json と lint.xlsx に書き出します（記載は変更しません）。"""
+    ws = Workspace.at(workspace)
+    from annex.workspace.lint import lint_year
+
+    result = lint_year(ws, ws.year(year))
+    for line in result.lines():
+        say(line)
+    for path in result.paths:
+        say(f"  出力: {path}")
+
+
+@app.command(
     "serve", cls=JapaneseCommand, options_metavar="[オプション]", short_help="フローをスケジュール付きで登録・待ち受ける"
 )
 def serve_command(workspace: WorkspaceOpt = Path("."), verbose: VerboseOpt = False) -> None:
@@ -464,7 +479,20 @@ def relisted_command(
 
 
 # `annex --help` lists the commands in the order of the year's work, not of their definition.
-YEAR_ORDER = ("init", "import", "distribute", "validate", "merge", "relisted", "render", "run", "remind", "status", "serve")
+YEAR_ORDER = (
+    "init",
+    "import",
+    "distribute",
+    "validate",
+    "merge",
+    "relisted",
+    "lint",
+    "render",
+    "run",
+    "remind",
+    "status",
+    "serve",
+)
 app.registered_commands.sort(key=lambda command: YEAR_ORDER.index(command.name))
 
 

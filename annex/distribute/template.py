@@ -605,9 +605,7 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str
         rows.append((f"［{group_title}］",))
         for rule in rules_in_group(group):
             severity = (severities or {}).get(rule.code, rule.severity)  # the same override the validator applies
-            rows.append(
-                (rule.title, "エラー（差戻し）" if severity == "error" else "警告", guide_text(rule.guide, plan), rule.code)
-            )
+            rows.append((rule.title, SEVERITY_GUIDE[severity], guide_text(rule.guide, plan), rule.code))
     rows.append(())
     rows.append(("■ 略称表（担当府省に使える略称）",))
     rows.append(("略称", "府省名"))
@@ -623,6 +621,7 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str
     return rows
 
 
+SEVERITY_GUIDE = {"error": "エラー（差戻し）", "warning": "警告", "off": "確認しない"}
 GUIDE_WIDTHS = (26, 17, 80, 21)  # 「エラー（差戻し）」 and every rule code on one line
 GUIDE_TABLE_HEADS = {("列", "記入", "説明"), ("確認項目", "区分", "内容", "コード"), ("略称", "府省名"), ("番号", "内容")}
 

@@ -141,7 +141,7 @@ def _write_results(ws: Any, sub: Submission, sheets: set[str], ministry_name: st
             loc.cell or "",
             loc.item_id or "",
             RULES[issue.rule].title if issue.rule in RULES else "",
-            issue.message,
+            (f"{loc.offset + 1}文字目: " if loc.offset is not None else "") + issue.message,
             issue.suggestion or "",
             issue.rule,
         )
@@ -244,7 +244,8 @@ def feedback_context(config: Config, sub: Submission, attachment: str | None, in
             "severity": SEVERITY_JA[i.severity],
             "code": i.rule,
             "title": RULES[i.rule].title if i.rule in RULES else i.rule,
-            "where": "!".join(x for x in (i.location.sheet, i.location.cell) if x),
+            "where": "!".join(x for x in (i.location.sheet, i.location.cell) if x)
+            + (f"（{i.location.offset + 1}文字目）" if i.location.offset is not None else ""),
             "item_id": i.location.item_id or "",
             "message": i.message,
             "suggestion": i.suggestion or "",

@@ -21,7 +21,7 @@ from annex.model.labels import JST
 from annex.model.rules import BLOCKING, RULES
 from annex.model.tags import TagResolver
 
-CONFIG_FILES = ("annex.yaml", "ministries.yaml", "tags.yaml")
+CONFIG_FILES = ("annex.yaml", "ministries.yaml", "tags.yaml", "notation.yaml", "variants.yaml")
 BUNDLED = "bundled:"
 
 
@@ -102,9 +102,18 @@ class Settings(_Strict):
     smtp: Smtp
     reminders: Reminders = Field(default_factory=Reminders)
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
-    rule_severities: dict[str, Literal["error", "warning"]] = Field(
-        default_factory=dict, description="規則コード → error / warning（既定の重大度を変える場合のみ）"
+    rule_severities: dict[str, Literal["error", "warning", "off"]] = Field(
+        default_factory=dict,
+        description="規則コード → error / warning / off（既定の重大度を変える場合のみ。off は表記の規則のみ）",
     )
+
+    @field_validator("rule_severities", mode="before")
+    @classmethod
+    def _off_as_written(cls, value: Any) -> Any:
+        # YAML reads a bare off as false: the secretariat wrote off, and means it
+        if isinstance(value, dict):
+            return {k: "off" if v is False else v for k, v in value.items()}
+        return value
 
     @field_validator("deadline")
     @classmethod
@@ -135,6 +144,9 @@ class Config(BaseModel):
     ministry_table: MinistryTable
     tag_settings: TagSettings
     sources: dict[str, str]  # file name → path it was read from
+    # notation.yaml as read: a prh-format dictionary, parsed (and its specs run) by annex.lint
+    notation: dict[str, Any] = Field(default_factory=dict)
+    variants: dict[str, Any] = Field(default_factory=dict)  # variants.yaml: 表記ゆれ terms for annex lint (prh format)
 
     @property
     def year(self) -> int:
@@ -246,8 +258,15 @@ def load_config(config_dir: Path | None) -> Config:
         except ValidationError as exc:
             raise ConfigError(describe_validation_error(exc, label)) from None
         sources[name] = label
+    notation, sources["notation.yaml"] = _read_yaml("notation.yaml", config_dir)
+    variants, sources["variants.yaml"] = _read_yaml("variants.yaml", config_dir)
     config = Config(
-        settings=parts["annex.yaml"], ministry_table=parts["ministries.yaml"], tag_settings=parts["tags.yaml"], sources=sources
+        settings=parts["annex.yaml"],
+        ministry_table=parts["ministries.yaml"],
+        tag_settings=parts["tags.yaml"],
+        sources=sources,
+        notation=notation,
+        variants=variants,
     )
     _check_consistency(config)
     return config
@@ -276,6 +295,10 @@ def _check_consistency(config: Config) -> None:
         if code not in RULES:
             raise ConfigError(
                 f"{config.sources['annex.yaml']}: キー「rule_severities.{code}」— そのような規則コードはありません（記入要領の規則一覧を参照）"
+            )
+        if severity == "off" and RULES[code].group not in ("notation", "annex"):
+            raise ConfigError(
+                f"{config.sources['annex.yaml']}: キー「rule_severities.{code}」— off にできるのは表記の規則（N-・A-）だけです"
             )
         if code in BLOCKING and severity != "error":
             raise ConfigError(

@@ -17,6 +17,7 @@ class Location:
     sheet: str | None = None
     cell: str | None = None  # A1 notation
     item_id: str | None = None
+    offset: int | None = None  # 0-based character position in the cell's text, for notation rules
 
     def __str__(self) -> str:
         parts = [self.file]
@@ -24,6 +25,8 @@ class Location:
             parts.append(self.sheet + (f"!{self.cell}" if self.cell else ""))
         if self.item_id:
             parts.append(f"項目ID {self.item_id}")
+        if self.offset is not None:
+            parts.append(f"{self.offset + 1}文字目")
         return " / ".join(parts)
 
 

@@ -30,6 +30,8 @@ from rapidfuzz import fuzz, process
 from annex.distribute.template import checksum_lines, plan_templates
 from annex.intake.preflight import column_index, column_letter
 from annex.intake.reader import Grid, RawWorkbook
+from annex.lint import dictionary as notation_dictionary
+from annex.lint.text import context, lint_text
 from annex.model.annex import Annex
 from annex.model.config import Config
 from annex.model.contract import (
@@ -47,6 +49,7 @@ from annex.model.contract import (
     RELISTED_VALUE,
     SHEET_ENTRY,
     SHEET_META,
+    TABLE_FIELDS,
     TEMPLATE_VERSION,
     locked_checksum,
     preamble_items,
@@ -82,10 +85,12 @@ class Reference:
     row_ids: set[str] = field(default_factory=set)
     severities: dict[str, str] = field(default_factory=dict)  # rule code → "error"/"warning": config's override hook
     source_digest: str = ""  # SHA-256 of the file master(Y-1) was read from ("" without one)
+    dictionary: list = field(default_factory=list)  # annex.lint.dictionary entries (config/notation.yaml)
 
     @classmethod
     def for_annex(cls, config: Config, year: int, annex: Annex | None) -> "Reference":
         ref = cls(config, year, annex, severities=dict(config.settings.rule_severities))
+        ref.dictionary = notation_dictionary.parse(config.notation, config.sources.get("notation.yaml", "notation.yaml"))
         if annex is not None:
             ref.plans = {plan.ministry: plan for plan in plan_templates(annex, config, year)}
             ref.bullets = annex.bullet_index()
@@ -496,6 +501,48 @@ def _line_issue(code: str, column: str, item: _Pending, i: int, ref: Reference) 
     return _issue(sev, code, file, cell, it)
 
 
+def _hit_keys(hit, text: str) -> set[tuple[str, str, str]]:
+    """A hit as recognised in another version of the text: its rule with the few characters on
+    either side (either is enough: an edit next to it changes only one), numbers blurred (the edit
+    that turns 240 件 into 260 件 did not write the space)."""
+    left = text[max(0, hit.start - 4) : hit.end].translate(_BLUR_DIGITS)
+    right = text[hit.start : hit.end + 4].translate(_BLUR_DIGITS)
+    return {(hit.code, "<", left), (hit.code, ">", right)}
+
+
+_BLUR_DIGITS = str.maketrans("0123456789０１２３４５６７８９", "0000000000００００００００００")
+
+
+def _notation(item: _Pending, ref: Reference) -> list[Issue]:
+    """Notation hits (annex.lint) in the text the ministry wrote, each at its cell and character:
+    warnings with the corrected span; nothing is rewritten. Quoted lines are never own_text."""
+    sub, sev, issues = item.submission, ref.severities, []
+    for line, row in zip(sub.lines, item.rows):
+        if not row["own_text"] or line.action == ACTION_DELETE or not row["text"].strip():
+            continue
+        sentence = line.field.strip() in TABLE_FIELDS
+        text, before = row["text"], line.raw.get("previous_text", "")
+        # a spelling carried over from the published text is the secretariat's matter (annex lint), not this edit's
+        if text == before:
+            continue  # the heading was edited, not the text: its spelling is as published
+        published = {k for h in lint_text(before, sentence=sentence, dictionary=ref.dictionary) for k in _hit_keys(h, before)}
+        for hit in lint_text(text, sentence=sentence, dictionary=ref.dictionary):
+            if sev.get(hit.code) == "off" or _hit_keys(hit, text) & published:
+                continue
+            where = Location(sub.file, SHEET_ENTRY, line.cells.get("text"), line.item_id, hit.start)
+            issues.append(
+                rule(hit.code).issue(
+                    where,
+                    _severity(hit.code, sev),
+                    found=hit.found,
+                    fixed=hit.fixed,
+                    detail=hit.detail,
+                    context=context(text, hit),
+                )
+            )
+    return issues
+
+
 def _footnote_marks(sub: Submission, plan, ref: Reference) -> list[Issue]:
     """Read the ［注N］ marks out of each line's 記載内容 (line.text becomes the text without them,
     line.footnotes / footnote_offsets where they stood); a mark typed in another form, a mark
@@ -638,6 +685,8 @@ def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[
         for index, code, column in validate_lines(frame):
             item, i = offsets[index]
             item.submission.issues.append(_line_issue(code, column, item, i, ref))
+        for item in pending:
+            item.submission.issues.extend(_notation(item, ref))
     for sub in submissions:
         sub.issues = _dedupe(sub.issues)
         sub.issues.sort(key=_issue_order)
@@ -669,7 +718,7 @@ def _cell_sort(cell: str | None) -> tuple[int, int]:
 
 def _issue_order(issue: Issue) -> tuple:
     level = 0 if issue.rule.startswith("F-") else 1 if issue.rule.startswith("S-") else 2
-    return (level, _cell_sort(issue.location.cell), issue.rule)
+    return (level, _cell_sort(issue.location.cell), issue.location.offset or 0, issue.rule)
 
 
 def rejected_unreadable(file: str, sha256: str, code: str, detail: str) -> Submission:

@@ -35,6 +35,7 @@ def build_summary(
     unattributed: list[str],
     flow_run_id: str | None,
     seconds: float,
+    lint: dict[str, int] | None = None,
 ) -> dict:
     counts = merge.counts
     relisted = merge.relisted
@@ -60,6 +61,8 @@ def build_summary(
         },
         "warnings": list(merge.warnings),
         "issues_by_rule": dict(sorted(issues.items())),
+        # annex lint of master(Y): hits per notation rule (output/<Y>/lint.json has the places)
+        "lint": {"total": sum((lint or {}).values()), "by_rule": {k: v for k, v in (lint or {}).items() if v}},
         "feedback_mail": mail_counts(mail),
         "pdf": {"produced": render.pdf_produced, "pages": render.pages, "reason": render.pdf_reason},
         "files": sorted(str(p.relative_to(workspace.root)) for p in files),
@@ -131,6 +134,10 @@ def summary_lines(summary: dict) -> list[str]:
         for code, n in sorted(summary["issues_by_rule"].items(), key=lambda kv: (-kv[1], kv[0])):
             title = RULES[code].title if code in RULES else code
             lines.append(f"    {title}（{code}）{n}件")
+    if "lint" in summary:
+        lines.append(
+            f"  表記チェック（マスター全体）: {summary['lint']['total']} 件 — output/{summary['year']}/lint.xlsx で確認してください"
+        )
     if summary["feedback_mail"]:
         lines.append("  メール: " + _mail_line(summary["feedback_mail"]))
         if any("saved" in outcomes for outcomes in summary["feedback_mail"].values()):

@@ -100,8 +100,14 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace):
         "annex-context.json",
         "annex.docx",
         "annex-review.docx",
+        "lint.json",
+        "lint.xlsx",
         "run.json",
     } <= names
+    # the notation report of the merged master: its total is the sum of its rules, and named in the summary
+    lint = json.loads((sample_workspace / "output" / "2026" / "lint.json").read_text(encoding="utf-8"))
+    assert summary["lint"]["total"] == lint["total"] == sum(summary["lint"]["by_rule"].values()) > 0
+    assert f"表記チェック（マスター全体）: {lint['total']} 件" in out
     assert len([f for f in summary["files"] if "/feedback/" in f]) == 22
     if summary["pdf"]["produced"]:
         assert (sample_workspace / "output" / "2026" / "annex.pdf").read_bytes().startswith(b"%PDF-")

@@ -123,7 +123,8 @@ def test_text_is_read_verbatim_never_as_numbers_or_missing(tmp_path, pool, env):
     [sub] = _validate(pool, env, path)
     texts = {ln.excel_row: ln.text for ln in sub.lines}
     assert [texts[r] for r in rows] == ["00123", "NA", "=1+2 と書いた計画", "1e3"]
-    assert sub.verdict == "受理", sub.issues
+    # accepted; the notation warnings these odd texts get (no 「。」, a space) are tests/lint's matter
+    assert sub.accepted and not [i for i in sub.issues if not i.rule.startswith("N-")], sub.issues
 
 
 def test_line_rules_are_located(tmp_path, pool, env):
@@ -198,19 +199,19 @@ def test_a_downgraded_outdated_template_still_has_its_lines_read_and_checked(tmp
     clean, wb, owned = _template_copy(tmp_path, name="clean.xlsx")
     _set_meta(wb, "template_version", "2025.1")
     ws = wb[SHEET_ENTRY]
-    ws[f"H{owned[0]}"], ws[f"L{owned[0]}"] = "古い様式で修正した記載", "修正"
+    ws[f"H{owned[0]}"], ws[f"L{owned[0]}"] = "古い様式で修正した記載。", "修正"
     wb.save(clean)
     faulty, wb, owned = _template_copy(tmp_path, name="faulty.xlsx")
     _set_meta(wb, "template_version", "2025.1")
     ws = wb[SHEET_ENTRY]
-    ws[f"H{owned[0]}"], ws[f"L{owned[0]}"] = "ｶﾞｽの供給", "修正"
+    ws[f"H{owned[0]}"], ws[f"L{owned[0]}"] = "ｶﾞｽの供給。", "修正"
     wb.save(faulty)
 
     ok, bad = _validate(pool, downgraded, clean, faulty)
     assert [(i.rule, i.severity) for i in ok.issues] == [("F-OUTDATED", "warning")]
     assert ok.verdict == "受理（警告あり）"
     edited = next(ln for ln in ok.lines if ln.excel_row == owned[0])
-    assert edited.text == "古い様式で修正した記載" and edited.action == "修正"  # the edit reaches merge
+    assert edited.text == "古い様式で修正した記載。" and edited.action == "修正"  # the edit reaches merge
     assert [(i.rule, i.severity, i.location.cell) for i in bad.issues] == [
         ("F-OUTDATED", "warning", None),
         ("L-HALFWIDTH-KANA", "error", f"H{owned[0]}"),
@@ -234,7 +235,7 @@ def test_severity_overrides_reach_every_issue_but_never_accept_an_unread_submiss
     overridden = (d, dataclasses.replace(ref, severities=severities))
     lines, wb, owned = _template_copy(tmp_path, name="lines.xlsx")
     ws = wb[SHEET_ENTRY]
-    ws[f"H{owned[0]}"], ws[f"L{owned[0]}"] = "ガ―スの供給", "修正"
+    ws[f"H{owned[0]}"], ws[f"L{owned[0]}"] = "ガ―スの供給。", "修正"
     s = _spare_row(ws)
     ws[f"F{s}"], ws[f"H{s}"], ws[f"I{s}"], ws[f"L{s}"] = "今後の取組方針", ws[f"H{owned[1]}"].value, "文", "新規"
     wb.save(lines)
@@ -248,7 +249,8 @@ def test_severity_overrides_reach_every_issue_but_never_accept_an_unread_submiss
     text.write_text("府省,記載\n文,テキスト\n", encoding="utf-8")
 
     subs = _validate(pool, overridden, lines, no_sheet, unknown, text)
-    assert [(i.rule, i.severity, i.location.cell) for i in subs[0].issues] == [
+    # the copied bullet's published spaces get notation warnings on the new line: tests/lint's matter
+    assert [(i.rule, i.severity, i.location.cell) for i in subs[0].issues if not i.rule.startswith("N-")] == [
         ("L-LOOKALIKE", "error", f"H{owned[0]}"),
         ("X-DUPLICATE-TEXT", "error", f"H{s}"),
     ]
