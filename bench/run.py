@@ -418,8 +418,9 @@ def domain_stages(report: Report, work: Path, *, pdf: bool) -> None:
     )
 
 
-def prefect_stages(report: Report, work: Path) -> None:
-    """`annex run` in a child process: Prefect's temporary server, then a `prefect server` of ours."""
+def prefect_stages(report: Report, work: Path, server: str | None = None) -> None:
+    """`annex run` in a child process: Prefect's temporary server, then a `prefect server` of ours
+    (or the one at ``server``, already running: the test suite's, whose start-up it does not pay)."""
     home = DATA / "prefect-home"  # kept between harness runs, like a user's ~/.prefect
     home.mkdir(parents=True, exist_ok=True)
     empty = work / "empty_flow.py"
@@ -444,8 +445,11 @@ def prefect_stages(report: Report, work: Path) -> None:
     server_home = home / "server"
     shutil.rmtree(server_home, ignore_errors=True)
     server_home.mkdir()
-    with prefect_server(server_home) as (url, started):
-        report.bounds["prefect server start (not in the runs below)"] = started
+    with _server(server_home, server) as (url, started):
+        if started is None:
+            report.not_run["prefect server start (not in the runs below)"] = f"--server {url}: already running"
+        else:
+            report.bounds["prefect server start (not in the runs below)"] = started
         env = prefect_env(server_home, url)
         floor, _, _ = timed_child([sys.executable, str(empty)], env, 300)
         report.bounds["prefect: empty flow, running server"] = floor
@@ -453,6 +457,16 @@ def prefect_stages(report: Report, work: Path) -> None:
         report.stages.append(
             Stage("annex run (running server)", wall, lines, "lines", mib, "prefect: empty flow, running server", floor)
         )
+
+
+@contextlib.contextmanager
+def _server(home: Path, url: str | None):
+    """(API URL, seconds it took to start): ours, or the one given (None: not started here)."""
+    if url:
+        yield url, None
+        return
+    with prefect_server(home) as started:
+        yield started
 
 
 def check_targets(report: Report) -> None:
@@ -528,6 +542,7 @@ def main(argv: list[str] | None = None) -> Report:
     parser.add_argument("--no-prefect", action="store_true", help="skip the `annex run` stages")
     parser.add_argument("--regenerate", action="store_true", help="make the data again")
     parser.add_argument("--out", type=Path, help="JSON file (default bench/results/<size>.json)")
+    parser.add_argument("--server", help="API URL of a running Prefect server to use instead of starting one")
     args = parser.parse_args(argv)
     spec = SIZES[args.size]
     if not spec.run:
@@ -556,7 +571,7 @@ def main(argv: list[str] | None = None) -> Report:
         if args.no_prefect:
             report.not_run["annex run"] = "--no-prefect"
         else:
-            prefect_stages(report, work)
+            prefect_stages(report, work, args.server)
     report.load_after = load()
     check_targets(report)
     out = args.out or RESULTS / f"{args.size}.json"

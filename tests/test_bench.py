@@ -26,16 +26,16 @@ BOUNDS = [
     "docx: string floor",
     "prefect: empty flow, temporary server",
     "prefect: empty flow, running server",
-    "prefect server start (not in the runs below)",
 ]
 has_pdf = find_soffice() is not None or os.environ.get("ANNEX_REQUIRE_ALL") == "1"
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory) -> dict:
+def smoke(tmp_path_factory, prefect_server) -> dict:
     out = tmp_path_factory.mktemp("bench") / "smoke.json"
+    # the session's server stands in for one started by the harness (its start-up is a bound of the full S run)
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--size", "smoke", "--out", str(out)],
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--size", "smoke", "--out", str(out), "--server", prefect_server],
         cwd=ROOT,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
         capture_output=True,
@@ -65,6 +65,8 @@ def test_every_bound_is_measured_and_compared(smoke):
     expected = BOUNDS + (["pdf: LibreOffice start-up"] if has_pdf else [])
     for name in expected:
         assert bounds.get(name, 0) > 0, (name, bounds)
+    # the smoke run uses the session's server: its start-up is said not measured, never made up
+    assert "already running" in smoke["not_run"]["prefect server start (not in the runs below)"]
     stages = {s["name"]: s for s in smoke["stages"]}
     assert stages["read"]["bound_seconds"] == bounds["read: unzip floor"]
     assert stages["docx"]["ratio"] > 0
@@ -75,7 +77,9 @@ def test_every_bound_is_measured_and_compared(smoke):
 def test_the_returns_are_accepted_and_merged(smoke):
     """Real work was timed: every generated return passes validation and changes the master."""
     data = smoke["data"]
-    assert data["returns"] == 8 and data["verdicts"] == {"受理": 8}
+    # accepted, perhaps with notation warnings on the generated text (warnings never return a file)
+    assert data["returns"] == 8 and set(data["verdicts"]) <= {"受理", "受理（警告あり）"}
+    assert sum(data["verdicts"].values()) == 8
     assert data["merge_counts"]["modified"] > 0 and data["merge_counts"]["added"] > 0
     assert data["ownership_calls"] > 0
 
