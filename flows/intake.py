@@ -12,6 +12,7 @@ from annex.io.runlock import RunLocked, run_lock
 from annex.model.labels import format_instant
 from annex.notify.reminders import parse_instant
 from annex.workspace.layout import Workspace
+from annex.workspace.run import mail_counts
 from flows.progress import note
 from flows.steps import mail_feedback, validate_all
 from tasks.collect import collect, load_reference
@@ -43,4 +44,4 @@ def intake(workspace: str = ".", year: int | None = None, at: str | None = None)
     except RunLocked as exc:
         note(f"今回は見送ります: {exc}")
         return {"year": year, "new": 0, "skipped": "locked"}
-    return {"year": year, "new": len(new), "verdicts": {s.file: s.verdict for _, s in pairs}, "feedback_mail": mail}
+    return {"year": year, "new": len(new), "verdicts": {s.file: s.verdict for _, s in pairs}, "feedback_mail": mail_counts(mail)}

@@ -40,7 +40,7 @@ def test_intake_validates_only_new_files_and_mails_each_once(prefect_server, smt
     _drop(ws, "外務省_別添記入シート.xlsx")
     first = intake(str(ws.root), 2026, IN_WINDOW)
     assert first["new"] == 1 and list(first["verdicts"].values()) == ["受理"]
-    assert first["feedback_mail"] == {"フィードバック sent": 1}
+    assert first["feedback_mail"] == {"feedback": {"sent": 1}}  # as in run.json
     assert [rcpts for rcpts, _ in smtp.messages] == [["annex-contact@mofa.example"]]
     assert len(list((ws.output(2026) / "feedback").glob("*.xlsx"))) == 1
 
