@@ -148,6 +148,11 @@ class TemplatePlan:
     def owned_ids(self) -> list[str]:
         return [line.values["item_id"] for line in self.lines if line.prefilled and line.kind != "context"]
 
+    @cached_property  # looked up per line by validation, for every submission of the ministry
+    def sent_lines(self) -> dict[str, TemplateLine]:
+        """The pre-filled lines by item id: what the ministry was sent."""
+        return {line.values["item_id"]: line for line in self.lines if line.prefilled}
+
     @cached_property  # hashed once per plan: the writer's metadata and distribute's report both need it
     def checksum(self) -> str:
         return locked_checksum(checksum_lines(self.lines))

@@ -300,7 +300,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
                         line,
                         "not_merged",
                         line.item_id,
-                        f"欄「{line.field}」（前文）は事務局（{secretariat}）のみが記入できます。",
+                        f"欄「{line.field}」は事務局（{secretariat}）のみが記入できます。",
                     )
                 elif line.field in QUOTED_KIND_BY_LABEL:
                     quoted_lines.append((ministry, sub, line))

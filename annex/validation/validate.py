@@ -319,7 +319,7 @@ def _compare_with_template(
         return issues, own_text, own_tags
     if meta.get("checksum", "").strip() != plan.checksum:
         issues.append(_issue(sev, "F-TAMPERED", file, at=SHEET_META, detail="管理情報（チェックサム）が配布時と一致しません"))
-    expected = {line.values["item_id"]: line for line in plan.lines if line.prefilled}
+    expected = plan.sent_lines
     index = ref.bullets
     config = ref.config
     seen: set[str] = set()
@@ -547,7 +547,7 @@ def _footnote_marks(sub: Submission, plan, ref: Reference) -> list[Issue]:
     """Read the ［注N］ marks out of each line's 記載内容 (line.text becomes the text without them,
     line.footnotes / footnote_offsets where they stood); a mark typed in another form, a mark
     citing no footnote and a removed mark are located issues."""
-    sent = {line.values["item_id"]: line for line in plan.lines if line.prefilled} if plan is not None else {}
+    sent = plan.sent_lines if plan is not None else {}
     known = set(ref.annex.footnotes) if ref.annex is not None else set()
     issues = []
     for line in sub.lines:
@@ -598,7 +598,7 @@ def _quoted_lines(sub: Submission, plan, ref: Reference, own_text: dict[int, boo
     """The secretariat's quoted lines (あるべき姿, 基本計画における具体的な取組): the Basic Plan's words
     stay as sent, only their marks move (_footnote_marks has read them out already). Their text is
     not the secretariat's writing, so the content checks leave it alone."""
-    sent = {line.values["item_id"]: line for line in plan.lines if line.prefilled} if plan is not None else {}
+    sent = plan.sent_lines if plan is not None else {}
     issues = []
     for i, line in enumerate(sub.lines):
         before = sent.get(line.item_id or "")

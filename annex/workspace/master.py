@@ -93,9 +93,18 @@ def load_reference(workspace: Workspace, year: int) -> Reference:
     """What year Y's submissions are compared with: master(Y-1) from output/<Y-1>/master.json, else
     the configured baseline if it is Y-1 (without either, files are checked against the catalogue only)."""
     config = workspace.config
-    if not workspace.master_json(year - 1).exists() and config.settings.baseline.year != year - 1:
+    found = master_if_any(workspace, year - 1)
+    if found is None:
         return Reference.for_annex(config, year, None)
-    annex, _, digest = master_or_baseline(workspace, year - 1, write=False)
+    annex, _, digest = found
     ref = Reference.for_annex(config, year, annex)
     ref.source_digest = digest
     return ref
+
+
+def master_if_any(workspace: Workspace, year: int) -> tuple[Annex, str, str] | None:
+    """master_or_baseline (nothing written) when the workspace has master(year) or year is the
+    baseline's; None otherwise, where a missing master is no error (nothing to compare with)."""
+    if not workspace.master_json(year).exists() and workspace.config.settings.baseline.year != year:
+        return None
+    return master_or_baseline(workspace, year, write=False)

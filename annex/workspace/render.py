@@ -18,7 +18,7 @@ from annex.render.context import build_context, context_json, expected_min_pages
 from annex.render.pdf import convert_to_pdf
 from annex.render.writer import TEMPLATE_NAME, render_docx
 from annex.workspace.layout import Workspace
-from annex.workspace.master import master_or_baseline, require_master
+from annex.workspace.master import master_if_any, require_master
 
 
 @dataclass
@@ -103,9 +103,8 @@ def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: f
 
 def _previous(workspace: Workspace, year: int):
     """master(Y-1) to tell this year's changes by, when the workspace has it (or it is the baseline)."""
-    if not workspace.master_json(year - 1).exists() and workspace.config.settings.baseline.year != year - 1:
-        return None
-    return master_or_baseline(workspace, year - 1, write=False)[0]
+    found = master_if_any(workspace, year - 1)
+    return found[0] if found is not None else None
 
 
 def _not_updated_by_ministry(workspace: Workspace, annex) -> dict[str, int]:
