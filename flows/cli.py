@@ -339,15 +339,17 @@ def status_command(
     year: YearOpt = None,
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
-    """府省庁ごとに、記入シートの送付・最終提出（日時・版）・判定・未解決の指摘・督促の回数・締切までの日数を表示し、output/<年度>/status.xlsx に書き出します。"""
+    """府省庁ごとに、記入シートの送付・最終提出（日時・版）・判定・未解決の指摘・督促の回数・締切までの日数を表示し、output/<年度>/status.xlsx と status.html（グラフ付きの1ページ）に書き出します。"""
     ws = Workspace.at(workspace)
     from annex.notify.reminders import parse_instant
     from annex.workspace.status import status_report, write_status_workbook
+    from annex.workspace.status_page import write_status_page
 
     report = status_report(ws, ws.year(year), parse_instant(at))
     for line in report.lines():
         say(line)
     say(f"  出力: {write_status_workbook(ws, report)}")
+    say(f"  出力: {write_status_page(ws, report)}")
 
 
 @app.command(
