@@ -397,6 +397,10 @@ def render_command(
     say(f"別添を出力しました（{year}年度）: 表 {result.tables}・脚注 {result.footnotes}")
     for path in result.written:
         say(f"  出力: {path}")
+    if result.redline_path is not None:
+        say(f"  変更履歴: {result.redline_revisions} 件（annex-redline.docx を Word の「校閲」で承諾・元に戻す）")
+    else:
+        say(f"  変更履歴（annex-redline.docx）は作成していません: {year - 1}年度のマスターがありません")
     if result.pdf_produced:
         say(f"  PDF: {result.pages} ページ（{result.seconds.get('pdf', 0):.1f} 秒）")
     else:

@@ -26,6 +26,7 @@ from annex.workspace.layout import Workspace
 from annex.workspace.status import VERDICTS, StatusReport, time_to_deadline
 
 PAGE_TEMPLATE = "status.html.j2"
+UNKNOWN_RULE = "（内訳不明）"  # issues the ledger counted whose feedback workbook is not there to tell their rules
 VERDICT_CLASS = {"受理": "ok", "受理（警告あり）": "warn", "差戻し": "ng", "未提出": "none"}
 COLOURS = {"ok": "#1a7f37", "warn": "#b26a00", "ng": "#c62828", "none": "#6e7781", "line": "#0b5cad", "grid": "#d0d7de"}
 
@@ -49,7 +50,7 @@ def _label(moment: dt.datetime) -> str:
 def arrivals_chart(arrivals: list[Arrival], deadline: dt.datetime, at: dt.datetime) -> str:
     """Files received so far (a step line, each file a dot coloured by its verdict) against time,
     with the deadline and the report's time as vertical lines."""
-    width, height, left, right, top, bottom = 760, 300, 48, 20, 24, 44
+    width, height, left, right, top, bottom = 760, 300, 48, 20, 44, 44
     times = [a.at for a in arrivals] + [deadline, at]
     start = min(times) - dt.timedelta(days=1)
     end = max(times) + dt.timedelta(days=1)
@@ -83,15 +84,16 @@ def arrivals_chart(arrivals: list[Arrival], deadline: dt.datetime, at: dt.dateti
         colour = COLOURS[VERDICT_CLASS.get(arrival.verdict, "none")]
         tip = escape(f"{format_instant(arrival.at)} {arrival.ministry or '（検証待ち）'} {arrival.verdict}")
         out.append(f'<circle cx="{x(arrival.at):.1f}" cy="{y(n):.1f}" r="4" fill="{colour}"><title>{tip}</title></circle>')
-    for moment, label, colour in ((deadline, f"締切 {format_instant(deadline)}", COLOURS["ng"]), (at, "現在", COLOURS["none"])):
+    marks = ((deadline, f"締切 {format_instant(deadline)}", COLOURS["ng"], top - 24), (at, "現在", COLOURS["none"], top - 8))
+    for moment, label, colour, baseline in marks:  # two label heights: the lines may stand close together
         out.append(
-            f'<line x1="{x(moment):.1f}" x2="{x(moment):.1f}" y1="{top - 8}" y2="{height - bottom}" stroke="{colour}" '
+            f'<line x1="{x(moment):.1f}" x2="{x(moment):.1f}" y1="{top - 36}" y2="{height - bottom}" stroke="{colour}" '
             'stroke-width="2" stroke-dasharray="6 4"/>'
         )
         near_end = x(moment) > width * 0.6  # the label reads leftwards there, inside the chart
         anchor, shift = ("end", -4) if near_end else ("start", 4)
         out.append(
-            f'<text x="{x(moment) + shift:.1f}" y="{top + 2}" fill="{colour}" text-anchor="{anchor}" class="mark">{escape(label)}</text>'
+            f'<text x="{x(moment) + shift:.1f}" y="{baseline}" fill="{colour}" text-anchor="{anchor}" class="mark">{escape(label)}</text>'
         )
     out.append(f'<text x="{left}" y="{height - 6}" class="axis">受信したファイルの累計（点の色: 判定）</text>')
     out.append("</svg>")
@@ -112,7 +114,7 @@ def issues_chart(codes: Counter) -> str:
     for i, (code, count) in enumerate(rows):
         rule = RULES.get(code)
         title = f"{code} {rule.title}" if rule else code
-        colour = COLOURS["ng"] if rule is None or rule.severity == "error" else COLOURS["warn"]
+        colour = COLOURS["none"] if rule is None else COLOURS["ng"] if rule.severity == "error" else COLOURS["warn"]
         top = gap + i * (bar + gap)
         length = (width - label_width - right) * count / most
         out.append(
@@ -135,7 +137,10 @@ def status_page(workspace: Workspace, report: StatusReport) -> str:
     codes: Counter = Counter()
     folder = feedback_folder(workspace, report.year)
     for ministry, entry in newest.items():
-        codes.update(read_issue_codes(folder / feedback_file_name(slugs.get(ministry, "unidentified"), entry.sha256)))
+        found = read_issue_codes(folder / feedback_file_name(slugs.get(ministry, "unidentified"), entry.sha256))
+        codes.update(found)
+        if len(found) < entry.errors + entry.warnings:  # no feedback workbook (annex merge --no-feedback): counted all the same
+            codes[UNKNOWN_RULE] += entry.errors + entry.warnings - len(found)
     path = workspace.template(PAGE_TEMPLATE)  # a workspace's own templates/status.html.j2 wins
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(path.parent)), autoescape=True, undefined=jinja2.StrictUndefined)
     return env.get_template(path.name).render(
