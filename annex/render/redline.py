@@ -30,7 +30,8 @@ the mark after a paragraph exists in a year if that paragraph and a later one ex
 year; a mark that would exist in neither year cannot be written, so that paragraph joins the
 next one (a bullet deleted at the end of a cell, replaced by a new one, share one paragraph).
 Footnote marks show the published numbers (custom marks), so that they read right whichever
-changes are accepted.
+changes are accepted. (LibreOffice 7.4 does not read a custom footnote mark inside w:ins / w:del
+as tracked: it keeps an inserted one and drops a deleted one on opening. Word reads them.)
 """
 
 from __future__ import annotations
@@ -152,7 +153,6 @@ class _RedlineWriter(_Writer):
         self.old_notes = old_notes
         self.revision = 0
         self.note_states: list[tuple[str, Author]] = []  # per footnote: the state of its reference
-        self.revisions: list[dict] = []
 
     # -- revision marks ----------------------------------------------------------------------
     def _rev(self, tag: str, who: Author) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -27,7 +26,6 @@ from annex.render import build_context, render_docx
 from annex.render.ooxml import decode_bookmark
 from annex.render.redline import Author, redline_docx, tokens
 from annex.workspace.layout import Workspace
-from annex.workspace.merge import merge_year
 from annex.workspace.render import render_year
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,13 +36,9 @@ ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
 @pytest.fixture(scope="module")
-def season(tmp_path_factory):
-    root = tmp_path_factory.mktemp("redline")
-    shutil.copytree(ROOT / "submissions" / str(YEAR), root / "submissions" / str(YEAR))
-    ws = Workspace.at(root)
-    merge_year(ws, YEAR, feedback=False)
-    rendered = render_year(ws, YEAR, pdf=False)
-    return ws, rendered
+def season(merged_samples):
+    ws, _ = merged_samples  # conftest: the samples merged once for the session
+    return ws, render_year(ws, YEAR, pdf=False)
 
 
 def _revisions(path: Path) -> list[dict]:
