@@ -47,15 +47,16 @@ def _label(moment: dt.datetime) -> str:
     return f"{local.month}/{local.day}"
 
 
-def arrivals_chart(arrivals: list[Arrival], deadline: dt.datetime, at: dt.datetime) -> str:
-    """Files received so far (a step line, each file a dot coloured by its verdict) against time,
-    with the deadline and the report's time as vertical lines."""
+def arrivals_chart(arrivals: list[Arrival], deadline: dt.datetime, at: dt.datetime, expected: int = 0) -> str:
+    """Files received so far (a step line, each file a dot coloured by its verdict) and ministries
+    accepted so far (a green step line) against time, with the deadline and the report's time as
+    vertical lines and the ministries expected (``expected``) as the line to reach."""
     width, height, left, right, top, bottom = 760, 300, 48, 20, 44, 44
     times = [a.at for a in arrivals] + [deadline, at]
     start = min(times) - dt.timedelta(days=1)
     end = max(times) + dt.timedelta(days=1)
     span = (end - start).total_seconds()
-    total = max(len(arrivals), 1)
+    total = max(len(arrivals), expected, 1)
 
     def x(moment: dt.datetime) -> float:
         return left + (width - left - right) * (moment - start).total_seconds() / span
@@ -73,14 +74,31 @@ def arrivals_chart(arrivals: list[Arrival], deadline: dt.datetime, at: dt.dateti
     while day < end:  # date ticks
         out.append(f'<text x="{x(day):.1f}" y="{height - bottom + 18}" text-anchor="middle" class="axis">{_label(day)}</text>')
         day += dt.timedelta(days=days)
-    points, count = [f"{x(start):.1f},{y(0):.1f}"], 0
-    for arrival in sorted(arrivals, key=lambda a: a.at):
-        points.append(f"{x(arrival.at):.1f},{y(count):.1f}")
-        count += 1
-        points.append(f"{x(arrival.at):.1f},{y(count):.1f}")
-    points.append(f"{x(min(at, end)):.1f},{y(count):.1f}")
-    out.append(f'<polyline fill="none" stroke="{COLOURS["line"]}" stroke-width="2" points="{" ".join(points)}"/>')
-    for n, arrival in enumerate(sorted(arrivals, key=lambda a: a.at), start=1):
+    ordered = sorted(arrivals, key=lambda a: a.at)
+    first_accepted: dict[str, dt.datetime] = {}
+    for arrival in ordered:
+        if arrival.ministry and arrival.verdict.startswith("受理"):
+            first_accepted.setdefault(arrival.ministry, arrival.at)
+    if expected:
+        out.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y(expected):.1f}" y2="{y(expected):.1f}" stroke="{COLOURS["ok"]}" '
+            'stroke-dasharray="2 3"/>'
+        )
+        out.append(
+            f'<text x="{left + 4}" y="{y(expected) - 4:.1f}" fill="{COLOURS["ok"]}" class="axis">提出対象 {expected} 府省庁</text>'
+        )
+    for moments, colour, name in (
+        (sorted(first_accepted.values()), COLOURS["ok"], "accepted"),
+        ([a.at for a in ordered], COLOURS["line"], "received"),
+    ):
+        points, count = [f"{x(start):.1f},{y(0):.1f}"], 0
+        for moment in moments:
+            points.append(f"{x(moment):.1f},{y(count):.1f}")
+            count += 1
+            points.append(f"{x(moment):.1f},{y(count):.1f}")
+        points.append(f"{x(min(at, end)):.1f},{y(count):.1f}")
+        out.append(f'<polyline class="{name}" fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(points)}"/>')
+    for n, arrival in enumerate(ordered, start=1):
         colour = COLOURS[VERDICT_CLASS.get(arrival.verdict, "none")]
         tip = escape(f"{format_instant(arrival.at)} {arrival.ministry or '（検証待ち）'} {arrival.verdict}")
         out.append(f'<circle cx="{x(arrival.at):.1f}" cy="{y(n):.1f}" r="4" fill="{colour}"><title>{tip}</title></circle>')
@@ -95,7 +113,10 @@ def arrivals_chart(arrivals: list[Arrival], deadline: dt.datetime, at: dt.dateti
         out.append(
             f'<text x="{x(moment) + shift:.1f}" y="{baseline}" fill="{colour}" text-anchor="{anchor}" class="mark">{escape(label)}</text>'
         )
-    out.append(f'<text x="{left}" y="{height - 6}" class="axis">受信したファイルの累計（点の色: 判定）</text>')
+    out.append(
+        f'<text x="{left}" y="{height - 6}" class="axis"><tspan fill="{COLOURS["line"]}">━ 受信したファイルの累計（点の色: 判定）</tspan>'
+        f'　<tspan fill="{COLOURS["ok"]}">━ 受理された府省庁の累計</tspan></text>'
+    )
     out.append("</svg>")
     return "".join(out)
 
@@ -152,7 +173,7 @@ def status_page(workspace: Workspace, report: StatusReport) -> str:
         total=len(report.rows),
         rows=[(r, VERDICT_CLASS.get(r.verdict, "none")) for r in report.rows],
         pending=report.pending,
-        arrivals_svg=Markup(arrivals_chart(arrivals, report.deadline, report.at)),
+        arrivals_svg=Markup(arrivals_chart(arrivals, report.deadline, report.at, len(report.rows))),
         issues_svg=Markup(issues_chart(codes)),
         open_issues=sum(codes.values()),
     )

@@ -145,6 +145,9 @@ def test_the_page_has_every_ministry_both_charts_and_nothing_from_the_network(pa
     arrivals, issues = charts
     assert len(arrivals.xpath(".//circle")) == len(RECEIVED)  # every file received, dotted
     assert any(t.text_content().startswith("締切 2026年5月29日") for t in arrivals.xpath(".//text"))
+    assert any(t.text_content() == f"提出対象 {len(report.rows)} 府省庁" for t in arrivals.xpath(".//text"))
+    accepted = arrivals.xpath(".//polyline[@class='accepted']")[0].get("points").split()
+    assert len(accepted) == 2 + 2 * 2  # from 0, up once for 文 and once for 経 (its second file), on to now
     bars = [t.text_content() for t in issues.xpath(".//text")]
     counts = [(label.split()[0], n) for label, n in zip(bars[0::2], bars[1::2])]  # most frequent first
     assert counts == [
