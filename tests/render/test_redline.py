@@ -193,7 +193,8 @@ def test_tokens_are_runs_of_one_script():
 def _more_changes(new_master, old_master, *, marks: bool = True):
     """Changes the samples do not make, as a merge could: a footnote mark moved, one added (a
     footnote new this year) and one removed, a footnote's text changed, a 目標 edited, a whole
-    sub-row added, a whole sub-row deleted, and a bullet deleted above another in its cell.
+    sub-row added, a whole sub-row deleted, a bullet deleted above another in its cell, and the
+    last old bullet of a cell deleted where a new one follows.
     ``marks=False`` leaves the footnote marks alone (see the LibreOffice test)."""
     annex = new_master.model_copy(deep=True)
     pre = annex.chapters[0].preamble
@@ -220,6 +221,10 @@ def _more_changes(new_master, old_master, *, marks: bool = True):
     crowded = next(r for r in rows.values() if any(two_kept(r, k) for k in range(1, 99)))
     subrow = next(k for k in range(1, 99) if two_kept(crowded, k))
     crowded.policy.remove(next(b for b in crowded.policy if b.subrow == subrow))  # the first of two in a cell
+    # the last of last year's bullets in a cell deleted, a new one after it: the two share one paragraph
+    replaced = rows["3-①-01"]
+    assert [b.id for b in replaced.policy if b.subrow == 9] == ["3-①-01-P09", "3-①-01-P10"]  # P10: new in the samples
+    replaced.policy = [b for b in replaced.policy if b.id != "3-①-01-P09"]
     if marks:
         cited = rows["3-①-02"].policy[0]  # cites a footnote new this year, inside its sentence
         cited.footnotes, cited.footnote_offsets = [900], [len(cited.text) - 1]
