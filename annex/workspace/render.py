@@ -113,6 +113,9 @@ def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: f
         if not result.pdf_produced and stale.exists():
             stale.unlink()
             result.removed_stale_pdf = True
+        stale_redline = folder / "annex-redline.docx"
+        if redline is None and stale_redline.exists():  # from a render that still had master(Y-1): not this annex's
+            stale_redline.unlink()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return result

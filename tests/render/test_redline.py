@@ -277,3 +277,21 @@ def test_libreoffice_accepting_all_gives_this_year_and_rejecting_all_last_year(s
     assert read_text(accepted) == this_year
     assert read_text(rejected) == last_year
     assert this_year != last_year
+
+
+def test_without_last_years_master_there_is_no_redline_and_an_old_one_is_removed(tmp_path, capsys):
+    from annex.model.config import bundled_path
+    from annex.workspace.master import import_into_workspace
+    from flows.cli import main
+
+    ws = Workspace.at(tmp_path / "ws")
+    import_into_workspace(ws, bundled_path("annex_2025.json"), 2025)  # the first year: no master(2024)
+    stale = ws.output(2025) / "annex-redline.docx"
+    stale.write_bytes(b"from an earlier render")
+    with pytest.raises(SystemExit) as done:
+        main(["render", "--year", "2025", "--no-pdf", "--workspace", str(ws.root)])
+        raise SystemExit(0)
+    out = capsys.readouterr().out
+    assert done.value.code == 0
+    assert "変更履歴（annex-redline.docx）は作成していません: 2024年度のマスターがありません" in out
+    assert not stale.exists()
