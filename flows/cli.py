@@ -339,15 +339,17 @@ def status_command(
     year: YearOpt = None,
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
-    """府省庁ごとに、記入シートの送付・最終提出（日時・版）・判定・未解決の指摘・督促の回数・締切までの日数を表示し、output/<年度>/status.xlsx に書き出します。"""
+    """府省庁ごとに、記入シートの送付・最終提出（日時・版）・判定・未解決の指摘・督促の回数・締切までの日数を表示し、output/<年度>/status.xlsx と status.html（グラフ付きの1ページ）に書き出します。"""
     ws = Workspace.at(workspace)
     from annex.notify.reminders import parse_instant
     from annex.workspace.status import status_report, write_status_workbook
+    from annex.workspace.status_page import write_status_page
 
     report = status_report(ws, ws.year(year), parse_instant(at))
     for line in report.lines():
         say(line)
     say(f"  出力: {write_status_workbook(ws, report)}")
+    say(f"  出力: {write_status_page(ws, report)}")
 
 
 @app.command(
@@ -395,6 +397,10 @@ def render_command(
     say(f"別添を出力しました（{year}年度）: 表 {result.tables}・脚注 {result.footnotes}")
     for path in result.written:
         say(f"  出力: {path}")
+    if result.redline_path is not None:
+        say(f"  変更履歴: {result.redline_revisions} 件（annex-redline.docx を Word の「校閲」で承諾・元に戻す）")
+    else:
+        say(f"  変更履歴（annex-redline.docx）は作成していません: {year - 1}年度のマスターがありません")
     if result.pdf_produced:
         say(f"  PDF: {result.pages} ページ（{result.seconds.get('pdf', 0):.1f} 秒）")
     else:

@@ -1,4 +1,5 @@
-"""reminders: e-mail every ministry still missing or returned, at most once per reminder slot."""
+"""reminders: e-mail every ministry still missing or returned, at most once per reminder slot, then
+refresh output/<Y>/status.html (linked from the Prefect UI)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from annex.workspace import notify
 from annex.workspace.layout import Workspace
 from tasks.mailer import delivery_outcome
 from tasks.reminders import plan_reminders, recover_outbox, send_reminder
+from tasks.status import refresh_status_page
 
 
 @flow(name="reminders")
@@ -29,6 +31,7 @@ def send_reminders(workspace: str = ".", year: int | None = None, at: str | None
             else "no-contact"
             for item in items
         }
+        refresh_status_page(ws, year, moment)  # the reminders just sent are on the page
     report = reminders.ReminderReport(
         year,
         moment,

@@ -100,6 +100,7 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace):
         "annex-context.json",
         "annex.docx",
         "annex-review.docx",
+        "annex-redline.docx",
         "lint.json",
         "lint.xlsx",
         "run.json",
