@@ -8,6 +8,7 @@ from pathlib import Path
 from annex.io.files import write_atomically
 from annex.model.rules import RULES
 from annex.notify.reminders import statuses_from_ledger
+from annex.workspace import approval
 from annex.workspace.notify import expected_ministries
 
 
@@ -149,7 +150,20 @@ def summary_lines(summary: dict) -> list[str]:
         lines.append(f"  PDF: 作成できませんでした（{summary['pdf']['reason']}）")
     lines.append(f"  出力 {len(summary['files'])} ファイル:")
     lines += [f"    {f}" for f in summary["files"]]
-    return lines
+    return lines + publication_lines(summary)
+
+
+def publication_lines(summary: dict) -> list[str]:
+    """What became of the outputs: published, waiting for approval, or sent back."""
+    year, publication = summary["year"], summary.get("publication")
+    if not publication:
+        return []
+    if publication["state"] == approval.PUBLISHED:
+        return approval.published_lines(year, publication)
+    if publication["state"] == approval.WAITING:
+        return approval.waiting_lines(year, publication)
+    previous = {"published_at": publication["previous_published_at"]} if publication.get("previous_published_at") else None
+    return approval.sent_back_lines(year, publication.get("comment", ""), previous)
 
 
 def write_run_json(workspace, year: int, summary: dict) -> Path:
