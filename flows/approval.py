@@ -48,7 +48,10 @@ def wait_for_approval(ws: Workspace, year: int, record: dict) -> dict:
         note(line)
     try:
         answer = pause_flow_run(
-            wait_for_input=Approval, timeout=APPROVAL_TIMEOUT_SECONDS, poll_interval=APPROVAL_POLL_SECONDS, key=f"approval-{year}"
+            wait_for_input=Approval.with_initial_data(description=approval.form_description(year, record)),
+            timeout=APPROVAL_TIMEOUT_SECONDS,
+            poll_interval=APPROVAL_POLL_SECONDS,
+            key=f"approval-{year}",
         )
     except FlowPauseTimeout:
         approval.waited_too_long(ws, year, record)

@@ -248,6 +248,18 @@ def waiting_lines(year: int, record: dict) -> list[str]:
     return lines
 
 
+def form_description(year: int, record: dict) -> str:
+    """The text above the Prefect UI's form (Markdown): what approving publishes, by hash."""
+    files = "\n".join(f"- `output/{year}/{name}` SHA-256 `{sha[:16]}…`" for name, sha in record["files"].items())
+    return (
+        f"## {year}年度 別添の公開前の承認\n\n"
+        f"確認用の `output/{year}/annex-review.docx`（未更新は黄・修正は水色・新規は緑）と次のファイルを確認してください。"
+        f"「承認して公開する」と、これらのファイルをハッシュで照合して `output/{year}/{PUBLISHED_FOLDER}/` に公開します"
+        "（依頼後に変わったファイルがあれば公開しません）。「差し戻す」と何も公開せず、前回の公開はそのまま残ります。\n\n"
+        f"{files}\n"
+    )
+
+
 def decide(ws, year: int, record: dict, *, send_back_comment: str | None, by: str) -> list[str]:
     """`annex approve` for a request recorded in the workspace: publish its files, or send back."""
     if send_back_comment is None:
