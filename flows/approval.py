@@ -35,7 +35,7 @@ class Approval(RunInput):
 
 APPROVE, SEND_BACK = "承認して公開する", "差し戻す"
 APPROVAL_TIMEOUT_SECONDS = 14 * 24 * 3600  # the secretariat's review may take days; afterwards `annex approve` still can
-APPROVAL_POLL_SECONDS = 5  # how soon a paused run notices it was resumed (one small API call each time)
+APPROVAL_POLL_SECONDS = 2  # how soon a paused run notices it was resumed (one small GET; the form answer feels immediate)
 DIRECTLY = "承認手続きなし（annex run）"
 
 
