@@ -60,8 +60,12 @@ def wait_for_approval(ws: Workspace, year: int, record: dict) -> dict:
     with run_lock(ws.archive, "run", year):
         if answer.decision == APPROVE:
             manifest = publish_annex(ws, year, record["files"], record["flow_run_id"], by, record["requested_at"])
+            for line in approval.published_lines(year, manifest):
+                note(line)
             return {"state": approval.PUBLISHED, **manifest}
         previous = send_back(ws, year, record, answer.comment, by)
+        for line in approval.sent_back_lines(year, answer.comment, previous):
+            note(line)
         return {
             "state": approval.SENT_BACK,
             "comment": answer.comment,
@@ -107,10 +111,9 @@ def resume(ws: Workspace, year: int, record: dict, *, send_back_comment: str | N
             hint="サーバーを起動してから再実行するか、Prefect UI から承認してください",
         ) from None
     if not state.is_completed():
-        raise AnnexError(
-            f"Prefect の実行 {run_id} が {state.name} で終わりました（{state.message}）",
-            hint="Prefect UI でログを確認してください",
-        )
+        # the run's own reason (e.g. a file changed since the request) without Prefect's English prefix
+        reason = (state.message or "").split("AnnexError: ", 1)[-1]
+        raise AnnexError(f"Prefect の実行 {run_id} は {state.name} で終わりました: {reason}")
     if send_back_comment is not None:
         return approval.sent_back_lines(year, send_back_comment, approval.current_publication(ws, year))
     manifest = approval.current_publication(ws, year)

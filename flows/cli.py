@@ -347,7 +347,9 @@ def approve_command(
 
         lines = resume(ws, year, record, send_back_comment=send_back, by=who)
         if lines is None:
-            say(f"Prefect の実行 {record['flow_run_id']} はもう承認を待っていません。記録されたファイルをここで扱います")
+            say(
+                f"Prefect の実行 {record['flow_run_id']} はもう承認を待っていません。記録されたファイル（ハッシュ）をもとに、ここで判断を反映します"
+            )
     if lines is None:
         from annex.io.runlock import run_lock
 

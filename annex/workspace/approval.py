@@ -128,7 +128,7 @@ def waited_too_long(ws, year: int, record: dict) -> None:
 def waiting_record(ws, year: int) -> dict:
     """The request `annex approve` decides on; one clear error when there is none."""
     record = read_record(ws, year)
-    how = f"annex run --review --year {year} で承認待ちの実行を作ってください"
+    how = f"承認待ちの実行は annex run --review --year {year}（本番では Prefect の annual）で作ります"
     if record is None:
         raise AnnexError(f"{year}年度に承認待ちの実行はありません", hint=how)
     if record["state"] != WAITING:
@@ -157,7 +157,7 @@ def changed_files(ws, year: int, files: dict[str, str]) -> list[str]:
 def _refuse(year: int, lines: list[str]) -> AnnexError:
     return AnnexError(
         f"承認を依頼した後に出力が変わったため、公開しませんでした: {'; '.join(lines)}",
-        hint=f"公開済みの版はそのままです。annex run --review --year {year} をやり直し、改めて承認してください",
+        hint=f"公開済みの版はそのままです。取りまとめをやり直し（annex run --review --year {year}、または Prefect の annual）、改めて承認してください",
     )
 
 

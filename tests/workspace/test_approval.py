@@ -121,7 +121,7 @@ def test_annex_approve_mistakes_are_one_japanese_line(tmp_path, capsys):
     cases = [
         (
             ["approve", "--workspace", str(tmp_path)],
-            f"エラー: {YEAR}年度に承認待ちの実行はありません（annex run --review --year {YEAR}",
+            f"エラー: {YEAR}年度に承認待ちの実行はありません（承認待ちの実行は annex run --review --year {YEAR}（本番では Prefect の annual）で作ります）",
         ),
         (["approve", "--workspace", str(tmp_path), "--send-back", " "], "エラー: --send-back には差し戻す理由を書いてください"),
     ]
