@@ -20,7 +20,7 @@ from annex.model.issues import Submission
 from annex.workspace import approval
 from annex.workspace import collect as collect_steps
 from annex.workspace.layout import Workspace
-from annex.workspace.run import build_summary, ministry_table, summary_lines, write_run_json
+from annex.workspace.run import build_summary, ministry_table, summary_lines
 from flows.approval import DIRECTLY, wait_for_approval
 from flows.progress import note
 from flows.steps import mail_feedback, send_mail, validate_all
@@ -149,8 +149,7 @@ def annual_consolidation(workspace: str = ".", year: int | None = None, review: 
             summary["publication"] = {"state": approval.PUBLISHED, **manifest}
         publish(ws, year, summary, ministries, links)
     if pauses:
-        summary["publication"] = wait_for_approval(ws, year, record)
-        write_run_json(ws, year, summary)
+        wait_for_approval(ws, year, record, summary)
     return {**summary, "lines": summary_lines(summary)}
 
 

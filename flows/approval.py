@@ -19,6 +19,7 @@ from annex.io.runlock import run_lock
 from annex.model.errors import AnnexError
 from annex.workspace import approval
 from annex.workspace.layout import Workspace
+from annex.workspace.run import publication_lines, record_publication
 from flows.progress import note
 from tasks.publish import publish_annex, send_back
 
@@ -39,8 +40,9 @@ APPROVAL_POLL_SECONDS = 2  # how soon a paused run notices it was resumed (one s
 DIRECTLY = "承認手続きなし（annex run）"
 
 
-def wait_for_approval(ws: Workspace, year: int, record: dict) -> dict:
-    """Pause until the secretariat approves or sends back (the UI's form, or `annex approve`).
+def wait_for_approval(ws: Workspace, year: int, record: dict, summary: dict) -> None:
+    """Pause until the secretariat approves or sends back (the UI's form, or `annex approve`), then
+    publish or record the send-back, and say so in summary["publication"] and run.json.
 
     The workspace lock is released while waiting (another run may start; it replaces this
     request, and approving this one then refuses, as its files changed)."""
@@ -60,19 +62,19 @@ def wait_for_approval(ws: Workspace, year: int, record: dict) -> dict:
     with run_lock(ws.archive, "run", year):
         if answer.decision == APPROVE:
             manifest = publish_annex(ws, year, record["files"], record["flow_run_id"], by, record["requested_at"])
-            for line in approval.published_lines(year, manifest):
-                note(line)
-            return {"state": approval.PUBLISHED, **manifest}
-        previous = send_back(ws, year, record, answer.comment, by)
-        for line in approval.sent_back_lines(year, answer.comment, previous):
-            note(line)
-        return {
-            "state": approval.SENT_BACK,
-            "comment": answer.comment,
-            "by": by,
-            "files": record["files"],
-            "previous_published_at": previous["published_at"] if previous else None,
-        }
+            summary["publication"] = {"state": approval.PUBLISHED, **manifest}
+        else:
+            previous = send_back(ws, year, record, answer.comment, by)
+            summary["publication"] = {
+                "state": approval.SENT_BACK,
+                "comment": answer.comment,
+                "by": by,
+                "files": record["files"],
+                "previous_published_at": previous["published_at"] if previous else None,
+            }
+        record_publication(ws, year, summary)
+    for line in publication_lines(summary):
+        note(line)
 
 
 WAIT_SECONDS = 600  # the paused run notices within seconds; publishing copies a few files

@@ -169,3 +169,17 @@ def publication_lines(summary: dict) -> list[str]:
 def write_run_json(workspace, year: int, summary: dict) -> Path:
     text = json.dumps(summary, ensure_ascii=False, indent=1) + "\n"
     return write_atomically(workspace.output(year) / "run.json", lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def record_publication(workspace, year: int, summary: dict) -> bool:
+    """After a paused run's decision: run.json says what became of its outputs, unless a later run
+    (started while this one waited) has written its own run.json since."""
+    path = workspace.output(year) / "run.json"
+    try:
+        current = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        current = None
+    if current is not None and current.get("flow_run_id") != summary["flow_run_id"]:
+        return False
+    write_run_json(workspace, year, summary)
+    return True

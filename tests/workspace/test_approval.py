@@ -140,3 +140,17 @@ def test_annex_approve_mistakes_are_one_japanese_line(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["approve", "--workspace", str(tmp_path)])
     assert "承認・公開済みです" in capsys.readouterr().err
+
+
+def test_a_decision_never_overwrites_the_run_json_of_a_later_run(tmp_path):
+    from annex.workspace.run import record_publication, write_run_json
+
+    ws = Workspace.at(tmp_path)
+    ws.output(YEAR).mkdir(parents=True)
+    paused = {"flow_run_id": "run-1", "publication": {"state": approval.WAITING}}
+    write_run_json(ws, YEAR, paused)
+    assert record_publication(ws, YEAR, paused | {"publication": {"state": approval.SENT_BACK}})
+    assert json.loads((ws.output(YEAR) / "run.json").read_text())["publication"]["state"] == approval.SENT_BACK
+    write_run_json(ws, YEAR, {"flow_run_id": "run-2"})  # a run started while run-1 waited
+    assert not record_publication(ws, YEAR, paused | {"publication": {"state": approval.PUBLISHED}})
+    assert json.loads((ws.output(YEAR) / "run.json").read_text()) == {"flow_run_id": "run-2"}
