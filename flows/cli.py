@@ -245,7 +245,7 @@ def validate_command(
 VerboseOpt = Annotated[bool, typer.Option("--verbose", help="Prefect 自身のログも表示します。")]
 
 
-def _prepare_prefect(verbose: bool) -> None:
+def _prepare_prefect(verbose: bool, api_url: str | None = None) -> None:
     """Before prefect is imported: a start-up timeout a loaded machine meets, Prefect's own lines quiet.
 
     Progress comes from the flows' "annex.progress" logger, printed here as plain Japanese lines.
@@ -255,6 +255,8 @@ def _prepare_prefect(verbose: bool) -> None:
 
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")  # the default 20 s is too tight
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if api_url:  # the server a paused run waits on, unless PREFECT_API_URL names one already
+        os.environ.setdefault("PREFECT_API_URL", api_url)
     if verbose:
         os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
     else:
@@ -266,7 +268,8 @@ def _prepare_prefect(verbose: bool) -> None:
         progress.addHandler(handler)
         progress.setLevel(logging.INFO)
         progress.propagate = False
-    say("Prefect を起動しています（一時サーバーの起動に 10〜20 秒かかります）…")
+    if not api_url:
+        say("Prefect を起動しています（一時サーバーの起動に 10〜20 秒かかります）…")
 
 
 @app.command("run", cls=JapaneseCommand, options_metavar="[オプション]", short_help="年次の取りまとめを実行する（Prefect）")
@@ -287,16 +290,72 @@ def run_command(
             "--dask-address", metavar="アドレス", help="既存の Dask クラスタのアドレス（tcp://…）。省略時はローカルに起動します。"
         ),
     ] = None,
+    review: Annotated[
+        bool,
+        typer.Option(
+            "--review",
+            help="公開の前で止め、事務局の承認を待ちます（annex approve で公開、または --send-back で差戻し）。",
+        ),
+    ] = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """年次の取りまとめ（annual-consolidation）を実行します: 収集 → 検証 → フィードバック → 再掲照合 → 統合 → Word/PDF → 公開。"""
+    """年次の取りまとめ（annual-consolidation）を実行します: 収集 → 検証 → フィードバック → 再掲照合 → 統合 → Word/PDF → 公開（output/<年度>/published/）。"""
     if task_runner not in ("thread", "dask"):
         raise typer.BadParameter("thread または dask を指定してください", param_hint="--task-runner")
     _prepare_prefect(verbose)
     from flows.annual import run_annual
 
-    summary = run_annual(Workspace.at(workspace), year, task_runner=task_runner, dask_address=dask_address)
+    summary = run_annual(Workspace.at(workspace), year, task_runner=task_runner, dask_address=dask_address, review=review)
     for line in summary["lines"]:
+        say(line)
+
+
+@app.command(
+    "approve", cls=JapaneseCommand, options_metavar="[オプション]", short_help="承認待ちの出力を公開する（または差し戻す）"
+)
+def approve_command(
+    year: YearOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+    send_back: Annotated[
+        str | None,
+        typer.Option(
+            "--send-back",
+            metavar="コメント",
+            help="承認せずに差し戻します（理由を書いてください）。前回の公開はそのまま残ります。",
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", metavar="氏名", help="確認者の名前（公開の記録に残ります。省略時はログイン名）。"),
+    ] = None,
+) -> None:
+    """承認待ちの実行（annex run --review、または本番の Prefect サーバーで一時停止中の実行）の出力を、確認したとおり（ハッシュで照合）output/<年度>/published/ に公開します。"""
+    import getpass
+
+    from annex.workspace import approval
+
+    ws = Workspace.at(workspace)
+    year = ws.year(year)
+    if send_back is not None and not send_back.strip():
+        raise AnnexError("--send-back には差し戻す理由を書いてください", hint='例: --send-back "文の記載を確認してください"')
+    record = approval.waiting_record(ws, year)
+    who = f"annex approve（{by or getpass.getuser()}）"
+    lines = None
+    if record["waits_in"] == approval.IN_PREFECT:
+        _prepare_prefect(False, api_url=record.get("api_url"))
+        from flows.approval import resume
+
+        lines = resume(ws, year, record, send_back_comment=send_back, by=who)
+        if lines is None:
+            say(
+                f"Prefect の実行 {record['flow_run_id']} はもう承認を待っていません。記録されたファイル（ハッシュ）をもとに、ここで判断を反映します"
+            )
+    if lines is None:
+        from annex.io.runlock import run_lock
+
+        with run_lock(ws.archive, "run", year):
+            lines = approval.decide(ws, year, record, send_back_comment=send_back, by=who)
+    for line in lines:
         say(line)
 
 
@@ -495,6 +554,7 @@ YEAR_ORDER = (
     "lint",
     "render",
     "run",
+    "approve",
     "remind",
     "status",
     "serve",

@@ -8,6 +8,7 @@ from pathlib import Path
 from annex.io.files import write_atomically
 from annex.model.rules import RULES
 from annex.notify.reminders import statuses_from_ledger
+from annex.workspace import approval
 from annex.workspace.notify import expected_ministries
 
 
@@ -149,9 +150,36 @@ def summary_lines(summary: dict) -> list[str]:
         lines.append(f"  PDF: 作成できませんでした（{summary['pdf']['reason']}）")
     lines.append(f"  出力 {len(summary['files'])} ファイル:")
     lines += [f"    {f}" for f in summary["files"]]
-    return lines
+    return lines + publication_lines(summary)
+
+
+def publication_lines(summary: dict) -> list[str]:
+    """What became of the outputs: published, waiting for approval, or sent back."""
+    year, publication = summary["year"], summary.get("publication")
+    if not publication:
+        return []
+    if publication["state"] == approval.PUBLISHED:
+        return approval.published_lines(year, publication)
+    if publication["state"] == approval.WAITING:
+        return approval.waiting_lines(year, publication)
+    previous = {"published_at": publication["previous_published_at"]} if publication.get("previous_published_at") else None
+    return approval.sent_back_lines(year, publication.get("comment", ""), previous)
 
 
 def write_run_json(workspace, year: int, summary: dict) -> Path:
     text = json.dumps(summary, ensure_ascii=False, indent=1) + "\n"
     return write_atomically(workspace.output(year) / "run.json", lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def record_publication(workspace, year: int, summary: dict) -> bool:
+    """After a paused run's decision: run.json says what became of its outputs, unless a later run
+    (started while this one waited) has written its own run.json since."""
+    path = workspace.output(year) / "run.json"
+    try:
+        current = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        current = None
+    if current is not None and current.get("flow_run_id") != summary["flow_run_id"]:
+        return False
+    write_run_json(workspace, year, summary)
+    return True

@@ -83,8 +83,9 @@ def test_deployments_are_scheduled_in_tokyo(tmp_path):
     assert [(s.schedule.cron, s.schedule.timezone) for s in by_name["intake"].schedules] == [("*/15 * * * *", "Asia/Tokyo")]
     assert [(s.schedule.cron, s.schedule.timezone) for s in by_name["reminders"].schedules] == [("0 9 * * 1-5", "Asia/Tokyo")]
     assert not by_name["annual"].schedules and not by_name["distribute"].schedules
-    for deployment in by_name.values():
-        assert deployment.parameters == {"workspace": str(tmp_path.resolve())}
+    for name, deployment in by_name.items():
+        # the production annual run stops before publishing for the secretariat's approval
+        assert deployment.parameters == {"workspace": str(tmp_path.resolve()), **({"review": True} if name == "annual" else {})}
         assert deployment.concurrency_limit == 1
 
 
