@@ -20,6 +20,7 @@ from pathlib import Path
 
 from annex.io.files import SCRATCH_PREFIX, ensure_dir, write_atomically
 from annex.model.errors import AnnexError
+from annex.model.labels import JST, format_instant
 
 # What a publication is, in the order the secretariat reads it; files a run did not make (no PDF
 # when LibreOffice failed) are simply not part of it.
@@ -44,7 +45,18 @@ IN_PREFECT, IN_WORKSPACE = "prefect", "workspace"
 
 
 def now() -> str:
-    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    """Recorded in Japan time, as the secretariat reads it, whatever the machine's zone."""
+    return dt.datetime.now(JST).isoformat(timespec="seconds")
+
+
+def shown(instant: str | None) -> str:
+    """An instant recorded by now(), as the secretariat's lines print it (2026年5月29日（金） 17:00)."""
+    if not instant:
+        return "（日時不明）"
+    try:
+        return format_instant(dt.datetime.fromisoformat(instant))
+    except ValueError:
+        return instant
 
 
 def sha256_of(path: Path) -> str:
@@ -133,11 +145,11 @@ def waiting_record(ws, year: int) -> dict:
         raise AnnexError(f"{year}年度に承認待ちの実行はありません", hint=how)
     if record["state"] != WAITING:
         said = {
-            PUBLISHED: f"{record.get('decided_at', '')} に承認・公開済みです",
-            SENT_BACK: f"{record.get('decided_at', '')} に差し戻し済みです（コメント: {record.get('comment', '')}）",
+            PUBLISHED: f"{shown(record.get('decided_at'))} に承認・公開済みです",
+            SENT_BACK: f"{shown(record.get('decided_at'))} に差し戻し済みです（コメント: {record.get('comment', '')}）",
             SUPERSEDED: "後の実行（公開済み）で置き換えられました",
         }.get(record["state"], record["state"])
-        raise AnnexError(f"{year}年度の承認依頼（{record.get('requested_at', '')}）は{said}", hint=how)
+        raise AnnexError(f"{year}年度の承認依頼（{shown(record.get('requested_at'))}）は{said}", hint=how)
     return record
 
 
@@ -220,7 +232,9 @@ def send_back(ws, year: int, record: dict, *, comment: str, by: str) -> dict | N
 
 
 def published_lines(year: int, manifest: dict) -> list[str]:
-    lines = [f"公開しました: output/{year}/{PUBLISHED_FOLDER}/（{manifest['published_at']}、承認: {manifest['approved_by']}）"]
+    lines = [
+        f"公開しました: output/{year}/{PUBLISHED_FOLDER}/（{shown(manifest['published_at'])}、承認: {manifest['approved_by']}）"
+    ]
     lines += [f"    {name}  SHA-256 {sha[:16]}…" for name, sha in manifest["files"].items()]
     return lines
 
@@ -228,7 +242,9 @@ def published_lines(year: int, manifest: dict) -> list[str]:
 def sent_back_lines(year: int, comment: str, previous: dict | None) -> list[str]:
     lines = [f"差し戻しました（コメント: {comment}）。今回の出力は公開していません"]
     if previous:
-        lines.append(f"  前回の公開（{previous['published_at']}）は output/{year}/{PUBLISHED_FOLDER}/ にそのまま残っています")
+        lines.append(
+            f"  前回の公開（{shown(previous['published_at'])}）は output/{year}/{PUBLISHED_FOLDER}/ にそのまま残っています"
+        )
     else:
         lines.append(f"  {year}年度に公開済みの版はまだありません")
     return lines

@@ -102,7 +102,9 @@ def test_sending_back_records_the_comment_and_leaves_the_previous_publication_in
     lines = approval.decide(ws, YEAR, record, send_back_comment="脚注を直してください", by="a")
     assert _published(ws) == before
     published_at = json.loads(before[approval.MANIFEST])["published_at"]
-    assert lines[1] == f"  前回の公開（{published_at}）は output/{YEAR}/published/ にそのまま残っています"
+    assert published_at.endswith("+09:00")  # recorded in Japan time whatever the machine's zone
+    assert "年" in approval.shown(published_at) and "T" not in approval.shown(published_at)
+    assert lines[1] == f"  前回の公開（{approval.shown(published_at)}）は output/{YEAR}/published/ にそのまま残っています"
     decided = approval.read_record(ws, YEAR)
     assert decided["state"] == approval.SENT_BACK and decided["comment"] == "脚注を直してください"
 
