@@ -238,7 +238,7 @@ OUTCOME_JA = {
     "saved": ".eml ファイルに保存しました",
     "failed": "送信失敗（メールサーバーが受け付けません。宛先を確認してください）",
     "deferred": "一時的に送れませんでした（次回の実行で送ります）",
-    "unreachable": "未送信（メールサーバーに接続できません。次回の実行で送ります）",
+    "unreachable": "未送信（次回の実行で送ります）",
     "uncertain": "要確認（届いたか不明のため自動では再送しません）",
     "already": "この回は送信済みのため送りません",
     "no-contact": "宛先未登録（config/ministries.yaml の contacts に登録してください）",
