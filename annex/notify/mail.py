@@ -86,19 +86,31 @@ def _code_of(exc: BaseException) -> int | None:
     return getattr(exc, "smtp_code", None)
 
 
+def network_reason(exc: OSError) -> str:
+    """A network error as the secretariat reads it."""
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "応答がありません（タイムアウト）"
+    if isinstance(exc, ConnectionRefusedError):
+        return "接続を拒否されました"
+    if isinstance(exc, ConnectionResetError):
+        return "接続が切れました"
+    if isinstance(exc, socket.gaierror):
+        return "ホスト名が見つかりません"
+    return " ".join(str(exc.strerror or exc or type(exc).__name__).split())
+
+
 def _reason(exc: BaseException) -> str:
     """The server's answer (code and text) or the network error, in one line."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return "; ".join(f"{a}: {_reply(c, r)}" for a, (c, r) in exc.recipients.items())
     if isinstance(exc, smtplib.SMTPResponseException):
         return _reply(exc.smtp_code, exc.smtp_error)
-    if isinstance(exc, TimeoutError | socket.timeout):
-        return "応答がありません（タイムアウト）"
-    if isinstance(exc, ConnectionRefusedError):
-        return "接続を拒否されました"
-    if isinstance(exc, ConnectionResetError | smtplib.SMTPServerDisconnected):
-        return "接続が切れました"
-    return " ".join(str(getattr(exc, "strerror", None) or exc or type(exc).__name__).split())
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        # smtplib turns a read that timed out into "Connection unexpectedly closed: timed out"
+        return "応答がありません（タイムアウト）" if isinstance(exc.__context__, TimeoutError) else "接続が切れました"
+    if isinstance(exc, OSError):
+        return network_reason(exc)
+    return " ".join(str(exc or type(exc).__name__).split())
 
 
 def _reply(code: int, text: bytes | str) -> str:

@@ -18,7 +18,7 @@ from annex.model.errors import AnnexError
 from annex.model.issues import Submission
 from annex.model.labels import format_instant
 from annex.model.ownership import ministries_in_annex
-from annex.notify.mail import EmlMailer, Mailer, SmtpMailer, compose_message, message_id, sender_of
+from annex.notify.mail import EmlMailer, Mailer, SmtpMailer, compose_message, message_id, network_reason, sender_of
 from annex.notify.outbox import Entry, Outbox, Outcome, deliver
 from annex.notify.reminders import Due, MinistryStatus, ReminderReport, Slot, compose, due, slots, statuses_from_ledger
 from annex.workspace.collect import feedback_file_name, feedback_folder
@@ -49,6 +49,12 @@ def to_check(workspace: Workspace, year: int) -> list[Entry]:
     """Every message of the year a person must check (uncertain, or left queued)."""
     with Outbox.open(workspace.ledger_url) as outbox:
         return outbox.to_check(year)
+
+
+def not_sent(workspace: Workspace, year: int) -> list[Entry]:
+    """Every message of the year refused or left unsent (state failed): the next run sends them."""
+    with Outbox.open(workspace.ledger_url) as outbox:
+        return outbox.entries(year, state="failed")
 
 
 def send_feedback_once(
@@ -111,7 +117,7 @@ def smtp_unreachable(settings) -> str | None:
         with socket.create_connection((settings.host, settings.port), timeout=min(settings.timeout_seconds, 5)):
             return None
     except OSError as exc:
-        return f"メールサーバー {settings.host}:{settings.port} に接続できません（{exc.strerror or exc}）"
+        return f"メールサーバー {settings.host}:{settings.port} に接続できません（{network_reason(exc)}）"
 
 
 # -- reminders -------------------------------------------------------------------------------------

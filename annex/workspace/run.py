@@ -8,7 +8,7 @@ from pathlib import Path
 from annex.io.files import write_atomically
 from annex.model.rules import RULES
 from annex.notify.reminders import RESOLVE_HINT, statuses_from_ledger
-from annex.workspace.notify import expected_ministries, to_check
+from annex.workspace.notify import expected_ministries, not_sent, to_check
 
 
 def ministry_table(workspace, year: int, entries) -> dict[str, str]:
@@ -69,6 +69,8 @@ def build_summary(
             {"ministry": e.ministry, "slot": e.slot, "message_id": e.message_id, "recipients": e.recipients, "reason": e.error}
             for e in to_check(workspace, year)
         ],
+        # refused or unreachable: not delivered, the next run sends them
+        "mail_not_sent": [{"ministry": e.ministry, "slot": e.slot, "reason": e.error} for e in not_sent(workspace, year)],
         "pdf": {"produced": render.pdf_produced, "pages": render.pages, "reason": render.pdf_reason},
         "files": sorted(str(p.relative_to(workspace.root)) for p in files),
     }
@@ -110,6 +112,12 @@ def _mail_line(mail: dict[str, dict[str, int]]) -> str:
         for kind, outcomes in mail.items()
         for outcome, n in sorted(outcomes.items())
     )
+
+
+def _server_answer(reason: str | None) -> str:
+    """「メールサーバー h:p に送信できません（451 4.3.0 …）」 → 「451 4.3.0 …」: the part a person acts on."""
+    text = reason or "理由不明"
+    return text[text.index("（") + 1 : text.rindex("）")] if "（" in text and "）" in text else text
 
 
 def summary_lines(summary: dict) -> list[str]:
@@ -159,6 +167,9 @@ def summary_lines(summary: dict) -> list[str]:
             for m in summary["mail_to_check"]
         ]
         lines.append(RESOLVE_HINT)
+    if summary.get("mail_not_sent"):
+        named = "、".join(f"{m['ministry']}（{_server_answer(m['reason'])}）" for m in summary["mail_not_sent"])
+        lines.append(f"  メールの未送信 {len(summary['mail_not_sent'])} 件（次回の実行で送ります）: {named}")
     if not summary["pdf"]["produced"]:
         lines.append(f"  PDF: 作成できませんでした（{summary['pdf']['reason']}）")
     lines.append(f"  出力 {len(summary['files'])} ファイル:")

@@ -169,6 +169,13 @@ def test_the_run_summary_counts_uncertain_mail_apart_and_says_how_to_resolve_it(
                 "reason": "送信中に実行が中断されました。",
             }
         ],
+        "mail_not_sent": [
+            {
+                "ministry": "総",
+                "slot": "feedback-4567",
+                "reason": "メールサーバー 127.0.0.1:25 に送信できません（annex-contact@mic.example: 451 4.3.0 try again later）",
+            }
+        ],
         "pdf": {"produced": True, "pages": 1, "reason": None},
         "files": [],
     }
@@ -179,6 +186,8 @@ def test_the_run_summary_counts_uncertain_mail_apart_and_says_how_to_resolve_it(
     assert "送信済み（前回までに）" not in lines
     assert "メールの要確認 1 件" in lines and "<annex-2026-feedback-0123@csti.example>" in lines
     assert "annex mail --sent <Message-ID>" in lines and "annex mail --resend <Message-ID>" in lines
+    [not_sent] = [line for line in lines.splitlines() if "メールの未送信" in line]  # one line, naming who and why
+    assert not_sent == "  メールの未送信 1 件（次回の実行で送ります）: 総（annex-contact@mic.example: 451 4.3.0 try again later）"
 
 
 def test_a_message_a_person_marks_not_delivered_is_sent_by_the_next_run_once(tmp_path):

@@ -121,6 +121,7 @@ def test_a_body_whose_answer_is_lost_is_uncertain_and_never_sent_again(outbox, f
         [entry] = outbox.entries(2026)
         assert entry.state == "uncertain" and entry.attempts == 1
         assert "届いている可能性があります" in entry.error and "Traceback" not in entry.error
+        assert ("応答がありません（タイムアウト）" in entry.error) == (fault == "250 after the timeout")
         assert handler.bodies == ["<annex-2026-feedback-1@csti.example>"]  # once, never five times
         assert [e.message_id for e in outbox.to_check(2026)] == ["<annex-2026-feedback-1@csti.example>"]
     finally:
