@@ -120,18 +120,29 @@ def _authenticator(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok)
 
 
-def _owned_only_by(ministry: str, sheet, change: dict) -> str | None:
+def _owned_only_by(ministry: str, cells: dict[str, object], change: dict) -> str | None:
     """The text a change of the plan puts in a line whose only owner is ``ministry`` (its tags,
-    read back from the ministry's own file)."""
+    read back from the ministry's own file: A1 → value)."""
     text = change.get("new_text") or change.get("text")
     if not text or change["op"] == "delete" or "tags" not in change.get("cells", {}):
         return None
-    return text if str(sheet[change["cells"]["tags"]].value or "").strip() == ministry else None
+    return text if str(cells.get(change["cells"]["tags"]) or "").strip() == ministry else None
+
+
+def _cells(path: Path) -> dict[str, object]:
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return {c.coordinate: c.value for row in book["記入シート"].iter_rows() for c in row if getattr(c, "value", None)}
+    finally:
+        book.close()
 
 
 def _texts_of_workbook(data: bytes) -> str:
-    book = openpyxl.load_workbook(io.BytesIO(data))
-    return "\n".join(str(c.value) for sheet in book.worksheets for row in sheet.iter_rows() for c in row if c.value)
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    try:
+        return "\n".join(str(v) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for v in row if v)
+    finally:
+        book.close()
 
 
 def _flow_logs_and_artifacts(workspace: str) -> str:
@@ -197,9 +208,9 @@ def test_the_sample_run_after_a_killed_one_mails_each_ministry_only_its_own_line
     # what each ministry wrote in lines it alone owns (from the plan, read back from its file)
     own: dict[str, list[str]] = {}
     for f in PLAN["files"]:
-        sheet = openpyxl.load_workbook(SAMPLES / f["file"])["記入シート"]
+        cells = _cells(SAMPLES / f["file"])
         for change in f.get("changes", []):
-            if text := _owned_only_by(f["ministry"], sheet, change):
+            if text := _owned_only_by(f["ministry"], cells, change):
                 own.setdefault(f["ministry"], []).append(text)
     assert len(own) >= 10  # the check has something to find
     sent = result["feedback_mail"]["feedback"]
