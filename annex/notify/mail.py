@@ -183,6 +183,26 @@ def _base64_forms(secret: str, username: str, password: str) -> list[str]:
     return [base64.b64encode(r.encode()).decode() for r in raw]
 
 
+def probe(settings: Smtp) -> str | None:
+    """Whether the server takes mail now: it must answer the connection with its 220 greeting (a
+    port that is open but says 421 is as down as a closed one). None, or why not, in Japanese."""
+    where = f"メールサーバー {settings.host}:{settings.port}"
+    timeout = min(settings.timeout_seconds, 5)
+    try:
+        if settings.security == "ssl":
+            client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
+    except smtplib.SMTPConnectError as exc:
+        return f"{where} が受け付けていません（{_reply(exc.smtp_code, exc.smtp_error)}）"
+    except (OSError, smtplib.SMTPException) as exc:
+        return f"{where} に接続できません（{_reason(exc)}）"
+    with contextlib.suppress(OSError, smtplib.SMTPException):
+        client.quit()
+    client.close()
+    return None
+
+
 @dataclass
 class EmlMailer:
     """No mail server configured: each message becomes an RFC 5322 .eml file (attachments

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import socket
 from pathlib import Path
 
 from annex.feedback.conflicts import compose_conflict_email, notice_slot
@@ -18,7 +17,7 @@ from annex.model.errors import AnnexError
 from annex.model.issues import Submission
 from annex.model.labels import format_instant
 from annex.model.ownership import ministries_in_annex
-from annex.notify.mail import EmlMailer, Mailer, SmtpMailer, compose_message, message_id, network_reason, sender_of
+from annex.notify.mail import EmlMailer, Mailer, SmtpMailer, compose_message, message_id, probe, sender_of
 from annex.notify.outbox import Entry, Outbox, Outcome, deliver
 from annex.notify.reminders import Due, MinistryStatus, ReminderReport, Slot, compose, due, slots, statuses_from_ledger
 from annex.workspace.collect import feedback_file_name, feedback_folder
@@ -111,13 +110,7 @@ def default_mailer(workspace: Workspace, year: int) -> Mailer:
 def smtp_unreachable(settings) -> str | None:
     """Why the mail server cannot be reached (then e-mail waits for the next run), or None
     (also when none is configured: the messages are then saved as files)."""
-    if not settings.host:
-        return None
-    try:
-        with socket.create_connection((settings.host, settings.port), timeout=min(settings.timeout_seconds, 5)):
-            return None
-    except OSError as exc:
-        return f"メールサーバー {settings.host}:{settings.port} に接続できません（{network_reason(exc)}）"
+    return probe(settings) if settings.host else None
 
 
 # -- reminders -------------------------------------------------------------------------------------

@@ -204,3 +204,35 @@ def test_credentials_never_appear_in_an_error_even_when_the_server_echoes_them(o
     seen = " ".join([str(raised.value), repr(raised.value), entry.error or "", repr(mailer), repr(raised.value.__cause__)])
     assert "***" in str(raised.value)  # the server did echo them: redacted
     assert not [f for f in forms if f in seen]
+
+
+def test_a_server_is_down_when_its_port_is_closed_or_it_greets_with_421_and_up_when_it_greets_with_220():
+    import threading
+
+    from annex.notify.mail import probe
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+
+    def greet_421():
+        connection, _ = busy.accept()
+        connection.sendall(b"421 4.3.2 too busy, try later\r\n")
+        connection.close()
+
+    threading.Thread(target=greet_421, daemon=True).start()
+    settings = {"host": "127.0.0.1", "sender": "annex@csti.example", "timeout_seconds": TIMEOUT}
+    try:
+        said = probe(Smtp(port=busy.getsockname()[1], **settings))
+    finally:
+        busy.close()
+    assert said is not None and "受け付けていません" in said and "421 4.3.2 too busy, try later" in said
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    assert "接続を拒否されました" in probe(Smtp(port=port, **settings))
+    controller, port = _server(Faulty())
+    try:
+        assert probe(Smtp(port=port, **settings)) is None
+    finally:
+        controller.stop()
