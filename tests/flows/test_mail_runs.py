@@ -45,11 +45,15 @@ def _configure(root: Path, port: int) -> Workspace:
         .read_text(encoding="utf-8")
         .replace("port: 8025", f"port: {port}")
         .replace("# host: 127.0.0.1", "host: 127.0.0.1")
-        .replace("timeout_seconds: 30", "timeout_seconds: 2\n  retries: 1\n  retry_delay_seconds: 0.1")
+        .replace("timeout_seconds: 30 ", "timeout_seconds: 2 ")
+        .replace("retries: 2 ", "retries: 1 ")
+        .replace("retry_delay_seconds: 3 ", "retry_delay_seconds: 0.1 ")
     )
     (root / "config" / "annex.yaml").write_text(text, encoding="utf-8")
     (root / "submissions" / "2026").mkdir(parents=True, exist_ok=True)
-    return Workspace.at(root)
+    ws = Workspace.at(root)
+    assert (ws.config.settings.smtp.timeout_seconds, ws.config.settings.smtp.retries) == (2, 1)  # short, as configured
+    return ws
 
 
 @pytest.fixture
