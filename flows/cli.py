@@ -206,8 +206,8 @@ def _send_templates(ws: Workspace, result) -> None:
             f"  メールサーバーが設定されていないため、メールは {notify.mail_folder(ws, result.year)} に .eml ファイルとして保存しました"
             "（送信するには config/annex.yaml の smtp.host を設定してください）"
         )
-    if "failed" in outcomes.values():
-        sys.exit(1)
+    if {"failed", "deferred", "uncertain"} & set(outcomes.values()):
+        sys.exit(1)  # a template did not (or may not have) reach its ministry: a person looks
 
 
 @app.command(
@@ -388,6 +388,49 @@ def remind_command(
 
 
 @app.command(
+    "mail", cls=JapaneseCommand, options_metavar="[オプション]", short_help="届いたか不明なメールを一覧し、確認の結果を記録する"
+)
+def mail_command(
+    sent: Annotated[
+        str | None,
+        typer.Option("--sent", metavar="Message-ID", help="メールサーバーの記録で届いていたメールを「送信済み」と記録します。"),
+    ] = None,
+    resend: Annotated[
+        str | None,
+        typer.Option(
+            "--resend",
+            metavar="Message-ID",
+            help="届いていなかったメールを「未送信」と記録します（次回の実行で1回だけ送ります）。",
+        ),
+    ] = None,
+    year: YearOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """送信記録（outbox）のうち、届いたか不明なメール（要確認）と送れなかったメールを一覧します。メールサーバーの記録で確かめたら --sent / --resend で結果を記録します。"""
+    ws = Workspace.at(workspace)
+    from annex.notify.outbox import Outbox
+    from annex.notify.reminders import check_lines
+    from annex.workspace.notify import resolve_message
+
+    year = ws.year(year)
+    if sent and resend:
+        raise AnnexError("--sent と --resend は同時に指定できません")
+    if sent or resend:
+        entry = resolve_message(ws, year, sent or resend or "", delivered=bool(sent))
+        outcome = "送信済みと記録しました（再送しません）" if sent else "未送信と記録しました（次回の実行で1回だけ送ります）"
+        say(f"{entry.message_id}（{entry.ministry} {entry.slot}、宛先 {entry.recipients}）: {outcome}")
+        return
+    with Outbox.open(ws.ledger_url) as outbox:
+        check = outbox.to_check(year)
+        failed = outbox.entries(year, state="failed")
+    say(f"メールの送信記録（{year}年度）: 要確認 {len(check)} 件・未送信 {len(failed)} 件")
+    for line in check_lines(check):
+        say(line)
+    for e in failed:
+        say(f"  未送信: {e.ministry} {e.slot}（{e.message_id}、宛先 {e.recipients}）— {e.error}（次回の実行で送ります）")
+
+
+@app.command(
     "status", cls=JapaneseCommand, options_metavar="[オプション]", short_help="府省庁ごとの提出状況を表示し、Excel に書き出す"
 )
 def status_command(
@@ -556,6 +599,7 @@ YEAR_ORDER = (
     "run",
     "approve",
     "remind",
+    "mail",
     "status",
     "serve",
 )
