@@ -40,7 +40,8 @@ class LiveCheck:
     {tag_list}, {ids}, {kana}), constants ({limit}, {edit}, {unchanged}, {delete}, {policy},
     {bullets}) and the shared expressions {changed} and {tags_norm} (LIVE_EXPRESSIONS);
     annex.distribute.live fills them. ``when`` is the validator's condition for applying the rule,
-    as a formula in LIVE_WHEN: every line with content, or only text / tags the ministry wrote."""
+    as a formula in LIVE_WHEN: every line with content, or only text / tags the ministry wrote.
+    Costly parts (a list looked through) stand behind IF, which both programs evaluate lazily."""
 
     column: str  # key of the cell coloured
     when: LiveWhen
@@ -60,8 +61,9 @@ LIVE_EXPRESSIONS = {
     "changed": "OR(NOT(EXACT({text},{previous_text})),NOT(EXACT({heading},{sent_heading})),"
     "NOT(EXACT(TRIM({field}),{sent_field})),NOT(EXACT({tags},{sent_tags})),"
     "NOT(EXACT(TRIM({relisted}),{sent_relisted})),NOT(EXACT(TRIM({relisted_of}),{sent_relisted_of})))",
-    # 担当府省 as split_tags reads it, nearly: ，/, are 、 and spaces do not count
-    "tags_norm": 'SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE({tags},"，","、"),",","、")," ",""),"　","")',
+    # 担当府省 as split_tags reads it, nearly: ，/,/､ are 、, no 【】, spaces do not count
+    "tags_norm": 'SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE({tags},"，","、"),",","、"),'
+    '"､","、"),"【",""),"】","")," ",""),"　","")',
 }
 
 
@@ -535,7 +537,7 @@ _RULES = (
             LiveCheck(
                 "relisted_of",
                 "line",
-                'AND(TRIM({relisted_of})<>"",ISNA(MATCH(TRIM({relisted_of}),{ids},0)))',
+                'IF(TRIM({relisted_of})="",FALSE,ISNA(MATCH(TRIM({relisted_of}),{ids},0)))',
                 "再掲元項目IDの記載が別添にありません",
                 stop=True,
             ),
@@ -594,7 +596,7 @@ _RULES = (
             LiveCheck(
                 "action",
                 "line",
-                'AND({item_id}<>"",TRIM({action})={unchanged},{changed})',
+                'IF(OR({item_id}="",TRIM({action})<>{unchanged}),FALSE,{changed})',
                 "修正した記載は対応を「修正」にしてください",
             ),
         ),
@@ -612,7 +614,7 @@ _RULES = (
             LiveCheck(
                 "action",
                 "line",
-                'AND({item_id}<>"",TRIM({action})={edit},NOT({changed}))',
+                'IF(OR({item_id}="",TRIM({action})<>{edit}),FALSE,NOT({changed}))',
                 "対応が「修正」ですが、前年度から変わっていません",
             ),
         ),

@@ -87,6 +87,7 @@ def plant(ws) -> dict[int, set[str]]:
     at(o, {"L-TEXT-TOO-LONG"}, text="あ" * (TEXT_LIMIT + 1), action="修正")
     at(o, {"L-TAG-UNKNOWN"}, tags="総、ＮＩＳＣＸ", action="修正")
     at(o, set(), text="令和７年度は、地域の情報通信基盤の整備を進めた。", action="修正")  # a correct edit
+    at(o, set(), tags="【総,経】", action="修正")  # tags in a spelling the validator also reads: no problem
     at(s, {"L-FIELD-INVALID"}, text="新たに、地域の通信網を整備する。", tags="総", action="新規")  # 新規 without 欄
     at(s, {"L-TEXT-EMPTY"}, field="今後の取組方針", tags="総", action="新規")  # 新規 without text
     at(s, {"L-ACTION-INVALID"}, field="今後の取組方針", text="地域の通信網を整備する。", tags="総")  # no 対応
@@ -159,6 +160,10 @@ def test_an_untouched_template_flags_nothing(recalculated, name):
     sheets, _ = recalculated
     assert sheets[name].max_row > 100 and _notes(sheets[name]) == {}
     assert sheets[name][COUNT_CELL].value == "未解決の指摘 0件"
+    # Calc kept every rule it was given (it read them all): the colours and the refusing validation
+    written = distributed().workbook(SECRETARIAT if name == "secretariat" else MINISTRY)[SHEET_ENTRY]
+    assert len(sheets[name].conditional_formatting) == len(written.conditional_formatting)
+    assert [dv.type for dv in sheets[name].data_validations.dataValidation if dv.type == "custom"] == ["custom"]
 
 
 @cache
