@@ -27,6 +27,23 @@ from annex.model.rules import LIVE_EXPRESSIONS, LIVE_WHEN, TEXT_LIMIT, LiveCheck
 # that the formulas can tell what the ministry wrote from what it received (own_text, own_tags).
 SENT_KEYS = ("field", "heading", "tags", "relisted", "relisted_of")
 LIST_NAMES = ("actions", "fields", "tag_list", "ids", "kana")
+ID_CHUNK = 30_000  # characters a cell of the id list holds (Excel's limit is 32,767)
+
+
+def id_chunks(ids: list[str]) -> list[str]:
+    """Every item id, each between ID_SEPARATOR, in as few cells as hold them: FIND in one long
+    cell is exact and case-sensitive, as the validator's look-up is (MATCH would take * and ? as
+    wildcards and ignore case), and a few cells open faster than one per id."""
+    chunks: list[str] = []
+    for item in ids:
+        piece = item + ID_SEPARATOR
+        if not chunks or len(chunks[-1]) + len(piece) > ID_CHUNK:
+            chunks.append(ID_SEPARATOR)
+        chunks[-1] += piece
+    return chunks or [ID_SEPARATOR]
+
+
+ID_SEPARATOR = "|"  # between the item ids of the id list
 
 
 def _quote(text: str) -> str:
@@ -40,6 +57,7 @@ CONSTANTS = {
     "delete": _quote(ACTION_DELETE),
     "policy": _quote(FIELD_POLICY),
     "bullets": _quote(BULLET_CHARS),
+    "sep": _quote(ID_SEPARATOR),
 }
 
 

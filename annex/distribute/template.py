@@ -42,7 +42,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from annex.distribute.live import LIST_NAMES, SENT_KEYS, LiveLayout, checks, count_expression, count_formula
+from annex.distribute.live import LIST_NAMES, SENT_KEYS, LiveLayout, checks, count_expression, count_formula, id_chunks
 from annex.io.xlsx import TITLE_FONT, fill_down_formula, font, print_setup, row_height, set_text, use_sheet_font
 from annex.model.annex import Annex, Bullet, Chapter, Column, Row, Section
 from annex.model.config import Config
@@ -459,7 +459,7 @@ def live_lists(plan: TemplatePlan) -> dict[str, list[str]]:
         "actions": list(ACTIONS),
         "fields": list(plan.accepted_fields),
         "tag_list": plan.accepted_tags,
-        "ids": plan.known_ids or [""],
+        "ids": id_chunks(plan.known_ids),
         "kana": list(HALFWIDTH_KANA),
     }
 
@@ -888,6 +888,15 @@ def read_lines(ws: Any) -> list[dict[str, str]]:
             values[key] = "" if v is None else str(v)
         lines.append(values)
     return lines
+
+
+def share_live_formula(ws: Any) -> None:
+    """Store 記入シート's チェック formula once again after openpyxl loaded it (openpyxl expands a
+    shared formula into one copy per cell, which doubles the file): what Excel does on saving."""
+    column = LETTER[LIVE_KEY]
+    first = ws[f"{column}{FIRST_DATA_ROW}"].value
+    if ws[f"{column}{HEADER_ROW}"].value == LIVE_LABEL and isinstance(first, str) and first.startswith("="):
+        fill_down_formula(ws, column, FIRST_DATA_ROW, ws.max_row, first, 0)
 
 
 def workbook_checksum(wb: Any) -> str:

@@ -37,7 +37,7 @@ class LiveCheck:
     the same in LibreOffice Calc), TRUE on a line that breaks the rule. Its fields name the line's
     cells by column key ({text}, {action}, {previous_text} …), what was sent ({sent_heading},
     {sent_tags} …, on the hidden リスト sheet, same row), lists there ({actions}, {fields},
-    {tag_list}, {ids}, {kana}), constants ({limit}, {edit}, {unchanged}, {delete}, {policy},
+    {tag_list}, {kana}; {ids}: every item id between {sep}s, in a few cells), constants ({limit}, {edit}, {unchanged}, {delete}, {policy},
     {bullets}) and the shared expressions {changed} and {tags_norm} (LIVE_EXPRESSIONS);
     annex.distribute.live fills them. ``when`` is the validator's condition for applying the rule,
     as a formula in LIVE_WHEN: every line with content, or only text / tags the ministry wrote.
@@ -537,7 +537,7 @@ _RULES = (
             LiveCheck(
                 "relisted_of",
                 "line",
-                'IF(TRIM({relisted_of})="",FALSE,ISNA(MATCH(TRIM({relisted_of}),{ids},0)))',
+                'IF(TRIM({relisted_of})="",FALSE,SUMPRODUCT(--ISNUMBER(FIND({sep}&TRIM({relisted_of})&{sep},{ids})))=0)',
                 "再掲元項目IDの記載が別添にありません",
                 stop=True,
             ),

@@ -84,6 +84,7 @@ def plant(ws) -> dict[int, set[str]]:
     _put(ws, r, text=text(r) + "（再掲）", action="修正")
     expected[r] = {"L-TYPED-RELISTED"}
     at(o, {"L-RELISTED-UNKNOWN"}, relisted="再掲", relisted_of="9-（９）-99-p01", action="修正")
+    at(o, {"L-RELISTED-UNKNOWN"}, relisted="再掲", relisted_of="4-*", action="修正")  # no wildcard: exact, as the validator
     at(o, {"L-TEXT-TOO-LONG"}, text="あ" * (TEXT_LIMIT + 1), action="修正")
     at(o, {"L-TAG-UNKNOWN"}, tags="総、ＮＩＳＣＸ", action="修正")
     at(o, set(), text="令和７年度は、地域の情報通信基盤の整備を進めた。", action="修正")  # a correct edit
