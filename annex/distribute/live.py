@@ -26,7 +26,7 @@ from annex.model.rules import LIVE_EXPRESSIONS, LIVE_WHEN, TEXT_LIMIT, LiveCheck
 # What each line was sent, kept on the hidden list sheet in the entry row's own row number, so
 # that the formulas can tell what the ministry wrote from what it received (own_text, own_tags).
 SENT_KEYS = ("field", "heading", "tags", "relisted", "relisted_of")
-LIST_NAMES = ("actions", "fields", "tag_list", "ids", "kana")
+LIST_NAMES = ("actions", "fields", "tag_list", "ids", "kana", "superscripts")
 ID_CHUNK = 30_000  # characters a cell of the id list holds (Excel's limit is 32,767)
 
 

@@ -74,6 +74,7 @@ from annex.model.contract import (
     SHEET_KEYS,
     SHEET_LISTS,
     SHEET_META,
+    SUPERSCRIPT_DIGITS,
     TABLE_FIELDS,
     TEMPLATE_VERSION,
     TITLE_ROW,
@@ -427,7 +428,7 @@ LOCKED = Protection(locked=True)
 UNLOCKED = Protection(locked=False)
 
 # リスト sheet: one list per column, header in row 1, values from row 2: the dropdowns' (A–E), the
-# live checks' (F–I), then what each line was sent, in the entry row's own row number (J–N).
+# live checks' (F–I, O), and what each line was sent, in the entry row's own row number (J–N).
 LIST_COLUMNS = {
     "field": "A",
     "action": "B",
@@ -438,6 +439,7 @@ LIST_COLUMNS = {
     "tag_list": "G",
     "ids": "H",
     "kana": "I",
+    "superscripts": "O",
 }
 LIST_HEADERS = {
     "field": "欄",
@@ -449,6 +451,7 @@ LIST_HEADERS = {
     "tag_list": "担当府省（確認用）",
     "ids": "項目ID（確認用）",
     "kana": "半角カタカナ（確認用）",
+    "superscripts": "上付き数字（確認用）",
 }
 SENT_COLUMNS = dict(zip(SENT_KEYS, "JKLMN"))
 
@@ -461,6 +464,7 @@ def live_lists(plan: TemplatePlan) -> dict[str, list[str]]:
         "tag_list": plan.accepted_tags,
         "ids": id_chunks(plan.known_ids),
         "kana": list(HALFWIDTH_KANA),
+        "superscripts": list(SUPERSCRIPT_DIGITS),
     }
 
 

@@ -37,7 +37,7 @@ class LiveCheck:
     the same in LibreOffice Calc), TRUE on a line that breaks the rule. Its fields name the line's
     cells by column key ({text}, {action}, {previous_text} …), what was sent ({sent_heading},
     {sent_tags} …, on the hidden リスト sheet, same row), lists there ({actions}, {fields},
-    {tag_list}, {kana}; {ids}: every item id between {sep}s, in a few cells), constants ({limit}, {edit}, {unchanged}, {delete}, {policy},
+    {tag_list}, {kana}, {superscripts}; {ids}: every item id between {sep}s, in a few cells), constants ({limit}, {edit}, {unchanged}, {delete}, {policy},
     {bullets}) and the shared expressions {changed} and {tags_norm} (LIVE_EXPRESSIONS);
     annex.distribute.live fills them. ``when`` is the validator's condition for applying the rule,
     as a formula in LIVE_WHEN: every line with content, or only text / tags the ministry wrote.
@@ -418,6 +418,14 @@ _RULES = (
         "記載内容に上付きの数字「{found}」があります。脚注の参照は［注番号］の形で書きます。",
         "脚注の参照は「［注174］」のように、全角の角括弧と「注」を付けて記入してください。",
         "次のとおり直してください: {fixed}",
+        live=(
+            LiveCheck(
+                "text",
+                "own_text",
+                "SUMPRODUCT(--ISNUMBER(FIND({superscripts},{text})))>0",
+                "記載内容に上付きの数字があります（［注番号］の形で）",
+            ),
+        ),
     ),
     Rule(
         "L-HALFWIDTH-KANA",

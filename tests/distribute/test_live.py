@@ -83,6 +83,9 @@ def plant(ws) -> dict[int, set[str]]:
     r = next(o)
     _put(ws, r, text=text(r) + "（再掲）", action="修正")
     expected[r] = {"L-TYPED-RELISTED"}
+    r = next(o)
+    _put(ws, r, text=text(r) + "¹²", action="修正")  # a footnote number copied as a superscript
+    expected[r] = {"L-TYPED-NOTE-NUMBER"}
     at(o, {"L-RELISTED-UNKNOWN"}, relisted="再掲", relisted_of="9-（９）-99-p01", action="修正")
     at(o, {"L-RELISTED-UNKNOWN"}, relisted="再掲", relisted_of="4-*", action="修正")  # no wildcard: exact, as the validator
     at(o, {"L-TEXT-TOO-LONG"}, text="あ" * (TEXT_LIMIT + 1), action="修正")
