@@ -94,7 +94,7 @@ def _officer_edits(template: Path, dest: Path, abbr: str, owned: set[str], edits
     """An officer's return: `edits` texts 修正 and one 新規 bullet; the number of lines changed."""
     import openpyxl
 
-    from annex.distribute.template import cell_of, read_lines
+    from annex.distribute.template import cell_of, read_lines, share_live_formula
     from annex.io.xlsx import set_text
     from annex.model.contract import ACTION_EDIT, ACTION_NEW, FIELD_POLICY, SHEET_ENTRY
 
@@ -118,6 +118,7 @@ def _officer_edits(template: Path, dest: Path, abbr: str, owned: set[str], edits
         set_text(ws[cell_of("action", spare)], ACTION_NEW)
         changed += 1
     dest.parent.mkdir(parents=True, exist_ok=True)
+    share_live_formula(ws)  # as Excel saves it (openpyxl expanded the チェック formula per cell)
     wb.save(dest)
     return changed
 

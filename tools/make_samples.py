@@ -45,7 +45,7 @@ from openpyxl.utils.cell import coordinate_to_tuple
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from annex.distribute.template import LETTER, cell_of, read_lines  # noqa: E402
+from annex.distribute.template import LETTER, cell_of, read_lines, share_live_formula  # noqa: E402
 from annex.io.xlsx import set_text  # noqa: E402
 from annex.model.config import bundled_path  # noqa: E402
 from annex.model.contract import (  # noqa: E402
@@ -659,6 +659,7 @@ def generate(out: Path, plan_path: Path | None) -> dict[str, Any]:
             if sample.kind == "unchanged":
                 shutil.copyfile(template.path, target)  # returned exactly as received
             else:
+                share_live_formula(wb[SHEET_ENTRY])  # as Excel saves it: the チェック formula stored once
                 wb.save(target)
             normalize_xlsx(target)
             files.append(

@@ -36,12 +36,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, PatternFill, Protection, Side
-from openpyxl.utils import get_column_letter
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from annex.io.xlsx import TITLE_FONT, font, print_setup, row_height, set_text, use_sheet_font
+from annex.distribute.live import LIST_NAMES, SENT_KEYS, LiveLayout, checks, count_expression, count_formula, id_chunks
+from annex.io.xlsx import TITLE_FONT, fill_down_formula, font, print_setup, row_height, set_text, use_sheet_font
 from annex.model.annex import Annex, Bullet, Chapter, Column, Row, Section
 from annex.model.config import Config
 from annex.model.contract import (
@@ -49,11 +51,17 @@ from annex.model.contract import (
     ACTIONS,
     COLUMN_BY_KEY,
     COLUMNS,
+    ENTRY_COLUMNS,
     FIELD_POLICY,
     FIELD_STATUS,
     FIRST_DATA_ROW,
+    HALFWIDTH_KANA,
     HEADER_ROW,
-    LABELS,
+    LIVE_AFTER,
+    LIVE_HELP,
+    LIVE_KEY,
+    LIVE_LABEL,
+    LIVE_WIDTH,
     LOCKED_KEYS,
     META_KEYS,
     NOTE_MARK,
@@ -63,8 +71,10 @@ from annex.model.contract import (
     RELISTED_VALUE,
     SHEET_ENTRY,
     SHEET_GUIDE,
+    SHEET_KEYS,
     SHEET_LISTS,
     SHEET_META,
+    SUPERSCRIPT_DIGITS,
     TABLE_FIELDS,
     TEMPLATE_VERSION,
     TITLE_ROW,
@@ -92,8 +102,8 @@ PREAMBLE_SECTION = "（前文）"
 LineKind = Literal["owned", "context", "spare", "preamble", "quoted"]
 QUOTED_EDITABLE = ("text", "action")  # a quoted line's words are the Basic Plan's: only its marks move
 
-# Column letter of every key, in the contract's order.
-LETTER: dict[str, str] = {spec.key: get_column_letter(i) for i, spec in enumerate(COLUMNS, start=1)}
+# Column letter of every key in sheet order: the contract's columns, and チェック after 対応.
+LETTER: dict[str, str] = {key: get_column_letter(i) for i, key in enumerate(SHEET_KEYS, start=1)}
 
 
 # -- planning ---------------------------------------------------------------------------------
@@ -134,11 +144,20 @@ class TemplatePlan:
     abbreviations: list[tuple[str, str]] = field(default_factory=list)  # (略称, 府省名)
     footnotes: dict[str, str] = field(default_factory=dict)  # only the secretariat's
     unmapped_tags: list[str] = field(default_factory=list)  # only the secretariat's: tags to correct
+    # for the live checks: every tag the validator resolves (table, pseudo-tags, aliases, groups) and
+    # every item id a 再掲元項目ID may name (master(Y-1)'s bullets, preamble and quoted items)
+    accepted_tags: list[str] = field(default_factory=list)
+    known_ids: list[str] = field(default_factory=list)
 
     @property
     def fields(self) -> tuple[str, ...]:
         """The 欄 a ministry may choose (the dropdown): quoted lines keep theirs, locked."""
         return TABLE_FIELDS + (tuple(PREAMBLE_FIELDS.values()) if self.secretariat else ())
+
+    @property
+    def accepted_fields(self) -> tuple[str, ...]:
+        """Every 欄 the validator accepts from this ministry: the dropdown's, and the quoted lines' own."""
+        return self.fields + (tuple(QUOTED_FIELDS.values()) if self.secretariat else ())
 
     @property
     def item_ids(self) -> list[str]:
@@ -333,6 +352,8 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
     rows_of.setdefault(secretariat, [])
     located = {row.id: (chapter, section, row) for chapter, section, row in annex.rows()}
     valid_tags = list(tags.ministries) + list(tags.pseudo_tags)
+    accepted_tags = valid_tags + [t for t in [*tags.aliases, *tags.groups] if t not in valid_tags]
+    known_ids = list(dict.fromkeys([*annex.bullet_index(), *preamble_items(annex), *quoted_items(annex)]))
     abbreviations = [(m.abbr, "・".join(m.names) + ("【廃止】" if m.abolished else "")) for m in config.ministries]
     title = config.title_for(year)
     source_year = annex.year if annex.year is not None else year - 1
@@ -354,6 +375,8 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
             abbreviations=abbreviations,
             footnotes=dict(annex.footnotes) if is_secretariat else {},
             unmapped_tags=unmapped if is_secretariat else [],
+            accepted_tags=accepted_tags,
+            known_ids=known_ids,
         )
         if is_secretariat:
             plan.lines.extend(_secretariat_lines(annex))
@@ -404,9 +427,52 @@ FONT_BOLD = font(bold=True)
 LOCKED = Protection(locked=True)
 UNLOCKED = Protection(locked=False)
 
-# リスト sheet: one list per column, header in row 1, values from row 2.
-LIST_COLUMNS = {"field": "A", "action": "B", "relisted": "C", "tags": "D", "names": "E"}
-LIST_HEADERS = {"field": "欄", "action": "対応", "relisted": "再掲", "tags": "担当府省（略称）", "names": "府省名"}
+# リスト sheet: one list per column, header in row 1, values from row 2: the dropdowns' (A–E), the
+# live checks' (F–I, O), and what each line was sent, in the entry row's own row number (J–N).
+LIST_COLUMNS = {
+    "field": "A",
+    "action": "B",
+    "relisted": "C",
+    "tags": "D",
+    "names": "E",
+    "fields": "F",
+    "tag_list": "G",
+    "ids": "H",
+    "kana": "I",
+    "superscripts": "O",
+}
+LIST_HEADERS = {
+    "field": "欄",
+    "action": "対応",
+    "relisted": "再掲",
+    "tags": "担当府省（略称）",
+    "names": "府省名",
+    "fields": "欄（確認用）",
+    "tag_list": "担当府省（確認用）",
+    "ids": "項目ID（確認用）",
+    "kana": "半角カタカナ（確認用）",
+    "superscripts": "上付き数字（確認用）",
+}
+SENT_COLUMNS = dict(zip(SENT_KEYS, "JKLMN"))
+
+
+def live_lists(plan: TemplatePlan) -> dict[str, list[str]]:
+    """The lists the live checks look values up in (LIST_NAMES), as written on the list sheet."""
+    return {
+        "actions": list(ACTIONS),
+        "fields": list(plan.accepted_fields),
+        "tag_list": plan.accepted_tags,
+        "ids": id_chunks(plan.known_ids),
+        "kana": list(HALFWIDTH_KANA),
+        "superscripts": list(SUPERSCRIPT_DIGITS),
+    }
+
+
+def live_layout(plan: TemplatePlan) -> LiveLayout:
+    lists = live_lists(plan)
+    ranges = {name: list_range("action" if name == "actions" else name, len(lists[name])) for name in LIST_NAMES}
+    sent = {key: f"'{SHEET_LISTS}'!${letter}" for key, letter in SENT_COLUMNS.items()}
+    return LiveLayout(LETTER, ranges, sent, plan.secretariat)
 
 
 def list_range(key: str, count: int) -> str:
@@ -441,30 +507,39 @@ def _row_height(values: dict[str, str]) -> float:
     return row_height((values.get(spec.key) or "", spec.width) for spec in COLUMNS)
 
 
-PRINTED_COLUMNS = LABELS.index(COLUMN_BY_KEY[PRINTED_UNTIL].label) + 1
+PRINTED_COLUMNS = column_index_from_string(LETTER[PRINTED_UNTIL])
 ENTRY_NOTE = (
     "白いセルに記入してください（灰色のセルは変更できません）。新しい記載は各取組の下の黄色い空き行に、"
     "対応「新規」として記入してください。記入方法と確認される内容は「記入要領」シートにあります。"
+    "「チェック」の列は記入中に見つかった問題を表示します（提出後の確認は別に行います）。"
     "「前年度の記載」「脚注」の列は画面でだけ表示され、印刷されません。"
 )
+NOTE_UNTIL = "heading"  # the note spans A to 見出し; the count of open problems stands above 記載内容
+FILL_LIVE_ERROR = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
+FILL_LIVE_WARNING = PatternFill("solid", fgColor="FFEB9C", bgColor="FFEB9C")
+FONT_LIVE = {"error": Font(color="9C0006"), "warning": Font(color="9C5700")}
+FONT_CHECK = font(color="C00000")
 
 
 def title_text(plan: TemplatePlan) -> str:
     return f"{plan.year}年度 {plan.title} 記入シート（{plan.ministry}：{plan.name}）　提出締切 {format_instant(plan.deadline)}"
 
 
-def _write_entry(ws: Any, plan: TemplatePlan) -> None:
+def _write_entry(ws: Any, plan: TemplatePlan, severities: dict[str, str], live: bool = True) -> None:
     ws.sheet_properties.tabColor = "1F4E78"
     _set(ws, f"A{TITLE_ROW}", title_text(plan)).font = TITLE_FONT
     ws.row_dimensions[TITLE_ROW].height = 21
     note = _set(ws, f"A{TITLE_ROW + 1}", ENTRY_NOTE)
     note.alignment = WRAP_TOP
-    ws.merge_cells(start_row=TITLE_ROW + 1, start_column=1, end_row=TITLE_ROW + 1, end_column=PRINTED_COLUMNS)
-    ws.row_dimensions[TITLE_ROW + 1].height = row_height([(ENTRY_NOTE, sum(c.width for c in COLUMNS[:PRINTED_COLUMNS]))])
-    for i, spec in enumerate(COLUMNS, start=1):
-        letter = get_column_letter(i)
-        ws.column_dimensions[letter].width = spec.width
-        cell = _set(ws, f"{letter}{HEADER_ROW}", spec.label)
+    note_columns = column_index_from_string(LETTER[NOTE_UNTIL] if live else LETTER[PRINTED_UNTIL])
+    ws.merge_cells(start_row=TITLE_ROW + 1, start_column=1, end_row=TITLE_ROW + 1, end_column=note_columns)
+    ws.row_dimensions[TITLE_ROW + 1].height = row_height([(ENTRY_NOTE, sum(c.width for c in COLUMNS[:note_columns]))])
+    for key in SHEET_KEYS:
+        if key == LIVE_KEY and not live:
+            continue
+        letter = LETTER[key]
+        ws.column_dimensions[letter].width = LIVE_WIDTH if key == LIVE_KEY else COLUMN_BY_KEY[key].width  # type: ignore[index]
+        cell = _set(ws, f"{letter}{HEADER_ROW}", LIVE_LABEL if key == LIVE_KEY else COLUMN_BY_KEY[key].label)  # type: ignore[index]
         cell.font, cell.fill, cell.border, cell.protection = FONT_HEADER, FILL_HEADER, BORDER, LOCKED
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
     ws.row_dimensions[HEADER_ROW].height = 33
@@ -492,8 +567,10 @@ def _write_entry(ws: Any, plan: TemplatePlan) -> None:
 
     last_row = FIRST_DATA_ROW + len(plan.lines) - 1
     _add_validations(ws, plan, editable_rows)
+    if live and plan.lines:
+        _add_live_checks(ws, plan, last_row, editable_rows, severities)
     ws.freeze_panes = f"A{FIRST_DATA_ROW}"
-    ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(COLUMNS))}{max(last_row, HEADER_ROW)}"
+    ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(ENTRY_COLUMNS if live else len(COLUMNS))}{max(last_row, HEADER_ROW)}"
     print_setup(
         ws,
         title_rows=f"{HEADER_ROW}:{HEADER_ROW}",
@@ -537,6 +614,56 @@ def _add_validations(ws: Any, plan: TemplatePlan, editable_rows: list[int]) -> N
         )
         dv.sqref = _sqref(LETTER[key], editable_rows)  # type: ignore[assignment]
         ws.add_data_validation(dv)
+
+
+def _add_live_checks(ws: Any, plan: TemplatePlan, last_row: int, editable_rows: list[int], severities: dict[str, str]) -> None:
+    """The catalogue's live checks (annex.distribute.live): the チェック column, each offending cell
+    coloured at once, the count of open problems above 記載内容, and a data validation that refuses
+    a value where the rule says so. Formulas only: a workbook that loses them is judged the same."""
+    layout = live_layout(plan)
+    check = LETTER[LIVE_KEY]
+    fill_down_formula(ws, check, FIRST_DATA_ROW, last_row, layout.check_column(FIRST_DATA_ROW), 0)
+    for r in range(FIRST_DATA_ROW, last_row + 1):
+        cell = ws[f"{check}{r}"]
+        cell.alignment, cell.border, cell.protection, cell.font = WRAP_TOP, BORDER, LOCKED, FONT_CHECK
+    dv = DataValidation(type=None, allow_blank=True, showInputMessage=True, promptTitle=LIVE_LABEL, prompt=LIVE_HELP[:255])
+    dv.add(f"{check}{HEADER_ROW}")
+    ws.add_data_validation(dv)
+
+    text = LETTER["text"]
+    count = ws[f"{text}{TITLE_ROW + 1}"]
+    count.value = count_formula(check, FIRST_DATA_ROW, last_row)
+    count.font = font(bold=True, size=12)
+    count.alignment = Alignment(vertical="center", horizontal="left")
+    count.protection = LOCKED
+    ws.merge_cells(f"{text}{TITLE_ROW + 1}:{LETTER[PRINTED_UNTIL]}{TITLE_ROW + 1}")
+    ws.conditional_formatting.add(
+        count.coordinate,
+        FormulaRule(
+            formula=[count_expression(check, FIRST_DATA_ROW, last_row) + ">0"], fill=FILL_LIVE_ERROR, font=FONT_LIVE["error"]
+        ),
+    )
+    for rule, live_check in checks():
+        severity = severities.get(rule.code, rule.severity)
+        if severity == "off":
+            continue
+        letter = LETTER[live_check.column]
+        fill = FILL_LIVE_ERROR if severity == "error" else FILL_LIVE_WARNING
+        ws.conditional_formatting.add(
+            f"{letter}{FIRST_DATA_ROW}:{letter}{last_row}",
+            FormulaRule(formula=[layout.condition(live_check, FIRST_DATA_ROW)], fill=fill, font=FONT_LIVE[severity]),
+        )
+        if live_check.stop and editable_rows:
+            refuse = DataValidation(
+                type="custom",
+                formula1=f"NOT({live_check.formula.format(**layout.fields(editable_rows[0]))})",
+                allow_blank=True,
+                showErrorMessage=True,
+                errorTitle=rule.title[:32],
+                error=guide_text(rule.guide, plan)[:255],
+            )
+            refuse.sqref = _sqref(letter, editable_rows)  # type: ignore[assignment]
+            ws.add_data_validation(refuse)
 
 
 def _protect(ws: Any, *, allow_filter: bool = False) -> None:
@@ -597,12 +724,19 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str
             "7",
             f"担当府省は略称を「、」で区切って記入します（例: 科技、文、経）。使える略称は下の略称表のとおりです。自府省（{plan.ministry}）を必ず含めてください。",
         ),
+        (
+            "8",
+            f"「{LIVE_LABEL}」の列と記載内容の上の「未解決の指摘 N件」は、記入しながら自動で確認した結果です（下の表で「記入中も確認」とある項目）。"
+            "問題のあるセルは赤（エラー）または黄色（警告）になり、直すと消えます。提出後の確認はこれとは別に行い、結果をお返しします。",
+        ),
         (),
         ("■ 列の説明",),
         ("列", "記入", "説明"),
     ]
     for spec in COLUMNS:
         rows.append((spec.label, "記入" if spec.editable else "変更不可", spec.help))
+        if spec.key == LIVE_AFTER:
+            rows.append((LIVE_LABEL, "変更不可", LIVE_HELP))
     rows.append(())
     rows.append(("■ 提出後に確認される内容（この表と同じ規則で自動的に確認し、結果をお返しします）",))
     rows.append(("確認項目", "区分", "内容", "コード"))
@@ -610,7 +744,8 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str
         rows.append((f"［{group_title}］",))
         for rule in rules_in_group(group):
             severity = (severities or {}).get(rule.code, rule.severity)  # the same override the validator applies
-            rows.append((rule.title, SEVERITY_GUIDE[severity], guide_text(rule.guide, plan), rule.code))
+            live = "（記入中も確認）" if rule.live and severity != "off" else ""
+            rows.append((rule.title, SEVERITY_GUIDE[severity], guide_text(rule.guide, plan) + live, rule.code))
     rows.append(())
     rows.append(("■ 略称表（担当府省に使える略称）",))
     rows.append(("略称", "府省名"))
@@ -663,7 +798,7 @@ def _write_guide(ws: Any, plan: TemplatePlan, secretariat: Any, severities: dict
     _protect(ws)
 
 
-def _write_lists(ws: Any, plan: TemplatePlan) -> None:
+def _write_lists(ws: Any, plan: TemplatePlan, live: bool = True) -> None:
     names = dict(plan.abbreviations)
     values = {
         "field": list(plan.fields),
@@ -672,10 +807,21 @@ def _write_lists(ws: Any, plan: TemplatePlan) -> None:
         "tags": plan.valid_tags,
         "names": [names.get(t, "（特定の府省を指さない表記）") for t in plan.valid_tags],
     }
+    if live:
+        lists = live_lists(plan)
+        values.update({name: lists[name] for name in LIST_NAMES if name != "actions"})
     for key, letter in LIST_COLUMNS.items():
+        if key not in values:
+            continue
         _set(ws, f"{letter}1", LIST_HEADERS[key])
         for i, value in enumerate(values[key], start=2):
             _set(ws, f"{letter}{i}", value)
+    if live:  # what each line was sent, beside its entry row (annex.distribute.live.SENT_KEYS)
+        for key, letter in SENT_COLUMNS.items():
+            _set(ws, f"{letter}1", f"配布時の{COLUMN_BY_KEY[key].label}")  # type: ignore[index]
+            for offset, line in enumerate(plan.lines):
+                if line.prefilled and line.values.get(key):
+                    _set(ws, f"{letter}{FIRST_DATA_ROW + offset}", line.values[key])
     ws.sheet_state = "hidden"
     _protect(ws)
 
@@ -703,15 +849,18 @@ def _write_meta(ws: Any, meta: dict[str, Any]) -> None:
     _protect(ws)
 
 
-def write_template(path: Path, plan: TemplatePlan, config: Config, *, generated_at: dt.datetime, source_master: str) -> None:
-    """Write the plan's workbook to path (the caller makes it atomic)."""
+def write_template(
+    path: Path, plan: TemplatePlan, config: Config, *, generated_at: dt.datetime, source_master: str, live: bool = True
+) -> None:
+    """Write the plan's workbook to path (the caller makes it atomic). ``live=False`` leaves out the
+    live checks (what bench/bench_template.py compares with)."""
     wb = Workbook()
     use_sheet_font(wb)
     entry = wb.active
     entry.title = SHEET_ENTRY
-    _write_entry(entry, plan)
+    _write_entry(entry, plan, config.settings.rule_severities, live)
     _write_guide(wb.create_sheet(SHEET_GUIDE), plan, config.secretariat, config.settings.rule_severities)
-    _write_lists(wb.create_sheet(SHEET_LISTS), plan)
+    _write_lists(wb.create_sheet(SHEET_LISTS), plan, live)
     _write_meta(wb.create_sheet(SHEET_META), metadata(plan, generated_at, source_master))
     wb.active = 0
     wb.security = WorkbookProtection(lockStructure=True)
@@ -743,6 +892,15 @@ def read_lines(ws: Any) -> list[dict[str, str]]:
             values[key] = "" if v is None else str(v)
         lines.append(values)
     return lines
+
+
+def share_live_formula(ws: Any) -> None:
+    """Store 記入シート's チェック formula once again after openpyxl loaded it (openpyxl expands a
+    shared formula into one copy per cell, which doubles the file): what Excel does on saving."""
+    column = LETTER[LIVE_KEY]
+    first = ws[f"{column}{FIRST_DATA_ROW}"].value
+    if ws[f"{column}{HEADER_ROW}"].value == LIVE_LABEL and isinstance(first, str) and first.startswith("="):
+        fill_down_formula(ws, column, FIRST_DATA_ROW, ws.max_row, first, 0)
 
 
 def workbook_checksum(wb: Any) -> str:

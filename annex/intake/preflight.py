@@ -22,7 +22,7 @@ from typing import Literal
 
 from defusedxml import ElementTree as SafeET
 
-from annex.model.contract import COLUMNS, SHEET_ENTRY
+from annex.model.contract import ENTRY_COLUMNS, SHEET_ENTRY
 from annex.model.issues import Issue, Location
 from annex.model.rules import BLOCKING, rule
 
@@ -57,7 +57,7 @@ class Limits:
     ratio_floor: int = 2**20
     rows: int = 20_000  # value cells below this row are outside any template
     columns: int = 100  # value cells right of this column (CV) are outside any template
-    entry_columns: int = len(COLUMNS)  # 記入シート: nothing right of the last template column
+    entry_columns: int = ENTRY_COLUMNS  # 記入シート: nothing right of the last template column (チェック included)
 
 
 DEFAULT_LIMITS = Limits()

@@ -21,6 +21,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.indexed_list import IndexedList
+from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.page import PageMargins
 
 # ＭＳ Ｐゴシック: on every Japanese Windows and in Office for Mac, so Excel shows it as named;
@@ -175,3 +176,31 @@ def write_tables(path: Path, sheets: Sequence[Sheet]) -> None:
         ws.auto_filter.ref = f"A1:{last}{len(rows) + 1}"
         print_setup(ws, title_rows="1:1", header=spec.title)
     wb.save(path)
+
+
+class SharedFormula(ArrayFormula):
+    """A formula stored once for a column of cells (SpreadsheetML's <f t="shared">, as Excel itself
+    saves a filled-down formula): the first cell holds its text, the others only the index, and each
+    cell computes it with its relative references shifted. A long per-line formula written into
+    every cell made a template twice its size. openpyxl has no writer for it, but writes an
+    ArrayFormula's attributes as they are; openpyxl and LibreOffice read it back per cell."""
+
+    t = "shared"
+
+    def __init__(self, index: int, ref: str | None = None, text: str = "="):
+        super().__init__(ref, text)
+        self.index = index
+
+    def __iter__(self):
+        yield "t", self.t
+        if self.ref:
+            yield "ref", self.ref
+        yield "si", str(self.index)
+
+
+def fill_down_formula(ws: Any, column: str, first: int, last: int, formula: str, index: int) -> None:
+    """formula (written for row first, "=…") in column from row first to last, stored once.
+    index tells apart the shared formulas of one sheet (0, 1, …)."""
+    ws[f"{column}{first}"].value = SharedFormula(index, f"{column}{first}:{column}{last}", formula)
+    for r in range(first + 1, last + 1):
+        ws[f"{column}{r}"].value = SharedFormula(index)

@@ -17,8 +17,9 @@ from typing import Literal
 from annex.model.annex import Annex, Chapter, Row, VisionFootnotes
 from annex.model.labels import COLUMN_LABELS, MEASURE_LABEL
 
-TEMPLATE_VERSION = "2026.2"  # bump when the layout below changes; older workbooks are "outdated"
+TEMPLATE_VERSION = "2026.3"  # bump when the layout below changes; older workbooks are "outdated"
 # 2026.2: 章・節・基本計画 shown on a row's first line only (locked content, in the checksum)
+# 2026.3: the live checks' チェック column after 対応 (前年度の記載 and 脚注 one column right)
 
 SHEET_RESULT = "検証結果"  # first sheet of a feedback workbook
 SHEET_ENTRY = "記入シート"
@@ -99,7 +100,20 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ),
 )
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
-PRINTED_UNTIL = "action"  # the print area ends with this column: 前年度の記載 and 脚注 stay on screen
+PRINTED_UNTIL = "action"  # the print area ends with this column: チェック, 前年度の記載 and 脚注 stay on screen
+
+# The live checks (annex.model.rules LiveCheck): a チェック column of formulas right after 対応, and
+# the count of open problems above 記載内容. Not part of the contract the validator reads: a
+# workbook without them (formulas deleted, another program) is judged exactly as one with them.
+LIVE_KEY = "check"
+LIVE_LABEL = "チェック"
+LIVE_AFTER: Key = "action"
+LIVE_WIDTH = 20
+LIVE_HELP = "自動の確認結果（数式、変更不可）。記入中に見つかった問題を表示します。提出後の確認はこれとは別に行います。"
+LIVE_MARK = "※"  # starts every problem the チェック column names; the count above counts them
+# Every column of 記入シート in sheet order: the contract's, with チェック after 対応.
+SHEET_KEYS: tuple[str, ...] = tuple(k for c in COLUMNS for k in ((c.key, LIVE_KEY) if c.key == LIVE_AFTER else (c.key,)))
+ENTRY_COLUMNS = len(SHEET_KEYS)  # nothing right of the last one (preflight)
 LABELS = tuple(c.label for c in COLUMNS)
 LOCKED_KEYS = tuple(c.key for c in COLUMNS if not c.editable)
 
@@ -292,7 +306,9 @@ def read_marks(text: str) -> NoteMarks:
 # The annex adds the leading ・, the （再掲） and the 【tags】 block itself, and prints each ［注N］
 # as a superscript: typed into the text they would be printed twice. Each is reported with the text
 # as it should be; nothing is removed silently.
-LEADING_BULLET_RE = r"^\s*[・･•●◦‧∙]"
+HALFWIDTH_KANA = "".join(chr(c) for c in range(0xFF61, 0xFFA0))  # ｡ … ﾟ: the validator's range and the live list
+BULLET_CHARS = "・･•●◦‧∙"  # what officers type as a leading bullet (the live check lists the same)
+LEADING_BULLET_RE = rf"^\s*[{BULLET_CHARS}]"
 TRAILING_TAGS_RE = r"【[^【】]*】\s*$"
 RELISTED_TYPED_RE = r"[（(]\s*再掲\s*[）)]"
 SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"

@@ -23,7 +23,48 @@ GROUP_TITLES: dict[Group, str] = {
     "notation": "表記（公用文作成の考え方・別添の表記。警告のみ）",
     "annex": "別添全体の表記（取りまとめ後に事務局が確認）",
 }
-CATALOGUE_VERSION = "2026.5"  # part of the validation cache key: a changed catalogue re-validates
+CATALOGUE_VERSION = "2026.6"  # part of the validation cache key: a changed catalogue re-validates
+
+
+LiveWhen = Literal["line", "own_text", "own_tags"]
+
+
+@dataclass(frozen=True)
+class LiveCheck:
+    """A rule as a spreadsheet formula, checked inside the template while the ministry types.
+
+    ``formula`` is an Excel 2016 expression (no dynamic arrays, no LAMBDA or LET; it must compute
+    the same in LibreOffice Calc), TRUE on a line that breaks the rule. Its fields name the line's
+    cells by column key ({text}, {action}, {previous_text} …), what was sent ({sent_heading},
+    {sent_tags} …, on the hidden リスト sheet, same row), lists there ({actions}, {fields},
+    {tag_list}, {kana}, {superscripts}; {ids}: every item id between {sep}s, in a few cells), constants ({limit}, {edit}, {unchanged}, {delete}, {policy},
+    {bullets}) and the shared expressions {changed} and {tags_norm} (LIVE_EXPRESSIONS);
+    annex.distribute.live fills them. ``when`` is the validator's condition for applying the rule,
+    as a formula in LIVE_WHEN: every line with content, or only text / tags the ministry wrote.
+    Costly parts (a list looked through) stand behind IF, which both programs evaluate lazily."""
+
+    column: str  # key of the cell coloured
+    when: LiveWhen
+    formula: str
+    note: str  # what the チェック column says (Japanese; {limit} filled)
+    stop: bool = False  # also a data validation that refuses the value with the rule's message
+
+
+# The validator's conditions (annex.validation: a line with content; own_text, own_tags) as formulas.
+LIVE_WHEN: dict[LiveWhen, str] = {
+    "line": '{item_id}&{field}&{heading}&{text}&{tags}&{relisted}&{relisted_of}&{action}<>""',
+    "own_text": 'OR({item_id}="",NOT(EXACT({text},{previous_text})),NOT(EXACT({heading},{sent_heading})))',
+    "own_tags": 'OR({item_id}="",NOT(EXACT({tags},{sent_tags})))',
+}
+LIVE_EXPRESSIONS = {
+    # any editable cell differs from what was sent (the validator's `changed`; 対応 aside)
+    "changed": "OR(NOT(EXACT({text},{previous_text})),NOT(EXACT({heading},{sent_heading})),"
+    "NOT(EXACT(TRIM({field}),{sent_field})),NOT(EXACT({tags},{sent_tags})),"
+    "NOT(EXACT(TRIM({relisted}),{sent_relisted})),NOT(EXACT(TRIM({relisted_of}),{sent_relisted_of})))",
+    # 担当府省 as split_tags reads it, nearly: ，/,/､ are 、, no 【】, spaces do not count
+    "tags_norm": 'SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE({tags},"，","、"),",","、"),'
+    '"､","、"),"【",""),"】","")," ",""),"　","")',
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +77,7 @@ class Rule:
     message: str  # Japanese message template; fields in {braces}
     guide: str  # how to comply, for 記入要領
     suggestion: str | None = None  # fix suggestion template, where one exists
+    live: tuple[LiveCheck, ...] = ()  # the same rule as formulas in the template, where it can be one
 
     def issue(self, location: Location, severity: Severity | None = None, **fields: object) -> Issue:
         """The issue at location; fields fill the templates. The suggestion is left out when a field
@@ -286,6 +328,11 @@ _RULES = (
         "記載内容が空欄です。",
         "記載内容は空欄にしないでください。記載を取りやめる場合は、対応を「削除」にしてください。",
         "文章を記入するか、対応を「削除」にしてください。",
+        live=(
+            LiveCheck(
+                "text", "line", 'AND(TRIM({text})="",TRIM({action})<>{delete})', "記載内容が空欄です（取りやめは対応「削除」）"
+            ),
+        ),
     ),
     Rule(
         "L-TEXT-TOO-LONG",
@@ -296,6 +343,7 @@ _RULES = (
         "記載内容が {length} 字あり、上限の {limit} 字を超えています。",
         "1つの記載は {limit} 字以内としてください。長い場合は記載を分けてください。",
         "{limit} 字以内に短くするか、2つの記載に分けてください。",
+        live=(LiveCheck("text", "own_text", "LEN({text})>{limit}", "記載内容が{limit}字を超えています"),),
     ),
     Rule(
         "L-CONTROL-CHAR",
@@ -316,6 +364,14 @@ _RULES = (
         "記載内容の先頭に「{found}」があります。別添では「・」を自動で付けるため、二重になります。",
         "記載内容は「・」を付けずに書き始めてください。",
         "次のとおり直してください: {fixed}",
+        live=(
+            LiveCheck(
+                "text",
+                "own_text",
+                'ISNUMBER(FIND(LEFT(TRIM(SUBSTITUTE({text},"　"," "))&"_",1),{bullets}))',
+                "記載内容の先頭に「・」があります（自動で付きます）",
+            ),
+        ),
     ),
     Rule(
         "L-TYPED-TAGS",
@@ -326,6 +382,14 @@ _RULES = (
         "記載内容の末尾に【{found}】があります。別添では担当府省の欄から【…】を自動で付けるため、二重になります。",
         "【担当府省】は記載内容に書かず、担当府省の欄に略称を「、」で区切って記入してください。",
         "記載内容から【{found}】を削除し（{fixed}）、担当府省の欄に「{found}」と記入してください。",
+        live=(
+            LiveCheck(
+                "text",
+                "own_text",
+                'AND(RIGHT(TRIM({text}),1)="】",ISNUMBER(FIND("【",{text})))',
+                "記載内容の末尾に【担当府省】があります（担当府省の欄へ）",
+            ),
+        ),
     ),
     Rule(
         "L-TYPED-RELISTED",
@@ -336,6 +400,14 @@ _RULES = (
         "記載内容に「（再掲）」があります。別添では再掲の欄から（再掲）を自動で付けるため、二重になります。",
         "再掲の場合は記載内容に（再掲）と書かず、再掲の欄で「再掲」を選んでください。",
         "記載内容から（再掲）を削除し（{fixed}）、再掲の欄で「再掲」を選んでください。",
+        live=(
+            LiveCheck(
+                "text",
+                "own_text",
+                'ISNUMBER(FIND("（再掲）",SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE({text}," ",""),"　",""),"(","（"),")","）")))',
+                "記載内容に（再掲）があります（再掲の欄で選びます）",
+            ),
+        ),
     ),
     Rule(
         "L-TYPED-NOTE-NUMBER",
@@ -346,6 +418,14 @@ _RULES = (
         "記載内容に上付きの数字「{found}」があります。脚注の参照は［注番号］の形で書きます。",
         "脚注の参照は「［注174］」のように、全角の角括弧と「注」を付けて記入してください。",
         "次のとおり直してください: {fixed}",
+        live=(
+            LiveCheck(
+                "text",
+                "own_text",
+                "SUMPRODUCT(--ISNUMBER(FIND({superscripts},{text})))>0",
+                "記載内容に上付きの数字があります（［注番号］の形で）",
+            ),
+        ),
     ),
     Rule(
         "L-HALFWIDTH-KANA",
@@ -356,6 +436,12 @@ _RULES = (
         "半角カタカナ（{chars}）が使われています。",
         "カタカナは全角で入力してください。",
         "全角で「{fixed}」と入力してください。",
+        live=(
+            LiveCheck("text", "own_text", "SUMPRODUCT(--ISNUMBER(FIND({kana},{text})))>0", "記載内容に半角カタカナがあります"),
+            LiveCheck(
+                "heading", "own_text", "SUMPRODUCT(--ISNUMBER(FIND({kana},{heading})))>0", "見出しに半角カタカナがあります"
+            ),
+        ),
     ),
     Rule(
         "L-LOOKALIKE",
@@ -376,6 +462,15 @@ _RULES = (
         "担当府省「{tag}」は略称表にありません。",
         "担当府省は、記入要領の略称表（リスト）にある略称で記入してください（例: 科技、文、経）。",
         "「{suggestion}」と記入してください。",
+        live=(
+            LiveCheck(
+                "tags",
+                "own_tags",
+                'IF(TRIM({tags})="",FALSE,SUMPRODUCT(ISNUMBER(FIND("、"&{tag_list}&"、","、"&{tags_norm}&"、"))*(LEN({tag_list})+1))'
+                "<>LEN({tags_norm})+1)",
+                "担当府省に略称表にない略称があります（「、」で区切ります）",
+            ),
+        ),
     ),
     Rule(
         "L-TAG-ALIAS",
@@ -406,6 +501,14 @@ _RULES = (
         "今後の取組方針の担当府省が空欄です。",
         "今後の取組方針には担当府省を必ず記入してください。",
         "「{ministry}」などの略称を記入してください。",
+        live=(
+            LiveCheck(
+                "tags",
+                "own_tags",
+                'AND(TRIM({field})={policy},TRIM({action})<>{delete},TRIM({tags})="")',
+                "今後の取組方針の担当府省が空欄です",
+            ),
+        ),
     ),
     Rule(
         "L-FIELD-INVALID",
@@ -416,6 +519,7 @@ _RULES = (
         "欄「{value}」は選択肢にありません。",
         "欄は「実施状況・現状分析」「今後の取組方針」から選んでください。",
         "プルダウンから選び直してください。",
+        live=(LiveCheck("field", "line", "ISNA(MATCH(TRIM({field}),{fields},0))", "欄が空欄か、選択肢にない値です"),),
     ),
     Rule(
         "L-ACTION-INVALID",
@@ -426,6 +530,7 @@ _RULES = (
         "対応「{value}」は選択肢にありません。",
         "対応は「変更なし」「修正」「新規」「削除」から選んでください。",
         "プルダウンから選び直してください（{suggestion}）。",
+        live=(LiveCheck("action", "line", "ISNA(MATCH(TRIM({action}),{actions},0))", "対応が空欄か、選択肢にない値です"),),
     ),
     Rule(
         "L-RELISTED-UNKNOWN",
@@ -436,6 +541,15 @@ _RULES = (
         "再掲元項目ID「{value}」の記載は存在しません。",
         "再掲元項目IDには、別添に実在する記載の項目IDを記入してください（分からなければ空欄）。",
         "正しい項目IDを記入するか、空欄にしてください。",
+        live=(
+            LiveCheck(
+                "relisted_of",
+                "line",
+                'IF(TRIM({relisted_of})="",FALSE,SUMPRODUCT(--ISNUMBER(FIND({sep}&TRIM({relisted_of})&{sep},{ids})))=0)',
+                "再掲元項目IDの記載が別添にありません",
+                stop=True,
+            ),
+        ),
     ),
     Rule(
         "L-ID-ALTERED",
@@ -486,6 +600,32 @@ _RULES = (
         "記載内容が前年度から変わっていますが、対応が「変更なし」です。修正として受け付けました。",
         "記載を修正したときは、対応を「修正」にしてください。",
         "対応を「修正」にしてください。",
+        live=(
+            LiveCheck(
+                "action",
+                "line",
+                'IF(OR({item_id}="",TRIM({action})<>{unchanged}),FALSE,{changed})',
+                "修正した記載は対応を「修正」にしてください",
+            ),
+        ),
+    ),
+    Rule(
+        "L-EDIT-UNCHANGED",
+        "warning",
+        "line",
+        "対応が「修正」のまま変更なし",
+        "Marked 修正 but nothing changed",
+        "対応が「修正」ですが、記載内容・見出し・担当府省などが前年度から変わっていません。",
+        "対応を「修正」にするのは、記載内容などを書き換えたときだけにしてください。",
+        "書き換える予定がなければ、対応を「変更なし」に戻してください。",
+        live=(
+            LiveCheck(
+                "action",
+                "line",
+                'IF(OR({item_id}="",TRIM({action})<>{edit}),FALSE,NOT({changed}))',
+                "対応が「修正」ですが、前年度から変わっていません",
+            ),
+        ),
     ),
     Rule(
         "L-NOT-OWNER",
@@ -798,6 +938,11 @@ BLOCKING = frozenset(
     }
 )
 TEXT_LIMIT = 2000  # characters per bullet (the longest in the 2025 annex is well under this)
+
+
+def live_rules() -> list[Rule]:
+    """The rules the template also checks while the ministry types (each with its formulas)."""
+    return [r for r in _RULES if r.live]
 
 
 def rule(code: str) -> Rule:

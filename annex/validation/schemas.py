@@ -26,6 +26,7 @@ from annex.model.contract import (
     ACTION_NEW,
     ACTIONS,
     FIELD_POLICY,
+    HALFWIDTH_KANA,
     LEADING_BULLET_RE,
     NOTE_NUMBER_RE,
     PREAMBLE_FIELDS,
@@ -38,7 +39,7 @@ from annex.model.contract import (
 from annex.model.rules import TEXT_LIMIT
 
 CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufffe\uffff]"
-HALFWIDTH_KANA_RE = r"[\uff61-\uff9f]"
+HALFWIDTH_KANA_RE = f"[{HALFWIDTH_KANA[0]}-{HALFWIDTH_KANA[-1]}]"
 LOOKALIKE_RE = r"[ァ-ヺ][―‐－—–−]"  # a dash where the long vowel mark ー belongs (ガ―ス)
 
 

@@ -44,6 +44,7 @@ from annex.model.contract import (
     COLUMNS,
     HEADER_ROW,
     HEADER_SEARCH_ROWS,
+    LIVE_LABEL,
     LOCKED_KEYS,
     QUOTED_FIELDS,
     RELISTED_VALUE,
@@ -51,6 +52,7 @@ from annex.model.contract import (
     SHEET_META,
     TABLE_FIELDS,
     TEMPLATE_VERSION,
+    TITLE_ROW,
     locked_checksum,
     preamble_items,
     preamble_row_id,
@@ -185,9 +187,39 @@ def _file_level(raw: RawWorkbook, ref: Reference) -> tuple[list[Issue], dict[str
         issues.append(_issue(sev, "F-UNKNOWN-MINISTRY", file, at=None, found=ministry))
     elif meta.get("ministry_slug") and meta["ministry_slug"].strip() != known.slug:
         issues.append(_issue(sev, "F-TAMPERED", file, at=SHEET_META, detail="府省の管理情報が一致しません"))
+    live = _live_cells(raw.entry)
     for cell in raw.formulas:
-        issues.append(_issue(sev, "F-FORMULA", file, cell, cell=f"{SHEET_ENTRY}!{cell}"))
+        if not live(cell):
+            # the message's field is called cell too, so not through _issue (which takes cell positionally)
+            where = Location(file, SHEET_ENTRY, cell)
+            issues.append(rule("F-FORMULA").issue(where, _severity("F-FORMULA", sev), cell=f"{SHEET_ENTRY}!{cell}"))
     return issues, meta, year
+
+
+def _live_cells(grid: Grid | None):
+    """Whether a formula cell is one of the template's own live checks (annex.distribute.live): the
+    チェック column below its label, and the count above 記載内容. They are not the ministry's input and
+    are never read; every other formula is reported as before."""
+    label_row, check_col, text_col = None, None, None
+    for r in range(1, min(HEADER_SEARCH_ROWS, len(grid.rows) if grid else 0) + 1):
+        for j, value in enumerate(grid.rows[r - 1]):  # type: ignore[union-attr]
+            if value is not None and value.strip() == LIVE_LABEL:
+                label_row, check_col = r, grid.first_col + j  # type: ignore[union-attr]
+            elif value is not None and value.strip() == COLUMN_BY_KEY["text"].label and label_row in (None, r):
+                text_col = grid.first_col + j  # type: ignore[union-attr]
+        if label_row is not None:
+            break
+    if label_row is None:
+        return lambda cell: False
+
+    def live(cell: str) -> bool:
+        m = re.fullmatch(r"([A-Z]+)(\d+)", cell)
+        if not m:
+            return False
+        col, row = column_index(m.group(1)), int(m.group(2))
+        return (col == check_col and row > label_row) or (col == text_col and row == TITLE_ROW + 1)
+
+    return live
 
 
 # -- stage 2: structure ---------------------------------------------------------------------
@@ -236,7 +268,7 @@ def _structure(raw: RawWorkbook, sev: Mapping[str, str]) -> tuple[list[Issue], _
         key = LABEL_TO_KEY.get(value.strip())
         if key and key not in columns:
             columns[key] = col
-        elif not key:
+        elif not key and value.strip() != LIVE_LABEL:  # チェック is the template's own, never a renamed label
             strays[value.strip()] = col
     for i, spec in enumerate(COLUMNS, start=1):
         if spec.key in columns:
@@ -370,6 +402,8 @@ def _compare_with_template(
         elif changed and line.action == ACTION_UNCHANGED:
             issues.append(_issue(sev, "L-UNCHANGED-BUT-EDITED", file, line.cells.get("action"), line.item_id))
             line.action = ACTION_EDIT  # accepted as an edit, as the message says
+        elif not changed and line.action == ACTION_EDIT:
+            issues.append(_issue(sev, "L-EDIT-UNCHANGED", file, line.cells.get("action"), line.item_id))
     gone = [item for item in expected if item not in seen]
     if gone:
         shown = "、".join(gone[:5]) + (f" ほか{len(gone) - 5}件" if len(gone) > 5 else "")

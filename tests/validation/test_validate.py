@@ -406,7 +406,9 @@ def test_the_secretariat_places_the_footnotes_of_the_vision_and_the_measures_but
     r_cited, r_moved, r_plain = (at[measure_item_id(r)] for r in (cited, moved, plain))
     r_vision = at[vision_item_id(chapter, 1)]
     assert ws[f"H{r_cited}"].value == cited.measure[:4] + "［注165］" + cited.measure[4:]
-    assert ws[f"F{r_cited}"].value == "基本計画における具体的な取組" and ws[f"N{r_cited}"].value.startswith("［注165］")
+    assert ws[f"F{r_cited}"].value == "基本計画における具体的な取組" and ws[f"{LETTER['footnotes']}{r_cited}"].value.startswith(
+        "［注165］"
+    )
     assert ws[f"H{r_vision}"].value == chapter.preamble.vision[0][:3] + "［注167］" + chapter.preamble.vision[0][3:]
     unlocked = {spec.label for spec in COLUMNS if ws[f"{LETTER[spec.key]}{r_cited}"].protection.locked is False}
     assert unlocked == {"記載内容", "対応"}
