@@ -10,7 +10,6 @@ from prefect import flow
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from annex.intake.archive import ignored_reason
 from annex.io.files import sweep_orphans
 from annex.io.runlock import run_lock
 from annex.io.workers import DEFAULT_WORKERS
@@ -81,8 +80,8 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
         note(f"前年度マスター: {previous_master(ws, year)}")
         received, ignored = collect(ws, year)
         note(f"収集: {len(received)} ファイル（対象外 {len(ignored)}）")
-        for name in ignored:
-            note(f"  対象外: {name} — {ignored_reason(name)}")
+        for line in collect_steps.inbox_lines(received, ignored):
+            note(f"  {line}")
         ref, fingerprint = load_reference(ws, year)
         submissions = validate_all(received, ref, fingerprint)
         pairs = [(item, submissions[item.sha256]) for item in received]

@@ -15,6 +15,7 @@ import click
 import typer
 import typer._click.exceptions as typer_click_exceptions
 
+from annex.io.files import quiet_disk_errors_in_finalizers
 from annex.model.errors import AnnexError
 from annex.workspace.layout import Workspace
 
@@ -426,6 +427,8 @@ def merge_command(
     summary = merge_year(ws, year, feedback=feedback)
     c, r = summary.counts, summary.relisted
     say(f"統合しました（{year}年度）: 前年度のマスター {summary.previous_source}")
+    for line in summary.inbox:
+        say(f"  {line}")
     say(f"  反映した提出物: {len(summary.merged_files)} 府省")
     say(
         f"  新規 {c['added']}・修正 {c['modified']}・削除 {c['deleted']}・前年度のまま {c['carried']}（うち未更新 {c['not_updated']}）・前文の変更 {c['preamble']}"
@@ -553,6 +556,7 @@ def usage_message(exc: Exception, argv: list[str]) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: expected failures print one Japanese line and exit non-zero; no traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
+    quiet_disk_errors_in_finalizers()
     try:
         app(args=args, prog_name="annex", standalone_mode=False)
     except AnnexError as exc:

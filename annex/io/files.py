@@ -7,14 +7,16 @@ kill -9 trials; temp file + fsync + os.replace kept it valid in 12 of 12.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from annex.model.errors import AnnexError
+from annex.model.errors import AnnexError, os_reason
 
 TEMP_SUFFIX = ".tmp-annex"
 
@@ -29,11 +31,40 @@ def ensure_dir(path: Path) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise AnnexError(
-            f"出力フォルダ {path} を作成できません（{exc.strerror}）", hint="書き込み権限と空き容量を確認してください"
+            f"出力フォルダ {path} を作成できません（{os_reason(exc)}）", hint="書き込み権限と空き容量を確認してください"
         ) from None
     if not os.access(path, os.W_OK):
         raise AnnexError(f"出力フォルダ {path} に書き込めません", hint="書き込み権限を確認してください")
     return path
+
+
+DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+def quiet_disk_errors_in_finalizers() -> None:
+    """A writer that failed on a full disk (openpyxl's zip) fails again when it is collected, and
+    Python prints that second failure as an "Exception ignored" traceback. The first one has been
+    reported as a message already: drop only these; anything else goes to the default hook."""
+    default = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, OSError) and unraisable.exc_value.errno in DISK_ERRNOS:
+            return
+        default(unraisable)
+
+    sys.unraisablehook = hook
+
+
+class WriteError(AnnexError):
+    """An output could not be written: the disk is full, read-only or not ours."""
+
+    exit_code = 1
+
+    def __init__(self, final: Path, exc: OSError):
+        super().__init__(
+            f"{final} を書き込めません（{os_reason(exc)}）。出力は公開していません（前回の出力はそのまま残っています）",
+            hint="空き容量と書き込み権限を確認してから再実行してください",
+        )
 
 
 class OutputSet:
@@ -43,13 +74,19 @@ class OutputSet:
         self._staged: list[tuple[Path, Path]] = []
 
     def stage(self, final: Path, write: Callable[[Path], None]) -> Path:
+        """Write final's content to a temp file beside it. A disk that is full or unwritable is one
+        AnnexError naming the file (the caller's publishing() then discards everything staged, so
+        the last good outputs stay as they were)."""
         ensure_dir(final.parent)
-        fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=TEMP_SUFFIX, dir=final.parent)
-        os.close(fd)
-        temp = Path(name)
-        self._staged.append((temp, final))
-        write(temp)
-        _fsync(temp)
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=TEMP_SUFFIX, dir=final.parent)
+            os.close(fd)
+            temp = Path(name)
+            self._staged.append((temp, final))
+            write(temp)
+            _fsync(temp)
+        except OSError as exc:
+            raise WriteError(final, exc) from None
         return final
 
     def stage_text(self, final: Path, text: str) -> Path:
@@ -60,7 +97,10 @@ class OutputSet:
 
     def commit(self) -> list[Path]:
         for temp, final in self._staged:
-            os.replace(temp, final)
+            try:
+                os.replace(temp, final)
+            except OSError as exc:
+                raise WriteError(final, exc) from None
         published = [final for _, final in self._staged]
         self._staged.clear()
         return published
@@ -80,7 +120,11 @@ def publishing() -> Iterator[OutputSet]:
     except BaseException:
         outputs.discard()
         raise
-    outputs.commit()
+    try:
+        outputs.commit()
+    except BaseException:
+        outputs.discard()  # what was not yet replaced: no temp file stays behind
+        raise
 
 
 def write_atomically(final: Path, write: Callable[[Path], None]) -> Path:

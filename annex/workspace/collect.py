@@ -11,16 +11,22 @@ flow calls the steps one by one (a task per file), the CLI calls collect_and_val
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from annex.feedback.workbook import ministry_names, write_feedback_workbooks
-from annex.intake.archive import archive_file, display_name, submission_files
+from annex.intake.archive import Skipped, archive_file, display_name, readable_name, submission_files
 from annex.intake.ledger import VERDICT_STATUS, Ledger, LedgerEntry
+from annex.io.files import WriteError
 from annex.io.workers import DEFAULT_WORKERS, WorkerPool
 from annex.model.contract import TEMPLATE_VERSION
+from annex.model.errors import AnnexError, os_reason
 from annex.model.issues import Submission
 from annex.model.rules import CATALOGUE_VERSION, rule
 from annex.validation.batch import read_and_validate
@@ -34,7 +40,8 @@ class CollectResult:
     year: int
     new: list[LedgerEntry] = field(default_factory=list)  # entries recorded by this run
     seen: list[tuple[str, LedgerEntry]] = field(default_factory=list)  # (path, entry) already in the ledger
-    ignored: list[str] = field(default_factory=list)  # lock files, hidden files, symlinks
+    received: list[Received] = field(default_factory=list)  # every file of the inbox, new or seen
+    ignored: list[Skipped] = field(default_factory=list)  # lock files, OS metadata, symlinks, FIFOs — with why
     submissions: list[Submission] = field(default_factory=list)  # for the new entries, same order
     feedback: dict[str, Path] = field(default_factory=dict)  # sha256 → feedback workbook
 
@@ -65,7 +72,8 @@ class Received:
 
     entry: LedgerEntry
     stored: Path  # the archived bytes (content-addressed, read-only)
-    name: str  # the name the ministry gave it
+    name: str  # the name the ministry gave it (readable: see annex.intake.archive.readable_name)
+    name_note: str | None = None  # why the name shown differs from the one on disk, if it does
 
     @property
     def sha256(self) -> str:
@@ -76,23 +84,58 @@ class Received:
         return self.entry.status != "received"
 
 
-def receive(workspace: Workspace, year: int, ledger: Ledger | None = None) -> tuple[list[Received], list[str]]:
-    """Hash, archive and record every file of the inbox before anything parses it; (files, ignored)."""
+def receive(workspace: Workspace, year: int, ledger: Ledger | None = None) -> tuple[list[Received], list[Skipped]]:
+    """Hash, archive and record every file of the inbox before anything parses it; (files, skipped).
+
+    The files of one call are received together: they share one received_at, so which of two
+    versions is newer is then decided by the time saved inside the workbooks (see versions.py).
+    An archive that cannot be written (disk full, read-only) stops the collection with one
+    message: a file is never processed without its archived copy.
+    """
     inbox = workspace.submissions(year)
-    files, ignored = submission_files(inbox)
+    files, skipped = submission_files(inbox)
     received = []
+    now = dt.datetime.now(dt.UTC)
     with _ledger(workspace, ledger) as book:
         for path in files:
-            sha, size, stored = archive_file(path, workspace.archive)
-            entry, _ = book.record_received(
-                year=year,
-                path=path.relative_to(inbox).as_posix(),
-                sha256=sha,
-                size=size,
-                archive_path=stored.relative_to(workspace.archive).as_posix(),
-            )
-            received.append(Received(entry, stored, display_name(path.name)))
-    return received, ignored
+            relative = "/".join(readable_name(part)[0] for part in path.relative_to(inbox).parts)
+            name, note = readable_name(path.name)
+            try:
+                sha, size, stored = archive_file(path, workspace.archive)
+                entry, _ = book.record_received(
+                    year=year,
+                    path=relative,
+                    sha256=sha,
+                    size=size,
+                    archive_path=stored.relative_to(workspace.archive).as_posix(),
+                    received_at=now,
+                )
+            except (OSError, SQLAlchemyError) as exc:
+                raise ArchiveError(relative, workspace.archive, exc) from None
+            received.append(Received(entry, stored, name, note))
+    return received, skipped
+
+
+class ArchiveError(AnnexError):
+    """A received file could not be stored in archive/ (or the ledger beside it)."""
+
+    exit_code = 1
+
+    def __init__(self, name: str, archive: Path, exc: BaseException):
+        why = os_reason(exc)
+        super().__init__(
+            f"受け取ったファイル「{name}」を {archive} に保存できません（{why}）。収集を中止しました",
+            hint="空き容量と書き込み権限を確認してから再実行してください（受け取り済みのファイルはそのまま残ります）",
+        )
+
+
+def inbox_lines(received: Iterable[Received], skipped: Iterable[Skipped]) -> list[str]:
+    """What the secretariat must know about the inbox itself: every file skipped, with why, and
+    every name shown otherwise than it is on disk."""
+    return [
+        *(f"対象外: {s.line()}" for s in skipped),
+        *(f"ファイル名: {item.name} — {item.name_note}" for item in received if item.name_note),
+    ]
 
 
 def validation_key(sha256: str, reference_fingerprint: str) -> str:
@@ -200,9 +243,23 @@ def write_feedback(
     target = {sub.sha256: folder / feedback_name(workspace, sub) for _, sub in pairs}
     jobs = [(src, sub, target[sub.sha256]) for src, sub in pairs if overwrite or not target[sub.sha256].exists()]
     if jobs:
-        with _pool(pool, len(jobs)) as workers:
-            write_feedback_workbooks(jobs, workers, ministry_names(workspace.config))
+        try:
+            with _pool(pool, len(jobs)) as workers:
+                write_feedback_workbooks(jobs, workers, ministry_names(workspace.config))
+        except OSError as exc:  # disk full or unwritable: no half-written workbook may be sent later
+            for _, _, path in jobs:
+                if path.exists() and not _complete_xlsx(path):
+                    path.unlink()
+            raise WriteError(folder, exc) from None
     return target
+
+
+def _complete_xlsx(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip() is None
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 # -- the two entry points -------------------------------------------------------------------
@@ -244,6 +301,7 @@ def collect_and_validate(
     result = CollectResult(year)
     with _ledger(workspace, ledger) as book:
         received, result.ignored = receive(workspace, year, book)
+        result.received = received
         result.seen = [(item.entry.path, item.entry) for item in received if item.validated]
         todo = [item for item in received if not item.validated]
         if not todo:
@@ -252,9 +310,9 @@ def collect_and_validate(
         with _pool(pool, len(todo)) as workers:
             result.submissions = read_and_validate([(i.stored, i.name, i.sha256) for i in todo], ref, workers)
             pairs = list(zip(todo, result.submissions))
-            result.new = record_validations(workspace, pairs, book)
-            if feedback:
+            if feedback:  # before the ledger: a file whose feedback could not be written is validated again
                 result.feedback = write_feedback(workspace, year, [(i.stored, sub) for i, sub in pairs], workers)
+            result.new = record_validations(workspace, pairs, book)
     return result
 
 

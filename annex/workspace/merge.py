@@ -28,7 +28,13 @@ from annex.merge.reconcile import ReconcileResult, reconcile, relisted_figures
 from annex.merge.reports import SubmissionStatus, change_sheets, reconciliation_sheets
 from annex.model.annex import Annex
 from annex.model.issues import Submission
-from annex.workspace.collect import accepted_submissions, collect_and_validate, feedback_folder, feedback_name
+from annex.workspace.collect import (
+    accepted_submissions,
+    collect_and_validate,
+    feedback_folder,
+    feedback_name,
+    inbox_lines,
+)
 from annex.workspace.layout import Workspace
 from annex.workspace.master import master_or_baseline, previous_master
 from annex.workspace.notify import expected_ministries, ledger_statuses
@@ -43,6 +49,7 @@ class MergeSummary:
     previous_source: str = ""  # where master(Y-1) came from
     conflict_feedback: dict[str, Path] = field(default_factory=dict)  # ministry → feedback workbook naming its conflicts
     warnings: list[str] = field(default_factory=list)  # what the secretariat must know before using master(Y)
+    inbox: list[str] = field(default_factory=list)  # files skipped and names shown otherwise, one line each
 
     @property
     def counts(self) -> dict[str, int]:
@@ -111,6 +118,7 @@ def merge_year(workspace, year: int | None = None, *, feedback: bool = True) -> 
     collected = collect_and_validate(workspace, year, feedback=feedback)
     accepted = accepted_submissions(workspace, year, known={s.sha256: s for s in collected.submissions})
     summary = merge_submissions(workspace, year, {m: sub for m, (_, sub) in accepted.items()}, previous=previous)
+    summary.inbox = inbox_lines(collected.received, collected.ignored)
     summary.warnings = merge_warnings(workspace, year, summary, received=len(collected.new) + len(collected.seen))
     return summary
 
