@@ -109,6 +109,7 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
             mail=mail,
             files=files,
             unattributed=collect_steps.unattributed(pairs, ws.config.ministry_by_abbr),
+            skipped=ignored,
             flow_run_id=flow_run.get_id(),
             seconds=time.monotonic() - started,
             lint=linted.report.counts(),

@@ -440,6 +440,8 @@ def merge_command(
     say(f"  競合 {c['conflicts']} 件・反映しなかった行 {c['not_merged']} 件")
     for ministry, path in summary.conflict_feedback.items():
         say(f"  統合時の調整を記載: {ministry} → {path}")
+    for choice in summary.versions:
+        say(f"  提出版: {choice.line()}")
     say(
         f"  再掲 {r['relisted']} 件: 一致 {r['exact']}・近似（提案）{r['near']}・他の再掲とのみ同文 {r['copies_only']}・元なし {r['no_original']}"
         f"／元の修正を反映 {r['synced']}・食い違いを元に戻した {r['drift_reverted']}"

@@ -20,7 +20,6 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
-    and_,
     func,
     insert,
     select,
@@ -120,21 +119,16 @@ class Ledger:
         return [self._entry(r) for r in rows]
 
     def newest_accepted(self, year: int) -> dict[str, LedgerEntry]:
-        """Ministry → its newest accepted version: the one that is merged."""
-        t = self.table
-        newest = (
-            select(t.c.ministry, func.max(t.c.version).label("version"))
-            .where(t.c.year == year, t.c.status.in_(ACCEPTED), t.c.ministry.is_not(None))
-            .group_by(t.c.ministry)
-            .subquery()
-        )
-        query = (
-            select(t)
-            .join(newest, and_(t.c.ministry == newest.c.ministry, t.c.version == newest.c.version))
-            .where(t.c.year == year)
-        )
-        with self.engine.connect() as conn:
-            return {e.ministry: e for e in (self._entry(r) for r in conn.execute(query).all()) if e.ministry}
+        """Ministry → its newest accepted version: the one that is merged.
+
+        Newest by receipt (received_at, then the order of recording, which for files received
+        together follows the time saved inside them: annex.intake.versions) — never by the order
+        in which versions happened to be validated."""
+        newest: dict[str, LedgerEntry] = {}
+        for entry in self.entries(year):  # in order of receipt
+            if entry.ministry and entry.accepted:
+                newest[entry.ministry] = entry
+        return newest
 
     def versions(self, year: int, ministry: str) -> list[LedgerEntry]:
         t = self.table

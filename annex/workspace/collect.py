@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from annex.feedback.workbook import ministry_names, write_feedback_workbooks
 from annex.intake.archive import Skipped, archive_file, display_name, readable_name, submission_files
 from annex.intake.ledger import VERDICT_STATUS, Ledger, LedgerEntry
+from annex.intake.versions import receipt_order
 from annex.io.files import WriteError
 from annex.io.workers import DEFAULT_WORKERS, WorkerPool
 from annex.model.contract import TEMPLATE_VERSION
@@ -87,13 +88,15 @@ class Received:
 def receive(workspace: Workspace, year: int, ledger: Ledger | None = None) -> tuple[list[Received], list[Skipped]]:
     """Hash, archive and record every file of the inbox before anything parses it; (files, skipped).
 
-    The files of one call are received together: they share one received_at, so which of two
-    versions is newer is then decided by the time saved inside the workbooks (see versions.py).
+    The files of one call are received together: they share one received_at and are recorded in
+    the order of the time saved inside them, so that for two versions of one ministry received
+    together the one saved last is the newer (annex.intake.versions).
     An archive that cannot be written (disk full, read-only) stops the collection with one
     message: a file is never processed without its archived copy.
     """
     inbox = workspace.submissions(year)
     files, skipped = submission_files(inbox)
+    files = receipt_order(files)  # one received time for all: the saved time orders the versions
     received = []
     now = dt.datetime.now(dt.UTC)
     with _ledger(workspace, ledger) as book:

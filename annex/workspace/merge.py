@@ -38,6 +38,7 @@ from annex.workspace.collect import (
 from annex.workspace.layout import Workspace
 from annex.workspace.master import master_or_baseline, previous_master
 from annex.workspace.notify import expected_ministries, ledger_statuses
+from annex.workspace.versions import VersionChoice, tell_versions
 
 
 @dataclass
@@ -50,6 +51,7 @@ class MergeSummary:
     conflict_feedback: dict[str, Path] = field(default_factory=dict)  # ministry → feedback workbook naming its conflicts
     warnings: list[str] = field(default_factory=list)  # what the secretariat must know before using master(Y)
     inbox: list[str] = field(default_factory=list)  # files skipped and names shown otherwise, one line each
+    versions: list[VersionChoice] = field(default_factory=list)  # ministries that sent several versions
 
     @property
     def counts(self) -> dict[str, int]:
@@ -108,6 +110,10 @@ def merge_submissions(
             recon = reconciliation_sheets(result)
             summary.written.append(outputs.stage(folder / "reconciliation.xlsx", lambda p: write_tables(p, recon)))
         summary.conflict_feedback = annotate_feedback(workspace, year, result, submissions)
+        slugs = {m.abbr: m.slug for m in config.ministries}
+        summary.versions = tell_versions(
+            workspace, year, feedback_folder(workspace, year), lambda m: slugs.get(m, "unidentified")
+        )
     return summary
 
 
