@@ -10,6 +10,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from annex.io.faults import checkpoint
 from annex.io.files import sweep_orphans
 from annex.io.runlock import run_lock
 from annex.io.workers import DEFAULT_WORKERS
@@ -73,15 +74,16 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
     started = time.monotonic()
     ws = Workspace.at(workspace)
     year = ws.year(year)
-    with run_lock(ws.archive, "run", year):
+    with run_lock(ws.archive, "run", year, "annex run"):
         note(f"{year}年度の取りまとめ（作業フォルダ {ws.root}）")
-        if swept := sweep_orphans(ws.root / "output"):
+        if swept := sweep_orphans(ws.root / "output") + sweep_orphans(ws.archive):
             note(f"  中断された実行の一時ファイル {swept} 件を削除しました")
         note(f"前年度マスター: {previous_master(ws, year)}")
         received, ignored = collect(ws, year)
         note(f"収集: {len(received)} ファイル（対象外 {len(ignored)}）")
         for line in collect_steps.inbox_lines(received, ignored):
             note(f"  {line}")
+        checkpoint("run:collected")
         ref, fingerprint = load_reference(ws, year)
         submissions = validate_all(received, ref, fingerprint)
         pairs = [(item, submissions[item.sha256]) for item in received]
@@ -92,11 +94,13 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
         accepted = accepted_submissions(ws, year, submissions, ref, fingerprint)
         note(f"統合: 受理された {len(accepted)} 府省の提出物を前年度マスターに反映します（再掲の照合を含む）")
         merged = merge(ws, year, accepted, received=len(received))
+        checkpoint("run:merged")
         mail |= notify_conflicts(ws, year, merged)
         linted = lint(ws, year)
         note(f"表記チェック: {linted.report.total} 件（output/{year}/lint.xlsx）")
         note("出力: Word と PDF を作成します")
         rendered = render(ws, year)
+        checkpoint("run:rendered")
         ministries = ministry_table(ws, year, entries)
         files = [*merged.written, *linted.paths, *rendered.written, *paths.values(), ws.output(year) / "run.json"]
         summary = build_summary(
@@ -127,7 +131,7 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
 
 def run_annual(ws: Workspace, year: int | None = None, *, task_runner: str = "thread", dask_address: str | None = None) -> dict:
     """`annex run`: the flow on the chosen task runner (threads, or Dask for many submissions)."""
-    with run_lock(ws.archive, "run", ws.year(year)):
+    with run_lock(ws.archive, "run", ws.year(year), "annex run"):
         pass  # fail fast, before Prefect starts, when another run holds the workspace (the flow locks again)
     selected = annual_consolidation
     if task_runner == "dask":

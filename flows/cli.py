@@ -101,6 +101,13 @@ def say(message: str = "") -> None:
     typer.echo(message)
 
 
+def _year_lock(ws: Workspace, year: int | None, job: str):
+    """The lock `annex run` and intake hold too: one writer of output/<Y> and the ledger at a time."""
+    from annex.io.runlock import run_lock
+
+    return run_lock(ws.archive, "run", ws.year(year), job)
+
+
 @app.command("init", cls=JapaneseCommand, options_metavar="[オプション]", short_help="設定ファイル（config/）の雛形を作る")
 def init_command(workspace: WorkspaceOpt = Path(".")) -> None:
     """作業フォルダに設定ファイル（config/）の雛形を作ります。既存のファイルは上書きしません。"""
@@ -181,7 +188,8 @@ def distribute_command(
     ws = Workspace.at(workspace)
     from annex.workspace.distribute import distribute_year
 
-    result = distribute_year(ws, year)
+    with _year_lock(ws, year, "annex distribute"):
+        result = distribute_year(ws, year)
     say(f"記入シートの作成: {result.year}年度（元: {result.master}）")
     for t in result.templates:
         say(f"  {t.ministry}（{t.name}）: {t.path}  記載 {t.lines} 行（うち自府省担当 {t.owned}）・空き行 {t.spare}")
@@ -267,6 +275,10 @@ def _prepare_prefect(verbose: bool) -> None:
         progress.addHandler(handler)
         progress.setLevel(logging.INFO)
         progress.propagate = False
+    from flows.server import check_api_reachable, tie_temporary_server_to_this_process
+
+    check_api_reachable()  # a configured server that does not answer: one line, before any work
+    tie_temporary_server_to_this_process()  # the temporary server dies with us, even on kill -9
     say("Prefect を起動しています（一時サーバーの起動に 10〜20 秒かかります）…")
 
 
@@ -392,7 +404,8 @@ def render_command(
     from annex.workspace.render import render_year
 
     year = ws.year(year)
-    result = render_year(ws, year, pdf=pdf, timeout=timeout)
+    with _year_lock(ws, year, "annex render"):
+        result = render_year(ws, year, pdf=pdf, timeout=timeout)
     say(f"別添を出力しました（{year}年度）: 表 {result.tables}・脚注 {result.footnotes}")
     for path in result.written:
         say(f"  出力: {path}")
@@ -424,7 +437,8 @@ def merge_command(
     from annex.workspace.merge import merge_year
 
     year = ws.year(year)
-    summary = merge_year(ws, year, feedback=feedback)
+    with _year_lock(ws, year, "annex merge"):
+        summary = merge_year(ws, year, feedback=feedback)
     c, r = summary.counts, summary.relisted
     say(f"統合しました（{year}年度）: 前年度のマスター {summary.previous_source}")
     for line in summary.inbox:

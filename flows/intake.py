@@ -30,7 +30,7 @@ def intake(workspace: str = ".", year: int | None = None, at: str | None = None)
         note(f"受付期間外です（{format_instant(window.start)} 〜 {format_instant(window.end)}）")
         return {"year": year, "new": 0, "skipped": "outside-window"}
     try:
-        with run_lock(ws.archive, "run", year):
+        with run_lock(ws.archive, "run", year, "intake"):
             received, _ = collect(ws, year)
             new = [item for item in received if not item.validated]
             if not new:

@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from annex.io.files import INCOMING_PREFIX, owner_tag
+
 
 # -- archive --------------------------------------------------------------------------------
 def _extension(name: str) -> str:
@@ -29,7 +31,7 @@ def archive_file(source: Path, archive_root: Path) -> tuple[str, int, Path]:
     staging.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
-    fd, temp_name = tempfile.mkstemp(prefix=".incoming.", dir=staging)
+    fd, temp_name = tempfile.mkstemp(prefix=f"{INCOMING_PREFIX}{owner_tag()}", dir=staging)
     try:
         with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
             for chunk in iter(lambda: src.read(2**20), b""):

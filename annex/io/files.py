@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from annex.io.faults import checkpoint
 from annex.model.errors import AnnexError, os_reason
 
 TEMP_SUFFIX = ".tmp-annex"
@@ -79,7 +81,7 @@ class OutputSet:
         the last good outputs stay as they were)."""
         ensure_dir(final.parent)
         try:
-            fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=TEMP_SUFFIX, dir=final.parent)
+            fd, name = tempfile.mkstemp(prefix=f".{final.name}.{owner_tag()}", suffix=TEMP_SUFFIX, dir=final.parent)
             os.close(fd)
             temp = Path(name)
             self._staged.append((temp, final))
@@ -96,11 +98,14 @@ class OutputSet:
         return self.stage(final, lambda p: p.write_bytes(data))
 
     def commit(self) -> list[Path]:
+        first = "/".join(self._staged[0][1].parts[-2:]) if self._staged else None  # e.g. 2026/master.json
+        checkpoint("publish:staged", first)
         for temp, final in self._staged:
             try:
                 os.replace(temp, final)
             except OSError as exc:
                 raise WriteError(final, exc) from None
+            checkpoint("publish:partly", first)
         published = [final for _, final in self._staged]
         self._staged.clear()
         return published
@@ -134,26 +139,55 @@ def write_atomically(final: Path, write: Callable[[Path], None]) -> Path:
 
 
 SCRATCH_PREFIX = ".annex-"  # scratch folders (e.g. the renderer's .annex-render-*) start with this
+_OWNER = re.compile(r"\.pid(\d+)-")  # temp names carry their writer's pid: see owner_tag()
+
+
+def owner_tag() -> str:
+    """Put in every temp file's and scratch folder's name, so that a later run can tell the files
+    of a dead process (kill -9: nothing of ours ran to remove them) from those of a live one."""
+    return f"pid{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
 
 
 def sweep_orphans(folder: Path, older_than_seconds: float = 3600) -> int:
     """Remove temp files and scratch folders a killed run left behind (they are never outputs).
 
-    Only those older than ``older_than_seconds``: a younger one may belong to a command still
-    running beside this one.
+    Those whose writer (the pid in their name) is no longer alive go at once; one without a
+    pid, or whose pid is alive, only when older than ``older_than_seconds`` (a younger one may
+    belong to a command running beside this one; an old one to a pid since reused).
     """
     removed = 0
     if not folder.exists():
         return removed
     cutoff = time.time() - older_than_seconds
-    candidates = [*folder.rglob(f"*{TEMP_SUFFIX}"), *(p for p in folder.rglob(f"{SCRATCH_PREFIX}*") if p.is_dir())]
+    candidates = [
+        *folder.rglob(f"*{TEMP_SUFFIX}"),
+        *folder.rglob(f"{INCOMING_PREFIX}*"),
+        *(p for p in folder.rglob(f"{SCRATCH_PREFIX}*") if p.is_dir()),
+    ]
     for orphan in candidates:
         with contextlib.suppress(OSError):
-            if orphan.lstat().st_mtime >= cutoff:
+            owner = _OWNER.search(orphan.name)
+            dead = owner is not None and not _alive(int(owner.group(1)))
+            if not dead and orphan.lstat().st_mtime >= cutoff:
                 continue
-            if orphan.is_dir():
+            if orphan.is_dir() and not orphan.is_symlink():
                 shutil.rmtree(orphan)
             else:
                 orphan.unlink()
             removed += 1
     return removed
+
+
+INCOMING_PREFIX = ".incoming."  # a received file being copied into archive/sha256/

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from annex.feedback.conflicts import CONFLICT_SHEET, add_conflict_sheet, has_sheet, remove_sheet
-from annex.io.files import publishing
+from annex.io.faults import checkpoint
+from annex.io.files import publishing, sweep_orphans
 from annex.io.xlsx import write_tables
 from annex.master.store import stage_master
 from annex.merge.merge import MergeResult, merge
@@ -120,8 +121,11 @@ def merge_submissions(
 def merge_year(workspace, year: int | None = None, *, feedback: bool = True) -> MergeSummary:
     """collect → validate → reconcile → merge for year Y, without Prefect and without e-mail."""
     year = workspace.year(year)
+    sweep_orphans(workspace.output(year))  # a killed run's temp files (its pid is dead)
+    sweep_orphans(workspace.archive)
     previous = previous_master(workspace, year)  # fail early (and import the baseline) before collecting
     collected = collect_and_validate(workspace, year, feedback=feedback)
+    checkpoint("merge:collected")
     accepted = accepted_submissions(workspace, year, known={s.sha256: s for s in collected.submissions})
     summary = merge_submissions(workspace, year, {m: sub for m, (_, sub) in accepted.items()}, previous=previous)
     summary.inbox = inbox_lines(collected.received, collected.ignored)

@@ -1,0 +1,152 @@
+"""kill -9 at each stage boundary of `annex merge` (and of `annex run`), then a re-run: the outputs
+equal (by content) those of an uninterrupted run, no temporary file is left, the ledger is
+consistent, and nothing of the killed process stays alive — Prefect's temporary server included.
+
+The kill is the real signal: ANNEX_TEST_KILL_AT=<stage> makes the process SIGKILL itself at that
+checkpoint (annex/io/faults.py), so no handler, finally block or atexit hook of ours runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import openpyxl
+import psutil
+import pytest
+
+from annex.io.faults import KILL_AT_ENV
+from annex.io.files import SCRATCH_PREFIX, TEMP_SUFFIX
+from annex.workspace.layout import Workspace
+from annex.workspace.master import previous_master
+from annex.workspace.merge import merge_year
+
+ROOT = Path(__file__).resolve().parents[2]
+RETURNS = ("法務省_別添記入シート.xlsx",)
+OUTPUTS = ("master.json", "master.xlsx", "changes.xlsx", "reconciliation.xlsx")
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    """A workspace with master(2025) imported and a return in its inbox."""
+    root = tmp_path_factory.mktemp("kill") / "base"
+    ws = Workspace.at(root)
+    previous_master(ws, 2026)
+    ws.submissions(2026).mkdir(parents=True)
+    for name in RETURNS:
+        shutil.copyfile(ROOT / "submissions" / "2026" / name, ws.submissions(2026) / name)
+    return root
+
+
+def _killed_merge(workspace: Path, stage: str) -> subprocess.CompletedProcess:
+    """`annex merge` as its own process, which SIGKILLs itself at ``stage``."""
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", "merge", "--workspace", str(workspace), "--no-feedback"],
+        env={**os.environ, KILL_AT_ENV: stage},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+def _content(folder: Path) -> dict[str, object]:
+    """The outputs by content: master.json's bytes, every workbook's cell values (an .xlsx also
+    holds the time it was written)."""
+    out: dict[str, object] = {}
+    for name in OUTPUTS:
+        path = folder / name
+        if name.endswith(".json"):
+            out[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            wb = openpyxl.load_workbook(path, read_only=True)
+            out[name] = {ws.title: [tuple(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets}
+            wb.close()
+    return out
+
+
+def _leftovers(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.name.endswith(TEMP_SUFFIX) or p.name.startswith((SCRATCH_PREFIX, ".incoming."))]
+
+
+def _ledger_consistent(root: Path) -> None:
+    ws = Workspace.at(root)
+    with ws.open_ledger() as ledger:
+        entries = ledger.entries(2026)
+    assert len(entries) == len(RETURNS) and len({e.sha256 for e in entries}) == len(RETURNS)
+    assert all(e.status == "accepted" and e.version == 1 and e.ministry for e in entries)
+    for e in entries:  # the archive holds exactly the bytes the ledger names
+        assert hashlib.sha256((ws.archive / e.archive_path).read_bytes()).hexdigest() == e.sha256
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(base, tmp_path_factory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("kill") / "reference"
+    shutil.copytree(base, root)
+    merge_year(Workspace.at(root), 2026, feedback=False)
+    return _content(Workspace.at(root).output(2026))
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [
+        "merge:collected",  # archived, validated, in the ledger; nothing published
+        "publish:staged@2026/master.json",  # the four outputs written as temp files, none replaced
+        "publish:partly@2026/master.json",  # master.json replaced, the three others not yet
+    ],
+)
+def test_merge_killed_at_a_stage_boundary_then_run_again_equals_an_uninterrupted_merge(base, uninterrupted, tmp_path, stage):
+    root = tmp_path / "ws"
+    shutil.copytree(base, root)
+    killed = _killed_merge(root, stage)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    if stage.startswith("publish:"):
+        assert _leftovers(root), "the kill came before the temp files were written: the case tests nothing"
+
+    merge_year(Workspace.at(root), 2026, feedback=False)  # run again (in this process: what `annex merge` calls)
+    assert _content(Workspace.at(root).output(2026)) == uninterrupted
+    assert _leftovers(root) == []  # the dead run's temp files went at once (its pid is gone), not after an hour
+    _ledger_consistent(root)
+
+
+SPAWN = """
+import sys, time
+from flows.server import tie_temporary_server_to_this_process
+tie_temporary_server_to_this_process()
+from prefect.server.api.server import SubprocessASGIServer
+server = SubprocessASGIServer()
+server.port = server.find_available_port()
+child = server._run_uvicorn_command()  # what SubprocessASGIServer.start() runs for `annex run`
+print(child.pid, flush=True)
+time.sleep(300)
+"""
+
+
+def _dead(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_prefects_temporary_server_dies_with_the_command_that_started_it_even_on_kill_9():
+    parent = subprocess.Popen([sys.executable, "-c", SPAWN], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        server = int(parent.stdout.readline())
+        assert "flows.server:create_app" in psutil.Process(server).cmdline()  # the watched factory
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 60
+    while not _dead(server) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = not _dead(server)
+    if alive:
+        os.kill(server, signal.SIGKILL)
+    assert not alive, "uvicorn outlived the killed command"
