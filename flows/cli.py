@@ -497,6 +497,20 @@ def relisted_command(
                 say(f"  - {d.item_id}: {KIND_LABELS[d.kind]} — {d.reason}")
 
 
+@app.command("audit", cls=JapaneseCommand, options_metavar="[オプション]", short_help="マスターの1項目の出どころを台帳から示す")
+def audit_command(
+    item_id: Annotated[str, typer.Argument(metavar="項目ID", help="調べる項目ID（例: 4-（１）-01-P71）。")],
+    year: YearOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """マスターの1項目について、どの府省のどのファイル（SHA-256）の何行目から来たか、受付日時と判定を台帳から表示します。"""
+    ws = Workspace.at(workspace)
+    from annex.workspace.audit import audit_lines
+
+    for line in audit_lines(ws, ws.year(year), item_id):
+        say(line)
+
+
 # `annex --help` lists the commands in the order of the year's work, not of their definition.
 YEAR_ORDER = (
     "init",
@@ -510,6 +524,7 @@ YEAR_ORDER = (
     "run",
     "remind",
     "status",
+    "audit",
     "serve",
 )
 app.registered_commands.sort(key=lambda command: YEAR_ORDER.index(command.name))

@@ -75,6 +75,8 @@ def readable_name(name: str) -> tuple[str, str | None]:
         raw = os.fsencode(name)
         try:
             decoded, note = raw.decode("cp932"), "ファイル名が UTF-8 ではないため Shift_JIS として読みました"
+            if any(unicodedata.category(c) == "Co" for c in decoded):  # cp932 maps stray bytes to private use
+                raise UnicodeDecodeError("cp932", raw, 0, len(raw), "not Shift_JIS text")
         except UnicodeDecodeError:
             decoded = raw.decode("utf-8", "replace")
             note = "ファイル名に文字として読めないバイトがあり、「\ufffd」で表示します"

@@ -87,6 +87,27 @@ def annotate_feedback(
     return annotated
 
 
+def record_lineage(workspace: Workspace, year: int, result: MergeResult, submissions: Mapping[str, Submission]) -> None:
+    """The ledger learns which submitted line produced (or was refused for) which bullet of the
+    master just published: what `annex audit ITEM_ID` reads."""
+    lines = [
+        {
+            "item_id": o.item_id,
+            "ministry": o.ministry,
+            "sha256": submissions[o.ministry].sha256,
+            "file": o.file,
+            "excel_row": o.excel_row,
+            "action": o.action,
+            "outcome": o.outcome,
+            "reason": o.reason,
+        }
+        for o in result.outcomes
+        if o.item_id and o.ministry in submissions
+    ]
+    with workspace.open_ledger() as ledger:
+        ledger.record_merge(year, lines)
+
+
 def submission_statuses(workspace: Workspace, year: int) -> dict[str, SubmissionStatus]:
     """What the ledger holds for each ministry this year: 受理 / 差戻し and the newest such file."""
     return {m: SubmissionStatus(s.status, s.file or "") for m, s in ledger_statuses(workspace, year).items()}
@@ -110,6 +131,7 @@ def merge_submissions(
             summary.written.append(outputs.stage(folder / "changes.xlsx", lambda p: write_tables(p, sheets)))
             recon = reconciliation_sheets(result)
             summary.written.append(outputs.stage(folder / "reconciliation.xlsx", lambda p: write_tables(p, recon)))
+        record_lineage(workspace, year, result, submissions)
         summary.conflict_feedback = annotate_feedback(workspace, year, result, submissions)
         slugs = {m.abbr: m.slug for m in config.ministries}
         summary.versions = tell_versions(
