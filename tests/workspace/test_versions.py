@@ -12,9 +12,13 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from annex.intake.versions import saved_at
+from annex.merge.merge import CHANGE_LABELS
 from annex.model.config import JST
+from annex.model.errors import InputError
+from annex.workspace.audit import audit_lines
 from annex.workspace.layout import Workspace
 from annex.workspace.merge import merge_year
 
@@ -76,6 +80,17 @@ def test_the_version_saved_last_is_merged_even_when_its_name_sorts_first(tmp_pat
         assert ("このファイルを別添の統合に使用しました" in sheet["A2"].value) is used
         assert any("外務省_a.xlsx" in t for t in texts) and any("外務省_b.xlsx" in t for t in texts)
         assert "統合に使用した版" in texts and "使用せず（より新しい受理済みの版があるため）" in texts
+
+    # annex audit: one changed bullet traced back, from the ledger, to the version merged
+    changed = next(c for c in summary.result.changes if c.ministry == "外" and c.kind in ("added", "modified"))
+    lines = audit_lines(ws, 2026, changed.item_id)
+    text = "\n".join(lines)
+    assert f"項目 {changed.item_id}" in lines[0]
+    assert "外: 外務省_a.xlsx の記入シート" in text and f"対応「{CHANGE_LABELS[changed.kind]}」→ マスターに反映" in text
+    assert f"SHA-256 {choice.used.entry.sha256}" in text and "第2版" in text and "判定 受理" in text
+    assert choice.set_aside[0].entry.sha256 not in text
+    with pytest.raises(InputError, match="項目ID「9-99-P99」は 2026年度の台帳にありません"):
+        audit_lines(ws, 2026, "9-99-P99")
 
     # a version received later wins over one saved later but received earlier
     shutil.move(newer, tmp_path / "kept-aside.xlsx")
