@@ -85,9 +85,12 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
             note(f"  {line}")
         checkpoint("run:collected")
         ref, fingerprint = load_reference(ws, year)
-        submissions = validate_all(received, ref, fingerprint)
+        failures: dict[str, str] = {}
+        submissions = validate_all(received, ref, fingerprint, failures)
         pairs = [(item, submissions[item.sha256]) for item in received]
-        entries = record_validations(ws, pairs)
+        entries = record_validations(ws, [(i, s) for i, s in pairs if i.sha256 not in failures])
+        for line in filter(None, failures.values()):
+            note(f"  要確認: {line}")
         note(f"フィードバック: {len(pairs)} 件の検証結果（Excel）を作成し、メールで知らせます")
         paths = feedback_workbooks(ws, year, pairs)
         mail = mail_feedback(ws, year, pairs, paths)
@@ -102,6 +105,9 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
         rendered = render(ws, year)
         checkpoint("run:rendered")
         ministries = ministry_table(ws, year, entries)
+        for sha in failures:  # returned (its ministry told), never 未提出
+            if (ministry := submissions[sha].ministry) and ministries.get(ministry) == "未提出":
+                ministries[ministry] = "差戻し"
         files = [*merged.written, *linted.paths, *rendered.written, *paths.values(), ws.output(year) / "run.json"]
         summary = build_summary(
             ws,
@@ -114,6 +120,7 @@ def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
             files=files,
             unattributed=collect_steps.unattributed(pairs, ws.config.ministry_by_abbr),
             skipped=ignored,
+            failures=[line for line in failures.values() if line],
             flow_run_id=flow_run.get_id(),
             seconds=time.monotonic() - started,
             lint=linted.report.counts(),

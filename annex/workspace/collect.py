@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator
@@ -23,9 +24,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from annex.feedback.workbook import ministry_names, write_feedback_workbooks
 from annex.intake.archive import Skipped, archive_file, display_name, readable_name, submission_files
 from annex.intake.ledger import VERDICT_STATUS, Ledger, LedgerEntry
+from annex.intake.reader import read_workbook
 from annex.intake.versions import receipt_order
 from annex.io.files import WriteError
 from annex.io.workers import DEFAULT_WORKERS, WorkerPool
+from annex.model.config import Config
 from annex.model.contract import TEMPLATE_VERSION
 from annex.model.errors import AnnexError, os_reason
 from annex.model.issues import Submission
@@ -152,9 +155,43 @@ def validate_received(item: Received, ref: Reference) -> Submission:
         return read_and_validate([(item.stored, item.name, item.sha256)], ref, pool)[0]
 
 
-def validation_failed(item: Received, detail: str) -> Submission:
-    """A file whose validation task failed outright: returned, never merged, the reason kept."""
-    return rejected_unreadable(item.name, item.sha256, "F-UNREADABLE", detail)
+def validation_failed(item: Received, detail: str, config: Config | None = None) -> Submission:
+    """A file whose validation task failed outright: returned, never merged, the reason kept.
+
+    With ``config``, its ministry is identified (identify_ministry) so that the file is not
+    filed under 「府省不明」 with its ministry listed as 未提出: the ministry gets its feedback (the
+    file could not be checked) and the secretariat a line saying what happened."""
+    sub = rejected_unreadable(item.name, item.sha256, "F-UNREADABLE", detail)
+    if config is not None:
+        sub.ministry, _ = identify_ministry(item, config)
+    return sub
+
+
+def identify_ministry(item: Received, config: Config) -> tuple[str | None, str]:
+    """(ministry, how it was told) for a file whose validation failed: the workbook's metadata
+    (read again in a worker, which fails alone), else a ministry's name in the file name, when
+    exactly one matches; (None, "") otherwise."""
+    with contextlib.suppress(Exception):
+        with WorkerPool(workers=1, timeout_s=30) as pool:
+            [outcome] = pool.map(read_workbook, [(str(item.stored), item.name)])
+        meta = (outcome.value.meta or {}) if outcome.ok else {}
+        if (abbr := (meta.get("ministry") or "").strip()) in config.ministry_by_abbr:
+            return abbr, "ブックの管理情報"
+    name = unicodedata.normalize("NFKC", item.name)
+    found = {m.abbr for m in config.ministries if not m.abolished for n in m.names if len(n) >= 2 and n in name}
+    if len(found) == 1:
+        return found.pop(), "ファイル名"
+    return None, ""
+
+
+FAILED_DETAIL = "検証処理が失敗しました"
+
+
+def failure_line(sub: Submission, how: str = "") -> str:
+    """For the secretariat: a validation that failed for a known ministry, in one line."""
+    told = f"（{how}から判断）" if how else ""
+    detail = sub.errors[0].message if sub.errors else FAILED_DETAIL
+    return f"{sub.file}: {sub.ministry}{told}の提出物の検証が異常終了しました — {detail}。府省には差戻しとして知らせ、次回の実行で検証し直します"
 
 
 def verdict_line(sub: Submission, known: Container[str]) -> str:
