@@ -8,6 +8,7 @@ checkpoint (annex/io/faults.py), so no handler, finally block or atexit hook of 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -115,19 +116,6 @@ def test_merge_killed_at_a_stage_boundary_then_run_again_equals_an_uninterrupted
     _ledger_consistent(root)
 
 
-SPAWN = """
-import sys, time
-from flows.server import tie_temporary_server_to_this_process
-tie_temporary_server_to_this_process()
-from prefect.server.api.server import SubprocessASGIServer
-server = SubprocessASGIServer()
-server.port = server.find_available_port()
-child = server._run_uvicorn_command()  # what SubprocessASGIServer.start() runs for `annex run`
-print(child.pid, flush=True)
-time.sleep(300)
-"""
-
-
 def _dead(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
@@ -135,18 +123,60 @@ def _dead(pid: int) -> bool:
         return True
 
 
-def test_prefects_temporary_server_dies_with_the_command_that_started_it_even_on_kill_9():
-    parent = subprocess.Popen([sys.executable, "-c", SPAWN], stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    try:
-        server = int(parent.stdout.readline())
-        assert "flows.server:create_app" in psutil.Process(server).cmdline()  # the watched factory
-    finally:
-        parent.kill()
-        parent.wait()
-    deadline = time.monotonic() + 60
-    while not _dead(server) and time.monotonic() < deadline:
+def _descendants_until_dead(child: subprocess.Popen, timeout: float) -> dict[int, str]:
+    """Every process under child seen while it ran (polled), until it died: pid → command line."""
+    seen: dict[int, str] = {}
+    deadline = time.monotonic() + timeout
+    while child.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(psutil.Error):
+            for p in psutil.Process(child.pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    seen.setdefault(p.pid, " ".join(p.cmdline()))
+        time.sleep(0.1)
+    return seen
+
+
+@pytest.mark.e2e
+def test_annex_run_killed_after_merging_leaves_no_process_and_the_next_run_completes(prefect_server, base, tmp_path):
+    """Killed at run:merged while Prefect's temporary server (uvicorn) and the readers' processes
+    run: all of them end; the re-run publishes the master an uninterrupted merge gives, and no
+    temporary file of the killed run is left."""
+    root = tmp_path / "ws"
+    shutil.copytree(base, root)
+    reference = tmp_path / "reference"
+    shutil.copytree(base, reference)
+    merge_year(Workspace.at(reference), 2026, feedback=False)
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # the temporary server, as by default
+    child = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "run", "--workspace", str(root)],
+        env={**env, KILL_AT_ENV: "run:merged"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    seen = _descendants_until_dead(child, timeout=240)
+    assert child.wait(timeout=10) == -signal.SIGKILL, child.stderr.read().decode()
+    assert any("uvicorn" in cmd for cmd in seen.values()), seen  # Prefect's temporary server was running
+    deadline = time.monotonic() + 30
+    while any(not _dead(p) for p in seen) and time.monotonic() < deadline:
         time.sleep(0.2)
-    alive = not _dead(server)
-    if alive:
-        os.kill(server, signal.SIGKILL)
-    assert not alive, "uvicorn outlived the killed command"
+    alive = [p for p in seen if not _dead(p)]
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert not alive, "processes of the killed run outlived it"
+    _ledger_consistent(root)
+
+    again = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run", "--workspace", str(root)],
+        env={**os.environ, "PREFECT_API_URL": prefect_server},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert (Workspace.at(root).master_json(2026).read_bytes()) == Workspace.at(reference).master_json(2026).read_bytes()
+    assert _leftovers(root) == []
+    _ledger_consistent(root)
