@@ -19,6 +19,7 @@ from annex.workspace import collect as collect_steps
 from annex.workspace.layout import Workspace
 from annex.workspace.run import build_summary, ministry_table, summary_lines
 from flows.progress import note
+from flows.server import check_api_reachable
 from flows.steps import mail_feedback, send_mail, validate_all
 from tasks.collect import collect, load_reference
 from tasks.distribute import previous_master
@@ -140,6 +141,7 @@ def run_annual(ws: Workspace, year: int | None = None, *, task_runner: str = "th
     """`annex run`: the flow on the chosen task runner (threads, or Dask for many submissions)."""
     with run_lock(ws.archive, "run", ws.year(year), "annex run"):
         pass  # fail fast, before Prefect starts, when another run holds the workspace (the flow locks again)
+    check_api_reachable()  # a configured server that does not answer: one line, before any work
     selected = annual_consolidation
     if task_runner == "dask":
         import dask

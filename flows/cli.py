@@ -229,6 +229,7 @@ def validate_command(
 ) -> None:
     """提出ファイルを検証し、結果を表示して output/<年度>/feedback/ に検証結果ファイルを書きます（台帳・メールなし）。差戻しがあれば終了コード 1。"""
     ws = Workspace.at(workspace)
+    from annex.intake.archive import readable_name
     from annex.workspace.collect import feedback_folder, feedback_name, validate_files
 
     missing = [f for f in files if not f.expanduser().is_file()]
@@ -239,6 +240,7 @@ def validate_command(
     rejected = 0
     for path, sub in zip(files, submissions):
         rejected += sub.verdict == "差戻し"
+        path = Path(readable_name(str(path.parent))[0]) / sub.file  # as read: a Shift_JIS name cannot be printed raw
         say(f"{path}: {sub.verdict}（府省 {sub.ministry or '不明'}・エラー {len(sub.errors)} 件・警告 {len(sub.warnings)} 件）")
         for issue in sub.issues:
             loc = issue.location
@@ -275,11 +277,22 @@ def _prepare_prefect(verbose: bool) -> None:
         progress.addHandler(handler)
         progress.setLevel(logging.INFO)
         progress.propagate = False
-    from flows.server import check_api_reachable, tie_temporary_server_to_this_process
+    from flows.server import tie_temporary_server_to_this_process
 
-    check_api_reachable()  # a configured server that does not answer: one line, before any work
     tie_temporary_server_to_this_process()  # the temporary server dies with us, even on kill -9
     say("Prefect を起動しています（一時サーバーの起動に 10〜20 秒かかります）…")
+
+
+def _quiet_run_loggers(verbose: bool) -> None:
+    """After prefect is imported (it configures its loggers then): without --verbose, a failed
+    task's traceback is not printed by Prefect. What the run handles (a file's validation that
+    failed) is said in its own line; what it does not (an AnnexError: one エラー: line, anything
+    else: Python's traceback) still reaches the top. The Prefect UI keeps every state either way."""
+    import logging
+
+    if not verbose:
+        for name in ("prefect.task_runs", "prefect.flow_runs"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 @app.command("run", cls=JapaneseCommand, options_metavar="[オプション]", short_help="年次の取りまとめを実行する（Prefect）")
@@ -308,6 +321,7 @@ def run_command(
     _prepare_prefect(verbose)
     from flows.annual import run_annual
 
+    _quiet_run_loggers(verbose)
     summary = run_annual(Workspace.at(workspace), year, task_runner=task_runner, dask_address=dask_address)
     for line in summary["lines"]:
         say(line)
@@ -336,7 +350,10 @@ def remind_command(
         return
     _prepare_prefect(verbose)
     from flows.reminders import send_reminders
+    from flows.server import check_api_reachable
 
+    _quiet_run_loggers(verbose)
+    check_api_reachable()  # a configured server that does not answer: one line, before any work
     for line in send_reminders(str(ws.root), ws.year(year), moment.isoformat())["lines"]:
         say(line)
 
@@ -385,6 +402,9 @@ def serve_command(workspace: WorkspaceOpt = Path("."), verbose: VerboseOpt = Fal
     """フローをスケジュール付きで登録し、実行を待ち受けます（intake: 受付期間中15分ごと、reminders: 平日9時、日本時間）。"""
     _prepare_prefect(verbose)
     from flows.deploy import serve_workspace
+    from flows.server import check_api_reachable
+
+    check_api_reachable()
 
     say(
         "登録: annual-consolidation / distribute（手動）、intake（*/15 * * * *）、reminders（0 9 * * 1-5）— Asia/Tokyo。Ctrl+C で停止します。"

@@ -64,7 +64,7 @@ class WriteError(AnnexError):
 
     def __init__(self, final: Path, exc: OSError):
         super().__init__(
-            f"{final} を書き込めません（{os_reason(exc)}）。出力は公開していません（前回の出力はそのまま残っています）",
+            f"{final} を書き込めません（{os_reason(exc)}）。{final.name} と組の出力は公開せず、前回のものをそのまま残しました",
             hint="空き容量と書き込み権限を確認してから再実行してください",
         )
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import shutil
+import tempfile
 import unicodedata
 import zipfile
 from collections import Counter
@@ -316,11 +318,26 @@ def validate_files(
     year = workspace.year(year)
     paths = [Path(p) for p in paths]
     ref = reference or load_reference(workspace, year)
-    with _pool(pool, len(paths)) as workers:
-        submissions = read_and_validate([(p, display_name(p.name), sha256_of(p)) for p in paths], ref, workers)
+    with tempfile.TemporaryDirectory(prefix="annex-validate-") as scratch, _pool(pool, len(paths)) as workers:
+        readable = [_utf8_path(p, Path(scratch)) for p in paths]
+        jobs = [(r, readable_name(p.name)[0], sha256_of(p)) for p, r in zip(paths, readable)]
+        submissions = read_and_validate(jobs, ref, workers)
         if feedback:
-            write_feedback(workspace, year, list(zip(paths, submissions)), workers)
+            write_feedback(workspace, year, list(zip(readable, submissions)), workers)
     return submissions
+
+
+def _utf8_path(path: Path, scratch: Path) -> Path:
+    """The reader (calamine) takes UTF-8 paths only: a file whose path is not (a Shift_JIS name)
+    is read from a copy under a neutral name. Collected files never need this: the archive names
+    them by SHA-256."""
+    try:
+        str(path).encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        copy = scratch / f"{len(list(scratch.iterdir()))}{path.suffix.encode('ascii', 'ignore').decode() or '.bin'}"
+        shutil.copyfile(path, copy)
+        return copy
 
 
 def collect_and_validate(

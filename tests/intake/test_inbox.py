@@ -73,3 +73,13 @@ def test_hostile_names_and_odd_entries_are_named_never_followed_and_never_crash(
     written = {p.relative_to(ws.root).parts[0] for p in ws.root.rglob("*") if p.is_file()}
     assert written <= {"submissions", "archive", "output"}
     assert all(p.suffix in (".xlsx", ".bin") for p in (ws.archive / "sha256").rglob("*") if p.is_file())
+
+
+def test_annex_validate_reads_and_prints_a_file_whose_name_is_shift_jis(tmp_path, capfd):
+    folder = os.fsencode(tmp_path)
+    target = folder + b"/" + "外務省回答".encode("cp932") + b".xlsx"
+    shutil.copyfile(SAMPLES / "外務省_別添記入シート.xlsx", target)
+    main(["validate", "--workspace", str(tmp_path / "ws"), os.fsdecode(target)])
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
+    assert f"{tmp_path}/外務省回答.xlsx: 受理（府省 外" in out

@@ -66,7 +66,9 @@ def test_a_full_output_disk_or_archive_is_one_message_and_the_last_good_outputs_
         code, out, err = _merge(ws, capfd)
         assert code == 1
         [line] = err.strip().splitlines()
-        assert line.startswith("エラー: ") and "ディスクの空き容量がありません" in line and "前回の出力はそのまま" in line
+        assert (
+            line.startswith("エラー: ") and "ディスクの空き容量がありません" in line and "前回のものをそのまま残しました" in line
+        )
         assert "Traceback" not in out + err
         assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.name in good} == good
         assert not list(folder.rglob(f"*{TEMP_SUFFIX}"))
