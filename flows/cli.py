@@ -279,7 +279,8 @@ def _prepare_prefect(verbose: bool) -> None:
         progress.propagate = False
     from flows.server import tie_temporary_server_to_this_process
 
-    tie_temporary_server_to_this_process()  # the temporary server dies with us, even on kill -9
+    if not os.environ.get("PREFECT_API_URL"):  # a temporary server will be started: it must die with us, even on kill -9
+        tie_temporary_server_to_this_process()
     say("Prefect を起動しています（一時サーバーの起動に 10〜20 秒かかります）…")
 
 
