@@ -79,7 +79,7 @@ class VersionChoice:
         used = self.used
         head = f"{self.ministry}: {len(self.versions)} 版を受け取りました — "
         head += f"統合に使用 {used.describe()}" if used else "受理された版はありません"
-        aside = "、".join(f"{v.describe()}（{v.treatment}）" for v in self.set_aside)
+        aside = "、".join(f"{v.describe()} — {v.treatment}" for v in self.set_aside)
         return f"{head}。使用しなかった版: {aside}" if aside else head
 
     def to_dict(self) -> dict:
