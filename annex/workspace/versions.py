@@ -8,6 +8,7 @@ accepted version in the annex, and its feedback says so already).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +32,12 @@ VERDICT_JA = {"accepted": "受理", "accepted_with_warnings": "受理（警告�
 @dataclass(frozen=True)
 class Version:
     entry: LedgerEntry
-    saved: str  # the time saved inside the workbook, as shown, or 「記録なし」
+    saved_at: dt.datetime | None  # the time saved inside the workbook (UTC), None if it has none
     used: bool
+
+    @property
+    def saved(self) -> str:
+        return format_instant(self.saved_at) if self.saved_at else "記録なし"
 
     @property
     def name(self) -> str:
@@ -55,7 +60,7 @@ class Version:
             "sha256": self.entry.sha256,
             "version": self.entry.version,
             "received_at": self.entry.received_at.isoformat(),
-            "saved_at": self.saved,
+            "saved_at": self.saved_at.isoformat() if self.saved_at else None,
             "status": self.entry.status,
         }
 
@@ -105,14 +110,12 @@ def version_choices(workspace: Workspace, year: int) -> list[VersionChoice]:
         if len(mine) < 2:
             continue
         merged = newest.get(ministry)
-        versions = [Version(e, _saved(workspace, e), used=merged is not None and e.sha256 == merged.sha256) for e in mine]
+        versions = [
+            Version(e, saved_at(workspace.archive / e.archive_path), used=merged is not None and e.sha256 == merged.sha256)
+            for e in mine
+        ]
         choices.append(VersionChoice(ministry, versions))
     return choices
-
-
-def _saved(workspace: Workspace, entry: LedgerEntry) -> str:
-    when = saved_at(workspace.archive / entry.archive_path)
-    return format_instant(when) if when else "記録なし"
 
 
 def add_versions_sheet(feedback_path: Path, choice: VersionChoice, this_sha256: str) -> None:

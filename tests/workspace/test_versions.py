@@ -70,6 +70,8 @@ def test_the_version_saved_last_is_merged_even_when_its_name_sorts_first(tmp_pat
     line = choice.line()
     assert "統合に使用 「外務省_a.xlsx」" in line and "「外務省_b.xlsx」" in line and "より新しい受理済みの版" in line
     assert "2026年5月27日" in line and "18:00" in line  # the saved time, in Japan time
+    as_json = choice.to_dict()  # run.json: a file for programs, times in ISO 8601
+    assert as_json["used"]["saved_at"] == "2026-05-27T09:00:00+00:00" and as_json["set_aside"][0]["reason"] == "older"
 
     # the ministry: both of its feedback workbooks say which one was used
     folder = ws.output(2026) / "feedback"
