@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import re
 import shutil
@@ -98,14 +99,25 @@ class OutputSet:
         return self.stage(final, lambda p: p.write_bytes(data))
 
     def commit(self) -> list[Path]:
-        first = "/".join(self._staged[0][1].parts[-2:]) if self._staged else None  # e.g. 2026/master.json
+        """Replace the finals by their staged files. A journal written first (the pairs, fsynced)
+        lets the next command finish a publication a kill -9 cut short (roll_forward), so that
+        the set is never left half old, half new."""
+        if not self._staged:
+            return []
+        first = "/".join(self._staged[0][1].parts[-2:])  # e.g. 2026/master.json
         checkpoint("publish:staged", first)
+        try:
+            journal = _write_journal(self._staged)
+        except OSError as exc:
+            raise WriteError(self._staged[0][1], exc) from None
         for temp, final in self._staged:
             try:
                 os.replace(temp, final)
             except OSError as exc:
+                journal.unlink()  # a live failure is reported, not rolled forward later
                 raise WriteError(final, exc) from None
             checkpoint("publish:partly", first)
+        journal.unlink()
         published = [final for _, final in self._staged]
         self._staged.clear()
         return published
@@ -160,6 +172,39 @@ def _alive(pid: int) -> bool:
     return True
 
 
+JOURNAL_SUFFIX = ".journal-annex"
+
+
+def _write_journal(staged: list[tuple[Path, Path]]) -> Path:
+    folder = staged[0][1].parent
+    fd, name = tempfile.mkstemp(prefix=f".publish.{owner_tag()}", suffix=JOURNAL_SUFFIX, dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump([[str(t), str(f)] for t, f in staged], handle, ensure_ascii=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return Path(name)
+
+
+def roll_forward(folder: Path) -> int:
+    """Finish the publications a dead process began (its journal is there, its pid gone): every
+    staged file still present replaces its final — they were complete and fsynced before the
+    journal was written. Returns how many files were published so."""
+    done = 0
+    if not folder.exists():
+        return done
+    for journal in folder.rglob(f"*{JOURNAL_SUFFIX}"):
+        owner = _OWNER.search(journal.name)
+        if owner is None or _alive(int(owner.group(1))):
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            for temp, final in json.loads(journal.read_text(encoding="utf-8")):
+                if os.path.exists(temp):
+                    os.replace(temp, final)
+                    done += 1
+            journal.unlink()
+    return done
+
+
 def sweep_orphans(folder: Path, older_than_seconds: float = 3600) -> int:
     """Remove temp files and scratch folders a killed run left behind (they are never outputs).
 
@@ -170,9 +215,11 @@ def sweep_orphans(folder: Path, older_than_seconds: float = 3600) -> int:
     removed = 0
     if not folder.exists():
         return removed
+    roll_forward(folder)  # a publication cut short is finished first: its temp files are outputs
     cutoff = time.time() - older_than_seconds
     candidates = [
         *folder.rglob(f"*{TEMP_SUFFIX}"),
+        *folder.rglob(f"*{JOURNAL_SUFFIX}"),
         *folder.rglob(f"{INCOMING_PREFIX}*"),
         *(p for p in folder.rglob(f"{SCRATCH_PREFIX}*") if p.is_dir()),
     ]

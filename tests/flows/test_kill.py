@@ -23,7 +23,7 @@ import psutil
 import pytest
 
 from annex.io.faults import KILL_AT_ENV
-from annex.io.files import SCRATCH_PREFIX, TEMP_SUFFIX, sweep_orphans
+from annex.io.files import JOURNAL_SUFFIX, SCRATCH_PREFIX, TEMP_SUFFIX, roll_forward, sweep_orphans
 from annex.io.runlock import run_lock
 from annex.workspace.layout import Workspace
 from annex.workspace.master import previous_master
@@ -74,7 +74,11 @@ def _content(folder: Path) -> dict[str, object]:
 
 
 def _leftovers(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.name.endswith(TEMP_SUFFIX) or p.name.startswith((SCRATCH_PREFIX, ".incoming."))]
+    return [
+        p
+        for p in root.rglob("*")
+        if p.name.endswith((TEMP_SUFFIX, JOURNAL_SUFFIX)) or p.name.startswith((SCRATCH_PREFIX, ".incoming."))
+    ]
 
 
 def _ledger_consistent(root: Path) -> None:
@@ -110,6 +114,9 @@ def test_merge_killed_at_a_stage_boundary_then_run_again_equals_an_uninterrupted
     assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
     if stage.startswith("publish:"):
         assert _leftovers(root), "the kill came before the temp files were written: the case tests nothing"
+    if stage.startswith("publish:partly"):  # half old, half new: the journal lets the next command finish it
+        assert roll_forward(Workspace.at(root).output(2026)) == len(OUTPUTS) - 1
+        assert _content(Workspace.at(root).output(2026)) == uninterrupted
 
     merge_year(Workspace.at(root), 2026, feedback=False)  # run again (in this process: what `annex merge` calls)
     assert _content(Workspace.at(root).output(2026)) == uninterrupted
