@@ -160,7 +160,7 @@ def owner_tag() -> str:
     return f"pid{os.getpid()}-"
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
     try:
@@ -194,7 +194,7 @@ def roll_forward(folder: Path) -> int:
         return done
     for journal in folder.rglob(f"*{JOURNAL_SUFFIX}"):
         owner = _OWNER.search(journal.name)
-        if owner is None or _alive(int(owner.group(1))):
+        if owner is None or pid_alive(int(owner.group(1))):
             continue
         with contextlib.suppress(OSError, ValueError):
             for temp, final in json.loads(journal.read_text(encoding="utf-8")):
@@ -226,7 +226,7 @@ def sweep_orphans(folder: Path, older_than_seconds: float = 3600) -> int:
     for orphan in candidates:
         with contextlib.suppress(OSError):
             owner = _OWNER.search(orphan.name)
-            dead = owner is not None and not _alive(int(owner.group(1)))
+            dead = owner is not None and not pid_alive(int(owner.group(1)))
             if not dead and orphan.lstat().st_mtime >= cutoff:
                 continue
             if orphan.is_dir() and not orphan.is_symlink():
