@@ -1,4 +1,5 @@
-"""annual-consolidation: collect → validate each submission → feedback → reconcile → merge → render → publish."""
+"""annual-consolidation: collect → validate each submission → feedback → reconcile → merge → render →
+(approval) → publish."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from functools import partial
 from pathlib import Path
 
 from prefect import flow
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
+from prefect.settings import PREFECT_API_URL
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from annex.io.faults import checkpoint
@@ -15,9 +17,11 @@ from annex.io.files import sweep_orphans
 from annex.io.runlock import run_lock
 from annex.io.workers import DEFAULT_WORKERS
 from annex.model.issues import Submission
+from annex.workspace import approval
 from annex.workspace import collect as collect_steps
 from annex.workspace.layout import Workspace
 from annex.workspace.run import build_summary, ministry_table, summary_lines
+from flows.approval import DIRECTLY, wait_for_approval
 from flows.progress import note
 from flows.server import check_api_reachable
 from flows.steps import mail_feedback, send_mail, validate_all
@@ -26,7 +30,7 @@ from tasks.distribute import previous_master
 from tasks.feedback import feedback_workbooks, send_conflict_notice
 from tasks.lint import lint
 from tasks.merge import merge
-from tasks.publish import publish
+from tasks.publish import publish, publish_annex, request_approval
 from tasks.render import render
 from tasks.validate import Shared, record_validations, validate_file
 
@@ -68,77 +72,104 @@ def notify_conflicts(ws: Workspace, year: int, merged) -> dict[str, int]:
     )
 
 
+def consolidate(ws: Workspace, year: int, started: float) -> tuple[dict, dict[str, str], dict[str, Path]]:
+    """collect → validate → feedback → merge → lint → render; the run's figures, table and links."""
+    note(f"{year}年度の取りまとめ（作業フォルダ {ws.root}）")
+    if swept := sweep_orphans(ws.root / "output") + sweep_orphans(ws.archive):
+        note(f"  中断された実行の一時ファイル {swept} 件を削除しました")
+    note(f"前年度マスター: {previous_master(ws, year)}")
+    received, ignored = collect(ws, year)
+    note(f"収集: {len(received)} ファイル（対象外 {len(ignored)}）")
+    for line in collect_steps.inbox_lines(received, ignored):
+        note(f"  {line}")
+    checkpoint("run:collected")
+    ref, fingerprint = load_reference(ws, year)
+    failures: dict[str, str] = {}
+    submissions = validate_all(received, ref, fingerprint, failures)
+    pairs = [(item, submissions[item.sha256]) for item in received]
+    entries = record_validations(ws, [(i, s) for i, s in pairs if i.sha256 not in failures])
+    for line in filter(None, failures.values()):
+        note(f"  要確認: {line}")
+    note(f"フィードバック: {len(pairs)} 件の検証結果（Excel）を作成し、メールで知らせます")
+    paths = feedback_workbooks(ws, year, pairs)
+    mail = mail_feedback(ws, year, pairs, paths)
+    accepted = accepted_submissions(ws, year, submissions, ref, fingerprint)
+    note(f"統合: 受理された {len(accepted)} 府省の提出物を前年度マスターに反映します（再掲の照合を含む）")
+    merged = merge(ws, year, accepted, received=len(received))
+    checkpoint("run:merged")
+    mail |= notify_conflicts(ws, year, merged)
+    linted = lint(ws, year)
+    note(f"表記チェック: {linted.report.total} 件（output/{year}/lint.xlsx）")
+    note("出力: Word と PDF を作成します")
+    rendered = render(ws, year)
+    checkpoint("run:rendered")
+    ministries = ministry_table(ws, year, entries)
+    for sha in failures:  # returned (its ministry told), never 未提出
+        if (ministry := submissions[sha].ministry) and ministries.get(ministry) == "未提出":
+            ministries[ministry] = "差戻し"
+    files = [*merged.written, *linted.paths, *rendered.written, *paths.values(), ws.output(year) / "run.json"]
+    summary = build_summary(
+        ws,
+        year,
+        ministries=ministries,
+        merge=merged,
+        render=rendered,
+        issues=dict(collect_steps.issue_counts(list(submissions.values()))),
+        mail=mail,
+        files=files,
+        unattributed=collect_steps.unattributed(pairs, ws.config.ministry_by_abbr),
+        skipped=ignored,
+        failures=[line for line in failures.values() if line],
+        flow_run_id=flow_run.get_id(),
+        seconds=time.monotonic() - started,
+        lint=linted.report.counts(),
+    )
+    links = {
+        "別添（Word）": rendered.docx_path,
+        "別添（PDF）": rendered.pdf_path,
+        "マスター": ws.output(year) / "master.xlsx",
+        "表記チェック": ws.output(year) / "lint.xlsx",
+        **{f"フィードバック {Path(p).name}": p for p in paths.values()},
+    }
+    return summary, ministries, {k: v for k, v in links.items() if v}
+
+
 # As many validations at once as the worker pool has workers (each task reads in its own worker).
 @flow(name="annual-consolidation", task_runner=ThreadPoolTaskRunner(max_workers=DEFAULT_WORKERS))
-def annual_consolidation(workspace: str = ".", year: int | None = None) -> dict:
-    """The yearly run over a workspace; returns the figures also written to output/<Y>/run.json."""
+def annual_consolidation(workspace: str = ".", year: int | None = None, review: bool = False) -> dict:
+    """The yearly run over a workspace; returns the figures also written to output/<Y>/run.json.
+
+    With review, the run stops before publishing: deployed (the production profile) it pauses
+    with a form (approve, or send back with a comment); run from `annex run --review` on the
+    temporary server, which dies with the command, it records the request in the workspace and
+    ends, and `annex approve` decides.
+    """
     started = time.monotonic()
     ws = Workspace.at(workspace)
     year = ws.year(year)
+    run_id = flow_run.get_id()
+    pauses = review and deployment.get_id() is not None
     with run_lock(ws.archive, "run", year, "annex run"):
-        note(f"{year}年度の取りまとめ（作業フォルダ {ws.root}）")
-        if swept := sweep_orphans(ws.root / "output") + sweep_orphans(ws.archive):
-            note(f"  中断された実行の一時ファイル {swept} 件を削除しました")
-        note(f"前年度マスター: {previous_master(ws, year)}")
-        received, ignored = collect(ws, year)
-        note(f"収集: {len(received)} ファイル（対象外 {len(ignored)}）")
-        for line in collect_steps.inbox_lines(received, ignored):
-            note(f"  {line}")
-        checkpoint("run:collected")
-        ref, fingerprint = load_reference(ws, year)
-        failures: dict[str, str] = {}
-        submissions = validate_all(received, ref, fingerprint, failures)
-        pairs = [(item, submissions[item.sha256]) for item in received]
-        entries = record_validations(ws, [(i, s) for i, s in pairs if i.sha256 not in failures])
-        for line in filter(None, failures.values()):
-            note(f"  要確認: {line}")
-        note(f"フィードバック: {len(pairs)} 件の検証結果（Excel）を作成し、メールで知らせます")
-        paths = feedback_workbooks(ws, year, pairs)
-        mail = mail_feedback(ws, year, pairs, paths)
-        accepted = accepted_submissions(ws, year, submissions, ref, fingerprint)
-        note(f"統合: 受理された {len(accepted)} 府省の提出物を前年度マスターに反映します（再掲の照合を含む）")
-        merged = merge(ws, year, accepted, received=len(received))
-        checkpoint("run:merged")
-        mail |= notify_conflicts(ws, year, merged)
-        linted = lint(ws, year)
-        note(f"表記チェック: {linted.report.total} 件（output/{year}/lint.xlsx）")
-        note("出力: Word と PDF を作成します")
-        rendered = render(ws, year)
-        checkpoint("run:rendered")
-        ministries = ministry_table(ws, year, entries)
-        for sha in failures:  # returned (its ministry told), never 未提出
-            if (ministry := submissions[sha].ministry) and ministries.get(ministry) == "未提出":
-                ministries[ministry] = "差戻し"
-        files = [*merged.written, *linted.paths, *rendered.written, *paths.values(), ws.output(year) / "run.json"]
-        summary = build_summary(
-            ws,
-            year,
-            ministries=ministries,
-            merge=merged,
-            render=rendered,
-            issues=dict(collect_steps.issue_counts(list(submissions.values()))),
-            mail=mail,
-            files=files,
-            unattributed=collect_steps.unattributed(pairs, ws.config.ministry_by_abbr),
-            skipped=ignored,
-            failures=[line for line in failures.values() if line],
-            flow_run_id=flow_run.get_id(),
-            seconds=time.monotonic() - started,
-            lint=linted.report.counts(),
-        )
-        links = {
-            "別添（Word）": rendered.docx_path,
-            "別添（PDF）": rendered.pdf_path,
-            "マスター": ws.output(year) / "master.xlsx",
-            "表記チェック": ws.output(year) / "lint.xlsx",
-            **{f"フィードバック {Path(p).name}": p for p in paths.values()},
-        }
-        publish(ws, year, summary, ministries, {k: v for k, v in links.items() if v})
+        summary, ministries, links = consolidate(ws, year, started)
+        if review:
+            waits_in = approval.IN_PREFECT if pauses else approval.IN_WORKSPACE
+            record = request_approval(ws, year, run_id, waits_in, PREFECT_API_URL.value() if pauses else None)
+            summary["publication"] = {"state": approval.WAITING, "waits_in": waits_in, "files": record["files"]}
+        else:
+            approval.supersede_waiting(ws, year, run_id)
+            manifest = publish_annex(ws, year, approval.candidate_files(ws, year), run_id, DIRECTLY, None)
+            summary["publication"] = {"state": approval.PUBLISHED, **manifest}
+        publish(ws, year, summary, ministries, links)
+    if pauses:
+        wait_for_approval(ws, year, record, summary)
     return {**summary, "lines": summary_lines(summary)}
 
 
-def run_annual(ws: Workspace, year: int | None = None, *, task_runner: str = "thread", dask_address: str | None = None) -> dict:
-    """`annex run`: the flow on the chosen task runner (threads, or Dask for many submissions)."""
+def run_annual(
+    ws: Workspace, year: int | None = None, *, task_runner: str = "thread", dask_address: str | None = None, review: bool = False
+) -> dict:
+    """`annex run`: the flow on the chosen task runner (threads, or Dask for many submissions);
+    with review it stops before publishing and records what waits for `annex approve`."""
     with run_lock(ws.archive, "run", ws.year(year), "annex run"):
         pass  # fail fast, before Prefect starts, when another run holds the workspace (the flow locks again)
     check_api_reachable()  # a configured server that does not answer: one line, before any work
@@ -151,4 +182,4 @@ def run_annual(ws: Workspace, year: int | None = None, *, task_runner: str = "th
         selected = annual_consolidation.with_options(
             task_runner=DaskTaskRunner(address=dask_address) if dask_address else DaskTaskRunner()
         )
-    return selected(str(ws.root), year)
+    return selected(str(ws.root), year, review=review)

@@ -215,8 +215,8 @@ def _send_templates(ws: Workspace, result) -> None:
             f"  メールサーバーが設定されていないため、メールは {notify.mail_folder(ws, result.year)} に .eml ファイルとして保存しました"
             "（送信するには config/annex.yaml の smtp.host を設定してください）"
         )
-    if "failed" in outcomes.values():
-        sys.exit(1)
+    if {"failed", "deferred", "uncertain"} & set(outcomes.values()):
+        sys.exit(1)  # a template did not (or may not have) reach its ministry: a person looks
 
 
 @app.command(
@@ -256,7 +256,7 @@ def validate_command(
 VerboseOpt = Annotated[bool, typer.Option("--verbose", help="Prefect 自身のログも表示します。")]
 
 
-def _prepare_prefect(verbose: bool) -> None:
+def _prepare_prefect(verbose: bool, api_url: str | None = None) -> None:
     """Before prefect is imported: a start-up timeout a loaded machine meets, Prefect's own lines quiet.
 
     Progress comes from the flows' "annex.progress" logger, printed here as plain Japanese lines.
@@ -266,6 +266,8 @@ def _prepare_prefect(verbose: bool) -> None:
 
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")  # the default 20 s is too tight
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if api_url:  # the server a paused run waits on, unless PREFECT_API_URL names one already
+        os.environ.setdefault("PREFECT_API_URL", api_url)
     if verbose:
         os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
     else:
@@ -281,7 +283,8 @@ def _prepare_prefect(verbose: bool) -> None:
 
     if not os.environ.get("PREFECT_API_URL"):  # a temporary server will be started: it must die with us, even on kill -9
         tie_temporary_server_to_this_process()
-    say("Prefect を起動しています（一時サーバーの起動に 10〜20 秒かかります）…")
+    if not api_url:
+        say("Prefect を起動しています（一時サーバーの起動に 10〜20 秒かかります）…")
 
 
 def _quiet_run_loggers(verbose: bool) -> None:
@@ -314,17 +317,73 @@ def run_command(
             "--dask-address", metavar="アドレス", help="既存の Dask クラスタのアドレス（tcp://…）。省略時はローカルに起動します。"
         ),
     ] = None,
+    review: Annotated[
+        bool,
+        typer.Option(
+            "--review",
+            help="公開の前で止め、事務局の承認を待ちます（annex approve で公開、または --send-back で差戻し）。",
+        ),
+    ] = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """年次の取りまとめ（annual-consolidation）を実行します: 収集 → 検証 → フィードバック → 再掲照合 → 統合 → Word/PDF → 公開。"""
+    """年次の取りまとめ（annual-consolidation）を実行します: 収集 → 検証 → フィードバック → 再掲照合 → 統合 → Word/PDF → 公開（output/<年度>/published/）。"""
     if task_runner not in ("thread", "dask"):
         raise typer.BadParameter("thread または dask を指定してください", param_hint="--task-runner")
     _prepare_prefect(verbose)
     from flows.annual import run_annual
 
     _quiet_run_loggers(verbose)
-    summary = run_annual(Workspace.at(workspace), year, task_runner=task_runner, dask_address=dask_address)
+    summary = run_annual(Workspace.at(workspace), year, task_runner=task_runner, dask_address=dask_address, review=review)
     for line in summary["lines"]:
+        say(line)
+
+
+@app.command(
+    "approve", cls=JapaneseCommand, options_metavar="[オプション]", short_help="承認待ちの出力を公開する（または差し戻す）"
+)
+def approve_command(
+    year: YearOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+    send_back: Annotated[
+        str | None,
+        typer.Option(
+            "--send-back",
+            metavar="コメント",
+            help="承認せずに差し戻します（理由を書いてください）。前回の公開はそのまま残ります。",
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", metavar="氏名", help="確認者の名前（公開の記録に残ります。省略時はログイン名）。"),
+    ] = None,
+) -> None:
+    """承認待ちの実行（annex run --review、または本番の Prefect サーバーで一時停止中の実行）の出力を、確認したとおり（ハッシュで照合）output/<年度>/published/ に公開します。"""
+    import getpass
+
+    from annex.workspace import approval
+
+    ws = Workspace.at(workspace)
+    year = ws.year(year)
+    if send_back is not None and not send_back.strip():
+        raise AnnexError("--send-back には差し戻す理由を書いてください", hint='例: --send-back "文の記載を確認してください"')
+    record = approval.waiting_record(ws, year)
+    who = f"annex approve（{by or getpass.getuser()}）"
+    lines = None
+    if record["waits_in"] == approval.IN_PREFECT:
+        _prepare_prefect(False, api_url=record.get("api_url"))
+        from flows.approval import resume
+
+        lines = resume(ws, year, record, send_back_comment=send_back, by=who)
+        if lines is None:
+            say(
+                f"Prefect の実行 {record['flow_run_id']} はもう承認を待っていません。記録されたファイル（ハッシュ）をもとに、ここで判断を反映します"
+            )
+    if lines is None:
+        from annex.io.runlock import run_lock
+
+        with run_lock(ws.archive, "run", year):
+            lines = approval.decide(ws, year, record, send_back_comment=send_back, by=who)
+    for line in lines:
         say(line)
 
 
@@ -360,6 +419,49 @@ def remind_command(
 
 
 @app.command(
+    "mail", cls=JapaneseCommand, options_metavar="[オプション]", short_help="届いたか不明なメールを一覧し、確認の結果を記録する"
+)
+def mail_command(
+    sent: Annotated[
+        str | None,
+        typer.Option("--sent", metavar="Message-ID", help="メールサーバーの記録で届いていたメールを「送信済み」と記録します。"),
+    ] = None,
+    resend: Annotated[
+        str | None,
+        typer.Option(
+            "--resend",
+            metavar="Message-ID",
+            help="届いていなかったメールを「未送信」と記録します（次回の実行で1回だけ送ります）。",
+        ),
+    ] = None,
+    year: YearOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """送信記録（outbox）のうち、届いたか不明なメール（要確認）と送れなかったメールを一覧します。メールサーバーの記録で確かめたら --sent / --resend で結果を記録します。"""
+    ws = Workspace.at(workspace)
+    from annex.notify.outbox import Outbox
+    from annex.notify.reminders import check_lines
+    from annex.workspace.notify import resolve_message
+
+    year = ws.year(year)
+    if sent and resend:
+        raise AnnexError("--sent と --resend は同時に指定できません")
+    if sent or resend:
+        entry = resolve_message(ws, year, sent or resend or "", delivered=bool(sent))
+        outcome = "送信済みと記録しました（再送しません）" if sent else "未送信と記録しました（次回の実行で1回だけ送ります）"
+        say(f"{entry.message_id}（{entry.ministry} {entry.slot}、宛先 {entry.recipients}）: {outcome}")
+        return
+    with Outbox.open(ws.ledger_url) as outbox:
+        check = outbox.to_check(year)
+        failed = outbox.entries(year, state="failed")
+    say(f"メールの送信記録（{year}年度）: 要確認 {len(check)} 件・未送信 {len(failed)} 件")
+    for line in check_lines(check):
+        say(line)
+    for e in failed:
+        say(f"  未送信: {e.ministry} {e.slot}（{e.message_id}、宛先 {e.recipients}）— {e.error}（次回の実行で送ります）")
+
+
+@app.command(
     "status", cls=JapaneseCommand, options_metavar="[オプション]", short_help="府省庁ごとの提出状況を表示し、Excel に書き出す"
 )
 def status_command(
@@ -370,15 +472,17 @@ def status_command(
     year: YearOpt = None,
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
-    """府省庁ごとに、記入シートの送付・最終提出（日時・版）・判定・未解決の指摘・督促の回数・締切までの日数を表示し、output/<年度>/status.xlsx に書き出します。"""
+    """府省庁ごとに、記入シートの送付・最終提出（日時・版）・判定・未解決の指摘・督促の回数・締切までの日数を表示し、output/<年度>/status.xlsx と status.html（グラフ付きの1ページ）に書き出します。"""
     ws = Workspace.at(workspace)
     from annex.notify.reminders import parse_instant
     from annex.workspace.status import status_report, write_status_workbook
+    from annex.workspace.status_page import write_status_page
 
     report = status_report(ws, ws.year(year), parse_instant(at))
     for line in report.lines():
         say(line)
     say(f"  出力: {write_status_workbook(ws, report)}")
+    say(f"  出力: {write_status_page(ws, report)}")
 
 
 @app.command(
@@ -430,6 +534,10 @@ def render_command(
     say(f"別添を出力しました（{year}年度）: 表 {result.tables}・脚注 {result.footnotes}")
     for path in result.written:
         say(f"  出力: {path}")
+    if result.redline_path is not None:
+        say(f"  変更履歴: {result.redline_revisions} 件（annex-redline.docx を Word の「校閲」で承諾・元に戻す）")
+    else:
+        say(f"  変更履歴（annex-redline.docx）は作成していません: {year - 1}年度のマスターがありません")
     if result.pdf_produced:
         say(f"  PDF: {result.pages} ページ（{result.seconds.get('pdf', 0):.1f} 秒）")
     else:
@@ -543,7 +651,9 @@ YEAR_ORDER = (
     "lint",
     "render",
     "run",
+    "approve",
     "remind",
+    "mail",
     "status",
     "audit",
     "serve",

@@ -1,6 +1,7 @@
 """`annex serve`: the deployments with their schedules (Asia/Tokyo), served from this process.
 
-- annual-consolidation, distribute: no schedule (run from the UI or `annex run`);
+- annual-consolidation, distribute: no schedule (run from the UI or `annex run`); the annual run
+  stops before publishing and waits for the secretariat's approval;
 - intake: every 15 minutes (the flow itself does nothing outside the collection window);
 - reminders: 09:00 on working days (the flow picks the slot in force; a slot that falls on a
   weekend goes out on Monday).
@@ -30,7 +31,10 @@ def deployments(ws: Workspace) -> list:
     one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
     parameters = {"workspace": str(ws.root)}
     return [
-        annual_consolidation.to_deployment(name="annual", parameters=parameters, concurrency_limit=one_at_a_time),
+        # the production annual run stops before publishing and waits for the secretariat (a paused run with a form)
+        annual_consolidation.to_deployment(
+            name="annual", parameters={**parameters, "review": True}, concurrency_limit=one_at_a_time
+        ),
         distribute.to_deployment(name="distribute", parameters=parameters, concurrency_limit=one_at_a_time),
         intake.to_deployment(
             name="intake",

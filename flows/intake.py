@@ -1,4 +1,5 @@
-"""intake: only the files that arrived since the last run: validate them and send their feedback.
+"""intake: only the files that arrived since the last run: validate them, send their feedback,
+and refresh output/<Y>/status.html (linked from the Prefect UI).
 
 Scheduled every 15 minutes (flows/deploy.py, prefect.yaml); outside the collection window, or
 while the annual run holds the workspace, it does nothing.
@@ -17,6 +18,7 @@ from flows.progress import note
 from flows.steps import mail_feedback, validate_all
 from tasks.collect import collect, load_reference
 from tasks.feedback import feedback_workbooks
+from tasks.status import refresh_status_page
 from tasks.validate import record_validations
 
 
@@ -34,6 +36,7 @@ def intake(workspace: str = ".", year: int | None = None, at: str | None = None)
             received, _ = collect(ws, year)
             new = [item for item in received if not item.validated]
             if not new:
+                refresh_status_page(ws, year, moment)  # the days to the deadline move on all the same
                 return {"year": year, "new": 0}
             note(f"新着 {len(new)} ファイル")
             ref, fingerprint = load_reference(ws, year)
@@ -44,6 +47,7 @@ def intake(workspace: str = ".", year: int | None = None, at: str | None = None)
             for line in filter(None, failures.values()):
                 note(f"要確認: {line}")
             mail = mail_feedback(ws, year, pairs, feedback_workbooks(ws, year, pairs))
+            refresh_status_page(ws, year, moment)
     except RunLocked as exc:
         note(f"今回は見送ります: {exc}")
         return {"year": year, "new": 0, "skipped": "locked"}

@@ -13,8 +13,8 @@ from prefect.futures import as_completed
 
 from annex.model.issues import Submission
 from annex.workspace import collect as collect_steps
+from annex.workspace import notify
 from annex.workspace.layout import Workspace
-from annex.workspace.notify import mail_folder, saves_to_files, smtp_unreachable
 from flows.progress import note
 from tasks.feedback import send_feedback
 from tasks.mailer import delivery_outcome
@@ -48,19 +48,35 @@ def validate_all(
 
 
 def send_mail(ws: Workspace, year: int, what: str, sends: list[Callable[[], object]]) -> dict[str, int]:
-    """Run each e-mail task (already once-only through the outbox) and count outcomes as 「what outcome」.
-    When the server cannot be reached nothing is tried: the next run sends. With no server
-    configured, each message is saved as an .eml file (once, as it would be sent once)."""
+    """Run each e-mail task (once-only through the outbox) and count outcomes as 「what outcome」.
+
+    First, a message of these kinds an earlier run left queued (it died mid-send) becomes
+    uncertain: counted as such, never as sent. The server is checked once: unreachable, nothing
+    is tried and the next run sends; if it goes away mid-batch, the rest wait too (one line, not
+    a retry per message). With no server configured, each message is saved as an .eml file."""
+    notify.recover(ws, year, notify.FEEDBACK_KINDS)
     if not sends:
         return {}
-    if reason := smtp_unreachable(ws.config.settings.smtp):
-        note(f"  {what}のメールは送りません: {reason}（次回の実行で送ります）")
-        return {f"{what} 未送信（メールサーバーに接続できません）": len(sends)}
-    to_files = saves_to_files(ws)
-    counts = dict(Counter(f"{what} {delivery_outcome(send(), to_files=to_files)}" for send in sends))
+    settings = ws.config.settings.smtp
+    if reason := notify.smtp_unreachable(settings):
+        note(f"  {what}のメール {len(sends)} 件は送りません: {reason}（次回の実行で送ります）")
+        return {f"{what} unreachable": len(sends)}
+    to_files = notify.saves_to_files(ws)
+    outcomes: list[str] = []
+    for n, send in enumerate(sends):
+        outcomes.append(delivery_outcome(send(), to_files=to_files))
+        if outcomes[-1] == "deferred" and (reason := notify.smtp_unreachable(settings)):
+            left = len(sends) - n - 1
+            note(f"  {what}のメール: {reason}。残り {left} 件は次回の実行で送ります")
+            outcomes += ["unreachable"] * left
+            break
+    counts = dict(Counter(f"{what} {o}" for o in outcomes))
     if saved := counts.get(f"{what} saved"):
-        folder = mail_folder(ws, year)
-        note(f"  {what}のメール {saved} 件を {folder} に .eml ファイルとして保存しました（メールサーバー未設定）")
+        note(
+            f"  {what}のメール {saved} 件を {notify.mail_folder(ws, year)} に .eml ファイルとして保存しました（メールサーバー未設定）"
+        )
+    if n_uncertain := counts.get(f"{what} uncertain"):
+        note(f"  {what}のメール {n_uncertain} 件は届いたか不明です（自動では再送しません。annex mail で確認してください）")
     return counts
 
 

@@ -7,4 +7,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1
 # Lint and format check first: a style slip fails in a second, before the 4-minute suite.
 python3 -m ruff check --quiet .
 python3 -m ruff format --check --quiet .
-exec python3 -m pytest "$@"
+# Two workers by default (ANNEX_TEST_WORKERS=0 for one process): the suite waits on LibreOffice,
+# Prefect servers and SMTP as much as it computes, so a 2-core machine runs it in about half the
+# time. --dist loadfile keeps a file's tests on one worker, so its module fixtures are built once.
+exec python3 -m pytest -n "${ANNEX_TEST_WORKERS:-2}" --dist loadfile "$@"

@@ -30,6 +30,22 @@ def prefect_server():
         yield PREFECT_API_URL.value()
 
 
+@pytest.fixture(scope="session")
+def merged_samples(tmp_path_factory):
+    """The committed sample submissions merged into master(2026) once for the session (annex merge
+    --no-feedback): (workspace, merge summary). Tests read it; those that render write the same files."""
+    import shutil
+    from pathlib import Path
+
+    from annex.workspace.layout import Workspace
+    from annex.workspace.merge import merge_year
+
+    root = tmp_path_factory.mktemp("samples")
+    shutil.copytree(Path(__file__).resolve().parents[1] / "submissions" / "2026", root / "submissions" / "2026")
+    ws = Workspace.at(root)
+    return ws, merge_year(ws, 2026, feedback=False)
+
+
 @pytest.fixture
 def sample_workspace(tmp_path):
     """A temporary copy of the sample workspace (the repository's config/ and submissions/)."""

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from pathlib import Path, PurePath
 from typing import Any
+from zipfile import BadZipFile
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
@@ -306,3 +307,26 @@ def write_feedback_workbooks(
         if not outcome.ok:
             write_results_only(sub, target, names.get(sub.ministry or ""))
     return [target for _, _, target in jobs]
+
+
+def read_issue_codes(path: Path) -> list[str]:
+    """The rule code of every issue listed on a feedback workbook's 検証結果 sheet (for the status
+    page: the ledger keeps counts only). Read-only, that sheet only; [] if it cannot be read."""
+    try:
+        book = load_workbook(path, read_only=True)
+    except (OSError, KeyError, ValueError, BadZipFile):
+        return []
+    try:
+        if SHEET_RESULT not in book.sheetnames:
+            return []
+        codes: list[str] = []
+        column = None
+        for row in book[SHEET_RESULT].iter_rows(values_only=True):
+            if column is None:
+                if row and row[0] == ISSUE_HEADERS[0] and ISSUE_HEADERS[-1] in row:
+                    column = row.index(ISSUE_HEADERS[-1])
+            elif len(row) > column and row[column]:
+                codes.append(str(row[column]))
+        return codes
+    finally:
+        book.close()

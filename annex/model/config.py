@@ -8,6 +8,7 @@ key and what is expected, in Japanese, because the secretariat edits these files
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -29,6 +30,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# An e-mail address as config must hold it: one addr-spec, nothing else. A display name, a comma or
+# a CR/LF would let a config line add recipients or headers to every message (issue 14).
+EMAIL_ADDRESS = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+)
+
+
+def _address(value: str) -> str:
+    if not EMAIL_ADDRESS.fullmatch(value):
+        raise ValueError(f"メールアドレスの形式ではありません（改行・カンマ・表示名は使えません）: {value!r}")
+    return value
+
+
 class Ministry(_Strict):
     abbr: str = Field(min_length=1, description="別添での略称（例: 文）")
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="英小文字・数字・ハイフン（例: mext）")
@@ -40,10 +54,7 @@ class Ministry(_Strict):
     @field_validator("contacts")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
-        for address in value:
-            if "@" not in address or address.startswith("@") or address.endswith("@"):
-                raise ValueError(f"メールアドレスの形式ではありません: {address}")
-        return value
+        return [_address(address) for address in value]
 
 
 class Baseline(_Strict):
@@ -57,6 +68,11 @@ class Secretariat(_Strict):
     email: str
     phone: str | None = None
     sender_name: str | None = Field(default=None, description="メールの差出人名（省略時は name）")
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return _address(value)
 
     @property
     def display_name(self) -> str:
@@ -74,6 +90,15 @@ class Smtp(_Strict):
     password_env: str = "ANNEX_SMTP_PASSWORD"
     password_block: str | None = Field(default=None, description="Prefect の Secret ブロック名（任意）")
     timeout_seconds: float = Field(default=30, gt=0)
+    # A temporary refusal (4xx, connection refused or reset, a timeout before the body is sent) is
+    # tried again this many times, this many seconds apart, in the same run; then the next run sends.
+    retries: int = Field(default=2, ge=0, le=10)
+    retry_delay_seconds: float = Field(default=3, ge=0, le=60)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        return _address(value)
 
 
 class Reminders(_Strict):

@@ -7,10 +7,13 @@ only our own states got it to 0, with the message in flight flagged for a person
 States, per (year, ministry, slot) — a slot is a reminder slot such as ``before-7`` or
 ``after-2026-06-01``, or any other once-only message key:
 
-    queued ──send ok──▶ sent
-       │  └─refused───▶ failed      (may be queued again by a later run)
-       └──crash──────▶ uncertain    (found queued at the start of a run: never re-sent
-                                     automatically; a person checks the mail log and resolves)
+    queued ──send ok──────────────▶ sent       (250 for the body; whatever QUIT answers)
+       │  └─refused / unreachable───▶ failed     (nothing delivered: a later run sends it again)
+       ├──body sent, answer lost───▶ uncertain  (maybe delivered: never re-sent automatically)
+       └──crash────────────────────▶ uncertain  (found queued by the next run of its kind)
+
+An uncertain message is listed for a person, who checks the mail server's log for its
+deterministic Message-ID and records what happened (``annex mail --sent`` / ``--resend``).
 
 The table lives in the same database as the ledger (``Workspace.ledger_url``).
 """
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import smtplib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -35,16 +38,23 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     insert,
+    or_,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
 from annex.io.database import engine_for
-from annex.notify.mail import Mailer, MailError
+from annex.notify.mail import Mailer, MailError, MailUncertain
 
 State = Literal["queued", "sent", "failed", "uncertain"]
-STATE_JA: dict[str, str] = {"queued": "送信中", "sent": "送信済み", "failed": "送信失敗", "uncertain": "要確認（送信途中で中断）"}
+STATE_JA: dict[str, str] = {
+    "queued": "要確認（送信中のまま）",
+    "sent": "送信済み",
+    "failed": "未送信（送信失敗）",
+    "uncertain": "要確認（届いたか不明）",
+}
+CRASHED = "送信中に実行が中断されました。届いたかどうかはメールサーバーの記録で確認してください。"
 
 metadata = MetaData()
 outbox_table = Table(
@@ -106,20 +116,22 @@ class Outbox:
         self.engine.dispose()
 
     # -- a run's lifecycle ---------------------------------------------------------------------
-    def recover(self, year: int) -> list[Entry]:
-        """At the start of a run: whatever is still queued was in flight when a run died."""
+    def recover(self, year: int, kinds: tuple[str, ...] | None = None) -> list[Entry]:
+        """At the start of a run: a message of its kinds (slot prefixes: ``feedback-``, ``before-`` …;
+        None: all) still queued was in flight when an earlier run died. The caller holds the lock
+        of the runs that send those kinds, so no live run can still be sending them. Returns every
+        uncertain entry of the year (those of other kinds too: all wait for the same person)."""
         t = outbox_table
+        where = [t.c.year == year, t.c.state == "queued"]
+        if kinds is not None:
+            where.append(or_(*(t.c.slot.startswith(k, autoescape=True) for k in kinds)))
         with self.engine.begin() as conn:
-            conn.execute(
-                update(t)
-                .where(t.c.year == year, t.c.state == "queued")
-                .values(
-                    state="uncertain",
-                    error="送信中に実行が中断されました。メールサーバーの記録で送信の有無を確認してください。",
-                    updated_at=_now(),
-                )
-            )
-        return self.entries(year, state="uncertain")
+            conn.execute(update(t).where(*where).values(state="uncertain", error=CRASHED, updated_at=_now()))
+        return self.to_check(year)
+
+    def to_check(self, year: int) -> list[Entry]:
+        """What a person must look at: uncertain messages, and queued ones a run left behind."""
+        return [e for e in self.entries(year) if e.state in ("uncertain", "queued")]
 
     def claim(self, year: int, ministry: str, slot: str, *, message_id: str, recipients: list[str], subject: str) -> bool:
         """Record the intent to send; False if this message was already sent, is uncertain or in flight.
@@ -151,9 +163,22 @@ class Outbox:
     def mark_failed(self, year: int, ministry: str, slot: str, error: str) -> None:
         self._set(year, ministry, slot, "failed", error)
 
+    def mark_uncertain(self, year: int, ministry: str, slot: str, error: str) -> None:
+        self._set(year, ministry, slot, "uncertain", error)
+
     def resolve(self, year: int, ministry: str, slot: str, state: Literal["sent", "failed"]) -> None:
         """A person decided what happened to an uncertain message (failed lets a later run re-send)."""
-        self._set(year, ministry, slot, state, "担当者が確認しました")
+        note = (
+            "担当者が届いたことを確認しました"
+            if state == "sent"
+            else "担当者が届いていないことを確認しました（次回の実行で再送）"
+        )
+        self._set(year, ministry, slot, state, note)
+
+    def find(self, year: int, message_id: str) -> Entry | None:
+        """The entry of a Message-ID, written with or without its angle brackets."""
+        wanted = message_id.strip().strip("<>")
+        return next((e for e in self.entries(year) if e.message_id.strip("<>") == wanted), None)
 
     def _set(self, year: int, ministry: str, slot: str, state: State, error: str | None) -> None:
         t = outbox_table
@@ -200,39 +225,50 @@ class Outbox:
 
 # -- sending through the outbox --------------------------------------------------------------------
 
-
-class TransientMailError(MailError):
-    """The mail server may accept the message later (connection refused, timeout, 4xx): retry."""
-
-
-def is_permanent(error: BaseException) -> bool:
-    """5xx for every recipient: retrying cannot help. Anything else (network, 4xx) may pass later."""
-    cause = error.__cause__ or error
-    if isinstance(cause, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _ in cause.recipients.values())
-    if isinstance(cause, smtplib.SMTPResponseException):
-        return cause.smtp_code >= 500
-    return False
+# What deliver() says happened to one message:
+#   sent       the server took it (now, or: some recipients refused, the others got it)
+#   already    sent by an earlier run: nothing to do
+#   uncertain  maybe delivered (the answer to the body was lost, or an earlier run died while
+#              sending): never re-sent automatically, listed for a person
+#   deferred   not delivered, the server refused for now (4xx, unreachable): the next run sends it
+#   failed     not delivered, refused for good (5xx): a person fixes the address or the server
+Outcome = Literal["sent", "already", "uncertain", "deferred", "failed"]
 
 
-def deliver(outbox: Outbox, mailer: Mailer, year: int, ministry: str, slot: str, message: EmailMessage) -> State | None:
-    """Send one once-only message; None if it was already sent, in flight or uncertain.
-
-    A transient failure is recorded as failed and raised as TransientMailError so the caller
-    may retry (a failed row can be claimed again); a permanent one is recorded and returned.
-    """
+def deliver(
+    outbox: Outbox,
+    mailer: Mailer,
+    year: int,
+    ministry: str,
+    slot: str,
+    message: EmailMessage,
+    *,
+    retries: int = 0,
+    retry_delay: float = 0.0,
+    sleep=time.sleep,
+) -> Outcome:
+    """Send one once-only message. A transient failure is tried again ``retries`` times,
+    ``retry_delay`` seconds apart, here (seconds, not the minutes of a task retry), then left
+    for the next run; a permanent one is not tried again; a maybe-delivered one never is."""
     recipients = [a.strip() for h in ("To", "Cc") for a in (message.get(h) or "").split(",") if a.strip()]
     if not outbox.claim(
         year, ministry, slot, message_id=message["Message-ID"], recipients=recipients, subject=message["Subject"]
     ):
-        return None
-    try:
-        refused = mailer.send(message) or {}
-    except MailError as exc:
-        outbox.mark_failed(year, ministry, slot, str(exc))
-        if is_permanent(exc):
-            return "failed"
-        raise TransientMailError(str(exc)) from exc.__cause__
-    note = "; ".join(f"受信拒否 {address}: {reason}" for address, reason in refused.items()) or None
-    outbox.mark_sent(year, ministry, slot, note)  # sent: it reached the others, and must not go twice
-    return "sent"
+        return "already" if outbox.state_of(year, ministry, slot) == "sent" else "uncertain"
+    attempt = 0
+    while True:
+        try:
+            refused = mailer.send(message) or {}
+        except MailUncertain as exc:
+            outbox.mark_uncertain(year, ministry, slot, str(exc))
+            return "uncertain"
+        except MailError as exc:
+            if exc.permanent or attempt >= retries:
+                outbox.mark_failed(year, ministry, slot, str(exc))
+                return "failed" if exc.permanent else "deferred"
+            attempt += 1
+            sleep(retry_delay)
+            continue
+        note = "; ".join(f"受信拒否 {address}: {reason}" for address, reason in refused.items()) or None
+        outbox.mark_sent(year, ministry, slot, note)  # sent: it reached the others, and must not go twice
+        return "sent"

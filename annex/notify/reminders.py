@@ -236,8 +236,11 @@ def parse_instant(text: str | None, now: dt.datetime | None = None) -> dt.dateti
 OUTCOME_JA = {
     "sent": "送信しました",
     "saved": ".eml ファイルに保存しました",
-    "failed": "送信失敗",
-    "already": "この回は送信済み（または要確認）のため送りません",
+    "failed": "送信失敗（メールサーバーが受け付けません。宛先を確認してください）",
+    "deferred": "一時的に送れませんでした（次回の実行で送ります）",
+    "unreachable": "未送信（次回の実行で送ります）",
+    "uncertain": "要確認（届いたか不明のため自動では再送しません）",
+    "already": "この回は送信済みのため送りません",
     "no-contact": "宛先未登録（config/ministries.yaml の contacts に登録してください）",
     "would-send": "送信予定",
 }
@@ -254,6 +257,7 @@ class ReminderReport:
     all_slots: list[Slot] = field(default_factory=list)
     upcoming: list[Due] = field(default_factory=list)  # no slot in force: who the next slot would remind
     mail_folder: str | None = None  # no mail server configured: where the messages are saved as .eml
+    unreachable: str | None = None  # why the mail server could not be reached (nothing was sent)
 
     def count(self, outcome: str) -> int:
         return sum(1 for o in self.outcomes.values() if o == outcome)
@@ -273,6 +277,8 @@ class ReminderReport:
                 lines += [f"  - {i.ministry.abbr}: {i.reason}" for i in self.upcoming]
             return lines
         lines = [f"{head}: {self.slot.label}（{self.slot.key}）— 対象 {len(self.items)} 府省庁"]
+        if self.unreachable and (waiting := self.count("unreachable")):
+            lines.append(f"  {self.unreachable}。督促 {waiting} 件は送らず、次回の実行で送ります")
         for item in self.items:
             lines.append(
                 f"  - {item.ministry.abbr}: {item.reason} → {OUTCOME_JA[self.outcomes[item.ministry.abbr]]}"
@@ -280,11 +286,7 @@ class ReminderReport:
             )
         if self.mail_folder and self.items:
             lines.append(f"  メールサーバーが設定されていないため、メールは {self.mail_folder} に .eml ファイルとして保存します")
-        for entry in self.uncertain:
-            lines.append(
-                f"  ! 要確認: {entry.ministry} {entry.slot}（{entry.message_id}、宛先 {entry.recipients}）— {entry.error}"
-            )
-        return lines
+        return lines + check_lines(self.uncertain)
 
     def to_dict(self) -> dict:
         return {
@@ -301,10 +303,28 @@ class ReminderReport:
                 }
                 for i in self.items
             ],
+            "counts": {o: self.count(o) for o in sorted(set(self.outcomes.values()))},
             "uncertain": [{"ministry": e.ministry, "slot": e.slot, "message_id": e.message_id} for e in self.uncertain],
+            "unreachable": self.unreachable,
             "mail_folder": self.mail_folder,
             "lines": self.lines(),
         }
+
+
+RESOLVE_HINT = (
+    "    確認のしかた: メールサーバーの記録で Message-ID を探し、届いていれば annex mail --sent <Message-ID>、"
+    "届いていなければ annex mail --resend <Message-ID>（次回の実行で1回だけ送ります）"
+)
+
+
+def check_lines(entries) -> list[str]:
+    """The messages a person must check (outbox entries uncertain or left queued), and how."""
+    if not entries:
+        return []
+    lines = [
+        f"  ! 要確認: {e.ministry} {e.slot}（{e.message_id}、宛先 {e.recipients}）— {e.error or e.state_ja}" for e in entries
+    ]
+    return [*lines, RESOLVE_HINT]
 
 
 def statuses_from_ledger(entries) -> dict[str, MinistryStatus]:

@@ -348,10 +348,14 @@ class DocxInfo:
     tables: int
     footnotes: int
     paragraphs: int
+    revisions: int = 0  # tracked changes written (annex-redline.docx only)
 
 
-def render_docx(context: dict, template_path: Path, out_path: Path) -> DocxInfo:
-    """Fill the Word template with a context from build_context and write out_path (a .docx)."""
+def render_docx(context: dict, template_path: Path, out_path: Path, *, writer_factory=None, build=None) -> DocxInfo:
+    """Fill the Word template with a context from build_context and write out_path (a .docx).
+
+    ``writer_factory`` and ``build`` let annex.render.redline fill the same template with its own
+    body (tracked changes) while sharing everything else: styles, numbering, footnotes, properties."""
     template_path = Path(template_path)
     if not template_path.exists():
         raise TemplateError(f"Word テンプレート {template_path} が見つかりません")
@@ -372,11 +376,14 @@ def render_docx(context: dict, template_path: Path, out_path: Path) -> DocxInfo:
     sect_pr = body.find(f"{W}sectPr")
     numbering = context["footnote_numbering"]
     notes = {n["number"]: n["text"] for n in context["footnotes"]}
-    writer = _Writer(styles, _text_width(sect_pr), numbering, notes)
+    writer = (writer_factory or _Writer)(styles, _text_width(sect_pr), numbering, notes)
     writer.column_labels = context["column_labels"]
-    for block in context["blocks"]:
-        writer.block(block)
-    writer.abbreviations(context["abbreviations"])
+    if build is not None:
+        build(writer)
+    else:
+        for block in context["blocks"]:
+            writer.block(block)
+        writer.abbreviations(context["abbreviations"])
     # Word needs a paragraph between two tables (else it merges them) and after a final table
     pieces: list[str] = []
     for part in writer.parts:
@@ -421,7 +428,7 @@ def render_docx(context: dict, template_path: Path, out_path: Path) -> DocxInfo:
         order = ["[Content_Types].xml"] + [n for n in parts if n != "[Content_Types].xml"]
         for name in order:
             zout.writestr(name, parts[name])
-    return DocxInfo(out_path, writer.tables, len(writer.footnotes), len(new_nodes))
+    return DocxInfo(out_path, writer.tables, len(writer.footnotes), len(new_nodes), getattr(writer, "revision", 0))
 
 
 _SEPARATORS = (

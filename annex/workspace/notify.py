@@ -5,23 +5,55 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import socket
 from pathlib import Path
 
 from annex.feedback.conflicts import compose_conflict_email, notice_slot
 from annex.feedback.workbook import compose_feedback_email
+from annex.io.runlock import run_lock
 from annex.master.importer import read_annex_file
 from annex.master.store import read_master
 from annex.model.contract import feedback_attachment_name
+from annex.model.errors import AnnexError
 from annex.model.issues import Submission
 from annex.model.labels import format_instant
 from annex.model.ownership import ministries_in_annex
-from annex.notify.mail import EmlMailer, Mailer, SmtpMailer, compose_message, message_id, sender_of
-from annex.notify.outbox import Outbox, TransientMailError, deliver
-from annex.notify.reminders import Due, MinistryStatus, ReminderReport, Slot, due, slots, statuses_from_ledger
+from annex.notify.mail import EmlMailer, Mailer, SmtpMailer, compose_message, message_id, probe, sender_of
+from annex.notify.outbox import Entry, Outbox, Outcome, deliver
+from annex.notify.reminders import Due, MinistryStatus, ReminderReport, Slot, compose, due, slots, statuses_from_ledger
 from annex.workspace.collect import feedback_file_name, feedback_folder
 from annex.workspace.distribute import DistributeResult, template_path
 from annex.workspace.layout import Workspace
+
+# The outbox slots each kind of run sends (its prefixes): a run recovers only its own kinds, under
+# the lock that keeps two runs of that kind apart, so it never calls a live run's message stale.
+FEEDBACK_KINDS = ("feedback-", "conflict-")  # annex run and intake, under the "run" lock
+REMINDER_KINDS = ("before-", "after-")  # the reminders flow, under the "reminders" lock
+REQUEST_KINDS = ("request",)  # distribute --send, under the "send-request" lock
+
+
+def deliver_once(workspace: Workspace, outbox, mailer, year: int, ministry: str, slot: str, message) -> Outcome:
+    """deliver() with the workspace's retry policy (smtp.retries, smtp.retry_delay_seconds)."""
+    smtp = workspace.config.settings.smtp
+    return deliver(outbox, mailer, year, ministry, slot, message, retries=smtp.retries, retry_delay=smtp.retry_delay_seconds)
+
+
+def recover(workspace: Workspace, year: int, kinds: tuple[str, ...]) -> list[Entry]:
+    """Messages of these kinds left queued by a run that died become uncertain; returns every
+    message of the year a person must check."""
+    with Outbox.open(workspace.ledger_url) as outbox:
+        return outbox.recover(year, kinds)
+
+
+def to_check(workspace: Workspace, year: int) -> list[Entry]:
+    """Every message of the year a person must check (uncertain, or left queued)."""
+    with Outbox.open(workspace.ledger_url) as outbox:
+        return outbox.to_check(year)
+
+
+def not_sent(workspace: Workspace, year: int) -> list[Entry]:
+    """Every message of the year refused or left unsent (state failed): the next run sends them."""
+    with Outbox.open(workspace.ledger_url) as outbox:
+        return outbox.entries(year, state="failed")
 
 
 def send_feedback_once(
@@ -36,7 +68,7 @@ def send_feedback_once(
         return "no-contact"
     message["Message-ID"] = message_id(f"{year}-feedback-{sub.sha256[:16]}", workspace.config.settings.smtp.sender)
     message.replace_header("From", sender_of(workspace.config))  # every message names the same sender
-    return deliver(outbox, mailer, year, sub.ministry, f"feedback-{sub.sha256[:16]}", message)
+    return deliver_once(workspace, outbox, mailer, year, sub.ministry, f"feedback-{sub.sha256[:16]}", message)
 
 
 def send_conflict_notice_once(
@@ -50,7 +82,13 @@ def send_conflict_notice_once(
     slot = notice_slot(ministry, conflicts)
     message["Message-ID"] = message_id(f"{year}-{slot}", workspace.config.settings.smtp.sender)
     message.replace_header("From", sender_of(workspace.config))
-    return deliver(outbox, mailer, year, ministry, slot, message)
+    return deliver_once(workspace, outbox, mailer, year, ministry, slot, message)
+
+
+def send_reminder_once(workspace: Workspace, year: int, item: Due, outbox, mailer) -> Outcome:
+    """One ministry's reminder for its slot, at most once (outbox key: the slot)."""
+    message = compose(workspace.config, item, workspace.email_templates())
+    return deliver_once(workspace, outbox, mailer, year, item.ministry.abbr, item.slot.key, message)
 
 
 def mail_folder(workspace: Workspace, year: int) -> Path:
@@ -72,13 +110,7 @@ def default_mailer(workspace: Workspace, year: int) -> Mailer:
 def smtp_unreachable(settings) -> str | None:
     """Why the mail server cannot be reached (then e-mail waits for the next run), or None
     (also when none is configured: the messages are then saved as files)."""
-    if not settings.host:
-        return None
-    try:
-        with socket.create_connection((settings.host, settings.port), timeout=3):
-            return None
-    except OSError as exc:
-        return f"メールサーバー {settings.host}:{settings.port} に接続できません（{exc.strerror or exc}）"
+    return probe(settings) if settings.host else None
 
 
 # -- reminders -------------------------------------------------------------------------------------
@@ -94,15 +126,18 @@ def preview(workspace: Workspace, year: int, at: dt.datetime) -> ReminderReport:
     """What a run at ``at`` would do, read-only (annex remind --dry-run)."""
     slot, items = plan(workspace, year, at)
     with Outbox.open(workspace.ledger_url) as outbox:
+        states = {i.ministry.abbr: outbox.state_of(year, i.ministry.abbr, i.slot.key) for i in items}
         outcomes = {
             i.ministry.abbr: "no-contact"
             if not i.recipients
             else "already"
-            if outbox.state_of(year, i.ministry.abbr, i.slot.key) in ("sent", "queued", "uncertain")
+            if states[i.ministry.abbr] == "sent"
+            else "uncertain"
+            if states[i.ministry.abbr] in ("queued", "uncertain")  # maybe delivered: never counted as sent
             else "would-send"
             for i in items
         }
-        uncertain = outbox.entries(year, state="uncertain") + outbox.entries(year, state="queued")
+        uncertain = outbox.to_check(year)
     all_slots = slots(workspace.config.settings)
     upcoming: list[Due] = []
     if slot is None and (later := [s for s in all_slots if s.at > at]):
@@ -143,7 +178,9 @@ REQUEST_OUTCOME_JA = {
     "saved": ".eml ファイルに保存しました",
     "already": "送付済み（前回までに）のため送りません",
     "no-contact": "宛先未登録のため送りません（config/ministries.yaml の contacts に登録してください）",
-    "failed": "送信失敗（次回の --send で再送します）",
+    "failed": "送信失敗（メールサーバーが受け付けません。宛先を確認してください。次回の --send で再送します）",
+    "deferred": "一時的に送れませんでした（次回の --send で送ります）",
+    "uncertain": "要確認（届いたか不明のため自動では再送しません。annex mail で確認してください）",
 }
 
 
@@ -181,7 +218,7 @@ def send_template_once(workspace: Workspace, year: int, ministry_abbr: str, path
     if not workspace.config.ministry_by_abbr[ministry_abbr].contacts:
         return "no-contact"
     message = compose_request(workspace, year, ministry_abbr, path, rows)
-    return deliver(outbox, mailer, year, ministry_abbr, REQUEST_SLOT, message)
+    return deliver_once(workspace, outbox, mailer, year, ministry_abbr, REQUEST_SLOT, message)
 
 
 def send_templates(workspace: Workspace, result: DistributeResult, mailer: Mailer) -> dict[str, str]:
@@ -192,14 +229,27 @@ def send_templates(workspace: Workspace, result: DistributeResult, mailer: Maile
     rows = expected_ministries(workspace, year)
     to_files = isinstance(mailer, EmlMailer)
     outcomes: dict[str, str] = {}
-    with Outbox.open(workspace.ledger_url) as outbox:
+    with run_lock(workspace.archive, "send-request", year), Outbox.open(workspace.ledger_url) as outbox:
+        outbox.recover(year, REQUEST_KINDS)
         for t in result.templates:
             if t.ministry == workspace.config.secretariat.abbr:
                 continue
-            try:
-                state = send_template_once(workspace, year, t.ministry, t.path, len(rows.get(t.ministry, [])), outbox, mailer)
-            except TransientMailError:
-                state = "failed"
-            outcome = state or "already"
+            outcome = send_template_once(workspace, year, t.ministry, t.path, len(rows.get(t.ministry, [])), outbox, mailer)
             outcomes[t.ministry] = "saved" if to_files and outcome == "sent" else outcome
     return outcomes
+
+
+# -- a person resolves what the outbox could not know -----------------------------------------------
+def resolve_message(workspace: Workspace, year: int, message_id: str, delivered: bool) -> Entry:
+    """After checking the mail server's log: ``delivered`` records it as sent (never sent again);
+    otherwise as not delivered, so that the next run of its kind sends it once."""
+    with Outbox.open(workspace.ledger_url) as outbox:
+        entry = outbox.find(year, message_id)
+        if entry is None:
+            raise AnnexError(
+                f"{year}年度の送信記録に Message-ID {message_id} はありません", hint="annex mail で要確認のメールを一覧できます"
+            )
+        if entry.state == "sent" and not delivered:
+            raise AnnexError(f"{entry.message_id} は送信済みです（{entry.ministry}）。再送はしません")
+        outbox.resolve(year, entry.ministry, entry.slot, "sent" if delivered else "failed")
+        return outbox.find(year, message_id)  # type: ignore[return-value]

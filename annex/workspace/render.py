@@ -1,6 +1,8 @@
 """`annex render`: master(Y) of a workspace → output/<Y>/annex-context.json, annex.docx, annex.pdf,
-and annex-review.docx: the same annex for the secretariat's check, each 未更新 bullet (its owners
-did not submit) highlighted, and this year's new and modified bullets in their own colours."""
+annex-review.docx: the same annex for the secretariat's check, each 未更新 bullet (its owners
+did not submit) highlighted, and this year's new and modified bullets in their own colours, and
+annex-redline.docx: the changes against master(Y-1) as Word tracked changes, each by the ministry
+that made it, dated with its submission's arrival (from the ledger)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from annex.master.store import read_master
 from annex.model.ownership import bullet_owners
 from annex.render.context import build_context, context_json, expected_min_pages, review_context, review_marks
 from annex.render.pdf import convert_to_pdf
+from annex.render.redline import Author, redline_docx
 from annex.render.writer import TEMPLATE_NAME, render_docx
 from annex.workspace.layout import Workspace
 from annex.workspace.master import master_if_any, require_master
@@ -39,6 +42,8 @@ class RenderResult:
     review_path: Path | None = None
     review_counts: dict[str, int] = field(default_factory=dict)  # not_updated / modified / added
     not_updated: dict[str, int] = field(default_factory=dict)  # ministry → its 未更新 bullets
+    redline_path: Path | None = None  # annex-redline.docx; None without master(Y-1)
+    redline_revisions: int = 0
 
 
 def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: float = 300.0) -> RenderResult:
@@ -54,7 +59,8 @@ def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: f
     annex = read_master(require_master(workspace, year))
     created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     context = build_context(annex, title=workspace.config.title_for(year), created=created)
-    marks = review_marks(annex, _previous(workspace, year))
+    previous = _previous(workspace, year)
+    marks = review_marks(annex, previous)
     result.not_updated = _not_updated_by_ministry(workspace, annex)
     if result.not_updated:
         context["warnings"].append(
@@ -75,6 +81,13 @@ def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: f
         review, result.review_counts = review_context(context, marks)
         review_docx = scratch / "annex-review.docx"
         render_docx(review, workspace.template(TEMPLATE_NAME), review_docx)
+        redline = None
+        if previous is not None:
+            redline = scratch / "annex-redline.docx"
+            authors, default = redline_authors(workspace, year, annex, previous, created)
+            result.redline_revisions = redline_docx(
+                build_context(previous), context, workspace.template(TEMPLATE_NAME), redline, authors, default
+            )["revisions"]
         result.seconds["docx"] = time.perf_counter() - clock
         pdf_result = None
         if pdf:
@@ -90,13 +103,20 @@ def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: f
             result.context_path = outputs.stage_text(folder / "annex-context.json", context_json(context))
             result.docx_path = outputs.stage(folder / "annex.docx", lambda p: shutil.copyfile(docx, p))
             result.review_path = outputs.stage(folder / "annex-review.docx", lambda p: shutil.copyfile(review_docx, p))
+            if redline is not None:
+                result.redline_path = outputs.stage(folder / "annex-redline.docx", lambda p: shutil.copyfile(redline, p))
             if pdf_result is not None and pdf_result.ok:
                 result.pdf_path = outputs.stage(folder / "annex.pdf", lambda p: shutil.copyfile(pdf_result.path, p))
-        result.written = [p for p in (result.context_path, result.docx_path, result.pdf_path, result.review_path) if p]
+        result.written = [
+            p for p in (result.context_path, result.docx_path, result.pdf_path, result.review_path, result.redline_path) if p
+        ]
         stale = folder / "annex.pdf"
         if not result.pdf_produced and stale.exists():
             stale.unlink()
             result.removed_stale_pdf = True
+        stale_redline = folder / "annex-redline.docx"
+        if redline is None and stale_redline.exists():  # from a render that still had master(Y-1): not this annex's
+            stale_redline.unlink()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return result
@@ -117,3 +137,45 @@ def _not_updated_by_ministry(workspace: Workspace, annex) -> dict[str, int]:
             for owner in bullet_owners(row, column, bullet, config.tags, config.secretariat.abbr):
                 counts[owner] = counts.get(owner, 0) + 1
     return {m: counts[m] for m in config.tags.table_order(list(counts))}
+
+
+def author_name(workspace: Workspace, abbr: str) -> str:
+    """A ministry as Word shows the author of a change: 「文部科学省（文）」, 「内閣人事局」."""
+    ministry = workspace.config.ministry_by_abbr.get(abbr)
+    if not ministry or not ministry.names or ministry.names[0] == abbr:
+        return abbr
+    return f"{ministry.names[0]}（{abbr}）"
+
+
+def _iso(moment: dt.datetime) -> str:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)  # SQLite drops the zone of UTC instants
+    return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def redline_authors(workspace: Workspace, year: int, annex, previous, created: str) -> tuple[dict[str, Author], Author]:
+    """item id → the ministry that changed it and its submission's arrival: from the bullet's
+    provenance (the file's SHA-256 in this year's ledger); a deleted bullet is its first owner
+    (in tag order, as the merge decides) with an accepted submission. Anything else (sub-headings,
+    目標・指標) is the secretariat's, dated with its own submission, or the render."""
+    config = workspace.config
+    with workspace.open_ledger() as ledger:
+        entries = ledger.entries(year)
+    by_sha = {e.sha256: e for e in entries}
+    newest = {e.ministry: e for e in entries if e.accepted and e.ministry}  # in order of receipt: the last wins
+    authors: dict[str, Author] = {}
+    for _, _, bullet in annex.bullets():
+        origin = bullet.provenance
+        entry = by_sha.get(origin.sha256 or "") if origin else None
+        if bullet.id and entry is not None:
+            authors[bullet.id] = Author(author_name(workspace, origin.ministry or entry.ministry), _iso(entry.received_at))
+    current = {b.id for _, _, b in annex.bullets() if b.id}
+    for row, column, bullet in previous.bullets():
+        if bullet.id and bullet.id not in current:
+            owners = bullet_owners(row, column, bullet, config.tags, config.secretariat.abbr)
+            owner = next((m for m in owners if m in newest), None)
+            if owner is not None:
+                authors[bullet.id] = Author(author_name(workspace, owner), _iso(newest[owner].received_at))
+    secretariat = config.secretariat.abbr
+    own = newest.get(secretariat)
+    default = Author(author_name(workspace, secretariat), _iso(own.received_at) if own else created)
+    return authors, default

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from annex.io.files import write_atomically
 from annex.model.rules import RULES
-from annex.notify.reminders import statuses_from_ledger
-from annex.workspace.notify import expected_ministries
+from annex.notify.reminders import RESOLVE_HINT, statuses_from_ledger
+from annex.workspace import approval
+from annex.workspace.notify import expected_ministries, not_sent, to_check
 
 
 def ministry_table(workspace, year: int, entries) -> dict[str, str]:
@@ -69,6 +70,13 @@ def build_summary(
         # annex lint of master(Y): hits per notation rule (output/<Y>/lint.json has the places)
         "lint": {"total": sum((lint or {}).values()), "by_rule": {k: v for k, v in (lint or {}).items() if v}},
         "feedback_mail": mail_counts(mail),
+        # uncertain (maybe delivered) or left queued: never counted as sent, listed for a person
+        "mail_to_check": [
+            {"ministry": e.ministry, "slot": e.slot, "message_id": e.message_id, "recipients": e.recipients, "reason": e.error}
+            for e in to_check(workspace, year)
+        ],
+        # refused or unreachable: not delivered, the next run sends them
+        "mail_not_sent": [{"ministry": e.ministry, "slot": e.slot, "reason": e.error} for e in not_sent(workspace, year)],
         "pdf": {"produced": render.pdf_produced, "pages": render.pages, "reason": render.pdf_reason},
         "files": sorted(str(p.relative_to(workspace.root)) for p in files),
     }
@@ -83,7 +91,9 @@ MAIL_OUTCOMES = {
     "sent": "送信",
     "saved": ".eml ファイルに保存",
     "already": "送信済み（前回までに）",
-    "failed": "送信失敗（次回再送）",
+    "failed": "送信失敗（メールサーバーが拒否）",
+    "deferred": "一時的な送信失敗（次回の実行で送信）",
+    "uncertain": "要確認（届いたか不明・自動では再送しません）",
     "no-contact": "連絡先未登録のため送信せず",
     "no-ministry": "府省不明のファイルのため送信せず",
     UNREACHABLE: "未送信（メールサーバーに接続できません）",
@@ -108,6 +118,12 @@ def _mail_line(mail: dict[str, dict[str, int]]) -> str:
         for kind, outcomes in mail.items()
         for outcome, n in sorted(outcomes.items())
     )
+
+
+def _server_answer(reason: str | None) -> str:
+    """「メールサーバー h:p に送信できません（451 4.3.0 …）」 → 「451 4.3.0 …」: the part a person acts on."""
+    text = reason or "理由不明"
+    return text[text.index("（") + 1 : text.rindex("）")] if "（" in text and "）" in text else text
 
 
 def summary_lines(summary: dict) -> list[str]:
@@ -157,13 +173,50 @@ def summary_lines(summary: dict) -> list[str]:
                 f"    メールサーバーが設定されていないため、output/{summary['year']}/mail/ に保存しました"
                 "（メールソフトで開いて送れます。送信するには config/annex.yaml の smtp.host を設定してください）"
             )
+    if summary.get("mail_to_check"):
+        lines.append(f"  メールの要確認 {len(summary['mail_to_check'])} 件（届いたか不明。自動では再送しません）:")
+        lines += [
+            f"    {m['ministry']} {m['slot']}（{m['message_id']}、宛先 {m['recipients']}）— {m['reason'] or '送信中のまま'}"
+            for m in summary["mail_to_check"]
+        ]
+        lines.append(RESOLVE_HINT)
+    if summary.get("mail_not_sent"):
+        named = "、".join(f"{m['ministry']}（{_server_answer(m['reason'])}）" for m in summary["mail_not_sent"])
+        lines.append(f"  メールの未送信 {len(summary['mail_not_sent'])} 件（次回の実行で送ります）: {named}")
     if not summary["pdf"]["produced"]:
         lines.append(f"  PDF: 作成できませんでした（{summary['pdf']['reason']}）")
     lines.append(f"  出力 {len(summary['files'])} ファイル:")
     lines += [f"    {f}" for f in summary["files"]]
-    return lines
+    return lines + publication_lines(summary)
+
+
+def publication_lines(summary: dict) -> list[str]:
+    """What became of the outputs: published, waiting for approval, or sent back."""
+    year, publication = summary["year"], summary.get("publication")
+    if not publication:
+        return []
+    if publication["state"] == approval.PUBLISHED:
+        return approval.published_lines(year, publication)
+    if publication["state"] == approval.WAITING:
+        return approval.waiting_lines(year, publication)
+    previous = {"published_at": publication["previous_published_at"]} if publication.get("previous_published_at") else None
+    return approval.sent_back_lines(year, publication.get("comment", ""), previous)
 
 
 def write_run_json(workspace, year: int, summary: dict) -> Path:
     text = json.dumps(summary, ensure_ascii=False, indent=1) + "\n"
     return write_atomically(workspace.output(year) / "run.json", lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def record_publication(workspace, year: int, summary: dict) -> bool:
+    """After a paused run's decision: run.json says what became of its outputs, unless a later run
+    (started while this one waited) has written its own run.json since."""
+    path = workspace.output(year) / "run.json"
+    try:
+        current = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        current = None
+    if current is not None and current.get("flow_run_id") != summary["flow_run_id"]:
+        return False
+    write_run_json(workspace, year, summary)
+    return True

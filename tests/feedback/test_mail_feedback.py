@@ -50,7 +50,7 @@ def test_each_ministry_gets_only_its_own_feedback(smtp, tmp_path):
             send_feedback_once(d.workspace, 2026, s, result.feedback[s.sha256], outbox, mailer) for s in result.submissions
         ]
         again = [send_feedback_once(d.workspace, 2026, s, result.feedback[s.sha256], outbox, mailer) for s in result.submissions]
-    assert outcomes == ["sent"] * len(chosen) and again == [None] * len(chosen)  # at most once, through the outbox
+    assert outcomes == ["sent"] * len(chosen) and again == ["already"] * len(chosen)  # at most once, through the outbox
     assert len(sink.messages) == len(chosen)
     by_slug = {config.ministry_by_abbr[s.ministry].slug: s for s in result.submissions}
     for rcpts, msg in sink.messages:

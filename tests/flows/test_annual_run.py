@@ -18,10 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 PLAN = json.loads((ROOT / "tools" / "sample_plan.json").read_text(encoding="utf-8"))
 
 
-def _annex_run(workspace: Path, api_url: str) -> subprocess.CompletedProcess:
+def _annex_run(workspace: Path, api_url: str, *options: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PREFECT_API_URL": api_url}
     return subprocess.run(
-        [sys.executable, "-m", "flows.cli", "run", "--workspace", str(workspace)],
+        [sys.executable, "-m", "flows.cli", "run", "--workspace", str(workspace), *options],
         env=env,
         capture_output=True,
         text=True,
@@ -44,7 +44,7 @@ def _task_runs(flow_run_id: str):
     return asyncio.run(read())
 
 
-def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace):
+def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace, capsys):
     # what secretariats find in the inbox besides workbooks: an answer sent as PDF, Excel's lock file
     inbox = sample_workspace / "submissions" / "2026"
     (inbox / "国交省 別添回答.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
@@ -100,6 +100,7 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace):
         "annex-context.json",
         "annex.docx",
         "annex-review.docx",
+        "annex-redline.docx",
         "lint.json",
         "lint.xlsx",
         "run.json",
@@ -134,10 +135,26 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace):
     first_written = {p.name: p.stat().st_mtime_ns for p in emls}
     _read_back_feedback_eml(emls)
 
-    # The same files again: every validation comes from the cache, nothing is merged differently.
-    again = _annex_run(sample_workspace, prefect_server)
+    # Without --review the run published what it made: output/2026/published/, the same files by hash.
+    first_publication = _publication(sample_workspace)
+    assert first_publication["flow_run_id"] == summary["flow_run_id"]
+    assert first_publication["approved_by"] == "承認手続きなし（annex run）"
+    assert {"annex.docx", "master.json", "master.xlsx", "changes.xlsx"} <= set(first_publication["files"])
+    assert "公開しました: output/2026/published/" in out
+
+    # The same files again, with --review: every validation comes from the cache, nothing is merged
+    # differently, and nothing is published until `annex approve`.
+    again = _annex_run(sample_workspace, prefect_server, "--review")
     assert again.returncode == 0, again.stdout + again.stderr
     second = json.loads((sample_workspace / "output" / "2026" / "run.json").read_text(encoding="utf-8"))
+    assert "承認待ち: 次のファイルを公開する前に事務局の承認が必要です" in again.stdout
+    assert "    公開する: annex approve --year 2026" in again.stdout and "--send-back" in again.stdout
+    assert _publication(sample_workspace) == first_publication  # the previous publication, untouched
+    record = json.loads((sample_workspace / "output" / "2026" / "approval.json").read_text(encoding="utf-8"))
+    assert record["state"] == "waiting" and record["waits_in"] == "workspace"  # the temporary server is gone
+    assert record["flow_run_id"] == second["flow_run_id"] and second["publication"]["state"] == "waiting"
+    assert record["files"] == {name: _sha256(sample_workspace / "output" / "2026" / name) for name in record["files"]}
+    _approve(sample_workspace, record, capsys)
     assert second["bullets"] == summary["bullets"] and second["ministries"] == summary["ministries"]
     flow_run, tasks = _task_runs(second["flow_run_id"])
     assert flow_run.state.is_completed()
@@ -146,6 +163,40 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace):
     # once per message, for files as for SMTP: the re-run writes none again
     assert {p.name: p.stat().st_mtime_ns for p in mail.glob("*.eml")} == first_written
     assert not any("saved" in outcomes for outcomes in second["feedback_mail"].values()), second["feedback_mail"]
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _publication(workspace: Path) -> dict:
+    """output/2026/published/: its manifest, checked against the copies it lists."""
+    folder = workspace / "output" / "2026" / "published"
+    manifest = json.loads((folder / "published.json").read_text(encoding="utf-8"))
+    assert {p.name for p in folder.iterdir()} == {*manifest["files"], "published.json"}
+    assert {name: _sha256(folder / name) for name in manifest["files"]} == manifest["files"]
+    return manifest
+
+
+def _approve(workspace: Path, record: dict, capsys) -> None:
+    """`annex approve` refuses a file changed since the run stopped, then publishes the exact files."""
+    from flows.cli import main
+
+    docx = workspace / "output" / "2026" / "annex.docx"
+    reviewed = docx.read_bytes()
+    docx.write_bytes(reviewed + b"\0")  # someone saved it in Word after the review
+    with pytest.raises(SystemExit) as refused:
+        main(["approve", "--workspace", str(workspace), "--year", "2026"])
+    err = capsys.readouterr().err
+    assert refused.value.code != 0 and err.startswith("エラー: 承認を依頼した後に出力が変わったため、公開しませんでした")
+    assert "output/2026/annex.docx が変更されています" in err and err.count("\n") == 1
+    docx.write_bytes(reviewed)
+    main(["approve", "--workspace", str(workspace), "--year", "2026"])
+    assert capsys.readouterr().out.startswith("公開しました: output/2026/published/")
+    published = _publication(workspace)
+    assert published["files"] == record["files"] and published["flow_run_id"] == record["flow_run_id"]
 
 
 def _read_back_feedback_eml(emls: list[Path]) -> None:

@@ -53,6 +53,16 @@ def test_intake_validates_only_new_files_and_mails_each_once(prefect_server, smt
     third = intake(str(ws.root), 2026, IN_WINDOW)
     assert third["new"] == 0 and len(smtp.messages) == 2
 
+    # every run refreshed status.html, and the Prefect UI links to it
+    page = (ws.output(2026) / "status.html").read_text(encoding="utf-8")
+    assert 'data-ministry="外"' in page and 'data-ministry="国"' in page and "差戻し" in page
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["status-2026"])))
+    assert artifacts and (ws.output(2026) / "status.html").resolve().as_uri() in artifacts[0].data
+
 
 @pytest.mark.e2e
 def test_intake_does_nothing_outside_the_collection_window(prefect_server, smtp, tmp_path):
@@ -73,8 +83,9 @@ def test_deployments_are_scheduled_in_tokyo(tmp_path):
     assert [(s.schedule.cron, s.schedule.timezone) for s in by_name["intake"].schedules] == [("*/15 * * * *", "Asia/Tokyo")]
     assert [(s.schedule.cron, s.schedule.timezone) for s in by_name["reminders"].schedules] == [("0 9 * * 1-5", "Asia/Tokyo")]
     assert not by_name["annual"].schedules and not by_name["distribute"].schedules
-    for deployment in by_name.values():
-        assert deployment.parameters == {"workspace": str(tmp_path.resolve())}
+    for name, deployment in by_name.items():
+        # the production annual run stops before publishing for the secretariat's approval
+        assert deployment.parameters == {"workspace": str(tmp_path.resolve()), **({"review": True} if name == "annual" else {})}
         assert deployment.concurrency_limit == 1
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,9 +20,8 @@ from annex.merge.merge import OUTCOME_LABELS, merge
 from annex.merge.reconcile import KIND_LABELS
 from annex.merge.reports import STATUS_MERGED, STATUS_MISSING, STATUS_RETURNED
 from annex.model.labels import MEASURE_LABEL
-from annex.workspace.layout import Workspace
 from annex.workspace.master import previous_master
-from annex.workspace.merge import merge_submissions, merge_year
+from annex.workspace.merge import merge_submissions
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = json.loads((ROOT / "tools" / "sample_plan.json").read_text(encoding="utf-8"))
@@ -31,12 +29,8 @@ YEAR = PLAN["year"]
 
 
 @pytest.fixture(scope="module")
-def merged(tmp_path_factory):
-    root = tmp_path_factory.mktemp("samples")
-    shutil.copytree(ROOT / "submissions" / str(YEAR), root / "submissions" / str(YEAR))
-    ws = Workspace.at(root)
-    summary = merge_year(ws, YEAR, feedback=False)
-    return ws, summary
+def merged(merged_samples):
+    return merged_samples  # conftest: merged once for the session (tests/render/test_redline.py reads it too)
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ def test_an_eml_file_is_written_once_through_the_outbox(tmp_path):
         assert deliver(outbox, mailer, 2026, "文", "before-3", message) == "sent"
         written = tmp_path / "mail" / "2026-mext-before-3.eml"
         stamp = written.stat().st_mtime_ns
-        assert deliver(outbox, mailer, 2026, "文", "before-3", message) is None  # once, as over SMTP
+        assert deliver(outbox, mailer, 2026, "文", "before-3", message) == "already"  # once, as over SMTP
         assert outbox.state_of(2026, "文", "before-3") == "sent"
     assert [p.name for p in (tmp_path / "mail").iterdir()] == ["2026-mext-before-3.eml"]
     assert written.stat().st_mtime_ns == stamp
@@ -117,4 +117,4 @@ def test_annex_remind_after_the_deadline_saves_overdue_reminders_with_their_atta
     main(args)  # the same slot again: nothing is written twice
     again = capsys.readouterr().out
     assert {p.name: p.stat().st_mtime_ns for p in folder.glob("*.eml")} == stamps
-    assert "この回は送信済み（または要確認）のため送りません" in again
+    assert "この回は送信済みのため送りません" in again

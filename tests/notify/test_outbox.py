@@ -101,7 +101,7 @@ def test_a_partly_refused_message_is_sent_once_and_the_refused_address_recorded(
         message["Message-ID"] = "<t-1@csti.example>"
         message.set_content("本文")
         assert deliver(outbox, mailer, 2026, "文", "after-1", message) == "sent"
-        assert deliver(outbox, mailer, 2026, "文", "after-1", message) is None
+        assert deliver(outbox, mailer, 2026, "文", "after-1", message) == "already"
         assert handler.delivered == [["a@mext.example"]]
         [entry] = outbox.entries(2026, slot="after-1")
         assert entry.state == "sent" and "gone@csti.example" in entry.error and "550" in entry.error

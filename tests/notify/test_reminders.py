@@ -216,6 +216,10 @@ def test_two_runs_for_the_same_slot_send_one_email_per_pending_ministry(prefect_
     assert any("総: 差戻し（総-3.xlsx: エラー 4件）" in line for line in first["lines"])
     text = next(m for _, m in sink.messages if "-mic-" in m["Message-ID"]).get_body(("plain",)).get_content()
     assert "総-3.xlsx" in text and "エラー 4件" in text
+    # the run refreshed status.html: the reminders just sent are on it
+    page = (ws.output(2026) / "status.html").read_text(encoding="utf-8")
+    soumu = page[page.index('data-ministry="総"') :].split("</tr>")[0]
+    assert "<td>1回（最終: 締切3日前）</td>" in soumu
 
 
 @pytest.mark.e2e
