@@ -12,7 +12,7 @@ from prefect.runtime import deployment, flow_run
 from prefect.settings import PREFECT_API_URL
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from annex.intake.archive import ignored_reason
+from annex.io.faults import checkpoint
 from annex.io.files import sweep_orphans
 from annex.io.runlock import run_lock
 from annex.io.workers import DEFAULT_WORKERS
@@ -23,6 +23,7 @@ from annex.workspace.layout import Workspace
 from annex.workspace.run import build_summary, ministry_table, summary_lines
 from flows.approval import DIRECTLY, wait_for_approval
 from flows.progress import note
+from flows.server import check_api_reachable
 from flows.steps import mail_feedback, send_mail, validate_all
 from tasks.collect import collect, load_reference
 from tasks.distribute import previous_master
@@ -74,29 +75,38 @@ def notify_conflicts(ws: Workspace, year: int, merged) -> dict[str, int]:
 def consolidate(ws: Workspace, year: int, started: float) -> tuple[dict, dict[str, str], dict[str, Path]]:
     """collect → validate → feedback → merge → lint → render; the run's figures, table and links."""
     note(f"{year}年度の取りまとめ（作業フォルダ {ws.root}）")
-    if swept := sweep_orphans(ws.root / "output"):
+    if swept := sweep_orphans(ws.root / "output") + sweep_orphans(ws.archive):
         note(f"  中断された実行の一時ファイル {swept} 件を削除しました")
     note(f"前年度マスター: {previous_master(ws, year)}")
     received, ignored = collect(ws, year)
     note(f"収集: {len(received)} ファイル（対象外 {len(ignored)}）")
-    for name in ignored:
-        note(f"  対象外: {name} — {ignored_reason(name)}")
+    for line in collect_steps.inbox_lines(received, ignored):
+        note(f"  {line}")
+    checkpoint("run:collected")
     ref, fingerprint = load_reference(ws, year)
-    submissions = validate_all(received, ref, fingerprint)
+    failures: dict[str, str] = {}
+    submissions = validate_all(received, ref, fingerprint, failures)
     pairs = [(item, submissions[item.sha256]) for item in received]
-    entries = record_validations(ws, pairs)
+    entries = record_validations(ws, [(i, s) for i, s in pairs if i.sha256 not in failures])
+    for line in filter(None, failures.values()):
+        note(f"  要確認: {line}")
     note(f"フィードバック: {len(pairs)} 件の検証結果（Excel）を作成し、メールで知らせます")
     paths = feedback_workbooks(ws, year, pairs)
     mail = mail_feedback(ws, year, pairs, paths)
     accepted = accepted_submissions(ws, year, submissions, ref, fingerprint)
     note(f"統合: 受理された {len(accepted)} 府省の提出物を前年度マスターに反映します（再掲の照合を含む）")
     merged = merge(ws, year, accepted, received=len(received))
+    checkpoint("run:merged")
     mail |= notify_conflicts(ws, year, merged)
     linted = lint(ws, year)
     note(f"表記チェック: {linted.report.total} 件（output/{year}/lint.xlsx）")
     note("出力: Word と PDF を作成します")
     rendered = render(ws, year)
+    checkpoint("run:rendered")
     ministries = ministry_table(ws, year, entries)
+    for sha in failures:  # returned (its ministry told), never 未提出
+        if (ministry := submissions[sha].ministry) and ministries.get(ministry) == "未提出":
+            ministries[ministry] = "差戻し"
     files = [*merged.written, *linted.paths, *rendered.written, *paths.values(), ws.output(year) / "run.json"]
     summary = build_summary(
         ws,
@@ -108,6 +118,8 @@ def consolidate(ws: Workspace, year: int, started: float) -> tuple[dict, dict[st
         mail=mail,
         files=files,
         unattributed=collect_steps.unattributed(pairs, ws.config.ministry_by_abbr),
+        skipped=ignored,
+        failures=[line for line in failures.values() if line],
         flow_run_id=flow_run.get_id(),
         seconds=time.monotonic() - started,
         lint=linted.report.counts(),
@@ -137,7 +149,7 @@ def annual_consolidation(workspace: str = ".", year: int | None = None, review: 
     year = ws.year(year)
     run_id = flow_run.get_id()
     pauses = review and deployment.get_id() is not None
-    with run_lock(ws.archive, "run", year):
+    with run_lock(ws.archive, "run", year, "annex run"):
         summary, ministries, links = consolidate(ws, year, started)
         if review:
             waits_in = approval.IN_PREFECT if pauses else approval.IN_WORKSPACE
@@ -158,8 +170,9 @@ def run_annual(
 ) -> dict:
     """`annex run`: the flow on the chosen task runner (threads, or Dask for many submissions);
     with review it stops before publishing and records what waits for `annex approve`."""
-    with run_lock(ws.archive, "run", ws.year(year)):
+    with run_lock(ws.archive, "run", ws.year(year), "annex run"):
         pass  # fail fast, before Prefect starts, when another run holds the workspace (the flow locks again)
+    check_api_reachable()  # a configured server that does not answer: one line, before any work
     selected = annual_consolidation
     if task_runner == "dask":
         import dask

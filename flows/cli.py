@@ -15,6 +15,7 @@ import click
 import typer
 import typer._click.exceptions as typer_click_exceptions
 
+from annex.io.files import quiet_disk_errors_in_finalizers
 from annex.model.errors import AnnexError
 from annex.workspace.layout import Workspace
 
@@ -100,6 +101,13 @@ def say(message: str = "") -> None:
     typer.echo(message)
 
 
+def _year_lock(ws: Workspace, year: int | None, job: str):
+    """The lock `annex run` and intake hold too: one writer of output/<Y> and the ledger at a time."""
+    from annex.io.runlock import run_lock
+
+    return run_lock(ws.archive, "run", ws.year(year), job)
+
+
 @app.command("init", cls=JapaneseCommand, options_metavar="[オプション]", short_help="設定ファイル（config/）の雛形を作る")
 def init_command(workspace: WorkspaceOpt = Path(".")) -> None:
     """作業フォルダに設定ファイル（config/）の雛形を作ります。既存のファイルは上書きしません。"""
@@ -180,7 +188,8 @@ def distribute_command(
     ws = Workspace.at(workspace)
     from annex.workspace.distribute import distribute_year
 
-    result = distribute_year(ws, year)
+    with _year_lock(ws, year, "annex distribute"):
+        result = distribute_year(ws, year)
     say(f"記入シートの作成: {result.year}年度（元: {result.master}）")
     for t in result.templates:
         say(f"  {t.ministry}（{t.name}）: {t.path}  記載 {t.lines} 行（うち自府省担当 {t.owned}）・空き行 {t.spare}")
@@ -220,6 +229,7 @@ def validate_command(
 ) -> None:
     """提出ファイルを検証し、結果を表示して output/<年度>/feedback/ に検証結果ファイルを書きます（台帳・メールなし）。差戻しがあれば終了コード 1。"""
     ws = Workspace.at(workspace)
+    from annex.intake.archive import readable_name
     from annex.workspace.collect import feedback_folder, feedback_name, validate_files
 
     missing = [f for f in files if not f.expanduser().is_file()]
@@ -230,6 +240,7 @@ def validate_command(
     rejected = 0
     for path, sub in zip(files, submissions):
         rejected += sub.verdict == "差戻し"
+        path = Path(readable_name(str(path.parent))[0]) / sub.file  # as read: a Shift_JIS name cannot be printed raw
         say(f"{path}: {sub.verdict}（府省 {sub.ministry or '不明'}・エラー {len(sub.errors)} 件・警告 {len(sub.warnings)} 件）")
         for issue in sub.issues:
             loc = issue.location
@@ -268,8 +279,24 @@ def _prepare_prefect(verbose: bool, api_url: str | None = None) -> None:
         progress.addHandler(handler)
         progress.setLevel(logging.INFO)
         progress.propagate = False
+    from flows.server import tie_temporary_server_to_this_process
+
+    if not os.environ.get("PREFECT_API_URL"):  # a temporary server will be started: it must die with us, even on kill -9
+        tie_temporary_server_to_this_process()
     if not api_url:
         say("Prefect を起動しています（一時サーバーの起動に 10〜20 秒かかります）…")
+
+
+def _quiet_run_loggers(verbose: bool) -> None:
+    """After prefect is imported (it configures its loggers then): without --verbose, a failed
+    task's traceback is not printed by Prefect. What the run handles (a file's validation that
+    failed) is said in its own line; what it does not (an AnnexError: one エラー: line, anything
+    else: Python's traceback) still reaches the top. The Prefect UI keeps every state either way."""
+    import logging
+
+    if not verbose:
+        for name in ("prefect.task_runs", "prefect.flow_runs"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 @app.command("run", cls=JapaneseCommand, options_metavar="[オプション]", short_help="年次の取りまとめを実行する（Prefect）")
@@ -305,6 +332,7 @@ def run_command(
     _prepare_prefect(verbose)
     from flows.annual import run_annual
 
+    _quiet_run_loggers(verbose)
     summary = run_annual(Workspace.at(workspace), year, task_runner=task_runner, dask_address=dask_address, review=review)
     for line in summary["lines"]:
         say(line)
@@ -382,7 +410,10 @@ def remind_command(
         return
     _prepare_prefect(verbose)
     from flows.reminders import send_reminders
+    from flows.server import check_api_reachable
 
+    _quiet_run_loggers(verbose)
+    check_api_reachable()  # a configured server that does not answer: one line, before any work
     for line in send_reminders(str(ws.root), ws.year(year), moment.isoformat())["lines"]:
         say(line)
 
@@ -476,6 +507,9 @@ def serve_command(workspace: WorkspaceOpt = Path("."), verbose: VerboseOpt = Fal
     """フローをスケジュール付きで登録し、実行を待ち受けます（intake: 受付期間中15分ごと、reminders: 平日9時、日本時間）。"""
     _prepare_prefect(verbose)
     from flows.deploy import serve_workspace
+    from flows.server import check_api_reachable
+
+    check_api_reachable()
 
     say(
         "登録: annual-consolidation / distribute（手動）、intake（*/15 * * * *）、reminders（0 9 * * 1-5）— Asia/Tokyo。Ctrl+C で停止します。"
@@ -495,7 +529,8 @@ def render_command(
     from annex.workspace.render import render_year
 
     year = ws.year(year)
-    result = render_year(ws, year, pdf=pdf, timeout=timeout)
+    with _year_lock(ws, year, "annex render"):
+        result = render_year(ws, year, pdf=pdf, timeout=timeout)
     say(f"別添を出力しました（{year}年度）: 表 {result.tables}・脚注 {result.footnotes}")
     for path in result.written:
         say(f"  出力: {path}")
@@ -531,9 +566,12 @@ def merge_command(
     from annex.workspace.merge import merge_year
 
     year = ws.year(year)
-    summary = merge_year(ws, year, feedback=feedback)
+    with _year_lock(ws, year, "annex merge"):
+        summary = merge_year(ws, year, feedback=feedback)
     c, r = summary.counts, summary.relisted
     say(f"統合しました（{year}年度）: 前年度のマスター {summary.previous_source}")
+    for line in summary.inbox:
+        say(f"  {line}")
     say(f"  反映した提出物: {len(summary.merged_files)} 府省")
     say(
         f"  新規 {c['added']}・修正 {c['modified']}・削除 {c['deleted']}・前年度のまま {c['carried']}（うち未更新 {c['not_updated']}）・前文の変更 {c['preamble']}"
@@ -545,6 +583,8 @@ def merge_command(
     say(f"  競合 {c['conflicts']} 件・反映しなかった行 {c['not_merged']} 件")
     for ministry, path in summary.conflict_feedback.items():
         say(f"  統合時の調整を記載: {ministry} → {path}")
+    for choice in summary.versions:
+        say(f"  提出版: {choice.line()}")
     say(
         f"  再掲 {r['relisted']} 件: 一致 {r['exact']}・近似（提案）{r['near']}・他の再掲とのみ同文 {r['copies_only']}・元なし {r['no_original']}"
         f"／元の修正を反映 {r['synced']}・食い違いを元に戻した {r['drift_reverted']}"
@@ -586,6 +626,20 @@ def relisted_command(
                 say(f"  - {d.item_id}: {KIND_LABELS[d.kind]} — {d.reason}")
 
 
+@app.command("audit", cls=JapaneseCommand, options_metavar="[オプション]", short_help="マスターの1項目の出どころを台帳から示す")
+def audit_command(
+    item_id: Annotated[str, typer.Argument(metavar="項目ID", help="調べる項目ID（例: 4-（１）-01-P71）。")],
+    year: YearOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """マスターの1項目について、どの府省のどのファイル（SHA-256）の何行目から来たか、受付日時と判定を台帳から表示します。"""
+    ws = Workspace.at(workspace)
+    from annex.workspace.audit import audit_lines
+
+    for line in audit_lines(ws, ws.year(year), item_id):
+        say(line)
+
+
 # `annex --help` lists the commands in the order of the year's work, not of their definition.
 YEAR_ORDER = (
     "init",
@@ -601,6 +655,7 @@ YEAR_ORDER = (
     "remind",
     "mail",
     "status",
+    "audit",
     "serve",
 )
 app.registered_commands.sort(key=lambda command: YEAR_ORDER.index(command.name))
@@ -663,6 +718,7 @@ def usage_message(exc: Exception, argv: list[str]) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: expected failures print one Japanese line and exit non-zero; no traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
+    quiet_disk_errors_in_finalizers()
     try:
         app(args=args, prog_name="annex", standalone_mode=False)
     except AnnexError as exc:

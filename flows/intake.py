@@ -32,7 +32,7 @@ def intake(workspace: str = ".", year: int | None = None, at: str | None = None)
         note(f"受付期間外です（{format_instant(window.start)} 〜 {format_instant(window.end)}）")
         return {"year": year, "new": 0, "skipped": "outside-window"}
     try:
-        with run_lock(ws.archive, "run", year):
+        with run_lock(ws.archive, "run", year, "intake"):
             received, _ = collect(ws, year)
             new = [item for item in received if not item.validated]
             if not new:
@@ -40,9 +40,12 @@ def intake(workspace: str = ".", year: int | None = None, at: str | None = None)
                 return {"year": year, "new": 0}
             note(f"新着 {len(new)} ファイル")
             ref, fingerprint = load_reference(ws, year)
-            submissions = validate_all(new, ref, fingerprint)
+            failures: dict[str, str] = {}
+            submissions = validate_all(new, ref, fingerprint, failures)
             pairs = [(item, submissions[item.sha256]) for item in new]
-            record_validations(ws, pairs)
+            record_validations(ws, [(i, s) for i, s in pairs if i.sha256 not in failures])  # failed: tried again
+            for line in filter(None, failures.values()):
+                note(f"要確認: {line}")
             mail = mail_feedback(ws, year, pairs, feedback_workbooks(ws, year, pairs))
             refresh_status_page(ws, year, moment)
     except RunLocked as exc:

@@ -2,7 +2,7 @@
 archive (by SHA-256) and the ledger, and reading a workbook as text (in a worker).
 """
 
-from annex.intake.archive import archive_file, display_name, submission_files
+from annex.intake.archive import Skipped, archive_file, display_name, readable_name, submission_files
 from annex.intake.ledger import Ledger, LedgerEntry
 from annex.intake.preflight import REJECTING_RULES
 from annex.intake.reader import RawWorkbook, read_workbook
@@ -12,8 +12,10 @@ __all__ = [
     "Ledger",
     "LedgerEntry",
     "RawWorkbook",
+    "Skipped",
     "archive_file",
     "display_name",
     "read_workbook",
+    "readable_name",
     "submission_files",
 ]

@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import tempfile
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
-IGNORED_PREFIXES = (".", "~$")  # hidden files and Excel's lock files (~$name.xlsx) are not submissions
+from annex.io.files import INCOMING_PREFIX, owner_tag
 
 
 # -- archive --------------------------------------------------------------------------------
@@ -29,7 +31,7 @@ def archive_file(source: Path, archive_root: Path) -> tuple[str, int, Path]:
     staging.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
-    fd, temp_name = tempfile.mkstemp(prefix=".incoming.", dir=staging)
+    fd, temp_name = tempfile.mkstemp(prefix=f"{INCOMING_PREFIX}{owner_tag()}", dir=staging)
     try:
         with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
             for chunk in iter(lambda: src.read(2**20), b""):
@@ -58,28 +60,106 @@ def display_name(name: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFC", name) if c.isprintable()) or "(名前なし)"
 
 
-def ignored_reason(relative: str) -> str:
-    """Why a file of the inbox is not a submission, as the secretariat reads it."""
-    name = relative.rsplit("/", 1)[-1]
+def readable_name(name: str) -> tuple[str, str | None]:
+    """A name as the OS gave it → (text to show and record, why it differs, or None).
+
+    Python hands a name that is not UTF-8 over with surrogate escapes, which no database, log or
+    workbook accepts ("surrogates not allowed"). A ZIP made on an older Japanese Windows writes
+    its names in Shift_JIS (cp932), so that is tried first; anything else keeps U+FFFD in place of
+    the bytes that cannot be read.
+    """
+    try:
+        name.encode("utf-8")
+        decoded, note = name, None
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+        try:
+            decoded, note = raw.decode("cp932"), "ファイル名が UTF-8 ではないため Shift_JIS として読みました"
+            if any(unicodedata.category(c) == "Co" for c in decoded):  # cp932 maps stray bytes to private use
+                raise UnicodeDecodeError("cp932", raw, 0, len(raw), "not Shift_JIS text")
+        except UnicodeDecodeError:
+            decoded = raw.decode("utf-8", "replace")
+            note = "ファイル名に文字として読めないバイトがあり、「\ufffd」で表示します"
+    shown = display_name(decoded)
+    if note is None and shown != unicodedata.normalize("NFC", decoded):
+        note = "ファイル名の制御文字・書式文字（右から左への書字指定など）を除いて表示します"
+    return shown, note
+
+
+# Files an operating system or an editor leaves beside a workbook: never a ministry's return.
+OS_METADATA = {".ds_store": "macOS", "thumbs.db": "Windows", "desktop.ini": "Windows", "icon\r": "macOS"}
+
+
+def skip_reason(name: str, mode: int) -> str | None:
+    """Why an inbox entry is not a submission, as the secretariat reads it; None if it is one.
+
+    A name beginning with 「.」 is not a reason: a ministry may well send 「.文科省.xlsx」, and
+    ignoring it would drop its edits without a word. Only the files tools make for themselves
+    are skipped, each for a stated reason.
+    """
+    if stat.S_ISLNK(mode):
+        return "リンク（シンボリックリンク）: 作業フォルダの外を指すことがあるため読みません。実体のファイルを置いてください"
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "通常のファイルではありません（名前付きパイプ・ソケット・デバイス）: 読みません"
+    if not stat.S_ISREG(mode):
+        return "通常のファイルではありません: 読みません"
+    lowered = name.lower()
     if name.startswith("~$"):
         return "Excel が開いている間に作る一時ファイル（元のファイルを閉じれば消えます）"
-    if any(part.startswith(".") for part in relative.split("/")):
-        return "隠しファイル"
-    return "リンク（ショートカット）: 実体のファイルを置いてください"
+    if name.startswith(".~lock.") and name.endswith("#"):
+        return "LibreOffice が開いている間に作る一時ファイル（元のファイルを閉じれば消えます）"
+    if name.startswith("._"):
+        return "macOS がコピーの際に作る付属情報のファイル（AppleDouble）: 元のファイルは別にあります"
+    if lowered in OS_METADATA:
+        return f"{OS_METADATA[lowered]} がフォルダに作る管理用のファイル"
+    return None
 
 
-def submission_files(folder: Path) -> tuple[list[Path], list[str]]:
-    """Every regular file under folder, recursively, in a stable order; and what was skipped."""
-    files, ignored = [], []
+@dataclass(frozen=True)
+class Skipped:
+    """An inbox entry that is not a submission, named with its reason (never skipped silently)."""
+
+    name: str  # relative to the inbox, readable (see readable_name)
+    reason: str
+
+    def line(self) -> str:
+        return f"{self.name} — {self.reason}"
+
+
+def _shown(parts: list[str]) -> str:
+    return "/".join(readable_name(p)[0] for p in parts)
+
+
+def submission_files(folder: Path) -> tuple[list[Path], list[Skipped]]:
+    """Every regular file under folder, recursively, in a stable order; and what was skipped, why.
+
+    Entries are classified by lstat, so a symlink (to a file or a folder, inside or outside the
+    workspace) is never followed and a FIFO is never opened (opening one blocks for ever).
+    """
+    files: list[Path] = []
+    skipped: list[Skipped] = []
     if not folder.exists():
-        return files, ignored
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if path.is_symlink():
-            ignored.append(rel)
-        elif path.is_file():
-            if any(part.startswith(IGNORED_PREFIXES) for part in path.relative_to(folder).parts):
-                ignored.append(rel)
+        return files, skipped
+
+    def walk(directory: Path, parts: list[str]) -> None:
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError as exc:
+            skipped.append(Skipped(_shown(parts) or ".", f"フォルダを読めません（{exc.strerror}）"))
+            return
+        for name in names:
+            path = directory / name
+            try:
+                mode = path.lstat().st_mode
+            except OSError as exc:
+                skipped.append(Skipped(_shown([*parts, name]), f"読めません（{exc.strerror}）"))
+                continue
+            if stat.S_ISDIR(mode):
+                walk(path, [*parts, name])
+            elif reason := skip_reason(name, mode):
+                skipped.append(Skipped(_shown([*parts, name]), reason))
             else:
                 files.append(path)
-    return files, ignored
+
+    walk(folder, [])
+    return files, skipped

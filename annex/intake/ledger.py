@@ -20,7 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
-    and_,
+    delete,
     func,
     insert,
     select,
@@ -78,14 +78,48 @@ def _table(metadata: MetaData, name: str) -> Table:
     )
 
 
+def _lineage_table(metadata: MetaData, name: str) -> Table:
+    """Which submitted line produced which bullet of master(Y), as of the last merge of Y."""
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("year", Integer, nullable=False, index=True),
+        Column("item_id", String(64), nullable=False, index=True),
+        Column("ministry", String(64), nullable=False),
+        Column("sha256", String(64), nullable=False),
+        Column("file", String(1024), nullable=False),
+        Column("excel_row", Integer, nullable=False),
+        Column("action", String(32), nullable=False),
+        Column("outcome", String(32), nullable=False),
+        Column("reason", String(1000), nullable=False, default=""),
+        Column("merged_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+@dataclass(frozen=True)
+class LineageEntry:
+    year: int
+    item_id: str
+    ministry: str
+    sha256: str
+    file: str
+    excel_row: int
+    action: str  # 変更なし / 修正 / 新規 / 削除, as the ministry chose it
+    outcome: str  # unchanged / applied / conflict_lost / drift_reverted / not_merged
+    reason: str
+    merged_at: dt.datetime
+
+
 class Ledger:
-    """``Ledger(url)`` creates its table if missing. ``prefix`` keeps test runs apart."""
+    """``Ledger(url)`` creates its tables if missing. ``prefix`` keeps test runs apart."""
 
     def __init__(self, url: str, *, prefix: str = "annex_"):
         self.url = url
         self.engine = engine_for(url)
         self.metadata = MetaData()
         self.table = _table(self.metadata, f"{prefix}received_files")
+        self.lineage = _lineage_table(self.metadata, f"{prefix}merged_lines")
         self.metadata.create_all(self.engine)
 
     def close(self) -> None:
@@ -120,21 +154,16 @@ class Ledger:
         return [self._entry(r) for r in rows]
 
     def newest_accepted(self, year: int) -> dict[str, LedgerEntry]:
-        """Ministry → its newest accepted version: the one that is merged."""
-        t = self.table
-        newest = (
-            select(t.c.ministry, func.max(t.c.version).label("version"))
-            .where(t.c.year == year, t.c.status.in_(ACCEPTED), t.c.ministry.is_not(None))
-            .group_by(t.c.ministry)
-            .subquery()
-        )
-        query = (
-            select(t)
-            .join(newest, and_(t.c.ministry == newest.c.ministry, t.c.version == newest.c.version))
-            .where(t.c.year == year)
-        )
-        with self.engine.connect() as conn:
-            return {e.ministry: e for e in (self._entry(r) for r in conn.execute(query).all()) if e.ministry}
+        """Ministry → its newest accepted version: the one that is merged.
+
+        Newest by receipt (received_at, then the order of recording, which for files received
+        together follows the time saved inside them: annex.intake.versions) — never by the order
+        in which versions happened to be validated."""
+        newest: dict[str, LedgerEntry] = {}
+        for entry in self.entries(year):  # in order of receipt
+            if entry.ministry and entry.accepted:
+                newest[entry.ministry] = entry
+        return newest
 
     def versions(self, year: int, ministry: str) -> list[LedgerEntry]:
         t = self.table
@@ -142,7 +171,28 @@ class Ledger:
             rows = conn.execute(select(t).where(t.c.year == year, t.c.ministry == ministry).order_by(t.c.version)).all()
         return [self._entry(r) for r in rows]
 
+    def lineage_of(self, year: int, item_id: str) -> list[LineageEntry]:
+        t = self.lineage
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t).where(t.c.year == year, t.c.item_id == item_id).order_by(t.c.id)).all()
+        out = []
+        for row in rows:
+            data = {k: v for k, v in row._mapping.items() if k != "id"}
+            when = data["merged_at"]
+            data["merged_at"] = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+            out.append(LineageEntry(**data))
+        return out
+
     # -- writing ---------------------------------------------------------------------------
+    def record_merge(self, year: int, lines: list[dict]) -> None:
+        """Replace year Y's lineage with that of the master just published (one transaction)."""
+        t = self.lineage
+        when = dt.datetime.now(dt.UTC)
+        with self.engine.begin() as conn:
+            conn.execute(delete(t).where(t.c.year == year))
+            if lines:
+                conn.execute(insert(t), [{**line, "year": year, "merged_at": when} for line in lines])
+
     def record_received(
         self, *, year: int, path: str, sha256: str, size: int, archive_path: str, received_at: dt.datetime | None = None
     ) -> tuple[LedgerEntry, bool]:

@@ -30,8 +30,12 @@ def lock_path(archive: Path, name: str, year: int) -> Path:
 
 
 @contextlib.contextmanager
-def run_lock(archive: Path, name: str, year: int) -> Iterator[Path]:
+def run_lock(archive: Path, name: str, year: int, job: str | None = None) -> Iterator[Path]:
     """Hold an exclusive lock for the whole block; raise RunLocked at once if someone has it.
+
+    Every command that writes output/<Y> or the ledger of year Y (merge, render, distribute, run,
+    intake) takes the same lock, ``name="run"``; ``job`` says which one holds it (shown to the
+    command refused).
 
     The lock file stays on disk (deleting it would race with a waiting opener); only the
     flock on the open descriptor matters, and it dies with the process.
@@ -49,7 +53,8 @@ def run_lock(archive: Path, name: str, year: int) -> Iterator[Path]:
                 hint=f"終了を待ってから再実行してください。ロック: {path}",
             ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} 開始 {dt.datetime.now().astimezone().isoformat(timespec='seconds')}\n".encode(), 0)
+        who = f"pid {os.getpid()}" + (f"・{job}" if job else "")
+        os.pwrite(fd, f"{who} 開始 {dt.datetime.now().astimezone().isoformat(timespec='seconds')}\n".encode(), 0)
         yield path
     finally:
         os.close(fd)  # closing the descriptor releases the flock

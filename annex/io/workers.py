@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Literal
 
+from annex.io.files import quiet_disk_errors_in_finalizers
+
 DEFAULT_MEMORY_MB = int(os.environ.get("ANNEX_WORKER_MEMORY_MB", "2048"))
 DEFAULT_TIMEOUT_S = float(os.environ.get("ANNEX_WORKER_TIMEOUT_S", "60"))
 DEFAULT_WORKERS = max(1, min(int(os.environ.get("ANNEX_WORKERS", "0")) or (os.cpu_count() or 1), 4))
@@ -45,6 +47,7 @@ def _limit_memory(memory_bytes: int) -> None:
 
 def _worker_main(conn: Connection, memory_bytes: int) -> None:
     _limit_memory(memory_bytes)
+    quiet_disk_errors_in_finalizers()  # a full disk is reported once, by the job's result
     while True:
         try:
             job = conn.recv()

@@ -1,5 +1,7 @@
 """Errors a user can act on. Their message is Japanese and names what to fix."""
 
+import errno
+
 
 class AnnexError(Exception):
     """An expected failure: bad input, bad config, missing file. Printed as one line, no traceback."""
@@ -63,3 +65,31 @@ def validation_problems(exc) -> list[tuple[tuple, str]]:
             message += f"（{ctx.get('pattern', '')}）"
         out.append((tuple(err["loc"]), message))
     return out
+
+
+# Why a file could not be written, as the secretariat reads it (the errno, not a traceback).
+_ERRNO_JA = {
+    "ENOSPC": "ディスクの空き容量がありません",
+    "EDQUOT": "ディスクの容量制限を超えました",
+    "EFBIG": "ファイルの大きさの上限を超えました",
+    "EROFS": "読み取り専用のフォルダです",
+    "EACCES": "書き込み権限がありません",
+    "EPERM": "書き込み権限がありません",
+    "EIO": "ディスクの入出力エラーです",
+}
+
+
+def os_reason(exc: BaseException) -> str:
+    """An OSError (or a database error caused by one) in Japanese: what the disk said."""
+    while exc is not None and not isinstance(exc, OSError) and getattr(exc, "orig", None) is not None:
+        exc = exc.orig  # SQLAlchemy wraps the driver's error
+    code = getattr(exc, "errno", None)
+    name = errno.errorcode.get(code, "") if isinstance(code, int) else ""
+    if name in _ERRNO_JA:
+        return _ERRNO_JA[name]
+    text = str(exc)
+    if "disk is full" in text or "No space left" in text:
+        return _ERRNO_JA["ENOSPC"]
+    if "readonly" in text or "read-only" in text:
+        return _ERRNO_JA["EROFS"]
+    return getattr(exc, "strerror", None) or text or type(exc).__name__

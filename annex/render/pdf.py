@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -23,6 +24,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from annex.io.files import owner_tag, pid_alive
 
 SOFFICE_ENV = "ANNEX_SOFFICE"  # path of the soffice binary, if not on PATH
 DEBIAN_PACKAGES = "libreoffice-writer-nogui fonts-ipaexfont fonts-noto-cjk"
@@ -88,6 +91,29 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
+WORK_PREFIX = "annex-lo-"
+SESSION_FILE = "soffice.session"
+
+
+def reap_orphaned_conversions() -> int:
+    """A render killed (kill -9) mid-conversion leaves LibreOffice running in its own session and
+    its scratch folder in the temp dir: the next conversion ends that session (if it still runs)
+    and removes the folder — only for a scratch folder whose owner's pid is gone."""
+    reaped = 0
+    for work in Path(tempfile.gettempdir()).glob(f"{WORK_PREFIX}pid*"):
+        owner = re.match(rf"{WORK_PREFIX}pid(\d+)-", work.name)
+        if owner is None or pid_alive(int(owner.group(1))):
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            session = int((work / SESSION_FILE).read_text(encoding="ascii"))
+            # only if that pid is still our soffice (its command line names this scratch folder)
+            if str(work) in Path(f"/proc/{session}/cmdline").read_bytes().decode("utf-8", "replace"):
+                os.killpg(session, signal.SIGKILL)  # start_new_session: its pid is its group's
+        shutil.rmtree(work, ignore_errors=True)
+        reaped += 1
+    return reaped
+
+
 def convert_to_pdf(docx_path: Path, out_dir: Path, timeout: float = 300.0, expected_min_pages: int = 1) -> PdfResult:
     """Convert docx_path to out_dir/<stem>.pdf. Never raises for a failed conversion: see .reason."""
     started = time.perf_counter()
@@ -103,7 +129,8 @@ def convert_to_pdf(docx_path: Path, out_dir: Path, timeout: float = 300.0, expec
     except OSError as exc:
         return PdfResult(ok=False, reason=f"PDF の出力フォルダ {out_dir} を作成できません（{exc.strerror}）")
 
-    work = Path(tempfile.mkdtemp(prefix="annex-lo-")).resolve()
+    reap_orphaned_conversions()
+    work = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{owner_tag()}")).resolve()
     try:
         profile = work / "profile"
         (profile / "user").mkdir(parents=True)
@@ -130,6 +157,7 @@ def convert_to_pdf(docx_path: Path, out_dir: Path, timeout: float = 300.0, expec
             proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
         except OSError as exc:
             return PdfResult(ok=False, reason=f"LibreOffice を起動できません（{exc.strerror}）: {soffice}")
+        (work / SESSION_FILE).write_text(str(proc.pid), encoding="ascii")  # its session: reaped if we are killed
         try:
             _, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

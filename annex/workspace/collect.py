@@ -11,16 +11,28 @@ flow calls the steps one by one (a task per file), the CLI calls collect_and_val
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import shutil
+import tempfile
+import unicodedata
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from annex.feedback.workbook import ministry_names, write_feedback_workbooks
-from annex.intake.archive import archive_file, display_name, submission_files
+from annex.intake.archive import Skipped, archive_file, display_name, readable_name, submission_files
 from annex.intake.ledger import VERDICT_STATUS, Ledger, LedgerEntry
+from annex.intake.reader import read_workbook
+from annex.intake.versions import receipt_order
+from annex.io.files import WriteError
 from annex.io.workers import DEFAULT_WORKERS, WorkerPool
+from annex.model.config import Config
 from annex.model.contract import TEMPLATE_VERSION
+from annex.model.errors import AnnexError, os_reason
 from annex.model.issues import Submission
 from annex.model.rules import CATALOGUE_VERSION, rule
 from annex.validation.batch import read_and_validate
@@ -34,7 +46,8 @@ class CollectResult:
     year: int
     new: list[LedgerEntry] = field(default_factory=list)  # entries recorded by this run
     seen: list[tuple[str, LedgerEntry]] = field(default_factory=list)  # (path, entry) already in the ledger
-    ignored: list[str] = field(default_factory=list)  # lock files, hidden files, symlinks
+    received: list[Received] = field(default_factory=list)  # every file of the inbox, new or seen
+    ignored: list[Skipped] = field(default_factory=list)  # lock files, OS metadata, symlinks, FIFOs — with why
     submissions: list[Submission] = field(default_factory=list)  # for the new entries, same order
     feedback: dict[str, Path] = field(default_factory=dict)  # sha256 → feedback workbook
 
@@ -65,7 +78,8 @@ class Received:
 
     entry: LedgerEntry
     stored: Path  # the archived bytes (content-addressed, read-only)
-    name: str  # the name the ministry gave it
+    name: str  # the name the ministry gave it (readable: see annex.intake.archive.readable_name)
+    name_note: str | None = None  # why the name shown differs from the one on disk, if it does
 
     @property
     def sha256(self) -> str:
@@ -76,23 +90,60 @@ class Received:
         return self.entry.status != "received"
 
 
-def receive(workspace: Workspace, year: int, ledger: Ledger | None = None) -> tuple[list[Received], list[str]]:
-    """Hash, archive and record every file of the inbox before anything parses it; (files, ignored)."""
+def receive(workspace: Workspace, year: int, ledger: Ledger | None = None) -> tuple[list[Received], list[Skipped]]:
+    """Hash, archive and record every file of the inbox before anything parses it; (files, skipped).
+
+    The files of one call are received together: they share one received_at and are recorded in
+    the order of the time saved inside them, so that for two versions of one ministry received
+    together the one saved last is the newer (annex.intake.versions).
+    An archive that cannot be written (disk full, read-only) stops the collection with one
+    message: a file is never processed without its archived copy.
+    """
     inbox = workspace.submissions(year)
-    files, ignored = submission_files(inbox)
+    files, skipped = submission_files(inbox)
+    files = receipt_order(files)  # one received time for all: the saved time orders the versions
     received = []
+    now = dt.datetime.now(dt.UTC)
     with _ledger(workspace, ledger) as book:
         for path in files:
-            sha, size, stored = archive_file(path, workspace.archive)
-            entry, _ = book.record_received(
-                year=year,
-                path=path.relative_to(inbox).as_posix(),
-                sha256=sha,
-                size=size,
-                archive_path=stored.relative_to(workspace.archive).as_posix(),
-            )
-            received.append(Received(entry, stored, display_name(path.name)))
-    return received, ignored
+            relative = "/".join(readable_name(part)[0] for part in path.relative_to(inbox).parts)
+            name, note = readable_name(path.name)
+            try:
+                sha, size, stored = archive_file(path, workspace.archive)
+                entry, _ = book.record_received(
+                    year=year,
+                    path=relative,
+                    sha256=sha,
+                    size=size,
+                    archive_path=stored.relative_to(workspace.archive).as_posix(),
+                    received_at=now,
+                )
+            except (OSError, SQLAlchemyError) as exc:
+                raise ArchiveError(relative, workspace.archive, exc) from None
+            received.append(Received(entry, stored, name, note))
+    return received, skipped
+
+
+class ArchiveError(AnnexError):
+    """A received file could not be stored in archive/ (or the ledger beside it)."""
+
+    exit_code = 1
+
+    def __init__(self, name: str, archive: Path, exc: BaseException):
+        why = os_reason(exc)
+        super().__init__(
+            f"受け取ったファイル「{name}」を {archive} に保存できません（{why}）。収集を中止しました",
+            hint="空き容量と書き込み権限を確認してから再実行してください（受け取り済みのファイルはそのまま残ります）",
+        )
+
+
+def inbox_lines(received: Iterable[Received], skipped: Iterable[Skipped]) -> list[str]:
+    """What the secretariat must know about the inbox itself: every file skipped, with why, and
+    every name shown otherwise than it is on disk."""
+    return [
+        *(f"対象外: {s.line()}" for s in skipped),
+        *(f"ファイル名: {item.name} — {item.name_note}" for item in received if item.name_note),
+    ]
 
 
 def validation_key(sha256: str, reference_fingerprint: str) -> str:
@@ -106,9 +157,43 @@ def validate_received(item: Received, ref: Reference) -> Submission:
         return read_and_validate([(item.stored, item.name, item.sha256)], ref, pool)[0]
 
 
-def validation_failed(item: Received, detail: str) -> Submission:
-    """A file whose validation task failed outright: returned, never merged, the reason kept."""
-    return rejected_unreadable(item.name, item.sha256, "F-UNREADABLE", detail)
+def validation_failed(item: Received, detail: str, config: Config | None = None) -> Submission:
+    """A file whose validation task failed outright: returned, never merged, the reason kept.
+
+    With ``config``, its ministry is identified (identify_ministry) so that the file is not
+    filed under 「府省不明」 with its ministry listed as 未提出: the ministry gets its feedback (the
+    file could not be checked) and the secretariat a line saying what happened."""
+    sub = rejected_unreadable(item.name, item.sha256, "F-UNREADABLE", detail)
+    if config is not None:
+        sub.ministry, _ = identify_ministry(item, config)
+    return sub
+
+
+def identify_ministry(item: Received, config: Config) -> tuple[str | None, str]:
+    """(ministry, how it was told) for a file whose validation failed: the workbook's metadata
+    (read again in a worker, which fails alone), else a ministry's name in the file name, when
+    exactly one matches; (None, "") otherwise."""
+    with contextlib.suppress(Exception):
+        with WorkerPool(workers=1, timeout_s=30) as pool:
+            [outcome] = pool.map(read_workbook, [(str(item.stored), item.name)])
+        meta = (outcome.value.meta or {}) if outcome.ok else {}
+        if (abbr := (meta.get("ministry") or "").strip()) in config.ministry_by_abbr:
+            return abbr, "ブックの管理情報"
+    name = unicodedata.normalize("NFKC", item.name)
+    found = {m.abbr for m in config.ministries if not m.abolished for n in m.names if len(n) >= 2 and n in name}
+    if len(found) == 1:
+        return found.pop(), "ファイル名"
+    return None, ""
+
+
+FAILED_DETAIL = "検証処理が失敗しました"
+
+
+def failure_line(sub: Submission, how: str = "") -> str:
+    """For the secretariat: a validation that failed for a known ministry, in one line."""
+    told = f"（{how}から判断）" if how else ""
+    detail = sub.errors[0].message if sub.errors else FAILED_DETAIL
+    return f"{sub.file}: {sub.ministry}{told}の提出物の検証が異常終了しました — {detail}。府省には差戻しとして知らせ、次回の実行で検証し直します"
 
 
 def verdict_line(sub: Submission, known: Container[str]) -> str:
@@ -200,9 +285,23 @@ def write_feedback(
     target = {sub.sha256: folder / feedback_name(workspace, sub) for _, sub in pairs}
     jobs = [(src, sub, target[sub.sha256]) for src, sub in pairs if overwrite or not target[sub.sha256].exists()]
     if jobs:
-        with _pool(pool, len(jobs)) as workers:
-            write_feedback_workbooks(jobs, workers, ministry_names(workspace.config))
+        try:
+            with _pool(pool, len(jobs)) as workers:
+                write_feedback_workbooks(jobs, workers, ministry_names(workspace.config))
+        except OSError as exc:  # disk full or unwritable: no half-written workbook may be sent later
+            for _, _, path in jobs:
+                if path.exists() and not _complete_xlsx(path):
+                    path.unlink()
+            raise WriteError(folder, exc) from None
     return target
+
+
+def _complete_xlsx(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip() is None
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 # -- the two entry points -------------------------------------------------------------------
@@ -219,11 +318,26 @@ def validate_files(
     year = workspace.year(year)
     paths = [Path(p) for p in paths]
     ref = reference or load_reference(workspace, year)
-    with _pool(pool, len(paths)) as workers:
-        submissions = read_and_validate([(p, display_name(p.name), sha256_of(p)) for p in paths], ref, workers)
+    with tempfile.TemporaryDirectory(prefix="annex-validate-") as scratch, _pool(pool, len(paths)) as workers:
+        readable = [_utf8_path(p, Path(scratch)) for p in paths]
+        jobs = [(r, readable_name(p.name)[0], sha256_of(p)) for p, r in zip(paths, readable)]
+        submissions = read_and_validate(jobs, ref, workers)
         if feedback:
-            write_feedback(workspace, year, list(zip(paths, submissions)), workers)
+            write_feedback(workspace, year, list(zip(readable, submissions)), workers)
     return submissions
+
+
+def _utf8_path(path: Path, scratch: Path) -> Path:
+    """The reader (calamine) takes UTF-8 paths only: a file whose path is not (a Shift_JIS name)
+    is read from a copy under a neutral name. Collected files never need this: the archive names
+    them by SHA-256."""
+    try:
+        str(path).encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        copy = scratch / f"{len(list(scratch.iterdir()))}{path.suffix.encode('ascii', 'ignore').decode() or '.bin'}"
+        shutil.copyfile(path, copy)
+        return copy
 
 
 def collect_and_validate(
@@ -244,6 +358,7 @@ def collect_and_validate(
     result = CollectResult(year)
     with _ledger(workspace, ledger) as book:
         received, result.ignored = receive(workspace, year, book)
+        result.received = received
         result.seen = [(item.entry.path, item.entry) for item in received if item.validated]
         todo = [item for item in received if not item.validated]
         if not todo:
@@ -252,9 +367,9 @@ def collect_and_validate(
         with _pool(pool, len(todo)) as workers:
             result.submissions = read_and_validate([(i.stored, i.name, i.sha256) for i in todo], ref, workers)
             pairs = list(zip(todo, result.submissions))
-            result.new = record_validations(workspace, pairs, book)
-            if feedback:
+            if feedback:  # before the ledger: a file whose feedback could not be written is validated again
                 result.feedback = write_feedback(workspace, year, [(i.stored, sub) for i, sub in pairs], workers)
+            result.new = record_validations(workspace, pairs, book)
     return result
 
 

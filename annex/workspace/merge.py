@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from annex.feedback.conflicts import CONFLICT_SHEET, add_conflict_sheet, has_sheet, remove_sheet
-from annex.io.files import publishing
+from annex.io.faults import checkpoint
+from annex.io.files import publishing, sweep_orphans
 from annex.io.xlsx import write_tables
 from annex.master.store import stage_master
 from annex.merge.merge import MergeResult, merge
@@ -28,10 +29,17 @@ from annex.merge.reconcile import ReconcileResult, reconcile, relisted_figures
 from annex.merge.reports import SubmissionStatus, change_sheets, reconciliation_sheets
 from annex.model.annex import Annex
 from annex.model.issues import Submission
-from annex.workspace.collect import accepted_submissions, collect_and_validate, feedback_folder, feedback_name
+from annex.workspace.collect import (
+    accepted_submissions,
+    collect_and_validate,
+    feedback_folder,
+    feedback_name,
+    inbox_lines,
+)
 from annex.workspace.layout import Workspace
 from annex.workspace.master import master_or_baseline, previous_master
 from annex.workspace.notify import expected_ministries, ledger_statuses
+from annex.workspace.versions import VersionChoice, tell_versions
 
 
 @dataclass
@@ -43,6 +51,8 @@ class MergeSummary:
     previous_source: str = ""  # where master(Y-1) came from
     conflict_feedback: dict[str, Path] = field(default_factory=dict)  # ministry → feedback workbook naming its conflicts
     warnings: list[str] = field(default_factory=list)  # what the secretariat must know before using master(Y)
+    inbox: list[str] = field(default_factory=list)  # files skipped and names shown otherwise, one line each
+    versions: list[VersionChoice] = field(default_factory=list)  # ministries that sent several versions
 
     @property
     def counts(self) -> dict[str, int]:
@@ -77,6 +87,27 @@ def annotate_feedback(
     return annotated
 
 
+def record_lineage(workspace: Workspace, year: int, result: MergeResult, submissions: Mapping[str, Submission]) -> None:
+    """The ledger learns which submitted line produced (or was refused for) which bullet of the
+    master just published: what `annex audit ITEM_ID` reads."""
+    lines = [
+        {
+            "item_id": o.item_id,
+            "ministry": o.ministry,
+            "sha256": submissions[o.ministry].sha256,
+            "file": o.file,
+            "excel_row": o.excel_row,
+            "action": o.action,
+            "outcome": o.outcome,
+            "reason": o.reason,
+        }
+        for o in result.outcomes
+        if o.item_id and o.ministry in submissions
+    ]
+    with workspace.open_ledger() as ledger:
+        ledger.record_merge(year, lines)
+
+
 def submission_statuses(workspace: Workspace, year: int) -> dict[str, SubmissionStatus]:
     """What the ledger holds for each ministry this year: 受理 / 差戻し and the newest such file."""
     return {m: SubmissionStatus(s.status, s.file or "") for m, s in ledger_statuses(workspace, year).items()}
@@ -100,17 +131,26 @@ def merge_submissions(
             summary.written.append(outputs.stage(folder / "changes.xlsx", lambda p: write_tables(p, sheets)))
             recon = reconciliation_sheets(result)
             summary.written.append(outputs.stage(folder / "reconciliation.xlsx", lambda p: write_tables(p, recon)))
+        record_lineage(workspace, year, result, submissions)
         summary.conflict_feedback = annotate_feedback(workspace, year, result, submissions)
+        slugs = {m.abbr: m.slug for m in config.ministries}
+        summary.versions = tell_versions(
+            workspace, year, feedback_folder(workspace, year), lambda m: slugs.get(m, "unidentified")
+        )
     return summary
 
 
 def merge_year(workspace, year: int | None = None, *, feedback: bool = True) -> MergeSummary:
     """collect → validate → reconcile → merge for year Y, without Prefect and without e-mail."""
     year = workspace.year(year)
+    sweep_orphans(workspace.output(year))  # a killed run's temp files (its pid is dead)
+    sweep_orphans(workspace.archive)
     previous = previous_master(workspace, year)  # fail early (and import the baseline) before collecting
     collected = collect_and_validate(workspace, year, feedback=feedback)
+    checkpoint("merge:collected")
     accepted = accepted_submissions(workspace, year, known={s.sha256: s for s in collected.submissions})
     summary = merge_submissions(workspace, year, {m: sub for m, (_, sub) in accepted.items()}, previous=previous)
+    summary.inbox = inbox_lines(collected.received, collected.ignored)
     summary.warnings = merge_warnings(workspace, year, summary, received=len(collected.new) + len(collected.seen))
     return summary
 

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from annex.io.files import ensure_dir, publishing
+from annex.io.files import ensure_dir, owner_tag, publishing, sweep_orphans
 from annex.master.store import read_master
 from annex.model.ownership import bullet_owners
 from annex.render.context import build_context, context_json, expected_min_pages, review_context, review_marks
@@ -55,6 +55,7 @@ def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: f
     """
     result = RenderResult(year=year)
     clock = time.perf_counter()
+    sweep_orphans(workspace.output(year))  # a killed run's temp files and scratch folders (pid dead)
     annex = read_master(require_master(workspace, year))
     created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     context = build_context(annex, title=workspace.config.title_for(year), created=created)
@@ -71,7 +72,7 @@ def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: f
     result.seconds["context"] = time.perf_counter() - clock
 
     folder = ensure_dir(workspace.output(year))
-    scratch = Path(tempfile.mkdtemp(prefix=".annex-render-", dir=folder))
+    scratch = Path(tempfile.mkdtemp(prefix=f".annex-render-{owner_tag()}", dir=folder))
     try:
         clock = time.perf_counter()
         docx = scratch / "annex.docx"

@@ -34,6 +34,8 @@ def build_summary(
     mail: dict[str, str],
     files: list[Path],
     unattributed: list[str],
+    skipped=(),
+    failures=(),
     flow_run_id: str | None,
     seconds: float,
     lint: dict[str, int] | None = None,
@@ -49,6 +51,9 @@ def build_summary(
         "ministry_counts": {s: len(v) for s, v in by_status.items()},
         "merged_files": merge.merged_files,
         "unattributed_files": list(unattributed),
+        "skipped_files": [{"file": s.name, "reason": s.reason} for s in skipped],
+        "validation_failures": list(failures),  # validations that crashed, ministry identified: a person looks
+        "versions": [c.to_dict() for c in getattr(merge, "versions", [])],
         "bullets": {
             "master": merge.result.annex.counts()["bullets"],
             **{k: counts[k] for k in ("added", "modified", "deleted", "carried", "not_updated")},
@@ -133,6 +138,13 @@ def summary_lines(summary: dict) -> list[str]:
     if summary["unattributed_files"]:
         lines.append(f"  府省の分からないファイル {len(summary['unattributed_files'])} 件（事務局で確認してください）:")
         lines += [f"    {line}" for line in summary["unattributed_files"]]
+    if summary.get("validation_failures"):
+        lines.append(f"  検証処理の失敗 {len(summary['validation_failures'])} 件（事務局で確認してください）:")
+        lines += [f"    {line}" for line in summary["validation_failures"]]
+    if summary.get("skipped_files"):
+        lines.append(f"  対象外のファイル {len(summary['skipped_files'])} 件:")
+        lines += [f"    {s['file']} — {s['reason']}" for s in summary["skipped_files"]]
+    lines += [f"  提出版: {v['note']}" for v in summary.get("versions", [])]
     lines += [
         f"  項目: マスター {b['master']}（追加 {b['added']}・修正 {b['modified']}・削除 {b['deleted']}・前年どおり {b['carried']}）",
     ]

@@ -186,7 +186,9 @@ def test_a_failure_half_way_publishes_nothing_and_keeps_the_previous_templates(i
         real(path, plan, config, **kw)
 
     monkeypatch.setattr(module, "write_template", failing)
-    with pytest.raises(OSError):
+    from annex.io.files import WriteError
+
+    with pytest.raises(WriteError, match="ディスクの空き容量がありません"):  # one message for the CLI, not an OSError
         distribute_year(imported, 2026)
     folder = first.folder
     assert sorted(os.listdir(folder)) == sorted(p.name for p in first.paths)  # no temp file left behind

@@ -95,7 +95,7 @@ def test_recollecting_the_same_folder_adds_nothing(ledger, tmp_path):
     with WorkerPool(workers=2) as pool:
         first = collect_and_validate(ws, 2026, ledger=ledger, pool=pool, reference=ref)
         assert sorted((e.ministry, e.status, e.version) for e in first.new) == [("文", "accepted", 1), ("経", "accepted", 1)]
-        assert first.ignored == ["~$経産省.xlsx"]
+        assert [s.name for s in first.ignored] == ["~$経産省.xlsx"]
         assert all(p.exists() for p in first.feedback.values())
         second = collect_and_validate(ws, 2026, ledger=ledger, pool=pool, reference=ref)
         assert second.new == [] and len(second.seen) == 2 and second.submissions == []

@@ -60,3 +60,28 @@ def test_locks_are_per_job_and_year_and_reusable_in_one_process(tmp_path):
         pass
     with run_lock(tmp_path, "run", 2026):
         pass
+
+
+@pytest.fixture(scope="module")
+def held(tmp_path_factory):
+    """A workspace whose 2026 lock another process holds (one holder for all the commands)."""
+    workspace = tmp_path_factory.mktemp("held") / "ws"
+    child = _start_holder(workspace / "archive")
+    yield workspace, child
+    child.kill()
+    child.wait()
+
+
+@pytest.mark.parametrize("command", [["merge", "--no-feedback"], ["render", "--no-pdf"], ["distribute"], ["run"]])
+def test_every_command_that_writes_a_year_is_refused_while_another_holds_it(held, command, capfd):
+    """merge, render, distribute and run (intake too, in flows/intake.py) take the one lock of the
+    year: the second is refused at once with the holder's pid, and writes nothing."""
+    from flows.cli import main
+
+    workspace, child = held
+    with pytest.raises(SystemExit) as exit:
+        main([*command, "--workspace", str(workspace), "--year", "2026"])
+    assert exit.value.code == 75
+    err = capfd.readouterr().err
+    assert err.startswith("エラー: 2026年度の run は別の実行") and f"pid {child.pid}" in err and "Traceback" not in err
+    assert not (workspace / "output").exists()

@@ -1,0 +1,101 @@
+"""Which version counts: two versions of one ministry's return in submissions/ — the newest by the
+time received, then by the time saved inside the workbook, is merged; the secretariat and the
+ministry are told which one was used and which was set aside."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from annex.intake.versions import saved_at
+from annex.merge.merge import CHANGE_LABELS
+from annex.model.config import JST
+from annex.model.errors import InputError
+from annex.workspace.audit import audit_lines
+from annex.workspace.layout import Workspace
+from annex.workspace.merge import merge_year
+
+ROOT = Path(__file__).resolve().parents[2]
+# the sample return of 外務 (its texts edited); two copies saved at different times are two versions
+# with the same content: the master's provenance (SHA-256) tells which one was merged
+EDITED = ROOT / "submissions" / "2026" / "外務省_別添記入シート.xlsx"
+
+
+def with_saved_time(source: Path, target: Path, when: dt.datetime) -> Path:
+    """A copy whose docProps/core.xml says it was saved at ``when`` (as Excel writes it, in UTC)."""
+    stamp = when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + stamp.encode() + rb"\g<2>", data
+                )
+            out.writestr(info, data)
+    return target
+
+
+def test_the_version_saved_last_is_merged_even_when_its_name_sorts_first(tmp_path):
+    ws = Workspace.at(tmp_path / "ws")
+    inbox = ws.submissions(2026)
+    inbox.mkdir(parents=True)
+    # the newer one sorts first by name, so neither name order nor validation order can pick it
+    newer = with_saved_time(EDITED, inbox / "外務省_a.xlsx", dt.datetime(2026, 5, 27, 18, 0, tzinfo=JST))
+    older = with_saved_time(EDITED, inbox / "外務省_b.xlsx", dt.datetime(2026, 5, 20, 9, 0, tzinfo=JST))
+    assert saved_at(newer) > saved_at(older)
+
+    summary = merge_year(ws, 2026)
+
+    assert summary.merged_files == {"外": "外務省_a.xlsx"}
+    master = json.loads(ws.master_json(2026).read_text(encoding="utf-8"))
+    shas = {
+        b["provenance"]["sha256"]
+        for ch in master["chapters"]
+        for s in ch.get("sections", [])
+        for r in s.get("rows", [])
+        for b in [*r.get("status", []), *r.get("policy", [])]
+        if b.get("provenance", {}).get("sha256")
+    }
+    [choice] = summary.versions
+    assert choice.ministry == "外" and choice.used.name == "外務省_a.xlsx"
+    assert [v.name for v in choice.set_aside] == ["外務省_b.xlsx"]
+    assert shas == {choice.used.entry.sha256}  # every changed bullet came from the newer version
+    line = choice.line()
+    assert "統合に使用 「外務省_a.xlsx」" in line and "「外務省_b.xlsx」" in line and "より新しい受理済みの版" in line
+    assert "2026年5月27日" in line and "18:00" in line  # the saved time, in Japan time
+    as_json = choice.to_dict()  # run.json: a file for programs, times in ISO 8601
+    assert as_json["used"]["saved_at"] == "2026-05-27T09:00:00+00:00" and as_json["set_aside"][0]["reason"] == "older"
+
+    # the ministry: both of its feedback workbooks say which one was used
+    folder = ws.output(2026) / "feedback"
+    for version, used in ((choice.used, True), (choice.set_aside[0], False)):
+        [path] = folder.glob(f"*-{version.entry.sha256[:12]}.xlsx")
+        sheet = openpyxl.load_workbook(path)["提出版"]
+        texts = [str(c.value or "") for row in sheet.iter_rows() for c in row]
+        assert ("このファイルを別添の統合に使用しました" in sheet["A2"].value) is used
+        assert any("外務省_a.xlsx" in t for t in texts) and any("外務省_b.xlsx" in t for t in texts)
+        assert "統合に使用した版" in texts and "使用せず（より新しい受理済みの版があるため）" in texts
+
+    # annex audit: one changed bullet traced back, from the ledger, to the version merged
+    changed = next(c for c in summary.result.changes if c.ministry == "外" and c.kind in ("added", "modified"))
+    lines = audit_lines(ws, 2026, changed.item_id)
+    text = "\n".join(lines)
+    assert f"項目 {changed.item_id}" in lines[0]
+    assert "外: 外務省_a.xlsx の記入シート" in text and f"対応「{CHANGE_LABELS[changed.kind]}」→ マスターに反映" in text
+    assert f"SHA-256 {choice.used.entry.sha256}" in text and "第2版" in text and "判定 受理" in text
+    assert choice.set_aside[0].entry.sha256 not in text
+    with pytest.raises(InputError, match="項目ID「9-99-P99」は 2026年度の台帳にありません"):
+        audit_lines(ws, 2026, "9-99-P99")
+
+    # a version received later wins over one saved later but received earlier
+    shutil.move(newer, tmp_path / "kept-aside.xlsx")
+    later = with_saved_time(EDITED, inbox / "外務省_再提出.xlsx", dt.datetime(2026, 5, 1, tzinfo=JST))
+    again = merge_year(ws, 2026, feedback=False)
+    assert later.exists() and again.merged_files == {"外": "外務省_再提出.xlsx"}
