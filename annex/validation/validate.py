@@ -185,9 +185,78 @@ def _file_level(raw: RawWorkbook, ref: Reference) -> tuple[list[Issue], dict[str
         issues.append(_issue(sev, "F-UNKNOWN-MINISTRY", file, at=None, found=ministry))
     elif meta.get("ministry_slug") and meta["ministry_slug"].strip() != known.slug:
         issues.append(_issue(sev, "F-TAMPERED", file, at=SHEET_META, detail="府省の管理情報が一致しません"))
-    for cell in raw.formulas:
-        issues.append(_issue(sev, "F-FORMULA", file, cell, cell=f"{SHEET_ENTRY}!{cell}"))
+    issues.extend(_cell_notes(raw, sev))
     return issues, meta, year
+
+
+def _cell_notes(raw: RawWorkbook, sev: Mapping[str, str]) -> list[Issue]:
+    """Formula and typed cells: the text they show is what is read, and the officer is told so;
+    a cell whose text cannot be known (no cached value, a locale-dependent format) is an error."""
+    issues: list[Issue] = []
+    noted = {n.address for n in raw.notes}
+    for note in raw.notes:
+        where = f"{SHEET_ENTRY}!{note.address}"
+        if note.shown is None and note.kind is None:  # a formula whose result was never calculated
+            issues.append(_issue(sev, "F-FORMULA-NOT-CALCULATED", raw.file, note.address, address=where))
+            continue
+        if note.shown is None:
+            issues.append(
+                _issue(sev, "F-VALUE-UNSHOWN", raw.file, note.address, address=where, kind=note.kind, format=note.format)
+            )
+            continue
+        if note.formula:
+            issues.append(_issue(sev, "F-FORMULA", raw.file, note.address, address=where, shown=_short(note.shown)))
+        if note.kind is not None:
+            issues.append(
+                _issue(sev, "F-TYPED-VALUE", raw.file, note.address, address=where, kind=note.kind, shown=_short(note.shown))
+            )
+    for address in raw.formulas:  # a formula the reader could not look at (it always can: belt and braces)
+        if address not in noted:
+            where = f"{SHEET_ENTRY}!{address}"
+            issues.append(_issue(sev, "F-FORMULA-NOT-CALCULATED", raw.file, address, address=where))
+    return issues
+
+
+def _sheet_copies(raw: RawWorkbook, sev: Mapping[str, str]) -> list[Issue]:
+    """A copy of 記入シート whose content differs (edited there, the original perhaps hidden) is an
+    error at the copy's first differing cell: only 記入シート is read, so those edits would be lost.
+    A hidden 記入シート is a warning (its content is what is read)."""
+    issues: list[Issue] = []
+    grid = raw.entry
+    if grid is None:
+        return issues
+    if raw.entry_state != "visible":
+        issues.append(_issue(sev, "S-SHEET-HIDDEN", raw.file, at=SHEET_ENTRY, entry=SHEET_ENTRY))
+    for name, other in raw.others.items():
+        if not _looks_like_entry(other):
+            continue
+        differs = _first_difference(grid, other)
+        if differs is not None:
+            issues.append(
+                _issue(
+                    sev, "S-SHEET-COPIED", raw.file, differs, at=name, sheet=name, entry=SHEET_ENTRY, address=f"{name}!{differs}"
+                )
+            )
+    return issues
+
+
+def _looks_like_entry(grid: Grid) -> bool:
+    """Most of 記入シート's column labels in one of the first rows."""
+    for cells in grid.rows[:HEADER_SEARCH_ROWS]:
+        if sum(1 for v in cells if v is not None and v.strip() in LABEL_TO_KEY) >= len(COLUMNS) // 2:
+            return True
+    return False
+
+
+def _first_difference(a: Grid, b: Grid) -> str | None:
+    """The first cell (row by row) whose text differs between two sheets; None when they agree."""
+    last_col = max(a.first_col + max((len(r) for r in a.rows), default=0), b.first_col + max((len(r) for r in b.rows), default=0))
+    first_col = min(a.first_col, b.first_col)
+    for r in range(1, max(len(a.rows), len(b.rows)) + 1):
+        for c in range(first_col, last_col):
+            if (a.value(r, c) or "") != (b.value(r, c) or ""):
+                return f"{column_letter(c)}{r}"
+    return None
 
 
 # -- stage 2: structure ---------------------------------------------------------------------
@@ -635,62 +704,111 @@ def _quoted_lines(sub: Submission, plan, ref: Reference, own_text: dict[int, boo
 
 
 def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[Submission]:
-    """Read workbooks (with their SHA-256) → Submissions, the line checks run once for the batch."""
+    """Read workbooks (with their SHA-256) → Submissions, the line checks run once for the batch.
+
+    Each file is its own failure boundary: an unexpected error while checking one file makes
+    that file 保留 (F-CHECK-FAILED, for the secretariat), never the batch."""
     submissions: list[Submission] = []
     pending: list[_Pending] = []
     for raw, sha in raws:
-        file_issues, meta, year = _file_level(raw, ref)
-        ministry = (meta.get("ministry") or "").strip() or None
-        sub = Submission(
-            file=raw.file,
-            sha256=sha,
-            ministry=ministry,
-            year=year,
-            template_version=(meta.get("template_version") or "").strip() or None,
-            issues=file_issues,
-        )
+        try:
+            sub, item = _prepare(raw, sha, ref, len(pending))
+        except Exception as exc:
+            sub, item = check_failed(raw.file, sha, exc), None
         submissions.append(sub)
-        # severities are the config's by now: a downgraded F-OUTDATED / F-WRONG-YEAR lets the lines be read
-        if (
-            any(
-                i.severity == "error" and i.rule in ("F-FOREIGN", "F-UNKNOWN-MINISTRY", "F-WRONG-YEAR", "F-OUTDATED")
-                for i in file_issues
-            )
-            or not raw.readable
-        ):
-            continue  # not this year's template from a known ministry: line checks would only add noise
-        structure, layout = _structure(raw, ref.severities)
-        sub.issues.extend(structure)
-        if layout is None or raw.entry is None:
-            continue
-        sub.lines = _lines(raw.entry, layout)
-        if not sub.lines:
-            sub.issues.append(_issue(ref.severities, "F-EMPTY", sub.file, at=SHEET_ENTRY))
-            continue
-        plan = ref.plans.get(ministry) if ministry else None
-        compared, own_text, own_tags = _compare_with_template(sub, plan, ref, meta)
-        sub.issues.extend(compared)
-        sub.issues.extend(_footnote_marks(sub, plan, ref))
-        sub.issues.extend(_quoted_lines(sub, plan, ref, own_text, own_tags))
-        sub.issues.extend(_tag_spellings(sub, ref, own_tags))
-        ids_in_sub = {ln.item_id for ln in sub.lines if ln.item_id}
-        item = _Pending(sub)
-        plan_ids = set(plan.item_ids) if plan is not None else None
-        for i, line in enumerate(sub.lines):
-            item.rows.append(_frame_row(len(pending), i, line, sub, ref, plan_ids, own_text[i], own_tags[i], ids_in_sub))
-        pending.append(item)
+        if item is not None:
+            pending.append(item)
     if pending:
-        frame = pl.DataFrame([row for item in pending for row in item.rows], schema=_SCHEMA)
-        offsets = [(item, i) for item in pending for i in range(len(item.rows))]
-        for index, code, column in validate_lines(frame):
-            item, i = offsets[index]
-            item.submission.issues.append(_line_issue(code, column, item, i, ref))
-        for item in pending:
-            item.submission.issues.extend(_notation(item, ref))
+        try:
+            _check_lines(pending, ref)
+        except Exception:  # find the file that broke the batch's checks: each alone, again
+            for item in pending:
+                try:
+                    _check_lines([_renumbered(item, 0)], ref)
+                except Exception as exc:
+                    sub = item.submission
+                    submissions[submissions.index(sub)] = check_failed(sub.file, sub.sha256, exc, sub.ministry)
     for sub in submissions:
         sub.issues = _dedupe(sub.issues)
         sub.issues.sort(key=_issue_order)
     return submissions
+
+
+def _prepare(raw: RawWorkbook, sha: str, ref: Reference, sub_index: int) -> tuple[Submission, "_Pending | None"]:
+    """Stages 1 and 2 and the per-cell comparisons of one file; the pending lines for the batch's checks."""
+    file_issues, meta, year = _file_level(raw, ref)
+    ministry = (meta.get("ministry") or "").strip() or None
+    sub = Submission(
+        file=raw.file,
+        sha256=sha,
+        ministry=ministry,
+        year=year,
+        template_version=(meta.get("template_version") or "").strip() or None,
+        issues=file_issues,
+    )
+    # severities are the config's by now: a downgraded F-OUTDATED / F-WRONG-YEAR lets the lines be read
+    if (
+        any(
+            i.severity == "error" and i.rule in ("F-FOREIGN", "F-UNKNOWN-MINISTRY", "F-WRONG-YEAR", "F-OUTDATED")
+            for i in file_issues
+        )
+        or not raw.readable
+    ):
+        return sub, None  # not this year's template from a known ministry: line checks would only add noise
+    structure, layout = _structure(raw, ref.severities)
+    sub.issues.extend(structure)
+    sub.issues.extend(_sheet_copies(raw, ref.severities))
+    if layout is None or raw.entry is None:
+        return sub, None
+    sub.lines = _lines(raw.entry, layout)
+    if not sub.lines:
+        sub.issues.append(_issue(ref.severities, "F-EMPTY", sub.file, at=SHEET_ENTRY))
+        return sub, None
+    plan = ref.plans.get(ministry) if ministry else None
+    compared, own_text, own_tags = _compare_with_template(sub, plan, ref, meta)
+    sub.issues.extend(compared)
+    sub.issues.extend(_footnote_marks(sub, plan, ref))
+    sub.issues.extend(_quoted_lines(sub, plan, ref, own_text, own_tags))
+    sub.issues.extend(_tag_spellings(sub, ref, own_tags))
+    ids_in_sub = {ln.item_id for ln in sub.lines if ln.item_id}
+    item = _Pending(sub)
+    plan_ids = set(plan.item_ids) if plan is not None else None
+    for i, line in enumerate(sub.lines):
+        item.rows.append(_frame_row(sub_index, i, line, sub, ref, plan_ids, own_text[i], own_tags[i], ids_in_sub))
+    return sub, item
+
+
+def _renumbered(item: "_Pending", sub_index: int) -> "_Pending":
+    for row in item.rows:
+        row["sub"] = sub_index
+    return item
+
+
+def _check_lines(pending: list["_Pending"], ref: Reference) -> None:
+    """The pandera schema over every pending line at once, then the notation warnings."""
+    frame = pl.DataFrame([row for item in pending for row in item.rows], schema=_SCHEMA)
+    offsets = [(item, i) for item in pending for i in range(len(item.rows))]
+    found: list[tuple[Submission, Issue]] = []
+    for index, code, column in validate_lines(frame):
+        item, i = offsets[index]
+        found.append((item.submission, _line_issue(code, column, item, i, ref)))
+    for item in pending:
+        found.extend((item.submission, issue) for issue in _notation(item, ref))
+    for sub, issue in found:  # added only once every check of the batch went through
+        sub.issues.append(issue)
+
+
+def check_failed(file: str, sha256: str, exc: BaseException, ministry: str | None = None) -> Submission:
+    """A file whose checks raised: held (保留) with the error named, for the secretariat."""
+    detail = f"{type(exc).__name__}: {exc}"[:200]
+    issue = _issue({}, "F-CHECK-FAILED", file, at=None, detail=detail)
+    return Submission(file=file, sha256=sha256, ministry=ministry, year=None, template_version=None, issues=[issue])
+
+
+def held(file: str, sha256: str, detail: str) -> Submission:
+    """A file the machine failed to read (worker timed out, died, ran out of memory): 保留, read again next run."""
+    issue = _issue({}, "F-READ-INTERRUPTED", file, at=None, detail=detail)
+    return Submission(file=file, sha256=sha256, ministry=None, year=None, template_version=None, issues=[issue])
 
 
 # the frame's columns and types, as the pandera model declares them
