@@ -18,7 +18,7 @@ from annex.workspace.notify import mail_folder, saves_to_files, smtp_unreachable
 from flows.progress import note
 from tasks.feedback import send_feedback
 from tasks.mailer import delivery_outcome
-from tasks.validate import Shared, validate_file
+from tasks.validate import Held, Shared, validate_file
 
 
 def validate_all(items: list[collect_steps.Received], ref, fingerprint: str) -> dict[str, Submission]:
@@ -32,7 +32,9 @@ def validate_all(items: list[collect_steps.Received], ref, fingerprint: str) -> 
         item = futures[future]
         try:
             done[item.sha256] = future.result()
-        except Exception as exc:  # this file only: it is returned to its ministry, the others go on
+        except Held as held:  # the machine failed, retried already: 保留, never cached, never sent
+            done[item.sha256] = held.submission
+        except Exception as exc:  # this file only: held for the secretariat, the others go on
             done[item.sha256] = collect_steps.validation_failed(item, f"検証処理が失敗しました（{exc}）")
         note(f"  検証 {len(done)}/{len(items)}: {item.name} → {collect_steps.verdict_line(done[item.sha256], known)}")
         update_progress_artifact(progress, 100.0 * len(done) / len(items))
@@ -67,5 +69,6 @@ def mail_feedback(ws: Workspace, year: int, pairs, paths: dict[str, Path]) -> di
                 send_feedback, ws, year, sub, paths.get(sub.sha256), collect_steps.version_in_use(newest, sub), return_state=True
             )
             for _, sub in pairs
+            if not sub.held  # no verdict yet: nothing to tell the ministry
         ],
     )

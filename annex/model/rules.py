@@ -368,6 +368,16 @@ _RULES = (
         "{limit} 字以内に短くするか、2つの記載に分けてください。",
     ),
     Rule(
+        "L-HEADING-TOO-LONG",
+        "error",
+        "line",
+        "見出しが長すぎる",
+        "Heading too long",
+        "見出しが {length} 字あり、上限の {limit} 字を超えています。",
+        "見出し（＜…＞ など）は {limit} 字以内としてください。文章は記載内容に書いてください。".replace("{limit}", "200"),
+        "見出しを {limit} 字以内に短くし、文章は記載内容に移してください。",
+    ),
+    Rule(
         "L-CONTROL-CHAR",
         "error",
         "line",
@@ -868,6 +878,7 @@ BLOCKING = frozenset(
     }
 )
 TEXT_LIMIT = 2000  # characters per bullet (the longest in the 2025 annex is well under this)
+HEADING_LIMIT = 200  # characters per 見出し (the longest in the 2025 annex has 28)
 
 
 def rule(code: str) -> Rule:

@@ -61,7 +61,7 @@ from annex.model.contract import (
 )
 from annex.model.issues import Issue, Location, Severity, Submission, SubmissionLine
 from annex.model.ownership import bullet_owners
-from annex.model.rules import BLOCKING, TEXT_LIMIT, rule
+from annex.model.rules import BLOCKING, HEADING_LIMIT, TEXT_LIMIT, rule
 from annex.model.tags import comparison_key
 from annex.validation.schemas import CONTROL_RE, HALFWIDTH_KANA_RE, LOOKALIKE_RE, SubmissionLines, validate_lines
 
@@ -513,6 +513,8 @@ def _line_issue(code: str, column: str, item: _Pending, i: int, ref: Reference) 
     ministry = sub.ministry or ""
     if code == "L-TEXT-TOO-LONG":
         return _issue(sev, code, file, cell, it, length=len(value), limit=TEXT_LIMIT)
+    if code == "L-HEADING-TOO-LONG":
+        return _issue(sev, code, file, cell, it, length=len(value), limit=HEADING_LIMIT)
     if code == "L-CONTROL-CHAR":
         return _issue(sev, code, file, cell, it, chars=_chars(value, CONTROL_RE))
     if code == "L-HALFWIDTH-KANA":
@@ -837,13 +839,6 @@ def _cell_sort(cell: str | None) -> tuple[int, int]:
 def _issue_order(issue: Issue) -> tuple:
     level = 0 if issue.rule.startswith("F-") else 1 if issue.rule.startswith("S-") else 2
     return (level, _cell_sort(issue.location.cell), issue.location.offset or 0, issue.rule)
-
-
-def rejected_unreadable(file: str, sha256: str, code: str, detail: str) -> Submission:
-    """A submission whose reading failed outright (worker crashed or ran out of time). Nothing of it
-    was read, so the issue stops it: it is an error whatever rule_severities says (see _severity)."""
-    issue = _issue({}, code, file, at=None, detail=detail)
-    return Submission(file=file, sha256=sha256, ministry=None, year=None, template_version=None, issues=[issue])
 
 
 def sha256_of(path: Path) -> str:

@@ -21,10 +21,11 @@ from annex.intake.archive import archive_file, display_name, submission_files
 from annex.intake.ledger import VERDICT_STATUS, Ledger, LedgerEntry
 from annex.io.workers import DEFAULT_WORKERS, WorkerPool
 from annex.model.contract import TEMPLATE_VERSION
+from annex.model.errors import AnnexError
 from annex.model.issues import Submission
 from annex.model.rules import CATALOGUE_VERSION, rule
 from annex.validation.batch import read_and_validate
-from annex.validation.validate import Reference, rejected_unreadable, sha256_of
+from annex.validation.validate import Reference, held, sha256_of
 from annex.workspace.layout import Workspace
 from annex.workspace.master import load_reference
 
@@ -107,8 +108,9 @@ def validate_received(item: Received, ref: Reference) -> Submission:
 
 
 def validation_failed(item: Received, detail: str) -> Submission:
-    """A file whose validation task failed outright: returned, never merged, the reason kept."""
-    return rejected_unreadable(item.name, item.sha256, "F-UNREADABLE", detail)
+    """A file whose validation task failed outright (after its retries): 保留 — a fault of the
+    machine or of annex, not a verdict on the file; validated again on the next run."""
+    return held(item.name, item.sha256, detail)
 
 
 def verdict_line(sub: Submission, known: Container[str]) -> str:
@@ -117,7 +119,9 @@ def verdict_line(sub: Submission, known: Container[str]) -> str:
     errors = sub.errors
     first = f"「{rule(errors[0].rule).title}」{errors[0].message}" if errors else ""
     more = f" ほか {len(errors) - 1} 件" if len(errors) > 1 else ""
-    if sub.ministry is None or sub.ministry not in known:
+    if sub.held:
+        who = f"{sub.ministry}: " if sub.ministry else ""
+        return f"保留（{who}{first}）— 判定していません。府省には送らず、次回の実行で検証し直します"
         return f"府省不明（{first or 'どの府省の記入シートか分かりません'}）— 事務局で確認してください（メールは送りません）"
     if sub.verdict == "受理":
         warned = f"・警告 {len(sub.warnings)} 件" if sub.warnings else ""
@@ -128,7 +132,9 @@ def verdict_line(sub: Submission, known: Container[str]) -> str:
 def unattributed(pairs: Iterable[tuple[Received, Submission]], known: Container[str]) -> list[str]:
     """The files no ministry can be named for, one line each: the secretariat's to look at."""
     return [
-        f"{item.name} → {verdict_line(sub, known)}" for item, sub in pairs if sub.ministry is None or sub.ministry not in known
+        f"{item.name} → {verdict_line(sub, known)}"
+        for item, sub in pairs
+        if sub.held or sub.ministry is None or sub.ministry not in known
     ]
 
 
@@ -144,7 +150,7 @@ def record_validations(
     out = []
     with _ledger(workspace, ledger) as book:
         for item, sub in pairs:
-            if item.validated:
+            if item.validated or sub.held:  # held: no verdict yet, the entry stays "received" (read again next run)
                 out.append(item.entry)
                 continue
             out.append(
@@ -197,6 +203,7 @@ def write_feedback(
     ``overwrite=False`` keeps the workbooks already written (a resubmission of the same bytes)."""
     folder = feedback_folder(workspace, year)
     folder.mkdir(parents=True, exist_ok=True)
+    pairs = [(src, sub) for src, sub in pairs if not sub.held]  # nothing to tell a ministry before a verdict
     target = {sub.sha256: folder / feedback_name(workspace, sub) for _, sub in pairs}
     jobs = [(src, sub, target[sub.sha256]) for src, sub in pairs if overwrite or not target[sub.sha256].exists()]
     if jobs:
@@ -290,4 +297,8 @@ def accepted_submissions(
         else:
             subs = revalidate(again)
         found.update((item.sha256, sub) for item, sub in zip(again, subs))
+    if interrupted := [found[e.sha256] for e in entries if found[e.sha256].held]:
+        # an accepted version that cannot be read now must not leave its ministry 未更新 in a published master
+        names = "、".join(f"{s.file}（{s.issues[0].message}）" for s in interrupted)
+        raise AnnexError(f"受理済みの版を読み直せませんでした: {names}", hint="処理側の問題です。もう一度実行してください。")
     return {e.ministry: (e, found[e.sha256]) for e in entries}
