@@ -204,9 +204,9 @@ def _cell_notes(raw: RawWorkbook, sev: Mapping[str, str]) -> list[Issue]:
                 _issue(sev, "F-VALUE-UNSHOWN", raw.file, note.address, address=where, kind=note.kind, format=note.format)
             )
             continue
-        if note.formula:
+        if note.formula:  # its shown value is said here, whatever its type
             issues.append(_issue(sev, "F-FORMULA", raw.file, note.address, address=where, shown=_short(note.shown)))
-        if note.kind is not None:
+        elif note.kind is not None:
             issues.append(
                 _issue(sev, "F-TYPED-VALUE", raw.file, note.address, address=where, kind=note.kind, shown=_short(note.shown))
             )
@@ -326,6 +326,25 @@ def _structure(raw: RawWorkbook, sev: Mapping[str, str]) -> tuple[list[Issue], _
 
 
 # -- stage 3: lines -------------------------------------------------------------------------
+def _stray_cells(grid: Grid, layout: _Layout, lines: list[SubmissionLine], sev: Mapping[str, str], file: str) -> list[Issue]:
+    """Text in a row that is no line (no 項目ID, nothing in a column to fill in) is not read: said
+    once per file, at its first cell, with the count — never dropped without a word."""
+    used = {line.excel_row for line in lines}
+    context = {layout.columns.get(k) for k in ("row_id", "chapter", "section", "measure")}  # pre-filled on spare lines
+    found: list[str] = []
+    for r in range(layout.header_row + 1, len(grid.rows) + 1):
+        if r in used:
+            continue
+        for j, value in enumerate(grid.rows[r - 1]):
+            if value is not None and value.strip() and grid.first_col + j not in context:
+                found.append(f"{column_letter(grid.first_col + j)}{r}")
+                break
+    if not found:
+        return []
+    more = f"（ほか {len(found) - 1} 行）" if len(found) > 1 else ""
+    return [_issue(sev, "L-STRAY-CONTENT", file, found[0], address=f"{SHEET_ENTRY}!{found[0]}", more=more)]
+
+
 def _lines(grid: Grid, layout: _Layout) -> list[SubmissionLine]:
     lines: list[SubmissionLine] = []
     for r in range(layout.header_row + 1, len(grid.rows) + 1):
@@ -334,7 +353,7 @@ def _lines(grid: Grid, layout: _Layout) -> list[SubmissionLine]:
             value = _text(grid.value(r, col))
             values[key] = value.strip() if key in CODE_KEYS else value
         if not values.get("item_id") and not any(values.get(k) for k in EDITABLE_KEYS):
-            continue  # a spare line left empty, or a blank row
+            continue  # a spare line left empty, or a blank row (a row with text only elsewhere: _stray_cells)
         line = SubmissionLine(
             excel_row=r,
             item_id=values.get("item_id") or None,
@@ -736,6 +755,23 @@ def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[
     return submissions
 
 
+UNREAD_CELL = frozenset({"F-FORMULA-NOT-CALCULATED", "F-VALUE-UNSHOWN"})  # the cell's text is not known
+
+
+def _dedupe(issues: list[Issue]) -> list[Issue]:
+    """Each issue once; a cell whose text could not be read is that one issue, not also what its
+    missing text makes the line checks say (記載内容が空欄です)."""
+    unread = {i.location.cell for i in issues if i.rule in UNREAD_CELL}
+    seen, out = set(), []
+    for issue in issues:
+        key = (issue.rule, issue.location)
+        if key in seen or (issue.location.cell in unread and issue.rule not in UNREAD_CELL):
+            continue
+        seen.add(key)
+        out.append(issue)
+    return out
+
+
 def _prepare(raw: RawWorkbook, sha: str, ref: Reference, sub_index: int) -> tuple[Submission, "_Pending | None"]:
     """Stages 1 and 2 and the per-cell comparisons of one file; the pending lines for the batch's checks."""
     file_issues, meta, year = _file_level(raw, ref)
@@ -763,6 +799,7 @@ def _prepare(raw: RawWorkbook, sha: str, ref: Reference, sub_index: int) -> tupl
     if layout is None or raw.entry is None:
         return sub, None
     sub.lines = _lines(raw.entry, layout)
+    sub.issues.extend(_stray_cells(raw.entry, layout, sub.lines, ref.severities, sub.file))
     if not sub.lines:
         sub.issues.append(_issue(ref.severities, "F-EMPTY", sub.file, at=SHEET_ENTRY))
         return sub, None
@@ -815,16 +852,6 @@ def held(file: str, sha256: str, detail: str) -> Submission:
 
 # the frame's columns and types, as the pandera model declares them
 _SCHEMA = {name: column.dtype.type for name, column in SubmissionLines.to_schema().columns.items()}
-
-
-def _dedupe(issues: list[Issue]) -> list[Issue]:
-    seen, out = set(), []
-    for issue in issues:
-        key = (issue.rule, issue.location)
-        if key not in seen:
-            seen.add(key)
-            out.append(issue)
-    return out
 
 
 def _cell_sort(cell: str | None) -> tuple[int, int]:

@@ -15,6 +15,8 @@ from hostile import OK_ROWS, make_catalogue, sheet_xml, write_xlsx
 
 from annex.intake.preflight import Limits, Preflight, SheetInfo, _SheetScanner, preflight
 
+pytestmark = pytest.mark.reliability  # the bad-input catalogue (issue 14)
+
 
 @pytest.fixture(scope="module")
 def valid() -> bytes:
