@@ -8,11 +8,15 @@ bomb still inflates far past the preflight caps.
 
 from __future__ import annotations
 
+import atexit
 import io
+import shutil
 import struct
+import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
@@ -222,6 +226,15 @@ def make_catalogue(folder: Path, valid: bytes) -> dict[str, tuple[Path, str]]:
     )
     add("million_rows_claimed.xlsx", "F-TOO-LARGE", lambda p: write_xlsx(p, stream_sheet=_many_rows))
     return cases
+
+
+@lru_cache(maxsize=2)
+def shared_catalogue(template: Path) -> dict[str, tuple[Path, str]]:
+    """make_catalogue once per session and template (the bombs take seconds to write), in a
+    temporary folder removed at exit; shared by the catalogue tests."""
+    folder = Path(tempfile.mkdtemp(prefix="annex-hostile-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return make_catalogue(folder, template.read_bytes())
 
 
 def _many_rows(f) -> None:  # a sheet that really holds 50,000 rows (no r= attributes): far past any template

@@ -10,7 +10,7 @@ import time
 
 import pytest
 from corpus_distribution import distributed
-from hostile import OK_ROWS, make_catalogue, sheet_xml, write_xlsx
+from hostile import OK_ROWS, shared_catalogue, sheet_xml, write_xlsx
 
 from annex.intake.ledger import Ledger
 from annex.io.workers import WorkerPool
@@ -21,11 +21,9 @@ pytestmark = pytest.mark.reliability  # the bad-input catalogue (issue 14)
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def env():
     d = distributed()
-    folder = tmp_path_factory.mktemp("badfiles")
-    cases = make_catalogue(folder, d.path("文").read_bytes())
-    return d, cases, load_reference(d.workspace, 2026)
+    return d, shared_catalogue(d.path("デジ")), load_reference(d.workspace, 2026)
 
 
 # The whole catalogue through the batch path (a 40,000-character cell included), within the time

@@ -11,7 +11,7 @@ import zipfile
 import hostile
 import pytest
 from corpus_distribution import distributed
-from hostile import OK_ROWS, make_catalogue, sheet_xml, write_xlsx
+from hostile import OK_ROWS, shared_catalogue, sheet_xml, write_xlsx
 
 from annex.intake.preflight import Limits, Preflight, SheetInfo, _SheetScanner, preflight
 
@@ -24,8 +24,8 @@ def valid() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def catalogue(tmp_path_factory, valid):
-    return make_catalogue(tmp_path_factory.mktemp("hostile"), valid)
+def catalogue():
+    return shared_catalogue(distributed().path("デジ"))  # written once a session, shared by the catalogue tests
 
 
 def test_a_distributed_template_passes(tmp_path, valid):
