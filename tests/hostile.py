@@ -52,7 +52,7 @@ def sheet_xml(rows: str, dim: str = "A1:B2", prolog: str = '<?xml version="1.0" 
 
 
 def write_xlsx(
-    path: Path,
+    path: Path | io.BytesIO,
     sheet: str | None = None,
     sst: str | None = SST_OK,
     extra: dict | None = None,
@@ -526,3 +526,69 @@ def make_content_catalogue(folder: Path, valid: bytes) -> dict[str, ContentCase]
         Expect("C20 10,000 junk rows; F18 the whole grid declared; a styled cell at XFD1048576", "N2000", "L-STRAY-CONTENT"),
     )
     return cases
+
+
+# -- fuzzing the reader: OOXML parts mutated in memory ------------------------------------------
+SNIPPETS = (
+    '<c r="XFD1048576"><v>1</v></c>',
+    '<row r="2000000"><c r="A2000000"><v>7</v></c></row>',
+    '<c r="B2" t="s"><v>99999</v></c>',
+    '<c r="B2" t="b"><v>2</v></c>',
+    '<c r="B2" t="e"><v>#DIV/0!</v></c>',
+    '<c r="B2" t="d"><v>not-a-date</v></c>',
+    '<c r="B2" s="4294967296"><v>1e308</v></c>',
+    '<c r="B2"><f>1/0</f></c>',
+    "<!DOCTYPE x [<!ENTITY a 'b'>]>",
+    "&lol;",
+    "_x0001__xD800_",
+    '<dimension ref="A1:XFD1048576"/>',
+    "</sheetData>",
+    "<row>",
+    "\x00",
+    "\ufeff",
+    '<c r="A0"><v>1</v></c>',
+    '<c r="AAAAA1"><v>1</v></c>',
+)
+FUZZ_PARTS = ("xl/worksheets/sheet1.xml", "xl/sharedStrings.xml", "xl/workbook.xml", "[Content_Types].xml")
+
+
+def fuzz_base() -> dict[str, bytes]:
+    """The parts of a small raw workbook (記入シート with a header and a line) to mutate."""
+    out = io.BytesIO()
+    write_xlsx(out)
+    with zipfile.ZipFile(out) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def mutated(parts: dict[str, bytes], part: str, kind: str, at: float, payload: bytes) -> bytes:
+    """The workbook with one part mutated: a byte flipped, a snippet inserted, a range cut or
+    doubled, or the part truncated, at relative position ``at``."""
+    data = parts[part]
+    i = min(len(data) - 1, int(at * len(data)))
+    if kind == "flip":
+        data = data[:i] + bytes([data[i] ^ (payload[0] if payload else 0xFF)]) + data[i + 1 :]
+    elif kind == "insert":
+        data = data[:i] + payload + data[i:]
+    elif kind == "cut":
+        data = data[:i] + data[i + max(1, len(payload)) :]
+    elif kind == "double":
+        data = data[:i] + data[i : i + 64] * 3 + data[i:]
+    else:  # truncate
+        data = data[:i]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, body in parts.items():
+            z.writestr(name, data if name == part else body)
+    return out.getvalue()
+
+
+def read_summary(data: bytes) -> tuple[bool, list[tuple[str, str, str]]]:
+    """Read one workbook's bytes as the workers do; (readable, [(rule, severity, message)]).
+    Runs in a worker: a parser that aborts kills the worker, never the test."""
+    from annex.intake.reader import read_workbook
+
+    with tempfile.NamedTemporaryFile(suffix=".xlsx") as handle:
+        handle.write(data)
+        handle.flush()
+        raw = read_workbook(handle.name, "fuzz.xlsx")
+    return raw.readable, [(i.rule, i.severity, i.message) for i in raw.issues]

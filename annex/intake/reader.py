@@ -126,7 +126,12 @@ def read_workbook(path: str | Path, display_name: str | None = None, limits: Lim
                 detail = f"シート「{SHEET_ENTRY}」に数値・日付のセルが {TYPED_CAP:,} 個以上あります"
                 raw.issues.append(rule("F-TOO-LARGE").issue(Location(name, SHEET_ENTRY), detail=detail))
                 return raw
-            raw.notes = _cell_notes(path, entry_info, raw.entry)
+            try:
+                raw.notes = _cell_notes(path, entry_info, raw.entry)
+            except MemoryError:
+                raw.issues.append(rule("F-TOO-LARGE").issue(Location(name), detail="読み取りに必要なメモリが上限を超えました"))
+            except Exception as exc:  # openpyxl on a damaged part: a located refusal, never a traceback
+                raw.issues.append(rule("F-UNREADABLE").issue(Location(name, SHEET_ENTRY), detail=f"{type(exc).__name__}"))
     return raw
 
 
