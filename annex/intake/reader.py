@@ -141,7 +141,8 @@ def _cell_notes(path: Path, info: SheetInfo, grid: Grid) -> list[CellNote]:
     fastexcel gives a typed cell's raw value as text (「true」, 「2026-04-01 00:00:00」, 「0.5」);
     openpyxl (read-only, cached values) gives the value and its number format, for these cells
     only, within the rectangle that holds them (preflight has bounded the sheet already)."""
-    from openpyxl import load_workbook  # only for a workbook holding formula or typed cells (rare)
+    import openpyxl  # only for a workbook holding formula or typed cells (rare)
+    from openpyxl import load_workbook  # (the same import)
 
     from annex.intake.display import shown_text  # loads ssf: only for such a workbook
 
@@ -151,6 +152,8 @@ def _cell_notes(path: Path, info: SheetInfo, grid: Grid) -> list[CellNote]:
     rows = [r for r, _ in wanted]
     cols = [c for _, c in wanted]
     notes: dict[str, CellNote] = {}
+    if not openpyxl.DEFUSEDXML:  # preflight refuses DTDs; openpyxl must refuse entities too (defusedxml)
+        raise RuntimeError("openpyxl without defusedxml: XML entities would be expanded")
     wb = load_workbook(path, read_only=True, data_only=True, keep_links=False, keep_vba=False, rich_text=False)
     try:
         ws = wb[SHEET_ENTRY]

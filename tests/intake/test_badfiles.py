@@ -77,3 +77,33 @@ def test_bad_files_are_archived_and_logged_before_parsing(env, tmp_path):
         assert entry.status == "rejected" and entry.errors == 1 and entry.ministry is None
         assert (ws.archive / entry.archive_path).read_bytes() == (inbox / entry.path).read_bytes()
     ledger.close()
+
+
+def test_xml_entities_are_refused_twice(env):
+    """XML bombs and XXE: preflight refuses any DTD before a parser runs (the catalogue's
+    billion_laughs_* and xxe_* cases answer F-UNREADABLE); behind it, openpyxl reads worksheets
+    through defusedxml, which refuses entities, and its shared-string parser (lxml) expands no
+    external entity — so a gap in one layer is no hole."""
+    import io
+    import socket
+    import zipfile
+
+    import openpyxl
+    from defusedxml.common import EntitiesForbidden
+    from openpyxl.xml.functions import fromstring, iterparse
+
+    assert openpyxl.DEFUSEDXML is True
+    _, cases, _ = env
+    for name in ("billion_laughs_sheet.xlsx",):
+        with zipfile.ZipFile(cases[name][0]) as z:
+            sheet = z.read("xl/worksheets/sheet1.xml")
+        with pytest.raises(EntitiesForbidden):
+            for _ in iterparse(io.BytesIO(sheet)):
+                pass
+    with zipfile.ZipFile(cases["xxe_file.xlsx"][0]) as z:
+        sst = z.read("xl/sharedStrings.xml")
+    try:
+        text = "".join(fromstring(sst).itertext())
+    except Exception:  # refused outright: as good
+        text = ""
+    assert socket.gethostname() not in text
