@@ -196,19 +196,23 @@ def _cell_notes(raw: RawWorkbook, sev: Mapping[str, str]) -> list[Issue]:
     noted = {n.address for n in raw.notes}
     for note in raw.notes:
         where = f"{SHEET_ENTRY}!{note.address}"
+        row = int(note.address.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+        item = ((raw.entry.value(row, 1) if raw.entry else None) or "").strip() or None  # 項目ID stands in column A
         if note.shown is None and note.kind is None:  # a formula whose result was never calculated
-            issues.append(_issue(sev, "F-FORMULA-NOT-CALCULATED", raw.file, note.address, address=where))
+            issues.append(_issue(sev, "F-FORMULA-NOT-CALCULATED", raw.file, note.address, item, address=where))
             continue
         if note.shown is None:
             issues.append(
-                _issue(sev, "F-VALUE-UNSHOWN", raw.file, note.address, address=where, kind=note.kind, format=note.format)
+                _issue(sev, "F-VALUE-UNSHOWN", raw.file, note.address, item, address=where, kind=note.kind, format=note.format)
             )
             continue
         if note.formula:  # its shown value is said here, whatever its type
-            issues.append(_issue(sev, "F-FORMULA", raw.file, note.address, address=where, shown=_short(note.shown)))
+            issues.append(_issue(sev, "F-FORMULA", raw.file, note.address, item, address=where, shown=_short(note.shown)))
         elif note.kind is not None:
             issues.append(
-                _issue(sev, "F-TYPED-VALUE", raw.file, note.address, address=where, kind=note.kind, shown=_short(note.shown))
+                _issue(
+                    sev, "F-TYPED-VALUE", raw.file, note.address, item, address=where, kind=note.kind, shown=_short(note.shown)
+                )
             )
     for address in raw.formulas:  # a formula the reader could not look at (it always can: belt and braces)
         if address not in noted:
