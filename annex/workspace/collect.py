@@ -121,7 +121,8 @@ def verdict_line(sub: Submission, known: Container[str]) -> str:
     more = f" ほか {len(errors) - 1} 件" if len(errors) > 1 else ""
     if sub.held:
         who = f"{sub.ministry}: " if sub.ministry else ""
-        return f"保留（{who}{first}）— 判定していません。府省には送らず、次回の実行で検証し直します"
+        return f"保留（{who}{first}）— 府省には送りません"
+    if sub.ministry is None or sub.ministry not in known:
         return f"府省不明（{first or 'どの府省の記入シートか分かりません'}）— 事務局で確認してください（メールは送りません）"
     if sub.verdict == "受理":
         warned = f"・警告 {len(sub.warnings)} 件" if sub.warnings else ""
