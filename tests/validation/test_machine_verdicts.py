@@ -104,3 +104,34 @@ def test_prefect_never_caches_a_held_validation(inbox, prefect_server, monkeypat
     assert validate_one().verdict == "保留"
     monkeypatch.undo()
     assert validate_one().verdict == "受理"
+
+
+@pytest.mark.parametrize("stage", ["_compare_with_template", "_line_issue"])
+def test_an_unexpected_error_in_one_file_holds_that_file_only(inbox, monkeypatch, stage):
+    """Per-file isolation: a bug that raises while one file is checked — in its own stages, or in
+    the batch's line checks — makes that file 保留 (F-CHECK-FAILED, the error named for the
+    secretariat); the other files of the batch are judged as usual."""
+    from annex.intake.reader import read_workbook
+    from annex.validation import validate
+
+    ws, ref = inbox
+    d = distributed()
+    bad = read_workbook(ws.submissions(2026) / "デジタル庁_回答.xlsx")
+    good = read_workbook(d.path("外"))
+    real = getattr(validate, stage)
+
+    def broken(*args, **kwargs):
+        subs = [a for a in args if isinstance(a, validate.Submission)] + [
+            a.submission for a in args if isinstance(a, validate._Pending)
+        ]
+        if any(s.ministry == "デジ" for s in subs):
+            raise KeyError("a bug")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(validate, stage, broken)
+    if stage == "_line_issue":  # make the デジ file reach the line checks with an issue to word
+        monkeypatch.setattr(validate, "validate_lines", lambda frame: [(i, "L-TEXT-EMPTY", "text") for i in range(frame.height)])
+    held, judged = validate.validate_batch([(bad, "a" * 64), (good, "b" * 64)], ref)
+    assert held.verdict == "保留" and [i.rule for i in held.issues] == ["F-CHECK-FAILED"]
+    assert "KeyError" in held.issues[0].message and held.issues[0].location.file == bad.file
+    assert not judged.held and judged.ministry == "外"
