@@ -40,7 +40,7 @@ class Held(Exception):
     cache_key_fn=_cache_key,
     persist_result=True,
     retries=1,
-    retry_delay_seconds=2,
+    retry_delay_seconds=1,
 )
 def validate_file(item: collect.Received, ref: Shared, fingerprint: str) -> Submission:
     submission = collect.validate_received(item, ref.value)

@@ -40,7 +40,7 @@ def test_a_timed_out_read_holds_the_file_and_the_next_run_accepts_it(inbox):
     assert first.feedback == {}
     assert not list((ws.output(2026) / "feedback").glob("*.xlsx"))  # nothing goes to the ministry
     line = collect.verdict_line(held, ws.config.ministry_by_abbr)
-    assert line.startswith("保留") and "府省には送らず" in line
+    assert line.startswith("保留") and "府省には送りません" in line
     with WorkerPool(workers=1) as pool:
         second = collect.collect_and_validate(ws, 2026, pool=pool, reference=ref)
     [judged] = second.submissions
