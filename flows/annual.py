@@ -32,7 +32,7 @@ from tasks.lint import lint
 from tasks.merge import merge
 from tasks.publish import publish, publish_annex, request_approval
 from tasks.render import render
-from tasks.validate import Shared, record_validations, validate_file
+from tasks.validate import Shared, record_validations, validate_or_hold
 
 
 def accepted_submissions(
@@ -42,7 +42,7 @@ def accepted_submissions(
     validated again from the archive by the cached validation task."""
 
     def revalidate(items):
-        return [validate_file(item, Shared(ref), fingerprint) for item in items]
+        return [validate_or_hold(item, Shared(ref), fingerprint) for item in items]
 
     newest = collect_steps.accepted_submissions(ws, year, known=submissions, revalidate=revalidate)
     return {ministry: sub for ministry, (_, sub) in newest.items()}

@@ -237,19 +237,24 @@ def validate_command(
         raise AnnexError(f"ファイルが見つかりません: {', '.join(str(m) for m in missing)}")
     year = ws.year(year)
     submissions = validate_files(ws, year, [f.expanduser().resolve() for f in files])
-    rejected = 0
+    rejected = held = 0
     for path, sub in zip(files, submissions):
         rejected += sub.verdict == "差戻し"
         path = Path(readable_name(str(path.parent))[0]) / sub.file  # as read: a Shift_JIS name cannot be printed raw
+        held += sub.held
         say(f"{path}: {sub.verdict}（府省 {sub.ministry or '不明'}・エラー {len(sub.errors)} 件・警告 {len(sub.warnings)} 件）")
         for issue in sub.issues:
             loc = issue.location
             where = f"{loc.sheet}!{loc.cell}" if loc.sheet and loc.cell else (loc.sheet or "-")
             kind = "エラー" if issue.severity == "error" else "警告"
             say(f"  {kind} {loc.file} / {where} / {loc.item_id or '-'} / {issue.rule} / {issue.message}")
-        say(f"  検証結果: {feedback_folder(ws, year) / feedback_name(ws, sub)}")
-    say(f"計 {len(submissions)} 件: 受理 {len(submissions) - rejected} 件・差戻し {rejected} 件")
-    if rejected:
+        if sub.held:
+            say("  判定を保留しました（処理側の問題です。もう一度実行してください）")
+        else:
+            say(f"  検証結果: {feedback_folder(ws, year) / feedback_name(ws, sub)}")
+    on_hold = f"・保留 {held} 件" if held else ""
+    say(f"計 {len(submissions)} 件: 受理 {len(submissions) - rejected - held} 件・差戻し {rejected} 件{on_hold}")
+    if rejected or held:
         sys.exit(1)  # typer.Exit would be swallowed by main()'s non-standalone mode
 
 

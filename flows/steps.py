@@ -18,7 +18,7 @@ from annex.workspace.layout import Workspace
 from flows.progress import note
 from tasks.feedback import send_feedback
 from tasks.mailer import delivery_outcome
-from tasks.validate import Shared, validate_file
+from tasks.validate import Held, Shared, validate_file
 
 
 def validate_all(
@@ -36,6 +36,8 @@ def validate_all(
         item = futures[future]
         try:
             done[item.sha256] = future.result()
+        except Held as held:  # the machine failed, retried already: 保留, never cached, never sent
+            done[item.sha256] = held.submission
         except Exception as exc:  # this file only: it is returned to its ministry, the others go on
             detail = f"{collect_steps.FAILED_DETAIL}（{type(exc).__name__}: {exc}）"
             failed = done[item.sha256] = collect_steps.validation_failed(item, detail)
@@ -91,5 +93,6 @@ def mail_feedback(ws: Workspace, year: int, pairs, paths: dict[str, Path]) -> di
                 send_feedback, ws, year, sub, paths.get(sub.sha256), collect_steps.version_in_use(newest, sub), return_state=True
             )
             for _, sub in pairs
+            if not sub.held  # no verdict yet: nothing to tell the ministry
         ],
     )

@@ -90,6 +90,7 @@ from annex.model.contract import (
     quoted_items,
     section_label,
 )
+from annex.model.issues import SYSTEM_RULES
 from annex.model.labels import format_instant
 from annex.model.ownership import bullet_owners, ministries_in_annex
 from annex.model.rules import GROUP_TITLES, TEXT_LIMIT, rules_in_group
@@ -743,6 +744,8 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str
     for group, group_title in GROUP_TITLES.items():
         rows.append((f"［{group_title}］",))
         for rule in rules_in_group(group):
+            if rule.code in SYSTEM_RULES:  # about annex's own machine: nothing for an officer to do
+                continue
             severity = (severities or {}).get(rule.code, rule.severity)  # the same override the validator applies
             live = "（記入中も確認）" if rule.live and severity != "off" else ""
             rows.append((rule.title, SEVERITY_GUIDE[severity], guide_text(rule.guide, plan) + live, rule.code))

@@ -188,12 +188,14 @@ def _mark_cells(wb: Any, sub: Submission) -> None:
 
 
 def _neutralise_formulas(wb: Any) -> None:
-    """No formula leaves annex: a cell that still holds one becomes its text."""
+    """No formula leaves annex: a cell that still holds one becomes its text.
+
+    Only the cells the file holds are visited: iter_rows() would create every cell up to the
+    farthest one, and one styled empty cell at XFD1048576 makes that 17 billion cells."""
     for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("=")):
-                    set_text(cell, cell.value)
+        for cell in list(getattr(ws, "_cells", {}).values()):  # openpyxl has no public "stored cells" view
+            if cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("=")):
+                set_text(cell, cell.value)
 
 
 def _save(wb: Any, target: Path) -> None:

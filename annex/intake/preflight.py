@@ -76,6 +76,9 @@ class SheetInfo:
     rows_seen: int = 0  # <row> elements (rows without r= count too)
     max_row_attr: int = 0  # largest row number, given by <row r="…"> or implied by position; values or not
     formulas: list[str] = field(default_factory=list)  # A1 addresses of formula cells
+    typed: list[str] = field(
+        default_factory=list
+    )  # A1 addresses of value cells not stored as text (number, date, boolean, error)
     beyond: str | None = None  # the first value cell outside the template's bounds
 
 
@@ -136,6 +139,8 @@ _CELL_REF_RE = re.compile(rb"([A-Z]{1,4})(\d{1,9})")
 _ROW_NO_RE = re.compile(rb"\d{1,9}")
 _COMPLETE_TAG_RE = re.compile(rb"<" + _ATTRS + rb">")
 _DTD_RE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_TEXT_TYPES = (b"s", b"inlineStr", b"str")  # <c t="…">: shared, inline and formula strings; the rest is typed
+TYPED_CAP = 10_000  # addresses kept per sheet: a template has none, and beyond that only the count matters
 _OPEN_TAG_CAP = 2**20  # a start tag still unfinished after this many bytes is not a worksheet's
 
 
@@ -197,6 +202,8 @@ class _SheetScanner:
         limit_row, limit_col = self.max_row, self.max_col
         row, col, cell = self.row, self.col, self.cell
         max_row, max_col = info.max_row, info.max_col
+        typed = info.typed
+        typed_open = len(typed) < TYPED_CAP
         try:
             for end, name, attrs, empty in _TAG_RE.findall(work):  # one pass; this loop is the hot path
                 if name == b"c":
@@ -213,6 +220,9 @@ class _SheetScanner:
                         cell = None
                         continue
                     cell = (col, row_no)
+                    if typed_open and (b"t=" not in attrs or _attribute(attrs, b"t") not in _TEXT_TYPES):
+                        typed.append(f"{column_letter(col)}{row_no}")
+                        typed_open = len(typed) < TYPED_CAP
                     if row_no > max_row:
                         max_row = row_no
                     if col > max_col:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from annex.intake.preflight import DEFAULT_LIMITS, Limits, SheetInfo, preflight
-from annex.model.contract import META_KEYS, SHEET_ENTRY, SHEET_META
+from annex.intake.preflight import DEFAULT_LIMITS, TYPED_CAP, Limits, SheetInfo, column_index, preflight
+from annex.model.contract import META_KEYS, SHEET_ENTRY, SHEET_GUIDE, SHEET_LISTS, SHEET_META, SHEET_RESULT
 from annex.model.issues import Issue, Location
 from annex.model.rules import rule
 
@@ -35,14 +35,28 @@ class Grid:
         return cells[j] if 0 <= j < len(cells) else None
 
 
+@dataclass(frozen=True)
+class CellNote:
+    """A 記入シート cell whose text is not simply what Excel stored as text."""
+
+    address: str  # A1
+    formula: bool  # the cell holds a formula
+    kind: str | None  # not stored as text: 数値 / 日付・時刻 / 論理値 / エラー値; None for a text result
+    shown: str | None  # the text the cell shows; None when it cannot be reproduced (or no cached value)
+    format: str = ""  # the number format applied
+
+
 @dataclass
 class RawWorkbook:
     """What a worker hands back: plain data, picklable, no library objects."""
 
     file: str  # display name
-    entry: Grid | None = None  # 記入シート, None when the sheet is missing
+    entry: Grid | None = None  # 記入シート, None when the sheet is missing; typed cells already as shown
     meta: dict[str, str] | None = None  # _annex key → value, None when the sheet is missing
     formulas: list[str] = field(default_factory=list)  # A1 addresses in 記入シート
+    notes: list[CellNote] = field(default_factory=list)  # formula and typed cells of 記入シート
+    entry_state: str = "visible"  # 記入シート's visibility
+    others: dict[str, Grid] = field(default_factory=dict)  # other sheets but the template's own (記入要領, リスト, _annex)
     issues: list[Issue] = field(default_factory=list)  # file-level problems (preflight's included)
 
     @property
@@ -70,8 +84,13 @@ def _meta(grid: Grid) -> dict[str, str]:
     return found
 
 
+# Sheets of the template itself, never compared with 記入シート (検証結果: a feedback workbook sent back).
+TEMPLATE_SHEETS = frozenset({SHEET_ENTRY, SHEET_GUIDE, SHEET_LISTS, SHEET_META, SHEET_RESULT})
+
+
 def read_workbook(path: str | Path, display_name: str | None = None, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
-    """Preflight, then read 記入シート and the metadata sheet as text. Never raises for bad input."""
+    """Preflight, then read 記入シート (as the officer sees it), the metadata sheet and any other
+    sheet (a copy of 記入シート must not hold the edits unseen). Never raises for bad input."""
     path = Path(path)
     name = display_name or path.name
     checked = preflight(path, name, limits)
@@ -89,6 +108,9 @@ def read_workbook(path: str | Path, display_name: str | None = None, limits: Lim
             raw.entry = _grid(reader, SHEET_ENTRY)
         if SHEET_META in names:
             raw.meta = _meta(_grid(reader, SHEET_META))
+        for sheet in checked.sheets:
+            if sheet.name not in TEMPLATE_SHEETS and sheet.name in names and sheet.max_row:
+                raw.others[sheet.name] = _grid(reader, sheet.name)
     except MemoryError:
         raw.issues.append(rule("F-TOO-LARGE").issue(Location(name), detail="読み取りに必要なメモリが上限を超えました"))
         return raw
@@ -97,5 +119,80 @@ def read_workbook(path: str | Path, display_name: str | None = None, limits: Lim
         raw.issues.append(rule("F-UNREADABLE").issue(Location(name), detail=detail))
         return raw
     if entry_info is not None:
+        raw.entry_state = entry_info.state
         raw.formulas = list(entry_info.formulas)
+        if raw.entry is not None and (entry_info.formulas or entry_info.typed):
+            if len(entry_info.typed) >= TYPED_CAP:
+                detail = f"シート「{SHEET_ENTRY}」に数値・日付のセルが {TYPED_CAP:,} 個以上あります"
+                raw.issues.append(rule("F-TOO-LARGE").issue(Location(name, SHEET_ENTRY), detail=detail))
+                return raw
+            try:
+                raw.notes = _cell_notes(path, entry_info, raw.entry)
+            except MemoryError:
+                raw.issues.append(rule("F-TOO-LARGE").issue(Location(name), detail="読み取りに必要なメモリが上限を超えました"))
+            except Exception as exc:  # openpyxl on a damaged part: a located refusal, never a traceback
+                raw.issues.append(rule("F-UNREADABLE").issue(Location(name, SHEET_ENTRY), detail=f"{type(exc).__name__}"))
     return raw
+
+
+def _cell_notes(path: Path, info: SheetInfo, grid: Grid) -> list[CellNote]:
+    """What the formula and typed cells of 記入シート show, and the grid set to that text.
+
+    fastexcel gives a typed cell's raw value as text (「true」, 「2026-04-01 00:00:00」, 「0.5」);
+    openpyxl (read-only, cached values) gives the value and its number format, for these cells
+    only, within the rectangle that holds them (preflight has bounded the sheet already)."""
+    import openpyxl  # only for a workbook holding formula or typed cells (rare)
+    from openpyxl import load_workbook  # (the same import)
+
+    from annex.intake.display import shown_text  # loads ssf: only for such a workbook
+
+    wanted = {_rc(a): a for a in dict.fromkeys([*info.formulas, *info.typed])}
+    formulas = set(info.formulas)
+    typed = set(info.typed)
+    rows = [r for r, _ in wanted]
+    cols = [c for _, c in wanted]
+    notes: dict[str, CellNote] = {}
+    if not openpyxl.DEFUSEDXML:  # preflight refuses DTDs; openpyxl must refuse entities too (defusedxml)
+        raise RuntimeError("openpyxl without defusedxml: XML entities would be expanded")
+    wb = load_workbook(path, read_only=True, data_only=True, keep_links=False, keep_vba=False, rich_text=False)
+    try:
+        ws = wb[SHEET_ENTRY]
+        ws.reset_dimensions()  # the declared <dimension> may claim the whole grid
+        for row in ws.iter_rows(min_row=min(rows), max_row=max(rows), min_col=min(cols), max_col=max(cols)):
+            for cell in row:
+                address = wanted.get((cell.row, cell.column)) if hasattr(cell, "row") else None
+                if address is None:
+                    continue
+                value = cell.value
+                if address in typed and value is not None:
+                    custom = cell.number_format if cell.style_array.numFmtId >= 164 else None
+                    shown = shown_text(value, cell.style_array.numFmtId, custom, wb.epoch)
+                    notes[address] = CellNote(address, address in formulas, shown.kind, shown.text, shown.format)
+                    _set(grid, cell.row, cell.column, shown.text)
+                elif address in formulas:  # a text result, or no cached value at all (None)
+                    shown_value = None if value is None else str(value)
+                    notes[address] = CellNote(address, True, None, shown_value)
+    finally:
+        wb.close()
+    for address in formulas - set(notes):  # openpyxl saw nothing there: a formula without a value
+        notes[address] = CellNote(address, True, None, None)
+    return sorted(notes.values(), key=lambda n: _rc(n.address))
+
+
+def _rc(address: str) -> tuple[int, int]:
+    letters = address.rstrip("0123456789")
+    return int(address[len(letters) :]), column_index(letters)
+
+
+def _set(grid: Grid, row: int, col: int, text: str | None) -> None:
+    """Put a cell's shown text into the grid (None leaves the reader's text; the cell is an error anyway)."""
+    if text is None or row < 1:
+        return
+    while len(grid.rows) < row:
+        grid.rows.append([])
+    cells = grid.rows[row - 1]
+    j = col - grid.first_col
+    if j < 0:
+        return
+    cells.extend([None] * (j + 1 - len(cells)))
+    cells[j] = text

@@ -174,7 +174,7 @@ class WorkerPool:
                     outcomes[index] = Outcome("crashed", detail=f"exit code {worker.process.exitcode}")
                     self._replace(worker, kill=True)
                 elif time.monotonic() >= worker.deadline:
-                    outcomes[index] = Outcome("timeout", detail=f"{self.timeout_s:.0f} s")
+                    outcomes[index] = Outcome("timeout", detail=f"{self.timeout_s:g} s")
                     self._replace(worker, kill=True)
             while len(self._workers) < min(self.size, len(pending) + sum(w.job is not None for w in self._workers)):
                 self._spawn()

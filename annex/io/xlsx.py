@@ -36,7 +36,11 @@ CHAR_UNITS = 1.9  # column-width units of one full-width character at FONT_SIZE 
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 WRAP = Alignment(wrap_text=True, vertical="top")
-EXCEL_CELL_LIMIT = 32767
+EXCEL_CELL_LIMIT = 32767  # characters in a cell, counted in UTF-16 units (an emoji is 2)
+# A longer text is kept whole in a sheet of its own, in parts under the limit, its cell saying where.
+OVERFLOW_SHEET = "長文"
+OVERFLOW_PART = 30_000
+OVERFLOW_HEADERS = ("No.", "シート", "セル", "部分", "本文")
 
 
 def font(*, bold: bool = False, size: float = FONT_SIZE, color: str | None = None, underline: str | None = None) -> Font:
@@ -134,6 +138,30 @@ def set_text(cell: Any, value: Any) -> None:
         cell.data_type = "s"
 
 
+def excel_length(text: str) -> int:
+    """A text's length as Excel counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def excel_parts(text: str, size: int = OVERFLOW_PART) -> list[str]:
+    """Split a text into parts of at most ``size`` UTF-16 units, never inside a character."""
+    parts, current, units = [], [], 0
+    for ch in text:
+        width = 2 if ord(ch) > 0xFFFF else 1
+        if units + width > size:
+            parts.append("".join(current))
+            current, units = [], 0
+        current.append(ch)
+        units += width
+    parts.append("".join(current))
+    return parts
+
+
+def _overflowed(text: str, number: int) -> str:
+    """What a cell too long for Excel holds: its beginning and where the whole text is."""
+    return f"{text[:200]}…［全 {len(text):,} 字。Excel のセルの上限を超えるため、全文はシート「{OVERFLOW_SHEET}」の No.{number}］"
+
+
 @dataclass
 class Sheet:
     title: str
@@ -151,9 +179,18 @@ def write_tables(path: Path, sheets: Sequence[Sheet]) -> None:
     wb = Workbook()
     use_sheet_font(wb)
     wb.remove(wb.active)
+    overflow: list[tuple] = []  # (No., sheet, cell, part, text): texts longer than a cell can hold, whole
     for spec in sheets:
         ws = wb.create_sheet(spec.title)
         rows = [list(r) for r in spec.rows]
+        for r, row in enumerate(rows, start=2):
+            for i, value in enumerate(row):
+                if isinstance(value, str) and excel_length(value) > EXCEL_CELL_LIMIT:
+                    number = len({o[0] for o in overflow}) + 1
+                    parts = excel_parts(value)
+                    address = f"{get_column_letter(i + 1)}{r}"
+                    overflow += [(number, spec.title, address, f"{k}/{len(parts)}", p) for k, p in enumerate(parts, 1)]
+                    row[i] = _overflowed(value, number)
         widths = [
             spec.widths.get(h) or fitted_width(h, (r[i] for r in rows if i < len(r)), maximum=40)
             for i, h in enumerate(spec.headers)
@@ -175,6 +212,8 @@ def write_tables(path: Path, sheets: Sequence[Sheet]) -> None:
         last = get_column_letter(len(spec.headers))
         ws.auto_filter.ref = f"A1:{last}{len(rows) + 1}"
         print_setup(ws, title_rows="1:1", header=spec.title)
+    if overflow:
+        _write_overflow(wb, overflow)
     wb.save(path)
 
 
@@ -204,3 +243,22 @@ def fill_down_formula(ws: Any, column: str, first: int, last: int, formula: str,
     ws[f"{column}{first}"].value = SharedFormula(index, f"{column}{first}:{column}{last}", formula)
     for r in range(first + 1, last + 1):
         ws[f"{column}{r}"].value = SharedFormula(index)
+
+
+def _write_overflow(wb: Workbook, overflow: list[tuple]) -> None:
+    """The 長文 sheet: each too-long text in order, in parts; the parts of one No. joined are the text."""
+    ws = wb.create_sheet(OVERFLOW_SHEET)
+    widths = (6, 14, 8, 8, 100)
+    for i, (header, width) in enumerate(zip(OVERFLOW_HEADERS, widths), start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+        cell = ws.cell(row=1, column=i)
+        set_text(cell, header)
+        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, WRAP
+    for r, values in enumerate(overflow, start=2):
+        for i, value in enumerate(values, start=1):
+            cell = ws.cell(row=r, column=i)
+            set_text(cell, value)
+            cell.alignment = WRAP
+        ws.row_dimensions[r].height = MAX_ROW_HEIGHT
+    ws.freeze_panes = "A2"
+    print_setup(ws, title_rows="1:1", header=f"{OVERFLOW_SHEET}（同じ No. の部分をつなげたものが全文です）")

@@ -8,7 +8,12 @@ from typing import Literal
 from annex.model.labels import COLUMN_BY_LABEL
 
 Severity = Literal["error", "warning"]
-Verdict = Literal["受理", "受理（警告あり）", "差戻し"]
+Verdict = Literal["受理", "受理（警告あり）", "差戻し", "保留"]
+# Verdicts about the machine, never about the file: a read worker that timed out, died or ran out of
+# memory on a file within the documented bounds, or an unexpected error in annex's own checks.
+# Such a submission is 保留 (held): never cached, never recorded as judged in the ledger, never
+# sent to its ministry as 差戻し; it is validated again on the next run and named to the secretariat.
+SYSTEM_RULES = frozenset({"F-READ-INTERRUPTED", "F-CHECK-FAILED"})
 
 
 @dataclass(frozen=True)
@@ -87,11 +92,18 @@ class Submission:
         return [i for i in self.issues if i.severity == "warning"]
 
     @property
+    def held(self) -> bool:
+        """Judged by no one yet: the machine failed (SYSTEM_RULES), not the file."""
+        return any(i.rule in SYSTEM_RULES for i in self.issues)
+
+    @property
     def verdict(self) -> Verdict:
+        if self.held:
+            return "保留"
         if self.errors:
             return "差戻し"
         return "受理（警告あり）" if self.warnings else "受理"
 
     @property
     def accepted(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.held

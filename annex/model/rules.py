@@ -23,7 +23,7 @@ GROUP_TITLES: dict[Group, str] = {
     "notation": "表記（公用文作成の考え方・別添の表記。警告のみ）",
     "annex": "別添全体の表記（取りまとめ後に事務局が確認）",
 }
-CATALOGUE_VERSION = "2026.6"  # part of the validation cache key: a changed catalogue re-validates
+CATALOGUE_VERSION = "2026.7"  # part of the validation cache key: a changed catalogue re-validates
 
 
 LiveWhen = Literal["line", "own_text", "own_tags"]
@@ -242,9 +242,79 @@ _RULES = (
         "file",
         "数式の入力",
         "Formula in a cell",
-        "{cell} に数式が入力されています。数式は取り込まず、表示されている値のみを使います。",
+        "{address} に数式が入力されています。数式は取り込まず、表示されている値「{shown}」を使います。",
         "数式ではなく、文章を直接入力してください。",
-        "{cell} を文章（値）で入力し直してください。",
+        "{address} を文章（値）で入力し直してください。",
+    ),
+    Rule(
+        "F-FORMULA-NOT-CALCULATED",
+        "error",
+        "file",
+        "計算されていない数式",
+        "Formula without a calculated value",
+        "{address} の数式に計算結果が保存されていないため、表示される値が分かりません。",
+        "数式ではなく、文章を直接入力してください。",
+        "Excel で開いて保存し直すか、{address} に値を直接入力してください。",
+    ),
+    Rule(
+        "F-TYPED-VALUE",
+        "warning",
+        "file",
+        "文字列ではない入力",
+        "Number, date or boolean typed into a text cell",
+        "{address} は Excel が{kind}として保存しています。表示どおり「{shown}」として取り込みました。",
+        "記載は文字列として入力してください（数値や日付に自動変換された場合は、先頭に「'」を付けて入力します）。",
+        "表示と違う場合は、{address} に「'」に続けて文字列として入力し直してください。",
+    ),
+    Rule(
+        "F-VALUE-UNSHOWN",
+        "error",
+        "file",
+        "表示どおりに読めない入力",
+        "A typed value whose displayed text cannot be reproduced",
+        "{address} は Excel が{kind}（表示形式「{format}」）として保存しているため、表示どおりの文字列が確定できません。",
+        "記載は文字列として入力してください。",
+        "{address} に「'」に続けて、表示させたい文字列を入力し直してください。",
+    ),
+    Rule(
+        "S-SHEET-COPIED",
+        "error",
+        "structure",
+        "記入シートの写し",
+        "A copy of the entry sheet holds the edits",
+        "シート「{sheet}」は記入シートの写しで、「{entry}」と内容が違います（{address} など）。取り込むのは「{entry}」だけです。",
+        "記入はシート「記入シート」に直接行い、シートをコピー・非表示にしないでください。",
+        "写しの内容をシート「{entry}」に反映して再表示し、写し「{sheet}」を削除してから再提出してください。",
+    ),
+    Rule(
+        "S-SHEET-HIDDEN",
+        "warning",
+        "structure",
+        "非表示の記入シート",
+        "Entry sheet hidden",
+        "シート「{entry}」が非表示になっています。非表示のシートの内容を取り込みました。",
+        "記入シートを非表示にしないでください。",
+        "シート「{entry}」を再表示し、内容が最新であることを確認してください。",
+    ),
+    Rule(
+        "F-READ-INTERRUPTED",
+        "error",
+        "file",
+        "読み取りの中断（処理側の問題）",
+        "Reading interrupted by the machine",
+        "処理側の都合でファイルの読み取りが完了しませんでした（{detail}）。ファイルの問題ではありません。次回の実行で自動的に読み直します。",
+        "（府省の対応は不要です）",
+        None,
+    ),
+    Rule(
+        "F-CHECK-FAILED",
+        "error",
+        "file",
+        "検証処理の内部エラー",
+        "Unexpected error in annex's checks",
+        "このファイルの検証中に annex 内部のエラーが起きました（{detail}）。ファイルの判定は保留し、事務局が確認します。",
+        "（府省の対応は不要です）",
+        None,
     ),
     # -- structure -------------------------------------------------------------------------
     Rule(
@@ -344,6 +414,26 @@ _RULES = (
         "1つの記載は {limit} 字以内としてください。長い場合は記載を分けてください。",
         "{limit} 字以内に短くするか、2つの記載に分けてください。",
         live=(LiveCheck("text", "own_text", "LEN({text})>{limit}", "記載内容が{limit}字を超えています"),),
+    ),
+    Rule(
+        "L-STRAY-CONTENT",
+        "warning",
+        "line",
+        "記載の行ではない入力",
+        "Text outside any line",
+        "{address}{more} の入力は、項目IDも記入欄もない行にあるため取り込んでいません。",
+        "記載は記入欄（記載内容・見出し・担当府省など）に入力してください。参考の列（灰色）への入力は取り込まれません。",
+        "取り込む記載であれば、空き行の記入欄に入力し直してください。不要な入力であれば削除してください。",
+    ),
+    Rule(
+        "L-HEADING-TOO-LONG",
+        "error",
+        "line",
+        "見出しが長すぎる",
+        "Heading too long",
+        "見出しが {length} 字あり、上限の {limit} 字を超えています。",
+        "見出し（＜…＞ など）は {limit} 字以内としてください。文章は記載内容に書いてください。".replace("{limit}", "200"),
+        "見出しを {limit} 字以内に短くし、文章は記載内容に移してください。",
     ),
     Rule(
         "L-CONTROL-CHAR",
@@ -938,6 +1028,7 @@ BLOCKING = frozenset(
     }
 )
 TEXT_LIMIT = 2000  # characters per bullet (the longest in the 2025 annex is well under this)
+HEADING_LIMIT = 200  # characters per 見出し (the longest in the 2025 annex has 28)
 
 
 def live_rules() -> list[Rule]:

@@ -36,7 +36,7 @@ from annex.model.contract import (
     TABLE_FIELDS,
     TRAILING_TAGS_RE,
 )
-from annex.model.rules import TEXT_LIMIT
+from annex.model.rules import HEADING_LIMIT, TEXT_LIMIT
 
 CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufffe\uffff]"
 HALFWIDTH_KANA_RE = f"[{HALFWIDTH_KANA[0]}-{HALFWIDTH_KANA[-1]}]"
@@ -79,6 +79,10 @@ class SubmissionLines(pa.DataFrameModel):
     @pa.check("text", name="L-TEXT-TOO-LONG")
     def _text_length(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(~pl.col("own_text") | (_col(data).str.len_chars() <= TEXT_LIMIT))
+
+    @pa.check("heading", name="L-HEADING-TOO-LONG")
+    def _heading_length(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(~pl.col("own_text") | (_col(data).str.len_chars() <= HEADING_LIMIT))
 
     @pa.check("text", "heading", name="L-CONTROL-CHAR")
     def _control(cls, data: pa.PolarsData) -> pl.LazyFrame:

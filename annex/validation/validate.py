@@ -63,7 +63,7 @@ from annex.model.contract import (
 )
 from annex.model.issues import Issue, Location, Severity, Submission, SubmissionLine
 from annex.model.ownership import bullet_owners
-from annex.model.rules import BLOCKING, TEXT_LIMIT, rule
+from annex.model.rules import BLOCKING, HEADING_LIMIT, TEXT_LIMIT, rule
 from annex.model.tags import comparison_key
 from annex.validation.schemas import CONTROL_RE, HALFWIDTH_KANA_RE, LOOKALIKE_RE, SubmissionLines, validate_lines
 
@@ -187,12 +187,7 @@ def _file_level(raw: RawWorkbook, ref: Reference) -> tuple[list[Issue], dict[str
         issues.append(_issue(sev, "F-UNKNOWN-MINISTRY", file, at=None, found=ministry))
     elif meta.get("ministry_slug") and meta["ministry_slug"].strip() != known.slug:
         issues.append(_issue(sev, "F-TAMPERED", file, at=SHEET_META, detail="府省の管理情報が一致しません"))
-    live = _live_cells(raw.entry)
-    for cell in raw.formulas:
-        if not live(cell):
-            # the message's field is called cell too, so not through _issue (which takes cell positionally)
-            where = Location(file, SHEET_ENTRY, cell)
-            issues.append(rule("F-FORMULA").issue(where, _severity("F-FORMULA", sev), cell=f"{SHEET_ENTRY}!{cell}"))
+    issues.extend(_cell_notes(raw, sev, _live_cells(raw.entry)))
     return issues, meta, year
 
 
@@ -220,6 +215,83 @@ def _live_cells(grid: Grid | None):
         return (col == check_col and row > label_row) or (col == text_col and row == TITLE_ROW + 1)
 
     return live
+
+
+def _cell_notes(raw: RawWorkbook, sev: Mapping[str, str], live) -> list[Issue]:
+    """Formula and typed cells: the text they show is what is read, and the officer is told so;
+    a cell whose text cannot be known (no cached value, a locale-dependent format) is an error.
+    The template's own live checks (``live``) are not the ministry's input and are never noted."""
+    issues: list[Issue] = []
+    noted = {n.address for n in raw.notes}
+    for note in raw.notes:
+        if live(note.address):
+            continue
+        where = f"{SHEET_ENTRY}!{note.address}"
+        row = int(note.address.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+        item = ((raw.entry.value(row, 1) if raw.entry else None) or "").strip() or None  # 項目ID stands in column A
+        if note.shown is None and note.kind is None:  # a formula whose result was never calculated
+            issues.append(_issue(sev, "F-FORMULA-NOT-CALCULATED", raw.file, note.address, item, address=where))
+            continue
+        if note.shown is None:
+            issues.append(
+                _issue(sev, "F-VALUE-UNSHOWN", raw.file, note.address, item, address=where, kind=note.kind, format=note.format)
+            )
+            continue
+        if note.formula:  # its shown value is said here, whatever its type
+            issues.append(_issue(sev, "F-FORMULA", raw.file, note.address, item, address=where, shown=_short(note.shown)))
+        elif note.kind is not None:
+            issues.append(
+                _issue(
+                    sev, "F-TYPED-VALUE", raw.file, note.address, item, address=where, kind=note.kind, shown=_short(note.shown)
+                )
+            )
+    for address in raw.formulas:  # a formula the reader could not look at (it always can: belt and braces)
+        if address not in noted and not live(address):
+            where = f"{SHEET_ENTRY}!{address}"
+            issues.append(_issue(sev, "F-FORMULA-NOT-CALCULATED", raw.file, address, address=where))
+    return issues
+
+
+def _sheet_copies(raw: RawWorkbook, sev: Mapping[str, str]) -> list[Issue]:
+    """A copy of 記入シート whose content differs (edited there, the original perhaps hidden) is an
+    error at the copy's first differing cell: only 記入シート is read, so those edits would be lost.
+    A hidden 記入シート is a warning (its content is what is read)."""
+    issues: list[Issue] = []
+    grid = raw.entry
+    if grid is None:
+        return issues
+    if raw.entry_state != "visible":
+        issues.append(_issue(sev, "S-SHEET-HIDDEN", raw.file, at=SHEET_ENTRY, entry=SHEET_ENTRY))
+    for name, other in raw.others.items():
+        if not _looks_like_entry(other):
+            continue
+        differs = _first_difference(grid, other)
+        if differs is not None:
+            issues.append(
+                _issue(
+                    sev, "S-SHEET-COPIED", raw.file, differs, at=name, sheet=name, entry=SHEET_ENTRY, address=f"{name}!{differs}"
+                )
+            )
+    return issues
+
+
+def _looks_like_entry(grid: Grid) -> bool:
+    """Most of 記入シート's column labels in one of the first rows."""
+    for cells in grid.rows[:HEADER_SEARCH_ROWS]:
+        if sum(1 for v in cells if v is not None and v.strip() in LABEL_TO_KEY) >= len(COLUMNS) // 2:
+            return True
+    return False
+
+
+def _first_difference(a: Grid, b: Grid) -> str | None:
+    """The first cell (row by row) whose text differs between two sheets; None when they agree."""
+    last_col = max(a.first_col + max((len(r) for r in a.rows), default=0), b.first_col + max((len(r) for r in b.rows), default=0))
+    first_col = min(a.first_col, b.first_col)
+    for r in range(1, max(len(a.rows), len(b.rows)) + 1):
+        for c in range(first_col, last_col):
+            if (a.value(r, c) or "") != (b.value(r, c) or ""):
+                return f"{column_letter(c)}{r}"
+    return None
 
 
 # -- stage 2: structure ---------------------------------------------------------------------
@@ -289,6 +361,25 @@ def _structure(raw: RawWorkbook, sev: Mapping[str, str]) -> tuple[list[Issue], _
 
 
 # -- stage 3: lines -------------------------------------------------------------------------
+def _stray_cells(grid: Grid, layout: _Layout, lines: list[SubmissionLine], sev: Mapping[str, str], file: str) -> list[Issue]:
+    """Text in a row that is no line (no 項目ID, nothing in a column to fill in) is not read: said
+    once per file, at its first cell, with the count — never dropped without a word."""
+    used = {line.excel_row for line in lines}
+    context = {layout.columns.get(k) for k in ("row_id", "chapter", "section", "measure")}  # pre-filled on spare lines
+    found: list[str] = []
+    for r in range(layout.header_row + 1, len(grid.rows) + 1):
+        if r in used:
+            continue
+        for j, value in enumerate(grid.rows[r - 1]):
+            if value is not None and value.strip() and grid.first_col + j not in context:
+                found.append(f"{column_letter(grid.first_col + j)}{r}")
+                break
+    if not found:
+        return []
+    more = f"（ほか {len(found) - 1} 行）" if len(found) > 1 else ""
+    return [_issue(sev, "L-STRAY-CONTENT", file, found[0], address=f"{SHEET_ENTRY}!{found[0]}", more=more)]
+
+
 def _lines(grid: Grid, layout: _Layout) -> list[SubmissionLine]:
     lines: list[SubmissionLine] = []
     for r in range(layout.header_row + 1, len(grid.rows) + 1):
@@ -297,7 +388,7 @@ def _lines(grid: Grid, layout: _Layout) -> list[SubmissionLine]:
             value = _text(grid.value(r, col))
             values[key] = value.strip() if key in CODE_KEYS else value
         if not values.get("item_id") and not any(values.get(k) for k in EDITABLE_KEYS):
-            continue  # a spare line left empty, or a blank row
+            continue  # a spare line left empty, or a blank row (a row with text only elsewhere: _stray_cells)
         line = SubmissionLine(
             excel_row=r,
             item_id=values.get("item_id") or None,
@@ -478,6 +569,8 @@ def _line_issue(code: str, column: str, item: _Pending, i: int, ref: Reference) 
     ministry = sub.ministry or ""
     if code == "L-TEXT-TOO-LONG":
         return _issue(sev, code, file, cell, it, length=len(value), limit=TEXT_LIMIT)
+    if code == "L-HEADING-TOO-LONG":
+        return _issue(sev, code, file, cell, it, length=len(value), limit=HEADING_LIMIT)
     if code == "L-CONTROL-CHAR":
         return _issue(sev, code, file, cell, it, chars=_chars(value, CONTROL_RE))
     if code == "L-HALFWIDTH-KANA":
@@ -669,76 +762,141 @@ def _quoted_lines(sub: Submission, plan, ref: Reference, own_text: dict[int, boo
 
 
 def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[Submission]:
-    """Read workbooks (with their SHA-256) → Submissions, the line checks run once for the batch."""
+    """Read workbooks (with their SHA-256) → Submissions, the line checks run once for the batch.
+
+    Each file is its own failure boundary: an unexpected error while checking one file makes
+    that file 保留 (F-CHECK-FAILED, for the secretariat), never the batch."""
     submissions: list[Submission] = []
     pending: list[_Pending] = []
     for raw, sha in raws:
-        file_issues, meta, year = _file_level(raw, ref)
-        ministry = (meta.get("ministry") or "").strip() or None
-        sub = Submission(
-            file=raw.file,
-            sha256=sha,
-            ministry=ministry,
-            year=year,
-            template_version=(meta.get("template_version") or "").strip() or None,
-            issues=file_issues,
-        )
+        try:
+            sub, item = _prepare(raw, sha, ref, len(pending))
+        except Exception as exc:
+            sub, item = check_failed(raw.file, sha, exc), None
         submissions.append(sub)
-        # severities are the config's by now: a downgraded F-OUTDATED / F-WRONG-YEAR lets the lines be read
-        if (
-            any(
-                i.severity == "error" and i.rule in ("F-FOREIGN", "F-UNKNOWN-MINISTRY", "F-WRONG-YEAR", "F-OUTDATED")
-                for i in file_issues
-            )
-            or not raw.readable
-        ):
-            continue  # not this year's template from a known ministry: line checks would only add noise
-        structure, layout = _structure(raw, ref.severities)
-        sub.issues.extend(structure)
-        if layout is None or raw.entry is None:
-            continue
-        sub.lines = _lines(raw.entry, layout)
-        if not sub.lines:
-            sub.issues.append(_issue(ref.severities, "F-EMPTY", sub.file, at=SHEET_ENTRY))
-            continue
-        plan = ref.plans.get(ministry) if ministry else None
-        compared, own_text, own_tags = _compare_with_template(sub, plan, ref, meta)
-        sub.issues.extend(compared)
-        sub.issues.extend(_footnote_marks(sub, plan, ref))
-        sub.issues.extend(_quoted_lines(sub, plan, ref, own_text, own_tags))
-        sub.issues.extend(_tag_spellings(sub, ref, own_tags))
-        ids_in_sub = {ln.item_id for ln in sub.lines if ln.item_id}
-        item = _Pending(sub)
-        plan_ids = set(plan.item_ids) if plan is not None else None
-        for i, line in enumerate(sub.lines):
-            item.rows.append(_frame_row(len(pending), i, line, sub, ref, plan_ids, own_text[i], own_tags[i], ids_in_sub))
-        pending.append(item)
+        if item is not None:
+            pending.append(item)
     if pending:
-        frame = pl.DataFrame([row for item in pending for row in item.rows], schema=_SCHEMA)
-        offsets = [(item, i) for item in pending for i in range(len(item.rows))]
-        for index, code, column in validate_lines(frame):
-            item, i = offsets[index]
-            item.submission.issues.append(_line_issue(code, column, item, i, ref))
-        for item in pending:
-            item.submission.issues.extend(_notation(item, ref))
+        try:
+            _check_lines(pending, ref)
+        except Exception:  # find the file that broke the batch's checks: each alone, again
+            for item in pending:
+                try:
+                    _check_lines([_renumbered(item, 0)], ref)
+                except Exception as exc:
+                    sub = item.submission
+                    submissions[submissions.index(sub)] = check_failed(sub.file, sub.sha256, exc, sub.ministry)
     for sub in submissions:
         sub.issues = _dedupe(sub.issues)
         sub.issues.sort(key=_issue_order)
     return submissions
 
 
-# the frame's columns and types, as the pandera model declares them
-_SCHEMA = {name: column.dtype.type for name, column in SubmissionLines.to_schema().columns.items()}
+UNREAD_CELL = frozenset({"F-FORMULA-NOT-CALCULATED", "F-VALUE-UNSHOWN"})  # the cell's text is not known
 
 
 def _dedupe(issues: list[Issue]) -> list[Issue]:
+    """Each issue once; a cell whose text could not be read is that one issue, not also what its
+    missing text makes the line checks say (記載内容が空欄です)."""
+    unread = {i.location.cell for i in issues if i.rule in UNREAD_CELL}
     seen, out = set(), []
     for issue in issues:
         key = (issue.rule, issue.location)
-        if key not in seen:
-            seen.add(key)
-            out.append(issue)
+        if key in seen or (issue.location.cell in unread and issue.rule not in UNREAD_CELL):
+            continue
+        seen.add(key)
+        out.append(issue)
     return out
+
+
+def _prepare(raw: RawWorkbook, sha: str, ref: Reference, sub_index: int) -> tuple[Submission, "_Pending | None"]:
+    """Stages 1 and 2 and the per-cell comparisons of one file; the pending lines for the batch's checks."""
+    file_issues, meta, year = _file_level(raw, ref)
+    ministry = (meta.get("ministry") or "").strip() or None
+    sub = Submission(
+        file=raw.file,
+        sha256=sha,
+        ministry=ministry,
+        year=year,
+        template_version=(meta.get("template_version") or "").strip() or None,
+        issues=file_issues,
+    )
+    # severities are the config's by now: a downgraded F-OUTDATED / F-WRONG-YEAR lets the lines be read
+    if (
+        any(
+            i.severity == "error" and i.rule in ("F-FOREIGN", "F-UNKNOWN-MINISTRY", "F-WRONG-YEAR", "F-OUTDATED")
+            for i in file_issues
+        )
+        or not raw.readable
+    ):
+        return sub, None  # not this year's template from a known ministry: line checks would only add noise
+    structure, layout = _structure(raw, ref.severities)
+    sub.issues.extend(structure)
+    sub.issues.extend(_sheet_copies(raw, ref.severities))
+    if layout is None or raw.entry is None:
+        return sub, None
+    sub.lines = _lines(raw.entry, layout)
+    sub.issues.extend(_stray_cells(raw.entry, layout, sub.lines, ref.severities, sub.file))
+    if not sub.lines:
+        sub.issues.append(_issue(ref.severities, "F-EMPTY", sub.file, at=SHEET_ENTRY))
+        return sub, None
+    plan = ref.plans.get(ministry) if ministry else None
+    compared, own_text, own_tags = _compare_with_template(sub, plan, ref, meta)
+    sub.issues.extend(compared)
+    sub.issues.extend(_footnote_marks(sub, plan, ref))
+    sub.issues.extend(_quoted_lines(sub, plan, ref, own_text, own_tags))
+    sub.issues.extend(_tag_spellings(sub, ref, own_tags))
+    ids_in_sub = {ln.item_id for ln in sub.lines if ln.item_id}
+    item = _Pending(sub)
+    plan_ids = set(plan.item_ids) if plan is not None else None
+    for i, line in enumerate(sub.lines):
+        item.rows.append(_frame_row(sub_index, i, line, sub, ref, plan_ids, own_text[i], own_tags[i], ids_in_sub))
+    return sub, item
+
+
+def _renumbered(item: "_Pending", sub_index: int) -> "_Pending":
+    for row in item.rows:
+        row["sub"] = sub_index
+    return item
+
+
+def _check_lines(pending: list["_Pending"], ref: Reference) -> None:
+    """The pandera schema over every pending line at once, then the notation warnings."""
+    frame = pl.DataFrame([row for item in pending for row in item.rows], schema=_SCHEMA)
+    offsets = [(item, i) for item in pending for i in range(len(item.rows))]
+    found: list[tuple[Submission, Issue]] = []
+    for index, code, column in validate_lines(frame):
+        item, i = offsets[index]
+        found.append((item.submission, _line_issue(code, column, item, i, ref)))
+    for item in pending:
+        found.extend((item.submission, issue) for issue in _notation(item, ref))
+    for sub, issue in found:  # added only once every check of the batch went through
+        sub.issues.append(issue)
+
+
+def check_failed(file: str, sha256: str, exc: BaseException, ministry: str | None = None) -> Submission:
+    """A file whose checks raised: held (保留) with the error named, for the secretariat."""
+    detail = f"{type(exc).__name__}: {exc}"[:200]
+    issue = _issue({}, "F-CHECK-FAILED", file, at=None, detail=detail)
+    return Submission(file=file, sha256=sha256, ministry=ministry, year=None, template_version=None, issues=[issue])
+
+
+def rejected_unreadable(file: str, sha256: str, code: str, detail: str) -> Submission:
+    """A submission whose validation failed outright for a reason that is not the machine's (a bug
+    of annex met by this file): nothing of it was read, so the issue stops it whatever
+    rule_severities says; its ministry is told, and the ledger leaves it to be checked again."""
+    issue = _issue({}, code, file, at=None, detail=detail)
+    return Submission(file=file, sha256=sha256, ministry=None, year=None, template_version=None, issues=[issue])
+
+
+def held(file: str, sha256: str, detail: str) -> Submission:
+    """A file the machine failed to read (worker timed out, died, ran out of memory): 保留, read again next run."""
+    issue = _issue({}, "F-READ-INTERRUPTED", file, at=None, detail=detail)
+    return Submission(file=file, sha256=sha256, ministry=None, year=None, template_version=None, issues=[issue])
+
+
+# the frame's columns and types, as the pandera model declares them
+_SCHEMA = {name: column.dtype.type for name, column in SubmissionLines.to_schema().columns.items()}
 
 
 def _cell_sort(cell: str | None) -> tuple[int, int]:
@@ -753,13 +911,6 @@ def _cell_sort(cell: str | None) -> tuple[int, int]:
 def _issue_order(issue: Issue) -> tuple:
     level = 0 if issue.rule.startswith("F-") else 1 if issue.rule.startswith("S-") else 2
     return (level, _cell_sort(issue.location.cell), issue.location.offset or 0, issue.rule)
-
-
-def rejected_unreadable(file: str, sha256: str, code: str, detail: str) -> Submission:
-    """A submission whose reading failed outright (worker crashed or ran out of time). Nothing of it
-    was read, so the issue stops it: it is an error whatever rule_severities says (see _severity)."""
-    issue = _issue({}, code, file, at=None, detail=detail)
-    return Submission(file=file, sha256=sha256, ministry=None, year=None, template_version=None, issues=[issue])
 
 
 def sha256_of(path: Path) -> str:

@@ -202,6 +202,9 @@ def verdict_line(sub: Submission, known: Container[str]) -> str:
     errors = sub.errors
     first = f"「{rule(errors[0].rule).title}」{errors[0].message}" if errors else ""
     more = f" ほか {len(errors) - 1} 件" if len(errors) > 1 else ""
+    if sub.held:
+        who = f"{sub.ministry}: " if sub.ministry else ""
+        return f"保留（{who}{first}）— 府省には送りません"
     if sub.ministry is None or sub.ministry not in known:
         return f"府省不明（{first or 'どの府省の記入シートか分かりません'}）— 事務局で確認してください（メールは送りません）"
     if sub.verdict == "受理":
@@ -213,7 +216,9 @@ def verdict_line(sub: Submission, known: Container[str]) -> str:
 def unattributed(pairs: Iterable[tuple[Received, Submission]], known: Container[str]) -> list[str]:
     """The files no ministry can be named for, one line each: the secretariat's to look at."""
     return [
-        f"{item.name} → {verdict_line(sub, known)}" for item, sub in pairs if sub.ministry is None or sub.ministry not in known
+        f"{item.name} → {verdict_line(sub, known)}"
+        for item, sub in pairs
+        if sub.held or sub.ministry is None or sub.ministry not in known
     ]
 
 
@@ -229,7 +234,7 @@ def record_validations(
     out = []
     with _ledger(workspace, ledger) as book:
         for item, sub in pairs:
-            if item.validated:
+            if item.validated or sub.held:  # held: no verdict yet, the entry stays "received" (read again next run)
                 out.append(item.entry)
                 continue
             out.append(
@@ -282,6 +287,7 @@ def write_feedback(
     ``overwrite=False`` keeps the workbooks already written (a resubmission of the same bytes)."""
     folder = feedback_folder(workspace, year)
     folder.mkdir(parents=True, exist_ok=True)
+    pairs = [(src, sub) for src, sub in pairs if not sub.held]  # nothing to tell a ministry before a verdict
     target = {sub.sha256: folder / feedback_name(workspace, sub) for _, sub in pairs}
     jobs = [(src, sub, target[sub.sha256]) for src, sub in pairs if overwrite or not target[sub.sha256].exists()]
     if jobs:
@@ -405,4 +411,8 @@ def accepted_submissions(
         else:
             subs = revalidate(again)
         found.update((item.sha256, sub) for item, sub in zip(again, subs))
+    if interrupted := [found[e.sha256] for e in entries if found[e.sha256].held]:
+        # an accepted version that cannot be read now must not leave its ministry 未更新 in a published master
+        names = "、".join(f"{s.file}（{s.issues[0].message}）" for s in interrupted)
+        raise AnnexError(f"受理済みの版を読み直せませんでした: {names}", hint="処理側の問題です。もう一度実行してください。")
     return {e.ministry: (e, found[e.sha256]) for e in entries}

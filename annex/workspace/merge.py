@@ -35,6 +35,7 @@ from annex.workspace.collect import (
     feedback_folder,
     feedback_name,
     inbox_lines,
+    verdict_line,
 )
 from annex.workspace.layout import Workspace
 from annex.workspace.master import master_or_baseline, previous_master
@@ -151,11 +152,15 @@ def merge_year(workspace, year: int | None = None, *, feedback: bool = True) -> 
     accepted = accepted_submissions(workspace, year, known={s.sha256: s for s in collected.submissions})
     summary = merge_submissions(workspace, year, {m: sub for m, (_, sub) in accepted.items()}, previous=previous)
     summary.inbox = inbox_lines(collected.received, collected.ignored)
-    summary.warnings = merge_warnings(workspace, year, summary, received=len(collected.new) + len(collected.seen))
+    held = [s for s in collected.submissions if s.held]
+    received = len(collected.new) + len(collected.seen)
+    summary.warnings = merge_warnings(workspace, year, summary, received=received, held=len(held))
+    known = workspace.config.ministry_by_abbr
+    summary.warnings += [f"{s.file} → {verdict_line(s, known)}" for s in held]
     return summary
 
 
-def merge_warnings(workspace, year: int, summary: MergeSummary, *, received: int) -> list[str]:
+def merge_warnings(workspace, year: int, summary: MergeSummary, *, received: int, held: int = 0) -> list[str]:
     """A master that is last year's annex again says so: no file received, or none accepted."""
     folder = workspace.submissions(year)
     if summary.merged_files:  # merged, perhaps from the archive when the inbox was emptied since
@@ -165,9 +170,8 @@ def merge_warnings(workspace, year: int, summary: MergeSummary, *, received: int
             f"{folder} に提出ファイルがありません: {year}年度のマスターは前年度の記載のまま（すべて未更新）です。"
             "年度（--year）と提出物の置き場所を確認してください"
         ]
-    return [
-        f"受理された提出物がありません（{received} 件とも差戻し）: {year}年度のマスターは前年度の記載のまま（すべて未更新）です"
-    ]
+    why = f"{received} 件とも差戻し" if not held else f"差戻し {received - held} 件・保留 {held} 件"
+    return [f"受理された提出物がありません（{why}）: {year}年度のマスターは前年度の記載のまま（すべて未更新）です"]
 
 
 def relisted_report(workspace, year: int | None = None) -> tuple[ReconcileResult, str]:

@@ -16,7 +16,7 @@ from annex.io.workers import WorkerPool
 from annex.model.config import bundled_path
 from annex.model.contract import COLUMNS, SHEET_ENTRY, SHEET_META
 from annex.model.rules import RULES
-from annex.validation.validate import rejected_unreadable
+from annex.validation.validate import held
 from annex.workspace.collect import validate_files
 from annex.workspace.layout import Workspace
 from annex.workspace.master import load_reference
@@ -257,8 +257,10 @@ def test_severity_overrides_reach_every_issue_but_never_accept_an_unread_submiss
     # a rule that leaves nothing to read (or no ministry to read it for) stays an error
     for sub, code in zip(subs[1:], ("S-SHEET-MISSING", "F-UNKNOWN-MINISTRY", "F-NOT-XLSX")):
         assert [(i.rule, i.severity) for i in sub.issues] == [(code, "error")] and sub.verdict == "差戻し"
-    crashed = rejected_unreadable("x.xlsx", "0" * 64, "F-UNREADABLE", "読み取り中に処理が異常終了しました")
-    assert [(i.rule, i.severity) for i in crashed.issues] == [("F-UNREADABLE", "error")] and crashed.verdict == "差戻し"
+    # a read the machine interrupted is held, whatever the severities: never 差戻し, never accepted
+    crashed = held("x.xlsx", "0" * 64, "読み取り処理が異常終了しました")
+    assert [(i.rule, i.severity) for i in crashed.issues] == [("F-READ-INTERRUPTED", "error")]
+    assert crashed.verdict == "保留" and crashed.held and not crashed.accepted
 
 
 def test_structure_rules(tmp_path, pool, env):
