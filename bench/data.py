@@ -136,10 +136,19 @@ def ensure_data(size: str, *, fresh: bool = False) -> dict:
     manifest_path = base / "manifest.json"
     if not fresh and manifest_path.exists():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if manifest.get("generator") == GENERATOR_VERSION:
+        if manifest.get("generator") == GENERATOR_VERSION and manifest.get("made_for") == _made_for():
             return manifest
     shutil.rmtree(base, ignore_errors=True)
     return _generate(spec, base)
+
+
+def _made_for() -> dict:
+    """What the cached returns were made with: a new template layout or rule catalogue makes them
+    outdated or judged differently (a stale cache once turned every return into 差戻し)."""
+    from annex.model.contract import TEMPLATE_VERSION
+    from annex.model.rules import CATALOGUE_VERSION
+
+    return {"template": TEMPLATE_VERSION, "catalogue": CATALOGUE_VERSION}
 
 
 def _generate(spec: Size, base: Path) -> dict:
@@ -169,6 +178,7 @@ def _generate(spec: Size, base: Path) -> dict:
         changed += _officer_edits(t.path, inbox / t.path.name, t.ministry, owned, spec.edits, n)
     manifest = {
         "generator": GENERATOR_VERSION,
+        "made_for": _made_for(),
         "size": spec.name,
         "workspace": str(pristine.relative_to(base)),
         "bullets": sum(1 for _ in annex.bullets()),
