@@ -30,8 +30,14 @@ the mark after a paragraph exists in a year if that paragraph and a later one ex
 year; a mark that would exist in neither year cannot be written, so that paragraph joins the
 next one (a bullet deleted at the end of a cell, replaced by a new one, share one paragraph).
 Footnote marks show the published numbers (custom marks), so that they read right whichever
-changes are accepted. (LibreOffice 7.4 does not read a custom footnote mark inside w:ins / w:del
-as tracked: it keeps an inserted one and drops a deleted one on opening. Word reads them.)
+changes are accepted. A tracked mark is one run inside the w:ins / w:del: the reference
+(w:footnoteReference w:customMarkFollows="1") and its number in the same run, the number as
+w:delText in a deleted one (ECMA-376: a run of a w:del holds w:delText, not w:t; the reference is
+run content like any other). Word and LibreOffice 7.4 both read it as tracked: LibreOffice keeps an
+inserted mark on accepting and drops it on rejecting, and the reverse for a deleted one (tested).
+Forms LibreOffice 7.4 does not honour: the number in a run of its own after the reference (the
+custom mark is lost: the reference becomes auto-numbered, the number plain text), and w:ins /
+w:del in a run's w:rPr (not the standard's; ignored, the mark is kept either way).
 """
 
 from __future__ import annotations

@@ -190,18 +190,16 @@ def test_tokens_are_runs_of_one_script():
     ]
 
 
-def _more_changes(new_master, old_master, *, marks: bool = True):
+def _more_changes(new_master, old_master):
     """Changes the samples do not make, as a merge could: a footnote mark moved, one added (a
     footnote new this year) and one removed, a footnote's text changed, a 目標 edited, a whole
     sub-row added, a whole sub-row deleted, a bullet deleted above another in its cell, and the
-    last old bullet of a cell deleted where a new one follows.
-    ``marks=False`` leaves the footnote marks alone (see the LibreOffice test)."""
+    last old bullet of a cell deleted where a new one follows."""
     annex = new_master.model_copy(deep=True)
     pre = annex.chapters[0].preamble
-    if marks:
-        first = pre.key_indicators[0]
-        first.footnote_offsets = [first.footnote_offsets[0] - 5]  # moved
-        pre.key_indicators[1].footnotes, pre.key_indicators[1].footnote_offsets = [], None  # removed
+    first = pre.key_indicators[0]
+    first.footnote_offsets = [first.footnote_offsets[0] - 5]  # moved
+    pre.key_indicators[1].footnotes, pre.key_indicators[1].footnote_offsets = [], None  # removed
     pre.goals[0] = pre.goals[0].replace("探究力", "探究する力")
     annex.footnotes["167"] = annex.footnotes["167"] + "（令和７年度更新）"
     rows = {row.id: row for _, _, row in annex.rows()}
@@ -225,10 +223,9 @@ def _more_changes(new_master, old_master, *, marks: bool = True):
     replaced = rows["3-①-01"]
     assert [b.id for b in replaced.policy if b.subrow == 9] == ["3-①-01-P09", "3-①-01-P10"]  # P10: new in the samples
     replaced.policy = [b for b in replaced.policy if b.id != "3-①-01-P09"]
-    if marks:
-        cited = rows["3-①-02"].policy[0]  # cites a footnote new this year, inside its sentence
-        cited.footnotes, cited.footnote_offsets = [900], [len(cited.text) - 1]
-        annex.footnotes["900"] = "今年度から引用する資料。"
+    cited = rows["3-①-02"].policy[0]  # cites a footnote new this year, inside its sentence
+    cited.footnotes, cited.footnote_offsets = [900], [len(cited.text) - 1]
+    annex.footnotes["900"] = "今年度から引用する資料。"
     return annex
 
 
@@ -255,13 +252,16 @@ def test_footnote_marks_added_moved_and_removed_are_tracked_with_their_notes(sea
 
 
 def test_libreoffice_accepting_all_gives_this_year_and_rejecting_all_last_year(season, tmp_path):
-    """Footnote marks are left alone here: LibreOffice 7.4 does not read a footnote reference inside
-    w:ins / w:del as a tracked change (it keeps inserted ones and drops deleted ones on opening),
-    so rejecting all cannot give last year's marks back in LibreOffice; Word reads them."""
+    """Footnote marks too: moved, added (in a table cell), removed (in a paragraph, and in a table
+    cell: a note only last year cited), each a custom mark tracked inside its w:ins / w:del."""
     ws, rendered = season
     last = read_master(ws.output(YEAR - 1) / "master.json")
+    new = build_context(_more_changes(read_master(ws.output(YEAR) / "master.json"), last))
+    last = last.model_copy(deep=True)
+    kept = {row.id: row for _, _, row in last.rows()}["3-①-02"].policy[1]  # unchanged this year
+    kept.footnotes, kept.footnote_offsets = [901], [3]
+    last.footnotes["901"] = "前年度だけ引用した資料。"
     old = build_context(last)
-    new = build_context(_more_changes(read_master(ws.output(YEAR) / "master.json"), last, marks=False))
     render_docx(old, TEMPLATE, tmp_path / "last.docx")
     render_docx(new, TEMPLATE, tmp_path / "this.docx")
     redline = tmp_path / "annex-redline.docx"
@@ -270,13 +270,27 @@ def test_libreoffice_accepting_all_gives_this_year_and_rejecting_all_last_year(s
     assert {("ins", "row"), ("del", "row"), ("ins", "mark"), ("del", "mark"), ("ins", "text"), ("del", "text")} <= kinds
     with zipfile.ZipFile(redline) as z:
         notes = z.read("word/footnotes.xml").decode()
+        document = etree.fromstring(z.read("word/document.xml"))
     assert "（令和７年度更新）</w:t></w:r></w:ins>" in notes  # a footnote's text changed
+    marks = {
+        kind: sorted(
+            "".join(t.text for t in ref.getparent().iter(f"{W}t", f"{W}delText"))
+            for rev in document.iter(f"{W}{kind}")
+            for ref in rev.iter(f"{W}footnoteReference")
+        )
+        for kind in ("ins", "del")
+    }
+    assert marks == {"ins": ["165", "900"], "del": ["165", "166", "901"]}
 
     accepted, rejected = accept_and_reject(redline, tmp_path)
     this_year, last_year = read_text(tmp_path / "this.docx"), read_text(tmp_path / "last.docx")
     assert read_text(accepted) == this_year
     assert read_text(rejected) == last_year
     assert this_year != last_year
+    for number in (165, 166, 900, 901):  # the marks are among what differs, and came out right
+        assert any(f"［注{number}］" in p for p in this_year[0] + last_year[0])
+    assert 900 in this_year[1] and 900 not in last_year[1]
+    assert {166, 901} <= set(last_year[1]) and not {166, 901} & set(this_year[1])
 
 
 def test_without_last_years_master_there_is_no_redline_and_an_old_one_is_removed(tmp_path, capsys):
