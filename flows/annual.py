@@ -17,6 +17,7 @@ from annex.io.files import sweep_orphans
 from annex.io.runlock import run_lock
 from annex.io.workers import DEFAULT_WORKERS
 from annex.model.issues import Submission
+from annex.notify.reminders import parse_instant
 from annex.workspace import approval
 from annex.workspace import collect as collect_steps
 from annex.workspace.layout import Workspace
@@ -32,6 +33,7 @@ from tasks.lint import lint
 from tasks.merge import merge
 from tasks.publish import publish, publish_annex, request_approval
 from tasks.render import render
+from tasks.status import refresh_status_page
 from tasks.validate import Shared, record_validations, validate_or_hold
 
 
@@ -103,11 +105,12 @@ def consolidate(ws: Workspace, year: int, started: float) -> tuple[dict, dict[st
     note("出力: Word と PDF を作成します")
     rendered = render(ws, year)
     checkpoint("run:rendered")
+    status_page = refresh_status_page(ws, year, parse_instant(None))  # the secretariat's page, as of now
     ministries = ministry_table(ws, year, entries)
     for sha in failures:  # returned (its ministry told), never 未提出
         if (ministry := submissions[sha].ministry) and ministries.get(ministry) == "未提出":
             ministries[ministry] = "差戻し"
-    files = [*merged.written, *linted.paths, *rendered.written, *paths.values(), ws.output(year) / "run.json"]
+    files = [*merged.written, *linted.paths, *rendered.written, status_page, *paths.values(), ws.output(year) / "run.json"]
     summary = build_summary(
         ws,
         year,
@@ -127,6 +130,9 @@ def consolidate(ws: Workspace, year: int, started: float) -> tuple[dict, dict[st
     links = {
         "別添（Word）": rendered.docx_path,
         "別添（PDF）": rendered.pdf_path,
+        "確認用（未更新・修正・新規の色分け）": rendered.review_path,
+        "変更履歴（Word の変更履歴で承認・却下）": rendered.redline_path,
+        "提出状況（status.html）": status_page,
         "マスター": ws.output(year) / "master.xlsx",
         "表記チェック": ws.output(year) / "lint.xlsx",
         **{f"フィードバック {Path(p).name}": p for p in paths.values()},

@@ -103,8 +103,11 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace, cap
         "annex-redline.docx",
         "lint.json",
         "lint.xlsx",
+        "status.html",
         "run.json",
     } <= names
+    page = (sample_workspace / "output" / "2026" / "status.html").read_text(encoding="utf-8")
+    assert page.count('data-ministry="') >= 22 and "差戻し" in page  # refreshed by the run, every ministry on it
     # the notation report of the merged master: its total is the sum of its rules, and named in the summary
     lint = json.loads((sample_workspace / "output" / "2026" / "lint.json").read_text(encoding="utf-8"))
     assert summary["lint"]["total"] == lint["total"] == sum(summary["lint"]["by_rule"].values()) > 0

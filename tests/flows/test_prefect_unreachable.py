@@ -11,6 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.reliability  # issue 14's fault catalogue
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -15,7 +15,7 @@ import pytest
 from annex.workspace import collect
 from annex.workspace.layout import Workspace
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "submissions" / "2026"
 

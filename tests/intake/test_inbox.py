@@ -9,8 +9,12 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from annex.workspace.layout import Workspace
 from flows.cli import main
+
+pytestmark = pytest.mark.reliability  # issue 14's fault catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "submissions" / "2026"

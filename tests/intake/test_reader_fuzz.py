@@ -16,7 +16,7 @@ from annex.model.rules import RULES
 pytestmark = pytest.mark.reliability
 
 BATCH = 50  # workbooks per example: one round trip to the workers for many cases
-EXAMPLES = 40  # × BATCH = 2,000 mutated workbooks
+EXAMPLES = 60  # × BATCH = 3,000 mutated workbooks
 
 PARTS = fuzz_base()
 mutation = st.tuples(

@@ -16,6 +16,8 @@ from annex.io.files import TEMP_SUFFIX
 from annex.workspace.layout import Workspace
 from flows.cli import main
 
+pytestmark = pytest.mark.reliability  # issue 14's fault catalogue
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "submissions" / "2026"
 

@@ -11,7 +11,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 from annex.render.pdf import SESSION_FILE, WORK_PREFIX, reap_orphaned_conversions
+
+pytestmark = pytest.mark.reliability  # issue 14's fault catalogue
 
 
 def _dead_pid() -> int:

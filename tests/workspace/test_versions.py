@@ -22,6 +22,8 @@ from annex.workspace.audit import audit_lines
 from annex.workspace.layout import Workspace
 from annex.workspace.merge import merge_year
 
+pytestmark = pytest.mark.reliability  # issue 14's fault catalogue
+
 ROOT = Path(__file__).resolve().parents[2]
 # the sample return of 外務 (its texts edited); two copies saved at different times are two versions
 # with the same content: the master's provenance (SHA-256) tells which one was merged
