@@ -121,6 +121,7 @@ def consolidate(ws: Workspace, year: int, started: float) -> tuple[dict, dict[st
         mail=mail,
         files=files,
         unattributed=collect_steps.unattributed(pairs, ws.config.ministry_by_abbr),
+        held=collect_steps.held_files(pairs, ws.config.ministry_by_abbr),
         skipped=ignored,
         failures=[line for line in failures.values() if line],
         flow_run_id=flow_run.get_id(),

@@ -102,7 +102,11 @@ def say(message: str = "") -> None:
 
 
 def _year_lock(ws: Workspace, year: int | None, job: str):
-    """The lock `annex run` and intake hold too: one writer of output/<Y> and the ledger at a time."""
+    """The lock `annex run` and intake hold too: one writer of output/<Y> and the ledger at a time.
+
+    Every command that writes there takes it (import, distribute, validate, merge, lint, render,
+    approve, status, mail --sent/--resend); those that only read (relisted, audit, mail's list,
+    remind --dry-run) do not."""
     from annex.io.runlock import run_lock
 
     return run_lock(ws.archive, "run", ws.year(year), job)
@@ -149,7 +153,8 @@ def import_command(
     source = ws.source_file(file, relative_to=Path.cwd())
     if not source.is_file():
         raise AnnexError(f"ファイルが見つかりません: {file}")
-    result, written = import_into_workspace(ws, source, year)
+    with _year_lock(ws, year, "annex import"):
+        result, written = import_into_workspace(ws, source, year)
     counts = result.annex.counts()
     say(f"取込: {file}（{year}年度）")
     say(
@@ -236,7 +241,8 @@ def validate_command(
     if missing:
         raise AnnexError(f"ファイルが見つかりません: {', '.join(str(m) for m in missing)}")
     year = ws.year(year)
-    submissions = validate_files(ws, year, [f.expanduser().resolve() for f in files])
+    with _year_lock(ws, year, "annex validate"):  # it writes output/<Y>/feedback/
+        submissions = validate_files(ws, year, [f.expanduser().resolve() for f in files])
     rejected = held = 0
     for path, sub in zip(files, submissions):
         rejected += sub.verdict == "差戻し"
@@ -371,10 +377,13 @@ def approve_command(
     year = ws.year(year)
     if send_back is not None and not send_back.strip():
         raise AnnexError("--send-back には差し戻す理由を書いてください", hint='例: --send-back "文の記載を確認してください"')
-    record = approval.waiting_record(ws, year)
     who = f"annex approve（{by or getpass.getuser()}）"
     lines = None
-    if record["waits_in"] == approval.IN_PREFECT:
+    with _year_lock(ws, year, "annex approve"):  # the request read and decided while no one else writes
+        record = approval.waiting_record(ws, year)
+        if record["waits_in"] != approval.IN_PREFECT:
+            lines = approval.decide(ws, year, record, send_back_comment=send_back, by=who)
+    if lines is None:  # the paused run publishes, under the lock it takes itself (so not held here)
         _prepare_prefect(False, api_url=record.get("api_url"))
         from flows.approval import resume
 
@@ -383,11 +392,8 @@ def approve_command(
             say(
                 f"Prefect の実行 {record['flow_run_id']} はもう承認を待っていません。記録されたファイル（ハッシュ）をもとに、ここで判断を反映します"
             )
-    if lines is None:
-        from annex.io.runlock import run_lock
-
-        with run_lock(ws.archive, "run", year):
-            lines = approval.decide(ws, year, record, send_back_comment=send_back, by=who)
+            with _year_lock(ws, year, "annex approve"):
+                lines = approval.decide(ws, year, record, send_back_comment=send_back, by=who)
     for line in lines:
         say(line)
 
@@ -452,7 +458,8 @@ def mail_command(
     if sent and resend:
         raise AnnexError("--sent と --resend は同時に指定できません")
     if sent or resend:
-        entry = resolve_message(ws, year, sent or resend or "", delivered=bool(sent))
+        with _year_lock(ws, year, "annex mail"):  # it changes the outbox; the list below only reads
+            entry = resolve_message(ws, year, sent or resend or "", delivered=bool(sent))
         outcome = "送信済みと記録しました（再送しません）" if sent else "未送信と記録しました（次回の実行で1回だけ送ります）"
         say(f"{entry.message_id}（{entry.ministry} {entry.slot}、宛先 {entry.recipients}）: {outcome}")
         return
@@ -483,11 +490,13 @@ def status_command(
     from annex.workspace.status import status_report, write_status_workbook
     from annex.workspace.status_page import write_status_page
 
-    report = status_report(ws, ws.year(year), parse_instant(at))
-    for line in report.lines():
-        say(line)
-    say(f"  出力: {write_status_workbook(ws, report)}")
-    say(f"  出力: {write_status_page(ws, report)}")
+    moment = parse_instant(at)
+    with _year_lock(ws, year, "annex status"):  # it writes output/<Y>/status.xlsx and status.html
+        report = status_report(ws, ws.year(year), moment)
+        for line in report.lines():
+            say(line)
+        say(f"  出力: {write_status_workbook(ws, report)}")
+        say(f"  出力: {write_status_page(ws, report)}")
 
 
 @app.command(
@@ -498,7 +507,8 @@ def lint_command(year: YearOpt = None, workspace: WorkspaceOpt = Path(".")) -> N
     ws = Workspace.at(workspace)
     from annex.workspace.lint import lint_year
 
-    result = lint_year(ws, ws.year(year))
+    with _year_lock(ws, year, "annex lint"):  # it writes output/<Y>/lint.json and lint.xlsx
+        result = lint_year(ws, ws.year(year))
     for line in result.lines():
         say(line)
     for path in result.paths:
@@ -575,7 +585,7 @@ def merge_command(
         summary = merge_year(ws, year, feedback=feedback)
     c, r = summary.counts, summary.relisted
     say(f"統合しました（{year}年度）: 前年度のマスター {summary.previous_source}")
-    for line in summary.inbox:
+    for line in [*summary.inbox, *summary.to_check]:
         say(f"  {line}")
     say(f"  反映した提出物: {len(summary.merged_files)} 府省")
     say(

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from annex.io.files import INCOMING_PREFIX, owner_tag
+from annex.io.files import INCOMING_PREFIX, default_mode, owner_tag
 
 
 # -- archive --------------------------------------------------------------------------------
@@ -40,6 +40,9 @@ def archive_file(source: Path, archive_root: Path) -> tuple[str, int, Path]:
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
+            # read-only (the archive is evidence), readable as the umask allows: set before the
+            # rename, so that the file never appears under its final name with another mode
+            os.fchmod(out.fileno(), default_mode(read_only=True))
         sha = digest.hexdigest()
         final = staging / sha[:2] / f"{sha}.{_extension(source.name)}"
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +50,6 @@ def archive_file(source: Path, archive_root: Path) -> tuple[str, int, Path]:
             os.unlink(temp_name)
         else:
             os.replace(temp_name, final)
-            os.chmod(final, 0o444)
         return sha, size, final
     except BaseException:
         if os.path.exists(temp_name):

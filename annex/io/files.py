@@ -14,6 +14,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +28,32 @@ TEMP_SUFFIX = ".tmp-annex"
 def _fsync(path: Path) -> None:
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the kernel tells it (Linux 4.7+):
+    os.umask() can only be read by setting it, and a file another thread creates meanwhile would
+    get the wrong mode."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)  # briefly the strictest mode, never a looser one
+        os.umask(mask)
+    return mask
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def default_mode(read_only: bool = False) -> int:
+    """The mode a plain open() gives a new file (0666 & ~umask, e.g. 0644). tempfile.mkstemp makes
+    its files 0600: an output renamed into place so would be readable by its writer only, not by
+    the colleagues sharing the workspace. ``read_only`` drops the write bits too."""
+    mode = 0o666 & ~_umask()
+    return mode & ~0o222 if read_only else mode
 
 
 def ensure_dir(path: Path) -> Path:
@@ -88,6 +115,7 @@ class OutputSet:
             self._staged.append((temp, final))
             write(temp)
             _fsync(temp)
+            os.chmod(temp, default_mode())  # complete, and still under its temp name: no one reads half a file
         except OSError as exc:
             raise WriteError(final, exc) from None
         return final
@@ -182,6 +210,7 @@ def _write_journal(staged: list[tuple[Path, Path]]) -> Path:
         json.dump([[str(t), str(f)] for t, f in staged], handle, ensure_ascii=False)
         handle.flush()
         os.fsync(handle.fileno())
+        os.fchmod(handle.fileno(), default_mode())  # a colleague's next command may have to roll it forward
     return Path(name)
 
 

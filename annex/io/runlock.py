@@ -33,9 +33,10 @@ def lock_path(archive: Path, name: str, year: int) -> Path:
 def run_lock(archive: Path, name: str, year: int, job: str | None = None) -> Iterator[Path]:
     """Hold an exclusive lock for the whole block; raise RunLocked at once if someone has it.
 
-    Every command that writes output/<Y> or the ledger of year Y (merge, render, distribute, run,
-    intake) takes the same lock, ``name="run"``; ``job`` says which one holds it (shown to the
-    command refused).
+    Every command that writes output/<Y> or the ledger of year Y (import, distribute, validate,
+    merge, lint, render, run, approve, status, mail --sent/--resend, intake) takes the same lock,
+    ``name="run"``; ``job`` says which one holds it (shown to the command refused). Commands that
+    only read take none.
 
     The lock file stays on disk (deleting it would race with a waiting opener); only the
     flock on the open descriptor matters, and it dies with the process.

@@ -214,12 +214,34 @@ def verdict_line(sub: Submission, known: Container[str]) -> str:
 
 
 def unattributed(pairs: Iterable[tuple[Received, Submission]], known: Container[str]) -> list[str]:
-    """The files no ministry can be named for, one line each: the secretariat's to look at."""
+    """The files no ministry can be named for, one line each: the secretariat's to look at. A held
+    file is not one of them (its ministry is often known: see held_files)."""
     return [
         f"{item.name} → {verdict_line(sub, known)}"
         for item, sub in pairs
-        if sub.held or sub.ministry is None or sub.ministry not in known
+        if not sub.held and (sub.ministry is None or sub.ministry not in known)
     ]
+
+
+def held_files(pairs: Iterable[tuple[Received, Submission]], known: Container[str]) -> list[str]:
+    """The files held (保留: the machine failed, not the file), one line each."""
+    return [f"{item.name} → {verdict_line(sub, known)}" for item, sub in pairs if sub.held]
+
+
+HELD_HEADING = "保留（機械側の失敗・次回の実行で検証し直します）"
+UNATTRIBUTED_HEADING = "府省の分からないファイル"
+
+
+def files_to_check_lines(held: list[str], unattributed: list[str]) -> list[str]:
+    """The headed lists `annex run` and `annex merge` both print: held files apart from those
+    without a ministry (a held file's ministry is often known; only the machine failed)."""
+    lines = []
+    if held:
+        lines += [f"{HELD_HEADING} {len(held)} 件:", *(f"  {line}" for line in held)]
+    if unattributed:
+        lines.append(f"{UNATTRIBUTED_HEADING} {len(unattributed)} 件（事務局で確認してください）:")
+        lines += [f"  {line}" for line in unattributed]
+    return lines
 
 
 def issue_counts(submissions: list[Submission]) -> Counter:

@@ -34,6 +34,7 @@ from annex.workspace.collect import (
     collect_and_validate,
     feedback_folder,
     feedback_name,
+    files_to_check_lines,
     inbox_lines,
     verdict_line,
 )
@@ -53,6 +54,7 @@ class MergeSummary:
     conflict_feedback: dict[str, Path] = field(default_factory=dict)  # ministry → feedback workbook naming its conflicts
     warnings: list[str] = field(default_factory=list)  # what the secretariat must know before using master(Y)
     inbox: list[str] = field(default_factory=list)  # files skipped and names shown otherwise, one line each
+    to_check: list[str] = field(default_factory=list)  # held files, then files of no ministry: headed as annex run's
     versions: list[VersionChoice] = field(default_factory=list)  # ministries that sent several versions
 
     @property
@@ -156,7 +158,10 @@ def merge_year(workspace, year: int | None = None, *, feedback: bool = True) -> 
     received = len(collected.new) + len(collected.seen)
     summary.warnings = merge_warnings(workspace, year, summary, received=received, held=len(held))
     known = workspace.config.ministry_by_abbr
-    summary.warnings += [f"{s.file} → {verdict_line(s, known)}" for s in held]
+    unknown = [s for s in collected.submissions if not s.held and (s.ministry is None or s.ministry not in known)]
+    summary.to_check = files_to_check_lines(
+        [f"{s.file} → {verdict_line(s, known)}" for s in held], [f"{s.file} → {verdict_line(s, known)}" for s in unknown]
+    )
     return summary
 
 

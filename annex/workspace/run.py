@@ -9,6 +9,7 @@ from annex.io.files import write_atomically
 from annex.model.rules import RULES
 from annex.notify.reminders import RESOLVE_HINT, statuses_from_ledger
 from annex.workspace import approval
+from annex.workspace.collect import files_to_check_lines
 from annex.workspace.notify import expected_ministries, not_sent, to_check
 
 
@@ -34,6 +35,7 @@ def build_summary(
     mail: dict[str, str],
     files: list[Path],
     unattributed: list[str],
+    held=(),
     skipped=(),
     failures=(),
     flow_run_id: str | None,
@@ -50,7 +52,8 @@ def build_summary(
         "ministries": by_status,
         "ministry_counts": {s: len(v) for s, v in by_status.items()},
         "merged_files": merge.merged_files,
-        "unattributed_files": list(unattributed),
+        "unattributed_files": list(unattributed),  # no ministry named: the secretariat's to look at
+        "held_files": list(held),  # 保留: the machine failed, not the file; validated again next run
         "skipped_files": [{"file": s.name, "reason": s.reason} for s in skipped],
         "validation_failures": list(failures),  # validations that crashed, ministry identified: a person looks
         "versions": [c.to_dict() for c in getattr(merge, "versions", [])],
@@ -135,9 +138,7 @@ def summary_lines(summary: dict) -> list[str]:
     for status, key in STATUS_KEYS.items():
         if key != "accepted" and summary["ministries"][key]:
             lines.append(f"    {status}: {'、'.join(summary['ministries'][key])}")
-    if summary["unattributed_files"]:
-        lines.append(f"  府省の分からないファイル {len(summary['unattributed_files'])} 件（事務局で確認してください）:")
-        lines += [f"    {line}" for line in summary["unattributed_files"]]
+    lines += [f"  {line}" for line in files_to_check_lines(summary.get("held_files", []), summary["unattributed_files"])]
     if summary.get("validation_failures"):
         lines.append(f"  検証処理の失敗 {len(summary['validation_failures'])} 件（事務局で確認してください）:")
         lines += [f"    {line}" for line in summary["validation_failures"]]

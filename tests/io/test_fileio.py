@@ -43,3 +43,47 @@ def test_sweep_removes_old_leftovers_only(tmp_path):
     assert sweep_orphans(tmp_path) == 2
     assert not old_temp.exists() and not old_scratch.exists()
     assert young_temp.exists() and output.exists()
+
+
+@pytest.fixture
+def umask_022():
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_outputs_and_archived_files_get_the_umasks_mode_not_mkstemps_0600(tmp_path, umask_022):
+    """Colleagues sharing the workspace read what annex wrote: 0666 & ~umask (0644 here), set
+    while the file still has its temp name; the archive's copies are that, read-only."""
+    import stat
+
+    from annex.intake.archive import archive_file
+    from annex.io.files import write_atomically
+
+    output = write_atomically(tmp_path / "out" / "master.xlsx", lambda p: p.write_bytes(b"x"))
+    with publishing() as outputs:
+        outputs.stage_text(tmp_path / "out" / "run.json", "{}")
+    source = tmp_path / "文科省.xlsx"
+    source.write_bytes(b"return")
+    _, _, archived = archive_file(source, tmp_path / "archive")
+    assert stat.S_IMODE(output.stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "out" / "run.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE(archived.stat().st_mode) == 0o444  # readable by all, written by none
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["master.xlsx", "run.json"]
+
+
+def test_a_half_written_output_is_never_readable_under_its_final_name(tmp_path, umask_022):
+    import stat
+
+    final = tmp_path / "annex.docx"
+    seen = []
+
+    def write(temp):
+        temp.write_bytes(b"half")
+        seen.append((final.exists(), stat.S_IMODE(temp.stat().st_mode)))
+
+    from annex.io.files import write_atomically
+
+    write_atomically(final, write)
+    assert seen == [(False, 0o600)]  # while written: absent under its name, private under the temp one
+    assert stat.S_IMODE(final.stat().st_mode) == 0o644

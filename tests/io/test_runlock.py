@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -74,16 +75,45 @@ def held(tmp_path_factory):
     child.wait()
 
 
-@pytest.mark.parametrize("command", [["merge", "--no-feedback"], ["render", "--no-pdf"], ["distribute"], ["run"]])
+WRITERS = [
+    ["merge", "--no-feedback"],
+    ["render", "--no-pdf"],
+    ["distribute"],
+    ["run"],
+    ["approve"],
+    ["lint"],
+    ["status"],
+    ["validate", "{inbox}/文科省.xlsx"],
+    ["import", "bundled:annex_2025.json"],
+    ["mail", "--sent", "<annex-2026-feedback-0123@csti.example>"],
+]
+
+
+@pytest.mark.parametrize("command", WRITERS, ids=lambda c: c[0])
 def test_every_command_that_writes_a_year_is_refused_while_another_holds_it(held, command, capfd):
-    """merge, render, distribute and run (intake too, in flows/intake.py) take the one lock of the
-    year: the second is refused at once with the holder's pid, and writes nothing."""
+    """Every command that writes output/<Y> or the ledger (intake too, in flows/intake.py) takes
+    the one lock of the year: the second is refused at once with the holder's pid, and writes
+    nothing."""
     from flows.cli import main
 
     workspace, child = held
+    inbox = workspace.parent / "inbox"
+    inbox.mkdir(exist_ok=True)
+    (inbox / "文科省.xlsx").write_bytes(b"PK")
     with pytest.raises(SystemExit) as exit:
-        main([*command, "--workspace", str(workspace), "--year", "2026"])
+        main([*(a.format(inbox=inbox) for a in command), "--workspace", str(workspace), "--year", "2026"])
     assert exit.value.code == 75
     err = capfd.readouterr().err
     assert err.startswith("エラー: 2026年度の run は別の実行") and f"pid {child.pid}" in err and "Traceback" not in err
     assert not (workspace / "output").exists()
+
+
+@pytest.mark.parametrize("command", [["relisted"], ["audit", "1-（１）-01-P1"], ["mail"], ["remind", "--dry-run"]])
+def test_a_command_that_only_reads_is_not_refused_by_the_lock(held, command, capfd):
+    """Reading is never refused: whatever these say (the workspace here has no master), it is not the lock."""
+    from flows.cli import main
+
+    workspace, _ = held
+    with contextlib.suppress(SystemExit):
+        main([*command, "--workspace", str(workspace), "--year", "2026"])
+    assert "別の実行" not in capfd.readouterr().err

@@ -154,6 +154,7 @@ def test_the_run_summary_counts_uncertain_mail_apart_and_says_how_to_resolve_it(
         "ministry_counts": {"accepted": 1, "returned": 0, "missing": 0},
         "ministries": {"accepted": ["文"], "returned": [], "missing": []},
         "unattributed_files": [],
+        "held_files": ["文科省.xlsx → 保留（文: 「読み込みの中断」）— 府省には送りません"],
         "bullets": {"master": 1, "added": 0, "modified": 0, "deleted": 0, "carried": 1, "not_updated": 0},
         "not_updated_by_ministry": {},
         "relisted": {"total": 0, "linked": 0, "near_proposed": 0, "synced": 0},
@@ -184,6 +185,8 @@ def test_the_run_summary_counts_uncertain_mail_apart_and_says_how_to_resolve_it(
     assert "フィードバック 要確認（届いたか不明・自動では再送しません） 1件" in lines
     assert "フィードバック 一時的な送信失敗（次回の実行で送信） 1件" in lines
     assert "送信済み（前回までに）" not in lines
+    assert "  保留（機械側の失敗・次回の実行で検証し直します） 1 件:\n    文科省.xlsx → 保留" in lines
+    assert "府省の分からないファイル" not in lines  # a held file is not one of them
     assert "メールの要確認 1 件" in lines and "<annex-2026-feedback-0123@csti.example>" in lines
     assert "annex mail --sent <Message-ID>" in lines and "annex mail --resend <Message-ID>" in lines
     [not_sent] = [line for line in lines.splitlines() if "メールの未送信" in line]  # one line, naming who and why
@@ -215,3 +218,20 @@ def test_a_message_a_person_marks_not_delivered_is_sent_by_the_next_run_once(tmp
     resolve_message(ws, 2026, "<annex-2026-mext-before-3@csti.example>", delivered=True)  # idempotent for a sent one
     with pytest.raises(Exception, match="送信済みです"):
         resolve_message(ws, 2026, "<annex-2026-mext-before-3@csti.example>", delivered=False)
+
+
+def test_held_files_are_headed_apart_from_the_files_of_no_ministry():
+    """A held file (the machine failed, not the file) often has a known ministry: it is listed
+    under 保留, and only a file without a ministry under 府省の分からないファイル — in `annex run`'s
+    summary and `annex merge`'s alike (both print files_to_check_lines)."""
+    from annex.workspace.collect import files_to_check_lines
+
+    held = ["文科省.xlsx → 保留（文: 「読み込みの中断」…）— 府省には送りません"]
+    unknown = ["回答.pdf → 府省不明（どの府省の記入シートか分かりません）— 事務局で確認してください（メールは送りません）"]
+    assert files_to_check_lines(held, unknown) == [
+        "保留（機械側の失敗・次回の実行で検証し直します） 1 件:",
+        f"  {held[0]}",
+        "府省の分からないファイル 1 件（事務局で確認してください）:",
+        f"  {unknown[0]}",
+    ]
+    assert files_to_check_lines(held, []) == ["保留（機械側の失敗・次回の実行で検証し直します） 1 件:", f"  {held[0]}"]
