@@ -55,7 +55,11 @@ def main() -> None:
     print("| figure | value |")
     print("|---|---|")
     print(f"| hostile or unusual workbooks (container catalogue, research §2) | {len(container)} |")
-    print(f"| workbook content cases (issue 14: formulas, typed values, copied sheets, long text …) | {len(content)} |")
+    located = sum(len(case.expects) for case in content.values())
+    print(
+        f"| workbook content cases (issue 14: formulas, typed values, copied sheets, long text …) | "
+        f"{located} located answers in {len(content)} workbooks |"
+    )
     print(f"| fuzzed workbooks per run (reader, mutated parts) | {BATCH * EXAMPLES:,} |")
     print(f"| reliability tests (`pytest -m reliability`) | {len(tests)} in {len(by_file)} files |")
     print(f"| of which fault tests (SMTP, kill -9, disk full, machine faults, time zones) | {faults} |")
