@@ -6,12 +6,21 @@ so tests that run flows share the one started here, and everything else never im
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 # Before anything imports prefect: a private Prefect home (result storage, profiles) for the
-# session, quiet logs, and a start-up timeout that a loaded 2-core CI machine can meet.
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="annex-prefect-home-"))
+# session, quiet logs, and a start-up timeout that a loaded 2-core CI machine can meet. Each
+# xdist worker gets its own (a worker inherits the controller's environment: a shared home would
+# share result caches between two servers), removed when that process ends; a PREFECT_HOME set
+# by whoever runs the suite is theirs and kept.
+_process = os.environ.get("PYTEST_XDIST_WORKER", "controller")
+if os.environ.get("ANNEX_TEST_PREFECT_HOME_OF", _process) != _process or "PREFECT_HOME" not in os.environ:
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="annex-prefect-home-")
+    os.environ["ANNEX_TEST_PREFECT_HOME_OF"] = _process
+    atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], True)
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")

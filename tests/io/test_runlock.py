@@ -14,12 +14,13 @@ import pytest
 
 from annex.io.runlock import RunLocked, run_lock
 
+pytestmark = pytest.mark.reliability  # issue 14's fault catalogue
+
 HOLDER = """
 import sys, time
 from pathlib import Path
 from annex.io.runlock import run_lock
 
-pytestmark = pytest.mark.reliability  # issue 14's fault catalogue
 with run_lock(Path(sys.argv[1]), "run", 2026):
     print("HELD", flush=True)
     time.sleep(120)
