@@ -101,3 +101,28 @@ def test_the_version_saved_last_is_merged_even_when_its_name_sorts_first(tmp_pat
     later = with_saved_time(EDITED, inbox / "外務省_再提出.xlsx", dt.datetime(2026, 5, 1, tzinfo=JST))
     again = merge_year(ws, 2026, feedback=False)
     assert later.exists() and again.merged_files == {"外": "外務省_再提出.xlsx"}
+
+
+def test_an_accepted_version_that_cannot_be_read_again_stops_the_merge_instead_of_leaving_its_ministry_stale(tmp_path):
+    """The inbox emptied since: the accepted version is read again from the archive; a machine
+    failure then (保留) must not publish a master where that ministry is 未更新."""
+    from annex.model.errors import AnnexError
+    from annex.validation.validate import held
+    from annex.workspace.collect import accepted_submissions
+
+    ws = Workspace.at(tmp_path / "ws")
+    inbox = ws.submissions(2026)
+    inbox.mkdir(parents=True)
+    shutil.copyfile(EDITED, inbox / "外務省.xlsx")
+    assert merge_year(ws, 2026).merged_files == {"外": "外務省.xlsx"}
+    (inbox / "外務省.xlsx").unlink()
+
+    def interrupted(items):
+        return [held(item.name, item.sha256, "読み取りが時間内に終わりませんでした") for item in items]
+
+    with pytest.raises(AnnexError, match="受理済みの版を読み直せませんでした: 外務省.xlsx（") as caught:
+        accepted_submissions(ws, 2026, revalidate=interrupted)
+    assert "もう一度実行してください" in (caught.value.hint or "")
+    # read normally, the same archived version is what is merged
+    [(entry, sub)] = accepted_submissions(ws, 2026).values()
+    assert entry.ministry == "外" and sub.accepted
