@@ -14,11 +14,9 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from openpyxl import load_workbook
-from openpyxl.styles import PatternFill
-from openpyxl.utils import get_column_letter
 
 from annex.io.files import write_atomically
-from annex.io.xlsx import BODY_FONT, WRAP, font, print_setup, row_height, set_text
+from annex.io.xlsx import BODY_FONT, FEEDBACK_HEADER_LOOK, WRAP, font, print_setup, row_height, set_text, write_header_row
 from annex.merge.merge import Conflict
 from annex.model.config import Config
 from annex.notify.mail import compose_message
@@ -61,12 +59,7 @@ def add_conflict_sheet(feedback_path: Path, ministry: str, conflicts: list[Confl
         "担当府省の欄で先に記載されている府省の版を採用しました。内容の調整が必要な場合は、関係府省と相談のうえ事務局にご連絡ください。",
     )
     ws["A2"].font = BODY_FONT
-    for c, (label, width) in enumerate(zip(HEADERS, WIDTHS), start=1):
-        cell = ws.cell(row=4, column=c)
-        set_text(cell, label)
-        cell.font, cell.fill = font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="1F4E78")
-        cell.alignment = WRAP
-        ws.column_dimensions[get_column_letter(c)].width = width
+    write_header_row(ws, 4, HEADERS, WIDTHS, look=FEEDBACK_HEADER_LOOK)
     rows = _rows(ministry, conflicts)
     for r, values in enumerate(rows, start=5):
         for c, value in enumerate(values, start=1):

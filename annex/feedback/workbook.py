@@ -31,6 +31,7 @@ from annex.io.files import write_atomically
 from annex.io.workers import WorkerPool
 from annex.io.xlsx import (
     BODY_FONT,
+    FEEDBACK_HEADER_LOOK,
     TITLE_FONT,
     WRAP,
     font,
@@ -50,8 +51,7 @@ from annex.notify.mail import compose_message
 
 FILL_ERROR = PatternFill("solid", fgColor="FFC7CE")
 FILL_WARNING = PatternFill("solid", fgColor="FFEB9C")
-FILL_HEADER = PatternFill("solid", fgColor="1F4E78")
-FONT_HEADER = font(bold=True, color="FFFFFF")
+FONT_HEADER, FILL_HEADER = FEEDBACK_HEADER_LOOK
 FONT_LINK = font(color="0563C1", underline="single")
 FONT_BOLD = font(bold=True)
 SEVERITY_JA = {"error": "エラー", "warning": "警告"}

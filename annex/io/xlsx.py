@@ -50,6 +50,8 @@ def font(*, bold: bool = False, size: float = FONT_SIZE, color: str | None = Non
 
 BODY_FONT = font()
 HEADER_FONT = font(bold=True)
+# the dark look of the labels in the workbooks a ministry receives back (feedback sheets)
+FEEDBACK_HEADER_LOOK = (font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="1F4E78"))
 TITLE_FONT = font(bold=True, size=14)
 
 
@@ -173,6 +175,17 @@ class Sheet:
     height_ignores: Sequence[str] = ()
 
 
+def write_header_row(ws: Any, row: int, headers: Sequence[str], widths: Sequence[float], *, look=None) -> None:
+    """A table's column labels in ``row`` (wrapped, in the header look) and its column widths.
+    ``look`` is (font, fill); the default is the light look of the secretariat's tables."""
+    header_font, header_fill = look or (HEADER_FONT, HEADER_FILL)
+    for i, (header, width) in enumerate(zip(headers, widths), start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+        cell = ws.cell(row=row, column=i)
+        set_text(cell, header)
+        cell.font, cell.fill, cell.alignment = header_font, header_fill, WRAP
+
+
 def write_tables(path: Path, sheets: Sequence[Sheet]) -> None:
     """Write sheets of plain rows: a bold frozen header, an autofilter, every cell wrapped, widths
     fitted to labels and values, rows as tall as their text, the print set-up of print_setup."""
@@ -195,11 +208,7 @@ def write_tables(path: Path, sheets: Sequence[Sheet]) -> None:
             spec.widths.get(h) or fitted_width(h, (r[i] for r in rows if i < len(r)), maximum=40)
             for i, h in enumerate(spec.headers)
         ]
-        for i, (header, width) in enumerate(zip(spec.headers, widths), start=1):
-            ws.column_dimensions[get_column_letter(i)].width = width
-            cell = ws.cell(row=1, column=i)
-            set_text(cell, header)
-            cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, WRAP
+        write_header_row(ws, 1, spec.headers, widths)
         for r, row in enumerate(rows, start=2):
             for i, value in enumerate(row, start=1):
                 cell = ws.cell(row=r, column=i)
@@ -248,12 +257,7 @@ def fill_down_formula(ws: Any, column: str, first: int, last: int, formula: str,
 def _write_overflow(wb: Workbook, overflow: list[tuple]) -> None:
     """The 長文 sheet: each too-long text in order, in parts; the parts of one No. joined are the text."""
     ws = wb.create_sheet(OVERFLOW_SHEET)
-    widths = (6, 14, 8, 8, 100)
-    for i, (header, width) in enumerate(zip(OVERFLOW_HEADERS, widths), start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-        cell = ws.cell(row=1, column=i)
-        set_text(cell, header)
-        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, WRAP
+    write_header_row(ws, 1, OVERFLOW_HEADERS, (6, 14, 8, 8, 100))
     for r, values in enumerate(overflow, start=2):
         for i, value in enumerate(values, start=1):
             cell = ws.cell(row=r, column=i)

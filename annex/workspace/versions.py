@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl import load_workbook
-from openpyxl.styles import PatternFill
-from openpyxl.utils import get_column_letter
 
 from annex.intake.ledger import LedgerEntry
 from annex.intake.versions import saved_at
 from annex.io.files import write_atomically
-from annex.io.xlsx import BODY_FONT, WRAP, font, print_setup, row_height, set_text
+from annex.io.xlsx import BODY_FONT, FEEDBACK_HEADER_LOOK, WRAP, font, print_setup, row_height, set_text, write_header_row
 from annex.model.labels import format_instant
 from annex.workspace.layout import Workspace
 
@@ -137,12 +135,7 @@ def add_versions_sheet(feedback_path: Path, choice: VersionChoice, this_sha256: 
         summary = "受理された版がないため、別添の記載は前年度のままです。"
     set_text(ws["A2"], summary + "最新の版は、受付日時、次にブック内の保存日時で判断しています。")
     ws["A2"].font = BODY_FONT
-    for c, (label, width) in enumerate(zip(HEADERS, WIDTHS), start=1):
-        cell = ws.cell(row=4, column=c)
-        set_text(cell, label)
-        cell.font, cell.fill = font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="1F4E78")
-        cell.alignment = WRAP
-        ws.column_dimensions[get_column_letter(c)].width = width
+    write_header_row(ws, 4, HEADERS, WIDTHS, look=FEEDBACK_HEADER_LOOK)
     for r, v in enumerate(choice.versions, start=5):
         values = (
             f"第{v.entry.version}版",
