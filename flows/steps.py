@@ -40,8 +40,8 @@ def validate_all(
             done[item.sha256] = held.submission
         except Exception as exc:  # this file only: it is returned to its ministry, the others go on
             detail = f"{collect_steps.FAILED_DETAIL}（{type(exc).__name__}: {exc}）"
-            failed = done[item.sha256] = collect_steps.validation_failed(item, detail)
-            failed.ministry, how = collect_steps.identify_ministry(item, ref.config)
+            failed, how = collect_steps.validation_failed(item, detail, ref.config)
+            done[item.sha256] = failed
             if failures is not None:
                 failures[item.sha256] = collect_steps.failure_line(failed, how) if failed.ministry else ""
         note(f"  検証 {len(done)}/{len(items)}: {item.name} → {collect_steps.verdict_line(done[item.sha256], known)}")

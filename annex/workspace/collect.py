@@ -157,16 +157,14 @@ def validate_received(item: Received, ref: Reference) -> Submission:
         return read_and_validate([(item.stored, item.name, item.sha256)], ref, pool)[0]
 
 
-def validation_failed(item: Received, detail: str, config: Config | None = None) -> Submission:
-    """A file whose validation task failed outright: returned, never merged, the reason kept.
-
-    With ``config``, its ministry is identified (identify_ministry) so that the file is not
-    filed under 「府省不明」 with its ministry listed as 未提出: the ministry gets its feedback (the
-    file could not be checked) and the secretariat a line saying what happened."""
+def validation_failed(item: Received, detail: str, config: Config) -> tuple[Submission, str]:
+    """A file whose validation task failed outright: returned, never merged, the reason kept; and
+    how its ministry was identified (identify_ministry), so that the file is not filed under
+    「府省不明」 with its ministry listed as 未提出: the ministry gets its feedback (the file could
+    not be checked) and the secretariat a line saying what happened."""
     sub = rejected_unreadable(item.name, item.sha256, "F-UNREADABLE", detail)
-    if config is not None:
-        sub.ministry, _ = identify_ministry(item, config)
-    return sub
+    sub.ministry, how = identify_ministry(item, config)
+    return sub, how
 
 
 def identify_ministry(item: Received, config: Config) -> tuple[str | None, str]:
