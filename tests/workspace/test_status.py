@@ -15,6 +15,24 @@ from annex.workspace.master import import_into_workspace
 from flows.cli import main
 
 
+def record_ledger(ws, received) -> None:
+    """Ledger entries for (ministry, path, status or None, errors, warnings), received a day apart from 5/20."""
+    with ws.open_ledger() as ledger:
+        for n, (ministry, path, status, errors, warnings) in enumerate(received):
+            entry, _ = ledger.record_received(
+                year=2026,
+                path=path,
+                sha256=f"{n:064d}",
+                size=1,
+                archive_path=f"x/{n}",
+                received_at=dt.datetime(2026, 5, 20 + n, 10, 30, tzinfo=JST),
+            )
+            if status:
+                ledger.record_validation(
+                    entry.id, ministry=ministry, template_version="1", status=status, errors=errors, warnings=warnings
+                )
+
+
 def run_cli(capsys, *args):
     with pytest.raises(SystemExit) as exit_info:
         main(list(args))
@@ -39,20 +57,7 @@ def season(tmp_path, capsys):
         ("総", "総務省/soumu-修正.xlsx", "rejected", 4, 1),
         ("外", "mofa.xlsx", None, 0, 0),
     ]
-    with ws.open_ledger() as ledger:
-        for n, (ministry, path, status, errors, warnings) in enumerate(received):
-            entry, _ = ledger.record_received(
-                year=2026,
-                path=path,
-                sha256=f"{n:064d}",
-                size=1,
-                archive_path=f"x/{n}",
-                received_at=dt.datetime(2026, 5, 20 + n, 10, 30, tzinfo=JST),
-            )
-            if status:
-                ledger.record_validation(
-                    entry.id, ministry=ministry, template_version="1", status=status, errors=errors, warnings=warnings
-                )
+    record_ledger(ws, received)
     with Outbox.open(ws.ledger_url) as outbox:
         for slot in ("before-1", "after-2026-05-29"):
             assert outbox.claim(2026, "総", slot, message_id=f"<{slot}>", recipients=["a@mic.example"], subject="督促")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from lxml import html
-from test_status import run_cli
+from test_status import record_ledger, run_cli
 
 from annex.feedback.workbook import write_results_only
 from annex.model.config import JST
@@ -64,20 +64,7 @@ def season(tmp_path_factory):
         for slot in ("before-1", "after-2026-05-29"):
             outbox.claim(2026, "総", slot, message_id=f"<{slot}>", recipients=["a@mic.example"], subject="督促")
             outbox.mark_sent(2026, "総", slot)
-    with ws.open_ledger() as ledger:
-        for n, (ministry, path, status, errors, warnings) in enumerate(RECEIVED):
-            entry, _ = ledger.record_received(
-                year=2026,
-                path=path,
-                sha256=f"{n:064d}",
-                size=1,
-                archive_path=f"x/{n}",
-                received_at=dt.datetime(2026, 5, 20 + n, 10, 30, tzinfo=JST),
-            )
-            if status:
-                ledger.record_validation(
-                    entry.id, ministry=ministry, template_version="1", status=status, errors=errors, warnings=warnings
-                )
+    record_ledger(ws, RECEIVED)
     _feedback(ws)
     return ws
 
