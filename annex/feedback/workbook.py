@@ -1,12 +1,14 @@
 """Feedback to a ministry: its own workbook back with every problem marked, and an e-mail.
 
-The workbook is a copy of the file the ministry sent (so the marks sit where it typed),
-opened with openpyxl in a worker (annex.io.workers) after preflight passed it:
-formulas are replaced by their cached values (data_only), macros and external links are not
-carried, each problem cell is filled (red: error, yellow: warning) and carries a Japanese
-comment, and a first sheet 検証結果 states the verdict and lists every issue with a link to its
-cell. Everything annex writes goes through annex.io.xlsx.set_text, so ministry text that starts
-with = + - @ stays text. A file that cannot be opened gets a fresh workbook with 検証結果 only.
+The workbook is a copy of the file the ministry sent (so the marks sit where it typed), made in
+a worker (annex.io.workers) after preflight passed it: formulas are replaced by their cached
+values, macros and external links are not carried, each problem cell is filled (red: error,
+yellow: warning) and carries a Japanese comment, and a first sheet 検証結果 states the verdict
+and lists every issue with a link to its cell. The copy is made at the package level
+(annex.feedback.package, issue 13) when the file holds only parts of known kinds, as
+templates do; otherwise openpyxl loads and saves the whole workbook (data_only, no VBA, no
+links). Everything annex writes goes through annex.io.xlsx.set_text, so ministry text that
+starts with = + - @ stays text. A file that cannot be opened gets a fresh workbook with 検証結果 only.
 
 The e-mail (jinja2, text and HTML with autoescape) goes to the ministry's contacts from config,
 one ministry per message, with only that ministry's feedback attached.
