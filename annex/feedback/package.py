@@ -34,6 +34,7 @@ from typing import Any
 
 from lxml import etree
 from openpyxl.comments.comment_sheet import CommentRecord, CommentSheet
+from openpyxl.packaging.extended import ExtendedProperties
 from openpyxl.styles.cell_style import CellStyle
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.worksheet._writer import WorksheetWriter
@@ -460,6 +461,10 @@ def plain_workbook(package: Package) -> Workbook:
                 raise NotPlain(f"{part}: a hyperlink to a part")
             elif kind == f"{DOC_REL}/vmlDrawing" and target is not None and package.rels(target) is not None:
                 raise NotPlain(f"{target}: a VML drawing with its own relationships (pictures)")
+    for rel, target in package.relationships(""):
+        if rel.get("Type") == f"{DOC_REL}/extended-properties" and target is not None:
+            # its list of sheet names would miss 検証結果: written anew, as openpyxl wrote it
+            package.put(target, tostring(ExtendedProperties().to_tree()))
     book = Workbook(package)
     types = package.xml(CONTENT_TYPES)
     if types.tag != f"{{{TYPES}}}Types":

@@ -173,6 +173,11 @@ def test_what_excel_adds_is_carried_without_formulas_chain_or_printer(returned, 
             "xl/calcChain.xml": b'<calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><c r="B1" i="1"/></calcChain>',
             "xl/_rels/workbook.xml.rels": book_rels.encode(),
             "[Content_Types].xml": types.encode(),
+            "docProps/app.xml": (
+                '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
+                'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"><TitlesOfParts>'
+                '<vt:vector size="1" baseType="lpstr"><vt:lpstr>記入シート</vt:lpstr></vt:vector></TitlesOfParts></Properties>'
+            ).encode(),
         },
     )
     sub = _validated(d, path)
@@ -183,6 +188,7 @@ def test_what_excel_adds_is_carried_without_formulas_chain_or_printer(returned, 
 
     written = _parts(out)
     assert "xl/calcChain.xml" not in written and not any("printerSettings" in n for n in written)
+    assert b"TitlesOfParts" not in written["docProps/app.xml"]  # a sheet list without 検証結果 is not kept
     assert (
         b"calcChain" not in written["xl/_rels/workbook.xml.rels"]
         and b"r:id" not in re.search(rb"<pageSetup[^>]*>", written[entry]).group()
