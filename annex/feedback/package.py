@@ -259,7 +259,7 @@ class Sheet:
     element: Any  # its <sheet> in xl/workbook.xml
 
 
-class Workbook:
+class WorkbookPart:
     """The workbook part of a plain package: its sheets, styles, defined names."""
 
     def __init__(self, package: Package):
@@ -442,7 +442,7 @@ def _style_xml(style_object: Any) -> bytes:
 
 
 # -- the steps ----------------------------------------------------------------------------------
-def plain_workbook(package: Package) -> Workbook:
+def plain_workbook(package: Package) -> WorkbookPart:
     """Check every relationship is of a kind carried or dropped, drop those to be dropped; the workbook.
 
     Raises NotPlain for anything else (the openpyxl path then decides what is kept, as before)."""
@@ -465,7 +465,7 @@ def plain_workbook(package: Package) -> Workbook:
         if rel.get("Type") == f"{DOC_REL}/extended-properties" and target is not None:
             # its list of sheet names would miss 検証結果: written anew, as openpyxl wrote it
             package.put(target, tostring(ExtendedProperties().to_tree()))
-    book = Workbook(package)
+    book = WorkbookPart(package)
     types = package.xml(CONTENT_TYPES)
     if types.tag != f"{{{TYPES}}}Types":
         raise NotPlain("content types")
@@ -481,7 +481,7 @@ def _forget_rid(package: Package, part: str, rid: str | None) -> None:
             del element.attrib[R_ID]
 
 
-def neutralise_formulas(package: Package, book: Workbook) -> None:
+def neutralise_formulas(package: Package, book: WorkbookPart) -> None:
     """No formula leaves annex: each formula cell keeps its cached value only (a text as an
     inline string), as openpyxl's data_only did, and the sheets' extensions (extLst) go, as
     openpyxl dropped them; no sheet tab stays selected."""
@@ -570,7 +570,7 @@ def _inherited_format(root: Any, cell: Any, column: int) -> int:
     return 0
 
 
-def mark_cells(package: Package, book: Workbook, marks: Mapping[tuple[str, str], Mark]) -> None:
+def mark_cells(package: Package, book: WorkbookPart, marks: Mapping[tuple[str, str], Mark]) -> None:
     """Fill, unlock and comment each marked cell (sheet name, address); unknown places are skipped."""
     by_sheet: dict[str, dict[str, tuple[int, int, Mark]]] = {}
     for (sheet, address), mark in marks.items():
@@ -631,7 +631,7 @@ def _comment(package: Package, sheet: Sheet, marks: Mapping[str, Mark]) -> None:
     package.set_default_type("vml", VML_TYPE)
 
 
-def graft_first_sheet(book: Workbook, scratch: Any) -> Sheet:
+def graft_first_sheet(book: WorkbookPart, scratch: Any) -> Sheet:
     """The only sheet of an openpyxl workbook, as the new first sheet of ``book``."""
     sheet = scratch.active
     writer = WorksheetWriter(sheet, out=BytesIO())
