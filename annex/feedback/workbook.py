@@ -1,12 +1,14 @@
 """Feedback to a ministry: its own workbook back with every problem marked, and an e-mail.
 
-The workbook is a copy of the file the ministry sent (so the marks sit where it typed),
-opened with openpyxl in a worker (annex.io.workers) after preflight passed it:
-formulas are replaced by their cached values (data_only), macros and external links are not
-carried, each problem cell is filled (red: error, yellow: warning) and carries a Japanese
-comment, and a first sheet 検証結果 states the verdict and lists every issue with a link to its
-cell. Everything annex writes goes through annex.io.xlsx.set_text, so ministry text that starts
-with = + - @ stays text. A file that cannot be opened gets a fresh workbook with 検証結果 only.
+The workbook is a copy of the file the ministry sent (so the marks sit where it typed), made in
+a worker (annex.io.workers) after preflight passed it: formulas are replaced by their cached
+values, macros and external links are not carried, each problem cell is filled (red: error,
+yellow: warning) and carries a Japanese comment, and a first sheet 検証結果 states the verdict
+and lists every issue with a link to its cell. The copy is made at the package level
+(annex.feedback.package, issue 13) when the file holds only parts of known kinds, as
+templates do; otherwise openpyxl loads and saves the whole workbook (data_only, no VBA, no
+links). Everything annex writes goes through annex.io.xlsx.set_text, so ministry text that
+starts with = + - @ stays text. A file that cannot be opened gets a fresh workbook with 検証結果 only.
 
 The e-mail (jinja2, text and HTML with autoescape) goes to the ministry's contacts from config,
 one ministry per message, with only that ministry's feedback attached.
@@ -14,7 +16,7 @@ one ministry per message, with only that ministry's feedback attached.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from email.message import EmailMessage
 from pathlib import Path, PurePath
 from typing import Any
@@ -26,6 +28,7 @@ from openpyxl.styles import PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
+from annex.feedback.package import Mark, NotPlain, Package, graft_first_sheet, mark_cells, neutralise_formulas, plain_workbook
 from annex.intake.preflight import REJECTING_RULES
 from annex.io.files import write_atomically
 from annex.io.workers import WorkerPool
@@ -166,24 +169,32 @@ def _write_results(ws: Any, sub: Submission, sheets: set[str], ministry_name: st
     )
 
 
-def _mark_cells(wb: Any, sub: Submission) -> None:
+def _marks(sub: Submission, sheet_names: Collection[str]) -> dict[tuple[str, str], Mark]:
+    """(sheet, cell) → its fill (red if any error there, else yellow) and the comment naming every issue there."""
     by_cell: dict[tuple[str, str], list[Issue]] = {}
     for issue in sub.issues:
         loc = issue.location
-        if loc.sheet in wb.sheetnames and loc.cell:
+        if loc.sheet in sheet_names and loc.cell:
             by_cell.setdefault((loc.sheet, loc.cell), []).append(issue)
-    for (sheet, address), issues in by_cell.items():
+    return {
+        place: Mark(FILL_ERROR if any(i.severity == "error" for i in issues) else FILL_WARNING, _comment_text(issues))
+        for place, issues in by_cell.items()
+    }
+
+
+def _mark_cells(wb: Any, sub: Submission) -> None:
+    for (sheet, address), mark in _marks(sub, wb.sheetnames).items():
         ws = wb[sheet]
         try:
             cell = ws[address]
         except (ValueError, IndexError):
             continue
-        cell.fill = FILL_ERROR if any(i.severity == "error" for i in issues) else FILL_WARNING
+        cell.fill = mark.fill
         # The officer must be able to do what the message says there (type a deleted column
         # label back, restore a typed-over locked cell); resubmission compares it again anyway.
         cell.protection = Protection(locked=False)
-        comment = Comment(_comment_text(issues), "annex")
-        comment.width, comment.height = 360, 160
+        comment = Comment(mark.comment, "annex")
+        comment.width, comment.height = mark.width, mark.height
         cell.comment = comment
 
 
@@ -202,11 +213,47 @@ def _save(wb: Any, target: Path) -> None:
     write_atomically(target, lambda p: wb.save(p))
 
 
+def _results_sheet(sub: Submission, sheets: set[str], ministry_name: str | None) -> Workbook:
+    """A scratch workbook whose one sheet is 検証結果, selected (grafted into the ministry's copy)."""
+    wb = Workbook()
+    use_sheet_font(wb)
+    ws = wb.active
+    ws.title = SHEET_RESULT
+    _write_results(ws, sub, sheets, ministry_name)
+    ws.sheet_view.tabSelected = True
+    return wb
+
+
+def _marked_package(source: Path, sub: Submission, ministry_name: str | None) -> bytes:
+    """The copy made at the package level (annex.feedback.package); raises NotPlain where it cannot be."""
+    package = Package.read(source)
+    book = plain_workbook(package)
+    if SHEET_RESULT in book.sheet_names:  # a feedback workbook sent back: replace the old results
+        book.remove_sheet(SHEET_RESULT)
+    neutralise_formulas(package, book)
+    mark_cells(package, book, _marks(sub, book.sheet_names))
+    graft_first_sheet(book, _results_sheet(sub, {*book.sheet_names, SHEET_RESULT}, ministry_name))
+    return package.to_bytes()
+
+
 def write_feedback_workbook(source: str, sub: Submission, target: str, ministry_name: str | None = None) -> str:
-    """The ministry's own workbook, marked, with 検証結果 first. Runs in a worker; raises if the copy cannot be made."""
+    """The ministry's own workbook, marked, with 検証結果 first. Runs in a worker; raises if the copy cannot be made.
+
+    Made at the package level where the file holds only parts of known kinds (every template
+    as sent and as Excel saves it); otherwise with openpyxl, which decides what is kept."""
     if not copy_allowed(sub):
         write_results_only(sub, Path(target), ministry_name)
         return target
+    try:
+        data = _marked_package(Path(source), sub, ministry_name)
+    except NotPlain:
+        _write_with_openpyxl(source, sub, Path(target), ministry_name)
+    else:
+        write_atomically(Path(target), lambda p: p.write_bytes(data))
+    return target
+
+
+def _write_with_openpyxl(source: str, sub: Submission, target: Path, ministry_name: str | None) -> None:
     wb = load_workbook(source, data_only=True, keep_vba=False, keep_links=False, rich_text=False)
     if SHEET_RESULT in wb.sheetnames:  # a feedback workbook sent back: replace the old results
         del wb[SHEET_RESULT]
@@ -218,8 +265,7 @@ def write_feedback_workbook(source: str, sub: Submission, target: str, ministry_
         ws.sheet_view.tabSelected = False
     wb.active = 0
     results.sheet_view.tabSelected = True
-    _save(wb, Path(target))
-    return target
+    _save(wb, target)
 
 
 def write_results_only(sub: Submission, target: Path, ministry_name: str | None = None) -> Path:
