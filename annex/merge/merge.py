@@ -508,7 +508,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
             )
 
     # -- 7. 再掲: the original is the truth ------------------------------------------------------
-    final = reconcile(work, previous=base, threshold=threshold)
+    final = reconcile(work, previous=base, threshold=threshold, in_place=True)  # work is this merge's own copy
     result.annex = final.annex
     result.decisions = _combine(linked.decisions, final.decisions)
     reverted = {d.item_id: d for d in final.decisions if d.kind == "drift_reverted"}
