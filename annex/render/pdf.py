@@ -144,8 +144,12 @@ def _usable_seed(seed: Path) -> bool:
 
 def _new_profile(profile: Path, seed: Path | None) -> None:
     if seed is not None:
-        shutil.copytree(seed, profile, symlinks=True)
-    else:
+        try:
+            shutil.copytree(seed, profile, symlinks=True)
+        except OSError:  # the seed went away meanwhile (another run dropped it): a bare profile
+            shutil.rmtree(profile, ignore_errors=True)
+            seed = None
+    if seed is None:
         (profile / "user").mkdir(parents=True)
     # our settings, whatever the seed held: no history of earlier documents, links blocked
     (profile / "user" / "registrymodifications.xcu").write_text(REGISTRY, encoding="utf-8")

@@ -24,7 +24,7 @@ from annex.master.importer import import_annex, read_annex_file
 from annex.model.annex import COLUMNS, MEASURE_LABEL
 from annex.model.config import bundled_path, load_config
 from annex.render import ABBREVIATION_LEAD, LABELS, TABLE_SHARES, build_context, expected_min_pages
-from annex.render.pdf import MISSING_MESSAGE, _seed_path, convert_to_pdf, find_soffice
+from annex.render.pdf import MISSING_MESSAGE, _new_profile, _seed_path, convert_to_pdf, find_soffice
 from annex.workspace.layout import Workspace
 from annex.workspace.master import import_into_workspace
 from annex.workspace.render import render_year
@@ -311,6 +311,12 @@ def test_later_conversions_start_from_a_copy_of_an_initialised_profile_and_a_fai
     failed = run("garbage")  # on the seed, then once more on a bare profile: both fail
     assert not failed.ok and "PDF ではありません" in failed.reason
     assert "initialised-by-a-run" not in (tmp / "profile-files").read_text() and not seed.exists()
+
+
+def test_a_seed_that_went_away_meanwhile_leaves_a_bare_profile_with_our_settings(tmp_path):
+    _new_profile(tmp_path / "profile", tmp_path / "dropped-by-another-run")
+    xcu = (tmp_path / "profile" / "user" / "registrymodifications.xcu").read_text(encoding="utf-8")
+    assert re.search(r'BlockUntrustedRefererLinks"[^>]*><value>true', xcu)
 
 
 def test_a_seed_another_user_could_have_written_is_not_used(fake_soffice):
