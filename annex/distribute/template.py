@@ -92,7 +92,7 @@ from annex.model.contract import (
 )
 from annex.model.issues import SYSTEM_RULES
 from annex.model.labels import format_instant
-from annex.model.ownership import bullet_owners, ministries_in_annex
+from annex.model.ownership import Ownership
 from annex.model.rules import GROUP_TITLES, TEXT_LIMIT, rules_in_group
 from annex.model.tags import TagResolver
 
@@ -349,7 +349,8 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
     """One plan per ministry that owns or appears in a row, plus the secretariat, in table order."""
     unmapped = unmapped_tags(annex, config)
     tags, secretariat = config.tags, config.secretariat.abbr
-    rows_of = ministries_in_annex(annex, tags, secretariat)
+    ownership = Ownership.of(annex, tags, secretariat)  # once for every plan, not per ministry and line
+    rows_of = dict(ownership.rows_of)
     rows_of.setdefault(secretariat, [])
     located = {row.id: (chapter, section, row) for chapter, section, row in annex.rows()}
     valid_tags = list(tags.ministries) + list(tags.pseudo_tags)
@@ -385,7 +386,7 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
             chapter, section, row = located[row_id]
             for column in ("status", "policy"):
                 for bullet in row.bullets(column):
-                    owned = abbr in bullet_owners(row, column, bullet, tags, secretariat)
+                    owned = abbr in ownership.of_bullet(row, column, bullet)
                     plan.lines.append(
                         _bullet_line(
                             "owned" if owned else "context", chapter, section, row, column, bullet, annex.footnotes, tags

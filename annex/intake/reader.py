@@ -10,11 +10,24 @@ only a truly empty cell is missing. Formula cells are found by preflight in the 
 
 from __future__ import annotations
 
+import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from annex.intake.preflight import DEFAULT_LIMITS, TYPED_CAP, Limits, SheetInfo, column_index, preflight
-from annex.model.contract import META_KEYS, SHEET_ENTRY, SHEET_GUIDE, SHEET_LISTS, SHEET_META, SHEET_RESULT
+from annex.model.contract import (
+    COLUMN_BY_KEY,
+    HEADER_SEARCH_ROWS,
+    LIVE_LABEL,
+    META_KEYS,
+    SHEET_ENTRY,
+    SHEET_GUIDE,
+    SHEET_LISTS,
+    SHEET_META,
+    SHEET_RESULT,
+    TITLE_ROW,
+)
 from annex.model.issues import Issue, Location
 from annex.model.rules import rule
 
@@ -84,6 +97,32 @@ def _meta(grid: Grid) -> dict[str, str]:
     return found
 
 
+def live_cells(grid: Grid | None):
+    """Whether a formula cell is one of the template's own live checks (annex.distribute.live): the
+    チェック column below its label, and the count above 記載内容. They are not the ministry's input and
+    are never read; every other formula is reported as before."""
+    label_row, check_col, text_col = None, None, None
+    for r in range(1, min(HEADER_SEARCH_ROWS, len(grid.rows) if grid else 0) + 1):
+        for j, value in enumerate(grid.rows[r - 1]):  # type: ignore[union-attr]
+            if value is not None and value.strip() == LIVE_LABEL:
+                label_row, check_col = r, grid.first_col + j  # type: ignore[union-attr]
+            elif value is not None and value.strip() == COLUMN_BY_KEY["text"].label and label_row in (None, r):
+                text_col = grid.first_col + j  # type: ignore[union-attr]
+        if label_row is not None:
+            break
+    if label_row is None:
+        return lambda cell: False
+
+    def live(cell: str) -> bool:
+        m = re.fullmatch(r"([A-Z]+)(\d+)", cell)
+        if not m:
+            return False
+        col, row = column_index(m.group(1)), int(m.group(2))
+        return (col == check_col and row > label_row) or (col == text_col and row == TITLE_ROW + 1)
+
+    return live
+
+
 # Sheets of the template itself, never compared with 記入シート (検証結果: a feedback workbook sent back).
 TEMPLATE_SHEETS = frozenset({SHEET_ENTRY, SHEET_GUIDE, SHEET_LISTS, SHEET_META, SHEET_RESULT})
 
@@ -126,8 +165,9 @@ def read_workbook(path: str | Path, display_name: str | None = None, limits: Lim
                 detail = f"シート「{SHEET_ENTRY}」に数値・日付のセルが {TYPED_CAP:,} 個以上あります"
                 raw.issues.append(rule("F-TOO-LARGE").issue(Location(name, SHEET_ENTRY), detail=detail))
                 return raw
+            formulas, typed = _to_note(path, entry_info, raw.entry)
             try:
-                raw.notes = _cell_notes(path, entry_info, raw.entry)
+                raw.notes = _cell_notes(path, formulas, typed, raw.entry) if formulas or typed else []
             except MemoryError:
                 raw.issues.append(rule("F-TOO-LARGE").issue(Location(name), detail="読み取りに必要なメモリが上限を超えました"))
             except Exception as exc:  # openpyxl on a damaged part: a located refusal, never a traceback
@@ -135,7 +175,29 @@ def read_workbook(path: str | Path, display_name: str | None = None, limits: Lim
     return raw
 
 
-def _cell_notes(path: Path, info: SheetInfo, grid: Grid) -> list[CellNote]:
+_ERROR_CELL = re.compile(rb"""\st\s*=\s*["']e["']""")  # <c … t="e">: an error value (#N/A, #DIV/0! …)
+
+
+def _to_note(path: Path, info: SheetInfo, grid: Grid) -> tuple[list[str], list[str]]:
+    """The formula and typed cells of 記入シート that need openpyxl to tell what they show.
+
+    Not the template's own live checks (validation never reads those: ``live_cells``), and not a
+    "typed" cell that holds no value: openpyxl writes an empty formatted cell as <c t="n"></c>, so
+    a template edited by openpyxl has thousands, and opening the whole sheet with openpyxl for them
+    was two thirds of reading such a file. fastexcel shows both an empty cell and an error value as
+    nothing, so that is trusted only in a sheet without error values."""
+    live = live_cells(grid)
+    formulas = [a for a in info.formulas if not live(a)]
+    typed = list(info.typed)
+    if typed:
+        with zipfile.ZipFile(path) as archive:  # bounded by preflight already
+            errors = _ERROR_CELL.search(archive.read(info.part)) is not None
+        if not errors:
+            typed = [a for a in typed if grid.value(*_rc(a)) not in (None, "")]
+    return formulas, typed
+
+
+def _cell_notes(path: Path, formula_cells: list[str], typed_cells: list[str], grid: Grid) -> list[CellNote]:
     """What the formula and typed cells of 記入シート show, and the grid set to that text.
 
     fastexcel gives a typed cell's raw value as text (「true」, 「2026-04-01 00:00:00」, 「0.5」);
@@ -146,9 +208,9 @@ def _cell_notes(path: Path, info: SheetInfo, grid: Grid) -> list[CellNote]:
 
     from annex.intake.display import shown_text  # loads ssf: only for such a workbook
 
-    wanted = {_rc(a): a for a in dict.fromkeys([*info.formulas, *info.typed])}
-    formulas = set(info.formulas)
-    typed = set(info.typed)
+    wanted = {_rc(a): a for a in dict.fromkeys([*formula_cells, *typed_cells])}
+    formulas = set(formula_cells)
+    typed = set(typed_cells)
     rows = [r for r, _ in wanted]
     cols = [c for _, c in wanted]
     notes: dict[str, CellNote] = {}

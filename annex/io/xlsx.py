@@ -9,6 +9,8 @@ the writer (validation reports them separately, at their cell).
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -65,13 +67,15 @@ def use_sheet_font(wb: Workbook) -> None:
     wb._named_styles["Normal"].font = BODY_FONT
 
 
+@functools.cache
+def _char_units(ch: str) -> float:
+    return CHAR_UNITS if unicodedata.east_asian_width(ch) in "WFA" else CHAR_UNITS / 2
+
+
 def text_width(text: str) -> float:
     """Width of the longest line of text in column units (a full-width character counts double)."""
-    widest = 0.0
-    for line in str(text).split("\n"):
-        units = sum(CHAR_UNITS if unicodedata.east_asian_width(ch) in "WFA" else CHAR_UNITS / 2 for ch in line)
-        widest = max(widest, units)
-    return widest
+    # per character, cached: every cell of every report is measured (widths and row heights)
+    return max(sum(map(_char_units, line), 0.0) for line in str(text).split("\n"))
 
 
 def line_count(text: str, width: float) -> int:
@@ -209,11 +213,16 @@ def write_tables(path: Path, sheets: Sequence[Sheet]) -> None:
             for i, h in enumerate(spec.headers)
         ]
         write_header_row(ws, 1, spec.headers, widths)
+        wrapped = None  # the body cells' style, resolved once (openpyxl hashes a style on every assignment)
         for r, row in enumerate(rows, start=2):
             for i, value in enumerate(row, start=1):
                 cell = ws.cell(row=r, column=i)
                 set_text(cell, value)
-                cell.alignment = WRAP
+                if wrapped is None:
+                    cell.alignment = WRAP
+                    wrapped = cell._style
+                else:
+                    cell._style = copy.copy(wrapped)  # the same StyleArray (ids into the workbook's style lists)
             ws.row_dimensions[r].height = row_height(
                 (str(v), w) for v, w, h in zip(row, widths, spec.headers) if v not in (None, "") and h not in spec.height_ignores
             )

@@ -58,7 +58,7 @@ from annex.model.contract import (
     quoted_items,
 )
 from annex.model.issues import Submission, SubmissionLine
-from annex.model.ownership import bullet_owners, row_owners
+from annex.model.ownership import Ownership, bullet_owners
 
 ChangeKind = Literal["added", "modified", "deleted", "not_updated"]
 OutcomeKind = Literal["unchanged", "applied", "conflict_lost", "drift_reverted", "not_merged"]
@@ -129,6 +129,7 @@ class MergeResult:
     outcomes: list[LineOutcome] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     previous_bullets: int = 0
+    ownership: Ownership | None = None  # of master(Y-1), computed once: who may change what, and who was expected
 
     @property
     def not_merged(self) -> list[LineOutcome]:
@@ -267,14 +268,15 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
     retired = list(previous.retired_ids or [])
 
     # Owners as in master(Y-1) as given: the templates were planned and validated on it.
-    owners = {b.id: bullet_owners(r, c, b, tags, secretariat) for r, c, b in previous.bullets() if b.id}
+    ownership = Ownership.of(previous, tags, secretariat)
+    owners = ownership.bullets
     located: dict[str, tuple[Row, Column, Bullet]] = {}
     for r, c, b in work.bullets():
         b.not_updated = False
         located[b.id] = (r, c, b)  # type: ignore[index]
     position = {item_id: i for i, item_id in enumerate(located)}
     rows = work.row_index()
-    result = MergeResult(annex=work, previous_bullets=len(owners))
+    result = MergeResult(annex=work, previous_bullets=len(owners), ownership=ownership)
     outcomes: dict[tuple[str, int], LineOutcome] = {}
 
     def outcome(
@@ -468,7 +470,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
         for column in COLUMNS:
             kept = [b for b in row.bullets(column) if b.id not in deleted and b.id not in moved]
             extra = placed.get((row.id, column), [])
-            setattr(row, column, _place(row, column, kept, extra, located, tags, secretariat))
+            setattr(row, column, _place(row, column, kept, extra, ownership))
     for item_id in deleted:
         retired.append(item_id)
     work.retired_ids = sorted(set(retired)) or None
@@ -487,8 +489,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
 
     # -- 6. 未更新: bullets none of whose owners submitted ----------------------------------------
     submitted = set(submissions)
-    expected = _ministries_present(previous, owners, tags, secretariat)
-    result.carried_over = sorted(expected - submitted, key=ministry_key)
+    result.carried_over = sorted(ownership.ministries() - submitted, key=ministry_key)
     for r, c, b in work.bullets():
         if b.id in owners and b.id not in deleted and not submitted & set(owners[b.id]):
             b.not_updated = True
@@ -507,7 +508,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
             )
 
     # -- 7. 再掲: the original is the truth ------------------------------------------------------
-    final = reconcile(work, previous=base, threshold=threshold)
+    final = reconcile(work, previous=base, threshold=threshold, in_place=True)  # work is this merge's own copy
     result.annex = final.annex
     result.decisions = _combine(linked.decisions, final.decisions)
     reverted = {d.item_id: d for d in final.decisions if d.kind == "drift_reverted"}
@@ -531,31 +532,18 @@ def _unchanged(change: Change, index: dict) -> bool:
     return found is not None and found[2].rendered() == change.old
 
 
-def _ministries_present(previous: Annex, owners: dict[str, list[str]], tags, secretariat) -> set[str]:
-    """The ministries that own a row or a bullet of master(Y-1) (= ministries_in_annex), from the
-    owners already computed for it: ownership is computed once per master, not again here."""
-    present: set[str] = set()
-    for _, _, row in previous.rows():
-        present.update(row_owners(row, tags, secretariat))
-        for column in COLUMNS:
-            for b in row.bullets(column):
-                present.update(owners[b.id] if b.id in owners else bullet_owners(row, column, b, tags, secretariat))
-    return present
-
-
-def _place(row: Row, column: Column, kept: list[Bullet], extra: list, located, tags, secretariat) -> list[Bullet]:
-    """kept bullets in their order; each extra bullet after its ministry's last bullet (same 見出し first)."""
+def _place(row: Row, column: Column, kept: list[Bullet], extra: list, ownership: Ownership) -> list[Bullet]:
+    """kept bullets in their order; each extra bullet after its ministry's last bullet (same 見出し
+    first). A ministry's bullets are those it owns in master(Y-1), as its template showed them."""
     if not extra:
         return kept
-    kept_owners = [bullet_owners(row, column, b, tags, secretariat) for b in kept]  # once per cell, not per extra bullet
     after: dict[int, list[tuple[tuple, Bullet]]] = defaultdict(list)  # index in kept (-1: at the end)
     for ministry, sort_key, bullet in extra:
-        if ministry is None:  # a bullet moved here from the other column: its owners' place
-            owners = bullet_owners(row, column, bullet, tags, secretariat)
-            ministry = owners[0]
+        if ministry is None:  # a bullet moved here from the other column: its first owner's place
+            ministry = ownership.of_bullet(row, column, bullet)[0]
         same_heading = [i for i, b in enumerate(kept) if bullet.heading and b.heading == bullet.heading]
         pool = same_heading or range(len(kept))
-        own = [i for i in pool if ministry in kept_owners[i]]
+        own = [i for i in pool if ministry in ownership.of_bullet(row, column, kept[i])]
         anchor = own[-1] if own else (same_heading[-1] if same_heading else -1)
         after[anchor].append((sort_key, bullet))
     out: list[Bullet] = []

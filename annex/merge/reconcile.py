@@ -122,10 +122,13 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def reconcile(annex: Annex, *, previous: Annex | None = None, threshold: float = DEFAULT_THRESHOLD) -> ReconcileResult:
+def reconcile(
+    annex: Annex, *, previous: Annex | None = None, threshold: float = DEFAULT_THRESHOLD, in_place: bool = False
+) -> ReconcileResult:
     """Link re-listings to their originals and sync them; ``previous`` tells an edited original
-    (``synced``) from a drifted re-listing (``drift_reverted``)."""
-    out = annex.model_copy(deep=True)
+    (``synced``) from a drifted re-listing (``drift_reverted``). ``in_place``: change ``annex``
+    itself instead of a copy (for a caller that owns it and uses only the result)."""
+    out = annex if in_place else annex.model_copy(deep=True)
     decisions: list[Decision] = []
     located = list(out.bullets())
     index: dict[str, Bullet] = {b.id: b for _, _, b in located if b.id}

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from annex.model.annex import COLUMNS, Annex, Bullet, Column, Row
 from annex.model.tags import TagResolver
@@ -34,7 +35,10 @@ def row_owners(row: Row, tags: TagResolver, secretariat: str) -> list[str]:
     return _with_secretariat(owners, row.measure_tags, tags, secretariat) or [secretariat]
 
 
-def bullet_owners(row: Row, column: Column, bullet: Bullet, tags: TagResolver, secretariat: str) -> list[str]:
+def bullet_owners(
+    row: Row, column: Column, bullet: Bullet, tags: TagResolver, secretariat: str, *, of_row: list[str] | None = None
+) -> list[str]:
+    """The bullet's owners; ``of_row`` is row_owners(row) where the caller has it already."""
     owners = tags.ministries_of(bullet.tags)
     if tags.unknown(bullet.tags):
         return _with_secretariat(owners, bullet.tags, tags, secretariat)
@@ -48,25 +52,67 @@ def bullet_owners(row: Row, column: Column, bullet: Bullet, tags: TagResolver, s
         )
         if beside:
             return tags.table_order(beside)
-    return row_owners(row, tags, secretariat)
+    return list(of_row) if of_row is not None else row_owners(row, tags, secretariat)
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """Who owns what in one annex, computed once (one pass, each row's owners once) and then looked
+    up by id: the merge, the templates' plans and the reports all ask about the same master(Y-1).
+
+    ``bullets``: bullet id → owners; ``rows``: row id → the row's owners; ``rows_of``: ministry →
+    the rows it owns or appears in, in document order (what ministries_in_annex returns). The
+    lists are shared: read them, do not change them."""
+
+    tags: TagResolver
+    secretariat: str
+    bullets: dict[str, list[str]]
+    rows: dict[str, list[str]]
+    rows_of: dict[str, list[str]]
+    repeated: frozenset[str] = frozenset()  # ids held by two bullets: of_bullet asks about each as it stands
+
+    @classmethod
+    def of(cls, annex: Annex, tags: TagResolver, secretariat: str) -> "Ownership":
+        bullets: dict[str, list[str]] = {}
+        repeated: set[str] = set()
+        rows: dict[str, list[str]] = {}
+        rows_of: dict[str, list[str]] = defaultdict(list)
+        for _, _, row in annex.rows():
+            of_row = row_owners(row, tags, secretariat)
+            rows[row.id] = of_row
+            present = list(of_row)
+            for column in COLUMNS:
+                for bullet in row.bullets(column):
+                    owners = bullet_owners(row, column, bullet, tags, secretariat, of_row=of_row)
+                    present += owners
+                    if bullet.id in bullets:
+                        repeated.add(bullet.id)
+                    if bullet.id:
+                        bullets[bullet.id] = owners
+            for ministry in dict.fromkeys(present):
+                rows_of[ministry].append(row.id)
+        return cls(tags, secretariat, bullets, rows, dict(rows_of), frozenset(repeated))
+
+    def of_bullet(self, row: Row, column: Column, bullet: Bullet) -> list[str]:
+        """The owners the annex gave this bullet (by its id); a bullet it does not hold (a new one)
+        is asked about as it stands."""
+        found = self.bullets.get(bullet.id) if bullet.id and bullet.id not in self.repeated else None
+        if found is not None:
+            return found
+        return bullet_owners(row, column, bullet, self.tags, self.secretariat, of_row=self.rows.get(row.id))
+
+    def ministries(self) -> set[str]:
+        """Every ministry that owns a row or a bullet, or appears in a row."""
+        return set(self.rows_of)
 
 
 def ministries_in_annex(annex: Annex, tags: TagResolver, secretariat: str) -> dict[str, list[str]]:
     """Ministry → ids of the rows it owns or appears in, in document order."""
-    rows: dict[str, list[str]] = defaultdict(list)
-    for _, _, row in annex.rows():
-        present = list(row_owners(row, tags, secretariat))
-        for column in COLUMNS:
-            for bullet in row.bullets(column):
-                present += bullet_owners(row, column, bullet, tags, secretariat)
-        for ministry in dict.fromkeys(present):
-            rows[ministry].append(row.id)
-    return dict(rows)
+    return Ownership.of(annex, tags, secretariat).rows_of
 
 
 def bullets_owned_by(annex: Annex, ministry: str, tags: TagResolver, secretariat: str) -> list[str]:
+    ownership = Ownership.of(annex, tags, secretariat)
     return [
-        bullet.id
-        for row, column, bullet in annex.bullets()
-        if bullet.id and ministry in bullet_owners(row, column, bullet, tags, secretariat)
+        bullet.id for row, column, bullet in annex.bullets() if bullet.id and ministry in ownership.of_bullet(row, column, bullet)
     ]

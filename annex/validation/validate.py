@@ -29,7 +29,7 @@ from rapidfuzz import fuzz, process
 
 from annex.distribute.template import checksum_lines, plan_templates
 from annex.intake.preflight import column_index, column_letter
-from annex.intake.reader import Grid, RawWorkbook
+from annex.intake.reader import Grid, RawWorkbook, live_cells
 from annex.lint import dictionary as notation_dictionary
 from annex.lint.text import context, lint_text
 from annex.model.annex import Annex
@@ -52,7 +52,6 @@ from annex.model.contract import (
     SHEET_META,
     TABLE_FIELDS,
     TEMPLATE_VERSION,
-    TITLE_ROW,
     locked_checksum,
     preamble_items,
     preamble_row_id,
@@ -187,34 +186,8 @@ def _file_level(raw: RawWorkbook, ref: Reference) -> tuple[list[Issue], dict[str
         issues.append(_issue(sev, "F-UNKNOWN-MINISTRY", file, at=None, found=ministry))
     elif meta.get("ministry_slug") and meta["ministry_slug"].strip() != known.slug:
         issues.append(_issue(sev, "F-TAMPERED", file, at=SHEET_META, detail="府省の管理情報が一致しません"))
-    issues.extend(_cell_notes(raw, sev, _live_cells(raw.entry)))
+    issues.extend(_cell_notes(raw, sev, live_cells(raw.entry)))
     return issues, meta, year
-
-
-def _live_cells(grid: Grid | None):
-    """Whether a formula cell is one of the template's own live checks (annex.distribute.live): the
-    チェック column below its label, and the count above 記載内容. They are not the ministry's input and
-    are never read; every other formula is reported as before."""
-    label_row, check_col, text_col = None, None, None
-    for r in range(1, min(HEADER_SEARCH_ROWS, len(grid.rows) if grid else 0) + 1):
-        for j, value in enumerate(grid.rows[r - 1]):  # type: ignore[union-attr]
-            if value is not None and value.strip() == LIVE_LABEL:
-                label_row, check_col = r, grid.first_col + j  # type: ignore[union-attr]
-            elif value is not None and value.strip() == COLUMN_BY_KEY["text"].label and label_row in (None, r):
-                text_col = grid.first_col + j  # type: ignore[union-attr]
-        if label_row is not None:
-            break
-    if label_row is None:
-        return lambda cell: False
-
-    def live(cell: str) -> bool:
-        m = re.fullmatch(r"([A-Z]+)(\d+)", cell)
-        if not m:
-            return False
-        col, row = column_index(m.group(1)), int(m.group(2))
-        return (col == check_col and row > label_row) or (col == text_col and row == TITLE_ROW + 1)
-
-    return live
 
 
 def _cell_notes(raw: RawWorkbook, sev: Mapping[str, str], live) -> list[Issue]:

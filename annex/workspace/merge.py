@@ -128,9 +128,8 @@ def merge_submissions(
         folder = workspace.output(year)
         with publishing() as outputs:
             summary.written = stage_master(outputs, result.annex, folder)
-            sheets = change_sheets(
-                result, config, summary.merged_files, submission_statuses(workspace, year), expected_ministries(workspace, year)
-            )
+            expected = result.ownership.rows_of if result.ownership else expected_ministries(workspace, year)
+            sheets = change_sheets(result, config, summary.merged_files, submission_statuses(workspace, year), expected)
             summary.written.append(outputs.stage(folder / "changes.xlsx", lambda p: write_tables(p, sheets)))
             recon = reconciliation_sheets(result)
             summary.written.append(outputs.stage(folder / "reconciliation.xlsx", lambda p: write_tables(p, recon)))

@@ -372,3 +372,37 @@ def test_a_new_status_bullet_records_its_ministry_as_owner_and_joins_its_sub_row
     assert bullet_owners(row_, "status", new, CONFIG.tags, "科技") == ["総"]
     again = type(result.annex).model_validate_json(result.annex.to_json())
     assert again.row_index()["3-①-01"].status[-1].submitted_by == "総"  # master.json keeps the owner
+
+
+def test_ownership_is_computed_once_for_each_bullet_of_master_y_minus_1_not_per_line(monkeypatch):
+    """Issue 13: the merge, its placement of 新規 bullets and its 未更新 list share one ownership
+    map of master(Y-1); only a 新規 bullet (in no master yet) is asked about on its own."""
+    import importlib
+
+    import annex.model.ownership as ownership_module
+
+    merge_module = importlib.import_module("annex.merge.merge")  # the module: annex.merge exports the function
+    asked: list[str | None] = []
+    original = ownership_module.bullet_owners
+
+    def counting(row, column, bullet, *args, **kwargs):
+        asked.append(bullet.id)
+        return original(row, column, bullet, *args, **kwargs)
+
+    monkeypatch.setattr(ownership_module, "bullet_owners", counting)
+    monkeypatch.setattr(merge_module, "bullet_owners", counting)
+    subs = {
+        "文": submission(
+            "文",
+            line("修正", item_id="3-①-01-P02", text="文の方針（改）。", tags=["文"]),
+            line("新規", row_id="3-①-01", text="文の新しい方針。", tags=["文"]),
+            line("新規", row_id="3-①-01", text="文のもう一つの方針。", tags=["文"]),
+        ),
+        "経": submission("経", line("削除", item_id="3-①-01-P03")),
+    }
+    prev = previous()
+    result = merge(prev, subs, CONFIG, year=2026)
+    master_ids = [b.id for _, _, b in prev.bullets()]
+    assert sorted(i for i in asked if i is not None) == sorted(master_ids)  # each once
+    assert asked.count(None) == 2  # the two 新規 bullets, before they get ids
+    assert texts(result.annex, "3-①-01") == ["共管の方針。", "文の方針（改）。", "文の新しい方針。", "文のもう一つの方針。"]

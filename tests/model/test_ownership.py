@@ -7,7 +7,7 @@ import pytest
 from annex.master.importer import import_annex, read_annex_file
 from annex.model.annex import Bullet, Row
 from annex.model.config import bundled_path, load_config
-from annex.model.ownership import bullet_owners, ministries_in_annex, row_owners
+from annex.model.ownership import Ownership, bullet_owners, ministries_in_annex, row_owners
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +88,29 @@ def test_every_bullet_of_the_corpus_has_an_owner_present_in_its_rows(master, con
             assert owner in config.ministry_by_abbr
             assert row.id in rows[owner]
     assert {"文", "経", "科技", "ＮＩＳＣ", "個人"} <= set(rows)
+
+
+def test_the_ownership_map_computed_once_answers_as_bullet_owners_does_for_every_bullet_and_row(master, config):
+    ownership = Ownership.of(master, config.tags, "科技")
+    for row, column, bullet in master.bullets():
+        assert ownership.of_bullet(row, column, bullet) == bullet_owners(row, column, bullet, config.tags, "科技")
+    assert ownership.rows == {row.id: row_owners(row, config.tags, "科技") for _, _, row in master.rows()}
+    assert ownership.ministries() == set(ministries_in_annex(master, config.tags, "科技"))
+
+
+def test_the_ownership_map_asks_again_about_a_bullet_it_does_not_hold(config):
+    row = Row(id="r", measure="m", measure_tags=["文"], policy=[Bullet(id="r-P01", text="x", tags=["経"])])
+    ownership = Ownership.of(_annex_of(row), config.tags, "科技")
+    new = Bullet(text="新規", tags=[])  # no id: not in the annex the map was made of
+    assert ownership.of_bullet(row, "policy", new) == ["文"]
+    twin = Row(id="r2", measure="m", measure_tags=["総"], policy=[Bullet(id="r-P01", text="y", tags=[])])
+    both = Ownership.of(_annex_of(row, twin), config.tags, "科技")  # one id on two bullets names neither alone
+    assert both.of_bullet(row, "policy", row.policy[0]) == ["経"]
+    assert both.of_bullet(twin, "policy", twin.policy[0]) == ["総"]
+
+
+def _annex_of(*rows):
+    from annex.model.annex import Annex, Chapter, Section
+
+    section = Section(no="①", title="節", rows=list(rows))
+    return Annex(source="test", chapters=[Chapter(no="1", no_raw="１．", title="章", sections=[section])])

@@ -7,11 +7,14 @@ hardening (private profile, timeout, output checks) is tested with a stand-in so
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import stat
 import struct
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from annex.master.importer import import_annex, read_annex_file
 from annex.model.annex import COLUMNS, MEASURE_LABEL
 from annex.model.config import bundled_path, load_config
 from annex.render import ABBREVIATION_LEAD, LABELS, TABLE_SHARES, build_context, expected_min_pages
-from annex.render.pdf import MISSING_MESSAGE, convert_to_pdf, find_soffice
+from annex.render.pdf import MISSING_MESSAGE, _new_profile, _seed_path, convert_to_pdf, find_soffice
 from annex.workspace.layout import Workspace
 from annex.workspace.master import import_into_workspace
 from annex.workspace.render import render_year
@@ -235,6 +238,9 @@ FAKE = textwrap.dedent(
     xcu = pathlib.Path(profile.removeprefix("file://")) / "user" / "registrymodifications.xcu"
     (log.parent / "xcu-seen").write_text(xcu.read_text(encoding="utf-8") if xcu.exists() else "", encoding="utf-8")
     (log.parent / "profile-path").write_text(profile, encoding="utf-8")
+    root = pathlib.Path(profile.removeprefix("file://"))
+    (log.parent / "profile-files").write_text("\\n".join(sorted(str(f.relative_to(root)) for f in root.rglob("*"))))
+    (root / "user" / "initialised-by-a-run").write_text("LibreOffice writes its start-up state here")
     outdir = pathlib.Path(args[args.index("--outdir") + 1])
     target = outdir / (pathlib.Path(args[-1]).stem + ".pdf")
     mode = os.environ["FAKE_MODE"]
@@ -262,6 +268,8 @@ def fake_soffice(tmp_path, monkeypatch):
     docx.write_bytes(b"PK stand-in")
     monkeypatch.setenv("ANNEX_SOFFICE", str(script))
     monkeypatch.setenv("FAKE_LOG", str(tmp_path / "argv"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # scratch folders and the profile seed
 
     def run(mode: str, **kwargs):
         monkeypatch.setenv("FAKE_MODE", mode)
@@ -284,6 +292,41 @@ def test_each_conversion_gets_a_private_absolute_profile_that_blocks_external_li
     assert not Path(profile.removeprefix("file://")).exists()  # removed after the run
     second = run("pdf3", expected_min_pages=1)
     assert second.ok and (tmp / "profile-path").read_text(encoding="utf-8") != profile  # a fresh one each time
+
+
+def test_later_conversions_start_from_a_copy_of_an_initialised_profile_and_a_failing_seed_is_dropped(fake_soffice, monkeypatch):
+    run, tmp = fake_soffice
+    seed = _seed_path(os.environ["ANNEX_SOFFICE"])
+    assert run("pdf1").ok and "initialised-by-a-run" not in (tmp / "profile-files").read_text()  # a bare profile
+    assert stat.S_IMODE(seed.stat().st_mode) == 0o700
+    assert "initialised-by-a-run" in {p.name for p in seed.rglob("*")}
+    assert re.search(r"BlockUntrustedRefererLinks", (seed / "user" / "registrymodifications.xcu").read_text())
+
+    second = run("pdf1")
+    first_profile = (tmp / "profile-path").read_text(encoding="utf-8")
+    assert second.ok and "user/initialised-by-a-run" in (tmp / "profile-files").read_text()  # started from the seed
+    assert not Path(first_profile.removeprefix("file://")).exists()  # its own copy, removed after the run
+    assert re.search(r'BlockUntrustedRefererLinks"[^>]*><value>true', (tmp / "xcu-seen").read_text())
+
+    failed = run("garbage")  # on the seed, then once more on a bare profile: both fail
+    assert not failed.ok and "PDF ではありません" in failed.reason
+    assert "initialised-by-a-run" not in (tmp / "profile-files").read_text() and not seed.exists()
+
+
+def test_a_seed_that_went_away_meanwhile_leaves_a_bare_profile_with_our_settings(tmp_path):
+    _new_profile(tmp_path / "profile", tmp_path / "dropped-by-another-run")
+    xcu = (tmp_path / "profile" / "user" / "registrymodifications.xcu").read_text(encoding="utf-8")
+    assert re.search(r'BlockUntrustedRefererLinks"[^>]*><value>true', xcu)
+
+
+def test_a_seed_another_user_could_have_written_is_not_used(fake_soffice):
+    run, tmp = fake_soffice
+    seed = _seed_path(os.environ["ANNEX_SOFFICE"])
+    (seed / "user").mkdir(parents=True)
+    (seed / "user" / "planted").write_text("x")
+    seed.chmod(0o777)
+    assert run("pdf1").ok
+    assert "planted" not in (tmp / "profile-files").read_text()
 
 
 @pytest.mark.parametrize(
