@@ -1,13 +1,19 @@
-"""Workspaces for real runs that send e-mail: a mail server on loopback named in config, and a
-conflict (統合時の調整) planted in two sample returns. Shared by tests/flows/test_mail_runs.py and
-tests/flows/test_kill_run.py."""
+"""Workspaces for real runs that send e-mail (a mail server on loopback named in config, and a
+conflict, 統合時の調整, planted in two sample returns), and the processes of a killed run.
+Shared by tests/flows/test_mail_runs.py, test_kill.py and test_kill_run.py."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
+import subprocess
+import time
 from pathlib import Path
 
 import openpyxl
+import psutil
 
 from annex.model.config import bundled_path
 from annex.model.contract import SHEET_ENTRY
@@ -77,3 +83,37 @@ def plant_conflict(source: Path, inbox: Path) -> str:
         sheets[m].cell(row=r[item_id], column=h["対応"]).value = "修正"
         books[m].save(inbox / name)
     return item_id
+
+
+# -- the processes of a killed run -----------------------------------------------------------------
+def descendants_until_dead(child: subprocess.Popen, timeout: float) -> dict[int, str]:
+    """Every process under child seen while it ran (polled), until it died: pid → command line."""
+    seen: dict[int, str] = {}
+    deadline = time.monotonic() + timeout
+    while child.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(psutil.Error):
+            for p in psutil.Process(child.pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    seen.setdefault(p.pid, " ".join(p.cmdline()))
+        time.sleep(0.05)
+    return seen
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def survivors(seen: dict[int, str], grace: float = 30) -> list[str]:
+    """The command lines of the processes in ``seen`` still alive ``grace`` seconds on (then
+    killed, so that a failed test leaves none behind)."""
+    deadline = time.monotonic() + grace
+    while any(_alive(p) for p in seen) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = [p for p in seen if _alive(p)]
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return [seen[p] for p in alive]

@@ -28,16 +28,14 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from email import policy
 from pathlib import Path
 
 import docx
 import openpyxl
-import psutil
 import pytest
 from aiosmtpd.controller import Controller
-from run_fixtures import configure_smtp, free_port, plant_conflict
+from run_fixtures import configure_smtp, descendants_until_dead, free_port, plant_conflict, survivors
 
 from annex.io.faults import KILL_AT_ENV
 from annex.io.files import JOURNAL_SUFFIX, SCRATCH_PREFIX, TEMP_SUFFIX
@@ -201,25 +199,6 @@ def uninterrupted(base, tmp_path_factory, prefect_server):
     return {"content": _content(root), "ledger": _ledger(root), "outbox": outbox}
 
 
-def _descendants_until_dead(child: subprocess.Popen, timeout: float) -> dict[int, str]:
-    seen: dict[int, str] = {}
-    deadline = time.monotonic() + timeout
-    while child.poll() is None and time.monotonic() < deadline:
-        with contextlib.suppress(psutil.Error):
-            for p in psutil.Process(child.pid).children(recursive=True):
-                with contextlib.suppress(psutil.Error):
-                    seen.setdefault(p.pid, " ".join(p.cmdline()))
-        time.sleep(0.05)
-    return seen
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
 def _killed_run(root: Path, stage: str, api_url: str) -> int:
     """`annex run` in its own process, SIGKILLed at ``stage``; every process it started ends too.
     Returns its pid."""
@@ -230,17 +209,10 @@ def _killed_run(root: Path, stage: str, api_url: str) -> int:
         stderr=subprocess.PIPE,
         cwd=ROOT,
     )
-    seen = _descendants_until_dead(child, timeout=240)
+    seen = descendants_until_dead(child, timeout=240)
     out, err = child.communicate(timeout=10)
     assert child.returncode == -signal.SIGKILL, out.decode() + err.decode()
-    deadline = time.monotonic() + 30
-    while any(_alive(p) for p in seen) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    alive = [p for p in seen if _alive(p)]
-    for pid in alive:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    assert not alive, f"processes of the killed run outlived it: {[seen[p] for p in alive]}"
+    assert not (alive := survivors(seen)), f"processes of the killed run outlived it: {alive}"
     return child.pid
 
 
