@@ -10,10 +10,12 @@ four returns — one accepted, one 差戻し, and two ministries editing a line 
 
 Compared by content: master.json (bytes), every workbook's cell values (an .xlsx also holds the
 time it was written), each Word file's text, annex-context.json without ``created``, run.json's
-figures, the feedback workbooks, the files published and the ledger. Ignored, as they differ
-between any two runs: run times and flow-run ids (run.json, published/published.json), the time
-stamped in status.html and the .docx/.xlsx packages' own save times; and run.json's mail counts,
-which are checked here instead (a re-run says 送信済み（前回までに） for what the killed run sent).
+figures, the feedback workbooks, the list of files in output/<Y>/ (nothing more, nothing less),
+the files published and the ledger. Not compared, as they differ between any two runs: run times
+and flow-run ids (run.json, published/published.json: each checked against its own run
+instead), status.html (stamped with the time), annex.pdf's bytes (its creation time: only that
+it was made) and the .docx/.xlsx packages' save times; run.json's mail counts are checked here
+through the outbox instead (a re-run says 送信済み（前回までに） for what the killed run sent).
 """
 
 from __future__ import annotations
@@ -155,7 +157,7 @@ def _content(root: Path) -> dict[str, object]:
     # the copies published are exactly this run's outputs
     assert {n: hashlib.sha256((out / n).read_bytes()).hexdigest() for n in manifest["files"]} == manifest["files"]
     assert manifest["flow_run_id"] == run["flow_run_id"]
-    content["outputs"] = sorted(str(p.relative_to(out)) for p in out.rglob("*") if "published-history" not in p.parts)
+    content["outputs"] = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
     return content
 
 
