@@ -3,7 +3,10 @@ ANNEX_TEST_KILL_AT=<stage> in the environment, the process SIGKILLs itself when 
 ``checkpoint(<stage>)`` — no handler, atexit hook or finally block runs, as with a real kill -9.
 Unset (always, outside those tests) it does nothing.
 
-Stages: merge:collected, run:collected, run:merged, run:rendered; and in every publication
+Stages: merge:collected; in `annex run` run:collected, run:feedback-written, run:feedback-mailed,
+run:merged, run:rendered, and publish:copies-staged (output/<Y>/published/ staged, not yet
+replaced); mail:delivered (the server took a message, the outbox not yet told: narrowed to one
+outbox slot with mail:delivered@<slot>); and in every publication
 (annex.io.files.OutputSet.commit) publish:staged (all staged, none replaced) and publish:partly
 (the first file replaced, the others not yet: mid-publication) — either alone (the process's first
 publication) or narrowed to the one whose first file is <folder>/<name>: publish:partly@2026/master.json.

@@ -179,7 +179,7 @@ def write_atomically(final: Path, write: Callable[[Path], None]) -> Path:
 
 
 SCRATCH_PREFIX = ".annex-"  # scratch folders (e.g. the renderer's .annex-render-*) start with this
-_OWNER = re.compile(r"\.pid(\d+)-")  # temp names carry their writer's pid: see owner_tag()
+_OWNER = re.compile(r"[.-]pid(\d+)-")  # temp names carry their writer's pid: see owner_tag()
 
 
 def owner_tag() -> str:

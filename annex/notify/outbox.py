@@ -45,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from annex.io.database import engine_for
+from annex.io.faults import checkpoint
 from annex.notify.mail import Mailer, MailError, MailUncertain
 
 State = Literal["queued", "sent", "failed", "uncertain"]
@@ -269,6 +270,7 @@ def deliver(
             attempt += 1
             sleep(retry_delay)
             continue
+        checkpoint("mail:delivered", slot)  # the server has it, the outbox does not know yet
         note = "; ".join(f"受信拒否 {address}: {reason}" for address, reason in refused.items()) or None
         outbox.mark_sent(year, ministry, slot, note)  # sent: it reached the others, and must not go twice
         return "sent"

@@ -18,7 +18,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from annex.io.files import SCRATCH_PREFIX, ensure_dir, write_atomically
+from annex.io.faults import checkpoint
+from annex.io.files import SCRATCH_PREFIX, ensure_dir, owner_tag, write_atomically
 from annex.model.errors import AnnexError
 from annex.model.labels import JST, format_instant
 
@@ -185,7 +186,7 @@ def publish(
     ensure_dir(out)
     if changed := changed_files(ws, year, files):
         raise _refuse(year, changed)
-    staging = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}publish-", dir=out))
+    staging = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}publish-{owner_tag()}", dir=out))
     try:
         for name, recorded in files.items():
             shutil.copyfile(out / name, staging / name)
@@ -203,6 +204,7 @@ def publish(
         for path in staging.iterdir():
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
+        checkpoint("publish:copies-staged")  # every copy checked, published/ not yet replaced
         target = out / PUBLISHED_FOLDER
         previous = current_publication(ws, year) if target.exists() else None
         if previous:

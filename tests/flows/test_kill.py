@@ -8,19 +8,17 @@ checkpoint (annex/io/faults.py), so no handler, finally block or atexit hook of 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import openpyxl
-import psutil
 import pytest
+from run_fixtures import descendants_until_dead, survivors
 
 from annex.io.faults import KILL_AT_ENV
 from annex.io.files import JOURNAL_SUFFIX, SCRATCH_PREFIX, TEMP_SUFFIX, roll_forward, sweep_orphans
@@ -126,26 +124,6 @@ def test_merge_killed_at_a_stage_boundary_then_run_again_equals_an_uninterrupted
     _ledger_consistent(root)
 
 
-def _dead(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-
-
-def _descendants_until_dead(child: subprocess.Popen, timeout: float) -> dict[int, str]:
-    """Every process under child seen while it ran (polled), until it died: pid → command line."""
-    seen: dict[int, str] = {}
-    deadline = time.monotonic() + timeout
-    while child.poll() is None and time.monotonic() < deadline:
-        with contextlib.suppress(psutil.Error):
-            for p in psutil.Process(child.pid).children(recursive=True):
-                with contextlib.suppress(psutil.Error):
-                    seen.setdefault(p.pid, " ".join(p.cmdline()))
-        time.sleep(0.1)
-    return seen
-
-
 @pytest.mark.e2e
 def test_annex_run_killed_mid_way_leaves_no_process_and_a_consistent_workspace(base, tmp_path):
     """Killed at run:collected, once Prefect's temporary server (uvicorn) runs the flow: every
@@ -164,17 +142,10 @@ def test_annex_run_killed_mid_way_leaves_no_process_and_a_consistent_workspace(b
         stderr=subprocess.PIPE,
         cwd=ROOT,
     )
-    seen = _descendants_until_dead(child, timeout=240)
+    seen = descendants_until_dead(child, timeout=240)
     assert child.wait(timeout=10) == -signal.SIGKILL, child.stderr.read().decode()
     assert any("uvicorn" in cmd for cmd in seen.values()), seen  # Prefect's temporary server was running
-    deadline = time.monotonic() + 30
-    while any(not _dead(p) for p in seen) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    alive = [p for p in seen if not _dead(p)]
-    for pid in alive:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    assert not alive, f"processes of the killed run outlived it: {[seen[p] for p in alive]}"
+    assert not (alive := survivors(seen)), f"processes of the killed run outlived it: {alive}"
 
     ws = Workspace.at(root)
     assert not ws.master_json(2026).exists()

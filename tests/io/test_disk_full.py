@@ -85,3 +85,51 @@ def test_a_full_output_disk_or_archive_is_one_message_and_the_last_good_outputs_
         assert line.startswith("エラー: 受け取ったファイル「") and "に保存できません（ディスクの空き容量がありません）" in line
         assert "Traceback" not in out + err
         assert [p.name for p in store.iterdir()] == ["filler.bin"]  # no half-copied file left
+
+
+@pytest.mark.e2e
+def test_annex_run_on_a_full_output_disk_is_one_message_and_the_last_good_outputs_stay(tmp_path, prefect_server):
+    """`annex run` (its own process, the session's Prefect server) with output/ on a tmpfs that
+    fills up between a good run and the next: one 「エラー:」 line, exit non-zero, no traceback,
+    every output of the good run byte for byte, no temporary file, the lock free."""
+    import os
+    import sys
+
+    from annex.io.files import JOURNAL_SUFFIX, SCRATCH_PREFIX
+    from annex.io.runlock import run_lock
+
+    def annex_run(ws: Workspace) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "flows.cli", "run", "--workspace", str(ws.root)],
+            env={**os.environ, "PREFECT_API_URL": prefect_server},
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=ROOT,
+        )
+
+    ws = Workspace.at(tmp_path / "ws")
+    ws.submissions(2026).mkdir(parents=True)
+    shutil.copyfile(SAMPLES / "法務省_別添記入シート.xlsx", ws.submissions(2026) / "法務省.xlsx")
+    with tmpfs(ws.root / "output", "64m"):
+        done = annex_run(ws)
+        assert done.returncode == 0, done.stdout + done.stderr
+        folder = ws.output(2026)
+        good = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+        assert {"master.json", "annex.docx", "run.json", "published.json"} <= {p.name for p in good}
+
+        shutil.copyfile(SAMPLES / "外務省_別添記入シート.xlsx", ws.submissions(2026) / "外務省.xlsx")  # new outputs to write
+        _fill(folder)
+        done = annex_run(ws)
+        assert done.returncode != 0
+        assert "Traceback" not in done.stdout + done.stderr
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith("エラー: ") and "ディスクの空き容量がありません" in line, line
+        assert {p: p.read_bytes() for p in good} == good  # the last good outputs, untouched
+        leftovers = [
+            p for p in ws.root.rglob("*") if p.name.endswith((TEMP_SUFFIX, JOURNAL_SUFFIX)) or p.name.startswith(SCRATCH_PREFIX)
+        ]
+        assert leftovers == []
+        with run_lock(ws.archive, "run", 2026):  # released: the next run may start
+            pass
+        (folder / "filler.bin").unlink()

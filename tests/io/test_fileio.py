@@ -45,6 +45,27 @@ def test_sweep_removes_old_leftovers_only(tmp_path):
     assert young_temp.exists() and output.exists()
 
 
+def test_sweep_removes_a_dead_runs_scratch_folders_at_once(tmp_path):
+    """The renderer's and the publication's scratch folders carry their writer's pid after a
+    dash (.annex-render-pid123-…, .annex-publish-pid123-…): a dead writer's go at once, not an
+    hour later; a live one's stay."""
+    import subprocess
+    import sys
+
+    from annex.io.files import owner_tag
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead = int(gone.stdout)
+    folder = tmp_path / "2026"
+    orphans = [folder / f".annex-render-pid{dead}-x1", folder / f".annex-publish-pid{dead}-x2"]
+    live = folder / f".annex-publish-{owner_tag()}x3"
+    for path in (*orphans, live):
+        path.mkdir(parents=True)
+        (path / "annex.docx").write_bytes(b"x")
+    assert sweep_orphans(tmp_path) == 2
+    assert not any(p.exists() for p in orphans) and live.exists()
+
+
 @pytest.fixture
 def umask_022():
     previous = os.umask(0o022)
