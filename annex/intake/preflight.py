@@ -80,6 +80,7 @@ class SheetInfo:
         default_factory=list
     )  # A1 addresses of value cells not stored as text (number, date, boolean, error)
     beyond: str | None = None  # the first value cell outside the template's bounds
+    errors: bool = False  # a value cell holds an error value (t="e": #N/A, #DIV/0! …), which readers show as nothing
 
 
 @dataclass
@@ -171,6 +172,7 @@ _CELL_REF_RE = re.compile(rb"([A-Z]{1,4})(\d{1,9})")
 _ROW_NO_RE = re.compile(rb"\d{1,9}")
 _COMPLETE_TAG_RE = re.compile(rb"<" + _ATTRS + rb">")
 _DTD_RE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_ERROR_CELL = re.compile(rb"""\st\s*=\s*["']e["']""")  # t="e" among a cell's attributes, in any spacing
 _TEXT_TYPES = (b"s", b"inlineStr", b"str")  # <c t="…">: shared, inline and formula strings; the rest is typed
 TYPED_CAP = 10_000  # addresses kept per sheet: a template has none, and beyond that only the count matters
 _OPEN_TAG_CAP = 2**20  # a start tag still unfinished after this many bytes is not a worksheet's
@@ -248,6 +250,8 @@ class _SheetScanner:
                         cell = None
                         continue
                     is_text = kind in _TEXT_TYPES
+                    if kind == b"e":
+                        info.errors = True
                 elif name == b"c":  # any other spelling of a cell tag
                     given = _attribute(attrs, b"r") if b"r" in attrs else None
                     if given is None:
@@ -262,6 +266,8 @@ class _SheetScanner:
                         cell = None
                         continue
                     is_text = b"t=" in attrs and _attribute(attrs, b"t") in _TEXT_TYPES
+                    if not is_text and _ERROR_CELL.search(attrs):
+                        info.errors = True
                 else:  # <f>, <row>, </row>, </sheetData>, <dimension>
                     if name == b"f":
                         if cell is not None:

@@ -276,6 +276,8 @@ TAG_SPELLINGS = (
     '<c r="D4" t="inlineStr">',
     '<c r="E5" s="1" t="n">',
     '<c r="F6" t="e">',
+    '<c r="F7" t = "e">',
+    "<x:c r='F8' t='e'>",
     '<c r="XFD1048576" s="1"/>',
     '<c r="AAAA2"/>',
     '<c r="A05" t="n">',
