@@ -241,7 +241,7 @@ class _SheetScanner:
         typed_open = len(typed) < TYPED_CAP
         columns, letters_of = _COLUMN_INDEX, _COLUMN_LETTERS
         try:
-            # One pass; this loop is the hot path (a template's sheet is ~10k cells, mostly canonical).
+            # One pass; this loop is the hot path (thousands of cells a sheet, nearly all canonical).
             for letters, digits, kind, closed, end, name, attrs, empty in self.pattern.findall(work):
                 if letters:  # a canonical cell: address and type already split by the regex
                     col = columns.get(letters) or _column_of(letters)
