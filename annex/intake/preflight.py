@@ -80,6 +80,7 @@ class SheetInfo:
         default_factory=list
     )  # A1 addresses of value cells not stored as text (number, date, boolean, error)
     beyond: str | None = None  # the first value cell outside the template's bounds
+    errors: bool = False  # a value cell holds an error value (t="e": #N/A, #DIV/0! …), which readers show as nothing
 
 
 @dataclass
@@ -122,6 +123,20 @@ def column_index(letters: str) -> int:
     return n
 
 
+# Column letters ↔ numbers, cached for the columns a workbook can have (a hostile file's other
+# letters are computed, not cached: the caches stay bounded).
+_COLUMN_INDEX: dict[bytes, int] = {}
+_COLUMN_LETTERS: dict[int, str] = {}
+
+
+def _column_of(letters: bytes) -> int:
+    col = column_index(letters.decode())
+    if col <= EXCEL_MAX_COL:
+        _COLUMN_INDEX[letters] = col
+        _COLUMN_LETTERS[col] = letters.decode()
+    return col
+
+
 def _reject(code: str, file: str, at_sheet: str | None = None, at_cell: str | None = None, **fields: object) -> _Reject:
     return _Reject(rule(code).issue(Location(file, at_sheet, at_cell), **fields))
 
@@ -131,14 +146,33 @@ def _reject(code: str, file: str, at_sheet: str | None = None, at_cell: str | No
 # Groups: the name of an end tag (</row>, </sheetData>), or the name, attributes and "/" of a start tag.
 _ATTRS = rb"""((?:[^>"']|"[^"]*"|'[^']*')*?)"""
 _PREFIX = rb"(?:[A-Za-z_][\w.\-]*:)?"
-_TAG_RE = re.compile(
-    rb"<(?:/" + _PREFIX + rb"(row|sheetData)\s*|" + _PREFIX + rb"(c|row|f|dimension)(?=[\s/>])" + _ATTRS + rb"(/?))>"
-)
+_GENERAL_TAG = rb"<(?:/" + _PREFIX + rb"(row|sheetData)\s*|" + _PREFIX + rb"(c|row|f|dimension)(?=[\s/>])" + _ATTRS + rb"(/?))>"
+# The cell tag as Excel, openpyxl and XlsxWriter write it, e.g. <c r="B7" s="3" t="s">: its address
+# and type taken by the regex itself, not by _attribute (which was most of the scan's time). It is
+# tried first at each "<" and matches only where _GENERAL_TAG matches the same span with the same
+# reading (no prefix, r/s/t once each, no quote or ">" inside a value); any other spelling of a
+# tag falls through to _GENERAL_TAG.
+_CANONICAL_CELL = rb'<c r="([A-Z]{1,4})(\d{1,9})"(?: s="\d{1,9}")?(?: t="([A-Za-z]{1,9})")?(/?)>'
+
+
+def _tag_pattern(canonical: bool = True) -> re.Pattern[bytes]:
+    """Groups: canonical cell (letters, digits, type, "/"), then _GENERAL_TAG's four. Without
+    ``canonical``, _GENERAL_TAG alone: the reference tests/intake/test_preflight.py compares with."""
+    # <t>, </t>, <is>, </is>, <v>, </v>, </c> (most of a sheet's tags) can never match _GENERAL_TAG:
+    # said up front, they fail at once instead of after its alternatives (a fifth of the scan).
+    general = rb"<(?!(?:/?(?:t|is|v)|/c)>)" + _GENERAL_TAG[1:]
+    if not canonical:  # the scan as it was before both shortcuts, groups kept in place
+        return re.compile(rb"(?!)()()()()|" + _GENERAL_TAG)
+    return re.compile(_CANONICAL_CELL + b"|" + general)
+
+
+_TAG_RE = _tag_pattern()
 _ATTR_RE = re.compile(rb"""([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _CELL_REF_RE = re.compile(rb"([A-Z]{1,4})(\d{1,9})")
 _ROW_NO_RE = re.compile(rb"\d{1,9}")
 _COMPLETE_TAG_RE = re.compile(rb"<" + _ATTRS + rb">")
 _DTD_RE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_ERROR_CELL = re.compile(rb"""\st\s*=\s*["']e["']""")  # t="e" among a cell's attributes, in any spacing
 _TEXT_TYPES = (b"s", b"inlineStr", b"str")  # <c t="…">: shared, inline and formula strings; the rest is typed
 TYPED_CAP = 10_000  # addresses kept per sheet: a template has none, and beyond that only the count matters
 _OPEN_TAG_CAP = 2**20  # a start tag still unfinished after this many bytes is not a worksheet's
@@ -174,8 +208,9 @@ class _SheetScanner:
     the end of sheetData (only <c> may stand in a row, so </c> need not be tracked).
     """
 
-    def __init__(self, info: SheetInfo, max_row: int, max_col: int):
+    def __init__(self, info: SheetInfo, max_row: int, max_col: int, pattern: re.Pattern[bytes] = _TAG_RE):
         self.info = info
+        self.pattern = pattern
         self.buffer = b""
         self.max_row, self.max_col = max_row, max_col
         self.row = 0  # current row number
@@ -204,9 +239,20 @@ class _SheetScanner:
         max_row, max_col = info.max_row, info.max_col
         typed = info.typed
         typed_open = len(typed) < TYPED_CAP
+        columns, letters_of = _COLUMN_INDEX, _COLUMN_LETTERS
         try:
-            for end, name, attrs, empty in _TAG_RE.findall(work):  # one pass; this loop is the hot path
-                if name == b"c":
+            # One pass; this loop is the hot path (thousands of cells a sheet, nearly all canonical).
+            for letters, digits, kind, closed, end, name, attrs, empty in self.pattern.findall(work):
+                if letters:  # a canonical cell: address and type already split by the regex
+                    col = columns.get(letters) or _column_of(letters)
+                    row_no = int(digits)
+                    if closed:  # <c r="B7" s="3"/>
+                        cell = None
+                        continue
+                    is_text = kind in _TEXT_TYPES
+                    if kind == b"e":
+                        info.errors = True
+                elif name == b"c":  # any other spelling of a cell tag
                     given = _attribute(attrs, b"r") if b"r" in attrs else None
                     if given is None:
                         col += 1
@@ -219,38 +265,43 @@ class _SheetScanner:
                     if empty:  # self-closing <c r="B7" s="3"/>: formatted but holds no value
                         cell = None
                         continue
-                    cell = (col, row_no)
-                    if typed_open and (b"t=" not in attrs or _attribute(attrs, b"t") not in _TEXT_TYPES):
-                        typed.append(f"{column_letter(col)}{row_no}")
-                        typed_open = len(typed) < TYPED_CAP
-                    if row_no > max_row:
-                        max_row = row_no
-                    if col > max_col:
-                        max_col = col
-                    if (row_no > limit_row or col > limit_col) and info.beyond is None:
-                        info.beyond = f"{column_letter(col)}{row_no}"
-                elif name == b"f":
-                    if cell is not None:
-                        info.formulas.append(f"{column_letter(cell[0])}{cell[1]}")
-                        cell = None  # one entry per cell
-                elif name == b"row":
-                    info.rows_seen += 1
-                    given = _attribute(attrs, b"r") if b"r" in attrs else None
-                    if given is None:
-                        row += 1
-                    elif _ROW_NO_RE.fullmatch(given):
-                        row = int(given)
-                    else:
-                        raise _Malformed(f"行番号「{given[:20].decode('utf-8', 'replace')}」が不正です")
-                    col, cell = 0, None
-                    if row > info.max_row_attr:
-                        info.max_row_attr = row
-                elif end:  # </row>, </sheetData>
-                    cell = None
-                elif info.declared is None:  # <dimension>
-                    ref = _attribute(attrs, b"ref")
-                    if ref is not None:
-                        info.declared = ref[:200].decode("ascii", "replace")
+                    is_text = b"t=" in attrs and _attribute(attrs, b"t") in _TEXT_TYPES
+                    if not is_text and _ERROR_CELL.search(attrs):
+                        info.errors = True
+                else:  # <f>, <row>, </row>, </sheetData>, <dimension>
+                    if name == b"f":
+                        if cell is not None:
+                            info.formulas.append(f"{column_letter(cell[0])}{cell[1]}")
+                            cell = None  # one entry per cell
+                    elif name == b"row":
+                        info.rows_seen += 1
+                        given = _attribute(attrs, b"r") if b"r" in attrs else None
+                        if given is None:
+                            row += 1
+                        elif _ROW_NO_RE.fullmatch(given):
+                            row = int(given)
+                        else:
+                            raise _Malformed(f"行番号「{given[:20].decode('utf-8', 'replace')}」が不正です")
+                        col, cell = 0, None
+                        if row > info.max_row_attr:
+                            info.max_row_attr = row
+                    elif end:  # </row>, </sheetData>
+                        cell = None
+                    elif info.declared is None:  # <dimension>
+                        ref = _attribute(attrs, b"ref")
+                        if ref is not None:
+                            info.declared = ref[:200].decode("ascii", "replace")
+                    continue
+                cell = (col, row_no)
+                if typed_open and not is_text:
+                    typed.append(f"{letters_of.get(col) or column_letter(col)}{row_no}")
+                    typed_open = len(typed) < TYPED_CAP
+                if row_no > max_row:
+                    max_row = row_no
+                if col > max_col:
+                    max_col = col
+                if (row_no > limit_row or col > limit_col) and info.beyond is None:
+                    info.beyond = f"{column_letter(col)}{row_no}"
         finally:
             self.row, self.col, self.cell = row, col, cell
             info.max_row, info.max_col = max_row, max_col

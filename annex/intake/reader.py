@@ -11,7 +11,6 @@ only a truly empty cell is missing. Formula cells are found by preflight in the 
 from __future__ import annotations
 
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,7 +164,7 @@ def read_workbook(path: str | Path, display_name: str | None = None, limits: Lim
                 detail = f"シート「{SHEET_ENTRY}」に数値・日付のセルが {TYPED_CAP:,} 個以上あります"
                 raw.issues.append(rule("F-TOO-LARGE").issue(Location(name, SHEET_ENTRY), detail=detail))
                 return raw
-            formulas, typed = _to_note(path, entry_info, raw.entry)
+            formulas, typed = _to_note(entry_info, raw.entry)
             try:
                 raw.notes = _cell_notes(path, formulas, typed, raw.entry) if formulas or typed else []
             except MemoryError:
@@ -175,25 +174,19 @@ def read_workbook(path: str | Path, display_name: str | None = None, limits: Lim
     return raw
 
 
-_ERROR_CELL = re.compile(rb"""\st\s*=\s*["']e["']""")  # <c … t="e">: an error value (#N/A, #DIV/0! …)
-
-
-def _to_note(path: Path, info: SheetInfo, grid: Grid) -> tuple[list[str], list[str]]:
+def _to_note(info: SheetInfo, grid: Grid) -> tuple[list[str], list[str]]:
     """The formula and typed cells of 記入シート that need openpyxl to tell what they show.
 
     Not the template's own live checks (validation never reads those: ``live_cells``), and not a
     "typed" cell that holds no value: openpyxl writes an empty formatted cell as <c t="n"></c>, so
     a template edited by openpyxl has thousands, and opening the whole sheet with openpyxl for them
     was two thirds of reading such a file. fastexcel shows both an empty cell and an error value as
-    nothing, so that is trusted only in a sheet without error values."""
+    nothing, so that is trusted only in a sheet without error values (SheetInfo.errors)."""
     live = live_cells(grid)
     formulas = [a for a in info.formulas if not live(a)]
     typed = list(info.typed)
-    if typed:
-        with zipfile.ZipFile(path) as archive:  # bounded by preflight already
-            errors = _ERROR_CELL.search(archive.read(info.part)) is not None
-        if not errors:
-            typed = [a for a in typed if grid.value(*_rc(a)) not in (None, "")]
+    if typed and not info.errors:  # preflight saw every cell's type: the part is not read again
+        typed = [a for a in typed if grid.value(*_rc(a)) not in (None, "")]
     return formulas, typed
 
 

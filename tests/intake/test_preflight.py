@@ -12,8 +12,19 @@ import hostile
 import pytest
 from corpus_distribution import distributed
 from hostile import OK_ROWS, shared_catalogue, sheet_xml, write_xlsx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from annex.intake.preflight import Limits, Preflight, SheetInfo, _SheetScanner, preflight
+from annex.intake.preflight import (
+    _TAG_RE,
+    Limits,
+    Preflight,
+    SheetInfo,
+    _Malformed,
+    _SheetScanner,
+    _tag_pattern,
+    preflight,
+)
 from annex.model.contract import ENTRY_COLUMNS
 
 pytestmark = pytest.mark.reliability  # the bad-input catalogue (issue 14)
@@ -214,6 +225,109 @@ def test_no_split_point_changes_what_the_scanner_finds():
     )
     for split in range(1, len(sheet)):
         assert _scan([sheet[:split], sheet[split:]]) == whole, split
+
+
+# -- the canonical-cell shortcut reads every sheet as the general scan does ------------------------
+REFERENCE = _tag_pattern(canonical=False)  # _GENERAL_TAG alone: the scan before the shortcuts
+
+
+def _outcome(pieces: list[bytes], pattern, rows: int = 20_000, cols: int = 14):
+    """Everything the scanner found, or the reason it refused the sheet."""
+    info = SheetInfo("記入シート", "xl/worksheets/sheet1.xml")
+    scanner = _SheetScanner(info, rows, cols, pattern)
+    try:
+        for piece in pieces:
+            scanner.feed(piece)
+        scanner.feed(b"", final=True)
+    except _Malformed as exc:
+        return ("malformed", exc.args)
+    return dataclasses.asdict(info)
+
+
+def test_the_shortcut_reads_every_sheet_of_the_catalogue_and_the_templates_as_the_general_scan(catalogue):
+    paths = [path for path, _ in catalogue.values()] + [distributed().path(m) for m in ("文", "デジ")]
+    compared = 0
+    for path in paths:
+        if not zipfile.is_zipfile(path):
+            continue
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                if not info.filename.startswith("xl/worksheets/"):
+                    continue
+                try:
+                    with z.open(info) as member:
+                        data = member.read(4 * 2**20)  # a bomb's first 4 MiB: its cells are all alike
+                except Exception:  # a damaged member: preflight refuses it before any scan result counts
+                    continue
+                pieces = [data[i : i + 2**16] for i in range(0, len(data), 2**16)] or [b""]
+                assert _outcome(pieces, _TAG_RE) == _outcome(pieces, REFERENCE), (
+                    path.name,
+                    info.filename,
+                )
+                compared += 1
+    assert compared > 20
+
+
+# Tags the shortcut must take, tags it must leave to the general scan, and tags around them.
+TAG_SPELLINGS = (
+    '<c r="A1">',
+    '<c r="B2" s="3">',
+    '<c r="C3" s="3" t="s">',
+    '<c r="D4" t="inlineStr">',
+    '<c r="E5" s="1" t="n">',
+    '<c r="F6" t="e">',
+    '<c r="F7" t = "e">',
+    "<x:c r='F8' t='e'>",
+    '<c r="XFD1048576" s="1"/>',
+    '<c r="AAAA2"/>',
+    '<c r="A05" t="n">',
+    '<c r="G7" s="1" t="str"/>',
+    '<c r="G8" t="str">',
+    '<c r="H8" t="s" s="1">',
+    "<c r='I9' t=\"n\">",
+    '<c  r="J10">',
+    '<c r="K11" s="1" t="n" cm="1">',
+    '<c r="L12" t="">',
+    '<c r="M13" s="123456789012">',
+    '<c r="N14" s=">">',
+    '<c r="a15">',
+    '<c r="AAAAA16">',
+    '<c r="O17" r="P17">',
+    '<c r="Q18" t="n" t="s">',
+    '<x:c r="R19" t="n">',
+    "<c>",
+    "<c/>",
+    '<c s="2">',
+    '<c r="S20"\n t="n">',
+    "<row>",
+    '<row r="3">',
+    '<row r="7" spans="1:3" ht="15">',
+    "</row>",
+    "<f>SUM(1)</f>",
+    '<f t="shared" si="0"/>',
+    "<x:f>1</x:f>",
+    "<v>1</v>",
+    "<is><t>x</t></is>",
+    "</c>",
+    "<t>",
+    "</t>",
+    '<dimension ref="A1:C3"/>',
+    "</sheetData>",
+    "<c r=",
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(TAG_SPELLINGS), max_size=40),
+    st.lists(st.integers(1, 400), max_size=4),
+)
+def test_the_shortcut_reads_any_sequence_of_tags_as_the_general_scan(tags, cuts):
+    """Bounds of 5 rows and 3 columns so that "beyond the template" is exercised too."""
+    sheet = sheet_xml("".join(tags)).encode()
+    points = sorted({min(c, len(sheet)) for c in cuts})
+    pieces = [sheet[a:b] for a, b in zip([0, *points], [*points, len(sheet)])]
+    assert _outcome(pieces, _TAG_RE, 5, 3) == _outcome(pieces, REFERENCE, 5, 3)
 
 
 # -- the structure is read once, and nothing is kept that nobody reads ------------------------------
