@@ -29,7 +29,7 @@ from annex.intake.ledger import VERDICT_STATUS, Ledger, LedgerEntry
 from annex.intake.reader import read_workbook
 from annex.intake.versions import receipt_order
 from annex.io.files import WriteError
-from annex.io.workers import DEFAULT_WORKERS, WorkerPool
+from annex.io.workers import DEFAULT_WORKERS, WorkerPool, lent_worker
 from annex.model.config import Config
 from annex.model.contract import TEMPLATE_VERSION
 from annex.model.errors import AnnexError, os_reason
@@ -152,8 +152,9 @@ def validation_key(sha256: str, reference_fingerprint: str) -> str:
 
 
 def validate_received(item: Received, ref: Reference) -> Submission:
-    """Read one archived file in a one-worker pool and validate it (the flow's task per file)."""
-    with WorkerPool(workers=1) as pool:
+    """Read one archived file in a worker lent from the process's shared set and validate it (the
+    flow's task per file: the workers outlive the file, so a file costs a job, not a process)."""
+    with lent_worker() as pool:
         return read_and_validate([(item.stored, item.name, item.sha256)], ref, pool)[0]
 
 
