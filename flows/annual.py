@@ -15,7 +15,7 @@ from prefect.utilities.annotations import opaque
 from annex.io.faults import checkpoint
 from annex.io.files import sweep_orphans
 from annex.io.runlock import run_lock
-from annex.io.workers import DEFAULT_WORKERS
+from annex.io.workers import DEFAULT_WORKERS, start_workers
 from annex.model.issues import Submission
 from annex.notify.reminders import parse_instant
 from annex.workspace import approval
@@ -166,6 +166,8 @@ def run_annual(
     with review it stops before publishing and records what waits for `annex approve`."""
     with run_lock(ws.archive, "run", ws.year(year), "annex run"):
         pass  # fail fast, before Prefect starts, when another run holds the workspace (the flow locks again)
+    if task_runner == "thread":
+        start_workers()  # the readers import polars and openpyxl while Prefect's temporary server boots
     check_api_reachable()  # a configured server that does not answer: one line, before any work
     selected = annual_consolidation
     if task_runner == "dask":

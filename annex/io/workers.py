@@ -197,6 +197,13 @@ class WorkerLender:
         self._made: list[WorkerPool] = []
         self._lock = threading.Lock()
 
+    def start(self) -> None:
+        """Make every pool now (their workers import the readers while the caller does something else)."""
+        with self._lock:
+            while len(self._made) < self.size:
+                self._made.append(WorkerPool(workers=1, **self._options))
+                self._idle.put(self._made[-1])
+
     @contextlib.contextmanager
     def lend(self) -> Iterator[WorkerPool]:
         with self._lock:
@@ -221,18 +228,26 @@ _lender: WorkerLender | None = None
 _lender_lock = threading.Lock()
 
 
-@contextlib.contextmanager
-def lent_worker() -> Iterator[WorkerPool]:
-    """A one-worker pool of this process's shared set (made on first use; in a Dask worker, that
-    worker's own), for one caller at a time; ``release_workers`` stops them."""
+def _shared_lender() -> WorkerLender:
     global _lender
     with _lender_lock:
         if _lender is None:
             _lender = WorkerLender()
             atexit.register(_lender.close)
-        lender = _lender
-    with lender.lend() as pool:
+        return _lender
+
+
+@contextlib.contextmanager
+def lent_worker() -> Iterator[WorkerPool]:
+    """A one-worker pool of this process's shared set (made on first use; in a Dask worker, that
+    worker's own), for one caller at a time; ``release_workers`` stops them."""
+    with _shared_lender().lend() as pool:
         yield pool
+
+
+def start_workers() -> None:
+    """Start this process's shared workers ahead of the batch (see WorkerLender.start)."""
+    _shared_lender().start()
 
 
 def release_workers() -> None:

@@ -71,3 +71,16 @@ def test_the_process_wide_workers_stop_when_released_and_start_again_when_needed
     with lent_worker() as pool:
         assert _pid_of_worker(pool) != first
     release_workers()
+
+
+def test_workers_started_ahead_are_the_ones_lent():
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    lender = WorkerLender(size=2)
+    try:
+        lender.start()  # before any file: the workers import the readers meanwhile
+        started = {p.pid for p in me.children(recursive=True)} - before
+        with lender.lend() as a, lender.lend() as b:
+            assert {_pid_of_worker(a), _pid_of_worker(b)} <= started
+    finally:
+        lender.close()
