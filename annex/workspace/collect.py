@@ -206,7 +206,7 @@ def verdict_line(sub: Submission, known: Container[str]) -> str:
         return f"保留（{who}{first}）— 府省には送りません"
     if sub.ministry is None or sub.ministry not in known:
         return f"府省不明（{first or 'どの府省の記入シートか分かりません'}）— 事務局で確認してください（メールは送りません）"
-    if sub.verdict == "受理":
+    if sub.accepted:  # 受理, or 受理（警告あり）
         warned = f"・警告 {len(sub.warnings)} 件" if sub.warnings else ""
         return f"受理（{sub.ministry}{warned}）"
     return f"差戻し（{sub.ministry}: {first}{more}）"
