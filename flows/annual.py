@@ -4,18 +4,18 @@
 from __future__ import annotations
 
 import time
-from functools import partial
 from pathlib import Path
 
 from prefect import flow
 from prefect.runtime import deployment, flow_run
 from prefect.settings import PREFECT_API_URL
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import opaque
 
 from annex.io.faults import checkpoint
 from annex.io.files import sweep_orphans
 from annex.io.runlock import run_lock
-from annex.io.workers import DEFAULT_WORKERS
+from annex.io.workers import DEFAULT_WORKERS, start_workers
 from annex.model.issues import Submission
 from annex.notify.reminders import parse_instant
 from annex.workspace import approval
@@ -28,7 +28,7 @@ from flows.server import check_api_reachable
 from flows.steps import mail_feedback, send_mail, validate_all
 from tasks.collect import collect, load_reference
 from tasks.distribute import previous_master
-from tasks.feedback import feedback_workbooks, send_conflict_notice
+from tasks.feedback import feedback_workbooks, send_conflict_notices
 from tasks.lint import lint
 from tasks.merge import merge
 from tasks.publish import publish, publish_annex, request_approval
@@ -55,22 +55,9 @@ def notify_conflicts(ws: Workspace, year: int, merged) -> dict[str, int]:
     involved = sorted({m for c in merged.result.conflicts for m in c.ministries})
     if involved:
         note(f"  競合 {len(merged.result.conflicts)} 件: {'、'.join(involved)} に「統合時の調整」を知らせます")
+    notices = [(m, merged.result.conflicts_of(m), merged.conflict_feedback.get(m)) for m in involved]
     return send_mail(
-        ws,
-        year,
-        "統合時の調整",
-        [
-            partial(
-                send_conflict_notice,
-                ws,
-                year,
-                m,
-                merged.result.conflicts_of(m),
-                merged.conflict_feedback.get(m),
-                return_state=True,
-            )
-            for m in involved
-        ],
+        ws, year, "統合時の調整", len(notices), lambda: send_conflict_notices(ws, year, opaque(notices), return_state=True)
     )
 
 
@@ -89,17 +76,17 @@ def consolidate(ws: Workspace, year: int, started: float) -> tuple[dict, dict[st
     failures: dict[str, str] = {}
     submissions = validate_all(received, ref, fingerprint, failures)
     pairs = [(item, submissions[item.sha256]) for item in received]
-    entries = record_validations(ws, [(i, s) for i, s in pairs if i.sha256 not in failures])
+    entries = record_validations(ws, opaque([(i, s) for i, s in pairs if i.sha256 not in failures]))
     for line in filter(None, failures.values()):
         note(f"  要確認: {line}")
     note(f"フィードバック: {len(pairs)} 件の検証結果（Excel）を作成し、メールで知らせます")
-    paths = feedback_workbooks(ws, year, pairs)
+    paths = feedback_workbooks(ws, year, opaque(pairs))
     checkpoint("run:feedback-written")
     mail = mail_feedback(ws, year, pairs, paths)
     checkpoint("run:feedback-mailed")
     accepted = accepted_submissions(ws, year, submissions, ref, fingerprint)
     note(f"統合: 受理された {len(accepted)} 府省の提出物を前年度マスターに反映します（再掲の照合を含む）")
-    merged = merge(ws, year, accepted, received=len(received))
+    merged = merge(ws, year, opaque(accepted), received=len(received))
     checkpoint("run:merged")
     mail |= notify_conflicts(ws, year, merged)
     linted = lint(ws, year)
@@ -181,6 +168,8 @@ def run_annual(
     with review it stops before publishing and records what waits for `annex approve`."""
     with run_lock(ws.archive, "run", ws.year(year), "annex run"):
         pass  # fail fast, before Prefect starts, when another run holds the workspace (the flow locks again)
+    if task_runner == "thread":
+        start_workers()  # the readers import polars and openpyxl while Prefect's temporary server boots
     check_api_reachable()  # a configured server that does not answer: one line, before any work
     selected = annual_consolidation
     if task_runner == "dask":

@@ -290,12 +290,11 @@ def _prepare_prefect(verbose: bool, api_url: str | None = None) -> None:
         progress.addHandler(handler)
         progress.setLevel(logging.INFO)
         progress.propagate = False
-    from flows.server import tie_temporary_server_to_this_process
-
-    if not os.environ.get("PREFECT_API_URL"):  # a temporary server will be started: it must die with us, even on kill -9
-        tie_temporary_server_to_this_process()
     if not api_url:
         say("Prefect を起動しています（一時サーバーの起動に 10〜20 秒かかります）…")
+    from flows.server import start_temporary_server
+
+    start_temporary_server()  # when no server is configured: it boots while the command imports its flows
 
 
 def _quiet_run_loggers(verbose: bool) -> None:

@@ -8,6 +8,7 @@ while the annual run holds the workspace, it does nothing.
 from __future__ import annotations
 
 from prefect import flow
+from prefect.utilities.annotations import opaque
 
 from annex.io.runlock import RunLocked, run_lock
 from annex.model.labels import format_instant
@@ -43,10 +44,10 @@ def intake(workspace: str = ".", year: int | None = None, at: str | None = None)
             failures: dict[str, str] = {}
             submissions = validate_all(new, ref, fingerprint, failures)
             pairs = [(item, submissions[item.sha256]) for item in new]
-            record_validations(ws, [(i, s) for i, s in pairs if i.sha256 not in failures])  # failed: tried again
+            record_validations(ws, opaque([(i, s) for i, s in pairs if i.sha256 not in failures]))  # failed: tried again
             for line in filter(None, failures.values()):
                 note(f"要確認: {line}")
-            mail = mail_feedback(ws, year, pairs, feedback_workbooks(ws, year, pairs))
+            mail = mail_feedback(ws, year, pairs, feedback_workbooks(ws, year, opaque(pairs)))
             refresh_status_page(ws, year, moment)
     except RunLocked as exc:
         note(f"今回は見送ります: {exc}")

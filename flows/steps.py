@@ -5,20 +5,25 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import as_completed
+from prefect.states import State
+from prefect.utilities.annotations import opaque
 
+from annex.io.workers import release_workers
 from annex.model.issues import Submission
 from annex.workspace import collect as collect_steps
 from annex.workspace import notify
 from annex.workspace.layout import Workspace
 from flows.progress import note
-from tasks.feedback import send_feedback
-from tasks.mailer import delivery_outcome
+from tasks.feedback import send_feedback_mail
 from tasks.validate import Held, Shared, validate_file
+
+# A task's arguments are walked by Prefect (looking for futures), object by object, twice per task
+# run: a Submission is ~35,000 objects (0.15 s a walk). Wrapped in opaque(), only the outer value
+# is looked at; the task still receives it unwrapped.
 
 
 def validate_all(
@@ -32,47 +37,47 @@ def validate_all(
     known = ref.config.ministry_by_abbr
     futures = {validate_file.submit(item, shared, fingerprint): item for item in items}
     done: dict[str, Submission] = {}
-    for future in as_completed(list(futures)):
-        item = futures[future]
-        try:
-            done[item.sha256] = future.result()
-        except Held as held:  # the machine failed, retried already: 保留, never cached, never sent
-            done[item.sha256] = held.submission
-        except Exception as exc:  # this file only: it is returned to its ministry, the others go on
-            detail = f"{collect_steps.FAILED_DETAIL}（{type(exc).__name__}: {exc}）"
-            failed, how = collect_steps.validation_failed(item, detail, ref.config)
-            done[item.sha256] = failed
-            if failures is not None:
-                failures[item.sha256] = collect_steps.failure_line(failed, how) if failed.ministry else ""
-        note(f"  検証 {len(done)}/{len(items)}: {item.name} → {collect_steps.verdict_line(done[item.sha256], known)}")
-        update_progress_artifact(progress, 100.0 * len(done) / len(items))
+    try:
+        for future in as_completed(list(futures)):
+            item = futures[future]
+            try:
+                done[item.sha256] = future.result()
+            except Held as held:  # the machine failed, retried already: 保留, never cached, never sent
+                done[item.sha256] = held.submission
+            except Exception as exc:  # this file only: it is returned to its ministry, the others go on
+                detail = f"{collect_steps.FAILED_DETAIL}（{type(exc).__name__}: {exc}）"
+                failed, how = collect_steps.validation_failed(item, detail, ref.config)
+                done[item.sha256] = failed
+                if failures is not None:
+                    failures[item.sha256] = collect_steps.failure_line(failed, how) if failed.ministry else ""
+            note(f"  検証 {len(done)}/{len(items)}: {item.name} → {collect_steps.verdict_line(done[item.sha256], known)}")
+            update_progress_artifact(progress, 100.0 * len(done) / len(items))
+    finally:
+        release_workers()  # the readers the validations shared (annex.io.workers.lent_worker)
     return done
 
 
-def send_mail(ws: Workspace, year: int, what: str, sends: list[Callable[[], object]]) -> dict[str, int]:
-    """Run each e-mail task (once-only through the outbox) and count outcomes as 「what outcome」.
+def send_mail(ws: Workspace, year: int, what: str, count: int, send: Callable[[], State]) -> dict[str, int]:
+    """Send ``count`` messages by one task (``send``: its final state; each message once-only
+    through the outbox) and count outcomes as 「what outcome」.
 
     First, a message of these kinds an earlier run left queued (it died mid-send) becomes
     uncertain: counted as such, never as sent. The server is checked once: unreachable, nothing
     is tried and the next run sends; if it goes away mid-batch, the rest wait too (one line, not
     a retry per message). With no server configured, each message is saved as an .eml file."""
     notify.recover(ws, year, notify.FEEDBACK_KINDS)
-    if not sends:
+    if not count:
         return {}
     settings = ws.config.settings.smtp
     if reason := notify.smtp_unreachable(settings):
-        note(f"  {what}のメール {len(sends)} 件は送りません: {reason}（次回の実行で送ります）")
-        return {f"{what} unreachable": len(sends)}
+        note(f"  {what}のメール {count} 件は送りません: {reason}（次回の実行で送ります）")
+        return {f"{what} unreachable": count}
+    state = send()
+    batch = state.result() if state.is_completed() else notify.Batch(["failed"] * count)  # the task failed: none sent
     to_files = notify.saves_to_files(ws)
-    outcomes: list[str] = []
-    for n, send in enumerate(sends):
-        outcomes.append(delivery_outcome(send(), to_files=to_files))
-        if outcomes[-1] == "deferred" and (reason := notify.smtp_unreachable(settings)):
-            left = len(sends) - n - 1
-            note(f"  {what}のメール: {reason}。残り {left} 件は次回の実行で送ります")
-            outcomes += ["unreachable"] * left
-            break
-    counts = dict(Counter(f"{what} {o}" for o in outcomes))
+    if batch.stopped:
+        note(f"  {what}のメール: {batch.stopped}。残り {batch.outcomes.count('unreachable')} 件は次回の実行で送ります")
+    counts = dict(Counter(f"{what} {'saved' if to_files and o == 'sent' else o}" for o in batch.outcomes))
     if saved := counts.get(f"{what} saved"):
         note(
             f"  {what}のメール {saved} 件を {notify.mail_folder(ws, year)} に .eml ファイルとして保存しました（メールサーバー未設定）"
@@ -84,15 +89,11 @@ def send_mail(ws: Workspace, year: int, what: str, sends: list[Callable[[], obje
 
 def mail_feedback(ws: Workspace, year: int, pairs, paths: dict[str, Path]) -> dict[str, int]:
     newest = collect_steps.newest_accepted(ws, year)  # a returned file's e-mail names the version still in use
+    files = [
+        (sub, paths.get(sub.sha256), collect_steps.version_in_use(newest, sub))
+        for _, sub in pairs
+        if not sub.held  # no verdict yet: nothing to tell the ministry
+    ]
     return send_mail(
-        ws,
-        year,
-        "フィードバック",
-        [
-            partial(
-                send_feedback, ws, year, sub, paths.get(sub.sha256), collect_steps.version_in_use(newest, sub), return_state=True
-            )
-            for _, sub in pairs
-            if not sub.held  # no verdict yet: nothing to tell the ministry
-        ],
+        ws, year, "フィードバック", len(files), lambda: send_feedback_mail(ws, year, opaque(files), return_state=True)
     )

@@ -1,7 +1,9 @@
-"""Feedback: a workbook per submission, and one e-mail per file at most once (through the outbox)."""
+"""Feedback: a workbook per submission, and the run's e-mails — each message at most once (through
+the outbox), all of a kind sent by one task (a task run costs the Prefect server more than a message)."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from prefect import task
@@ -19,13 +21,25 @@ def feedback_workbooks(ws: Workspace, year: int, pairs: list[tuple[collect.Recei
     return collect.write_feedback(ws, year, [(item.stored, sub) for item, sub in pairs], overwrite=False)
 
 
-@task(name="feedback-mail", task_run_name="feedback-mail-{sub.sha256:.12}", cache_policy=NO_CACHE)
-def send_feedback(ws: Workspace, year: int, sub: Submission, path: Path | None, in_use: str | None = None) -> str | None:
+@task(name="feedback-mail", cache_policy=NO_CACHE)
+def send_feedback_mail(ws: Workspace, year: int, files: list[tuple[Submission, Path | None, str | None]]) -> notify.Batch:
+    """Each file's feedback e-mail: (submission, its feedback workbook, the version still in use)."""
+    mailer = mailer_for(ws, year)
     with Outbox.open(ws.ledger_url) as outbox:
-        return notify.send_feedback_once(ws, year, sub, path, outbox, mailer_for(ws, year), in_use)
+        return notify.send_batch(
+            ws, [partial(notify.send_feedback_once, ws, year, sub, path, outbox, mailer, in_use) for sub, path, in_use in files]
+        )
 
 
-@task(name="conflict-notice", task_run_name="conflict-notice-{ministry}", cache_policy=NO_CACHE)
-def send_conflict_notice(ws: Workspace, year: int, ministry: str, conflicts: list, path: Path | None) -> str | None:
+@task(name="conflict-notice", cache_policy=NO_CACHE)
+def send_conflict_notices(ws: Workspace, year: int, notices: list[tuple[str, list, Path | None]]) -> notify.Batch:
+    """Each ministry's 統合時の調整 notice: (ministry, its conflicts, its feedback workbook)."""
+    mailer = mailer_for(ws, year)
     with Outbox.open(ws.ledger_url) as outbox:
-        return notify.send_conflict_notice_once(ws, year, ministry, conflicts, path, outbox, mailer_for(ws, year))
+        return notify.send_batch(
+            ws,
+            [
+                partial(notify.send_conflict_notice_once, ws, year, ministry, conflicts, path, outbox, mailer)
+                for ministry, conflicts, path in notices
+            ],
+        )

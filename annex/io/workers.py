@@ -9,12 +9,16 @@ already imported the readers), so isolation costs milliseconds per file, not an 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import multiprocessing as mp
 import os
+import queue
 import resource
+import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Literal
@@ -179,3 +183,78 @@ class WorkerPool:
             while len(self._workers) < min(self.size, len(pending) + sum(w.job is not None for w in self._workers)):
                 self._spawn()
         return [o if o is not None else Outcome("error", detail="not run") for o in outcomes]
+
+
+class WorkerLender:
+    """One-worker pools lent to callers on several threads (a flow's task per file), each to one
+    caller at a time: the workers outlive a file, so a file costs a job, not a process start.
+    At most ``size`` pools, made when first needed; a caller waits while all are lent."""
+
+    def __init__(self, size: int = DEFAULT_WORKERS, **pool_options: Any):
+        self.size = max(1, size)
+        self._options = pool_options
+        self._idle: queue.SimpleQueue[WorkerPool] = queue.SimpleQueue()
+        self._made: list[WorkerPool] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Make every pool now (their workers import the readers while the caller does something else)."""
+        with self._lock:
+            while len(self._made) < self.size:
+                self._made.append(WorkerPool(workers=1, **self._options))
+                self._idle.put(self._made[-1])
+
+    @contextlib.contextmanager
+    def lend(self) -> Iterator[WorkerPool]:
+        with self._lock:
+            if self._idle.empty() and len(self._made) < self.size:
+                self._made.append(WorkerPool(workers=1, **self._options))
+                self._idle.put(self._made[-1])
+        pool = self._idle.get()
+        try:
+            yield pool
+        finally:
+            self._idle.put(pool)
+
+    def close(self) -> None:
+        with self._lock:
+            for pool in self._made:
+                pool.close()
+            self._made.clear()
+            self._idle = queue.SimpleQueue()
+
+
+_lender: WorkerLender | None = None
+_lender_lock = threading.Lock()
+
+
+def _shared_lender() -> WorkerLender:
+    global _lender
+    with _lender_lock:
+        if _lender is None:
+            _lender = WorkerLender()
+            atexit.register(_lender.close)
+        return _lender
+
+
+@contextlib.contextmanager
+def lent_worker() -> Iterator[WorkerPool]:
+    """A one-worker pool of this process's shared set (made on first use; in a Dask worker, that
+    worker's own), for one caller at a time; ``release_workers`` stops them."""
+    with _shared_lender().lend() as pool:
+        yield pool
+
+
+def start_workers() -> None:
+    """Start this process's shared workers ahead of the batch (see WorkerLender.start)."""
+    _shared_lender().start()
+
+
+def release_workers() -> None:
+    """Stop this process's shared workers (the batch is done); the next ``lent_worker`` starts new ones."""
+    global _lender
+    with _lender_lock:
+        lender, _lender = _lender, None
+    if lender is not None:
+        atexit.unregister(lender.close)
+        lender.close()

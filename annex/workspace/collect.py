@@ -29,7 +29,7 @@ from annex.intake.ledger import VERDICT_STATUS, Ledger, LedgerEntry
 from annex.intake.reader import read_workbook
 from annex.intake.versions import receipt_order
 from annex.io.files import WriteError
-from annex.io.workers import DEFAULT_WORKERS, WorkerPool
+from annex.io.workers import DEFAULT_WORKERS, WorkerPool, lent_worker
 from annex.model.config import Config
 from annex.model.contract import TEMPLATE_VERSION
 from annex.model.errors import AnnexError, os_reason
@@ -152,8 +152,9 @@ def validation_key(sha256: str, reference_fingerprint: str) -> str:
 
 
 def validate_received(item: Received, ref: Reference) -> Submission:
-    """Read one archived file in a one-worker pool and validate it (the flow's task per file)."""
-    with WorkerPool(workers=1) as pool:
+    """Read one archived file in a worker lent from the process's shared set and validate it (the
+    flow's task per file: the workers outlive the file, so a file costs a job, not a process)."""
+    with lent_worker() as pool:
         return read_and_validate([(item.stored, item.name, item.sha256)], ref, pool)[0]
 
 
@@ -205,7 +206,7 @@ def verdict_line(sub: Submission, known: Container[str]) -> str:
         return f"保留（{who}{first}）— 府省には送りません"
     if sub.ministry is None or sub.ministry not in known:
         return f"府省不明（{first or 'どの府省の記入シートか分かりません'}）— 事務局で確認してください（メールは送りません）"
-    if sub.verdict == "受理":
+    if sub.accepted:  # 受理, or 受理（警告あり）
         warned = f"・警告 {len(sub.warnings)} 件" if sub.warnings else ""
         return f"受理（{sub.ministry}{warned}）"
     return f"差戻し（{sub.ministry}: {first}{more}）"

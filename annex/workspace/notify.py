@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from annex.feedback.conflicts import compose_conflict_email, notice_slot
@@ -83,6 +85,32 @@ def send_conflict_notice_once(
     message["Message-ID"] = message_id(f"{year}-{slot}", workspace.config.settings.smtp.sender)
     message.replace_header("From", sender_of(workspace.config))
     return deliver_once(workspace, outbox, mailer, year, ministry, slot, message)
+
+
+@dataclasses.dataclass
+class Batch:
+    """What became of a batch of once-only messages: one outcome each, in order; ``stopped`` says
+    why the rest were not tried (the mail server went away mid-batch), else None."""
+
+    outcomes: list[str]
+    stopped: str | None = None
+
+
+def send_batch(workspace: Workspace, sends: list[Callable[[], str | None]]) -> Batch:
+    """Send the messages one after the other, each at most once (the callables share one outbox).
+    A message that raises is failed and the others go on; after a deferred one the server is
+    checked, and if it has gone the rest wait for the next run (one probe, not a retry each)."""
+    settings = workspace.config.settings.smtp
+    outcomes: list[str] = []
+    for send in sends:
+        try:
+            outcomes.append(send() or "already")
+        except Exception:  # a fault of ours in this message only: counted, logged, the batch goes on
+            logging.getLogger(__name__).exception("メール %d 件目の送信処理が失敗しました", len(outcomes) + 1)
+            outcomes.append("failed")
+        if outcomes[-1] == "deferred" and len(outcomes) < len(sends) and (reason := smtp_unreachable(settings)):
+            return Batch(outcomes + ["unreachable"] * (len(sends) - len(outcomes)), reason)
+    return Batch(outcomes)
 
 
 def send_reminder_once(workspace: Workspace, year: int, item: Due, outbox, mailer) -> Outcome:

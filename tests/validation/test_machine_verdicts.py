@@ -5,6 +5,7 @@ accepts the same bytes."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 
 import pytest
@@ -96,11 +97,12 @@ def test_prefect_never_caches_a_held_validation(inbox, prefect_server, monkeypat
         except Held as held:
             return held.submission
 
-    class Tight(WorkerPool):  # a loaded machine: every read times out
-        def __init__(self, workers: int = 1, **_: object):
-            super().__init__(workers=workers, timeout_s=0.01)
+    @contextlib.contextmanager
+    def tight():  # a loaded machine: every read of the worker lent to the task times out
+        with WorkerPool(workers=1, timeout_s=0.01) as pool:
+            yield pool
 
-    monkeypatch.setattr(collect, "WorkerPool", Tight)
+    monkeypatch.setattr(collect, "lent_worker", tight)
     assert validate_one().verdict == "保留"
     monkeypatch.undo()
     assert validate_one().verdict == "受理"

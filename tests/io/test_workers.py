@@ -1,0 +1,86 @@
+"""The workers a flow's validations share (annex.io.workers.WorkerLender): a worker outlives the
+file it read, each is lent to one caller at a time, and one that dies is replaced."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import psutil
+
+from annex.io.workers import WorkerLender, lent_worker, release_workers
+
+
+def _pid_of_worker(pool) -> int:
+    [outcome] = pool.map(os.getpid, [()])
+    assert outcome.ok, outcome
+    return outcome.value
+
+
+def test_a_lent_worker_reads_one_file_after_another_in_the_same_process():
+    lender = WorkerLender(size=1)
+    try:
+        with lender.lend() as pool:
+            first = _pid_of_worker(pool)
+        with lender.lend() as pool:
+            assert _pid_of_worker(pool) == first != os.getpid()
+    finally:
+        lender.close()
+    assert not psutil.pid_exists(first) or psutil.Process(first).status() == psutil.STATUS_ZOMBIE
+
+
+def test_each_caller_has_its_own_worker_and_one_more_waits_for_a_free_one():
+    lender = WorkerLender(size=2)
+    got: list[int] = []
+    try:
+        with lender.lend() as a, lender.lend() as b:
+            assert a is not b and _pid_of_worker(a) != _pid_of_worker(b)
+            third = threading.Thread(target=lambda: _lend_once(lender, got))
+            third.start()
+            third.join(0.5)
+            assert third.is_alive() and not got  # both workers are lent: it waits
+        third.join(30)
+        assert not third.is_alive() and len(got) == 1
+    finally:
+        lender.close()
+
+
+def _lend_once(lender: WorkerLender, into: list[int]) -> None:
+    with lender.lend() as pool:
+        into.append(_pid_of_worker(pool))
+
+
+def test_a_worker_that_dies_fails_only_its_job_and_the_next_caller_gets_a_fresh_one():
+    lender = WorkerLender(size=1)
+    try:
+        with lender.lend() as pool:
+            before = _pid_of_worker(pool)
+            [crashed] = pool.map(os.abort, [()])  # as calamine does on some cells: SIGABRT
+        assert crashed.status == "crashed"
+        with lender.lend() as pool:
+            assert _pid_of_worker(pool) != before
+    finally:
+        lender.close()
+
+
+def test_the_process_wide_workers_stop_when_released_and_start_again_when_needed():
+    with lent_worker() as pool:
+        first = _pid_of_worker(pool)
+    release_workers()
+    assert not psutil.pid_exists(first) or psutil.Process(first).status() == psutil.STATUS_ZOMBIE
+    with lent_worker() as pool:
+        assert _pid_of_worker(pool) != first
+    release_workers()
+
+
+def test_workers_started_ahead_are_the_ones_lent():
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    lender = WorkerLender(size=2)
+    try:
+        lender.start()  # before any file: the workers import the readers meanwhile
+        started = {p.pid for p in me.children(recursive=True)} - before
+        with lender.lend() as a, lender.lend() as b:
+            assert {_pid_of_worker(a), _pid_of_worker(b)} <= started
+    finally:
+        lender.close()
