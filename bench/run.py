@@ -27,6 +27,7 @@ import io
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -71,6 +72,7 @@ class Stage:
     bound: str = ""  # the bound it is compared with (a name in bounds), or a target
     bound_seconds: float | None = None
     note: str = ""
+    cpu_seconds: float | None = None  # this process and its children (the machine is shared: wall time is not all ours)
 
     @property
     def per_second(self) -> float:
@@ -126,11 +128,17 @@ class PeakMemory:
 
 @contextlib.contextmanager
 def measured(into: dict, name: str):
-    """Wall time (perf_counter) and sampled peak memory of the block into into[name]."""
+    """Wall time (perf_counter), sampled peak memory and CPU time (this process and the children it
+    waited for, e.g. a worker pool) of the block into into[name]."""
     with PeakMemory() as mem:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         yield
-        into[name] = (time.perf_counter() - start, mem)
+        into[name] = (time.perf_counter() - start, mem, cpu_seconds() - cpu)
+
+
+def cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def load() -> str:
@@ -217,8 +225,9 @@ def prefect_env(home: Path, api_url: str | None) -> dict:
     return env
 
 
-def timed_child(args: list[str], env: dict, timeout: float) -> tuple[float, float, str]:
-    """(wall s, the child's peak RSS MiB from wait4, output tail) of a command that must succeed."""
+def timed_child(args: list[str], env: dict, timeout: float) -> tuple[float, float, str, float]:
+    """(wall s, the child's peak RSS MiB from wait4, output tail, CPU s of the child and the
+    descendants it waited for) of a command that must succeed."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     out_lines: list[bytes] = []
@@ -239,7 +248,7 @@ def timed_child(args: list[str], env: dict, timeout: float) -> tuple[float, floa
     text = b"".join(out_lines).decode(errors="replace")
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{text[-3000:]}")
-    return wall, usage.ru_maxrss / 1024, text[-600:]
+    return wall, usage.ru_maxrss / 1024, text[-600:], usage.ru_utime + usage.ru_stime
 
 
 def free_port() -> int:
@@ -307,6 +316,7 @@ class Report:
             row["ratio"] = round(stage.ratio, 2) if stage.ratio is not None else None
             row["seconds"] = round(stage.seconds, 4)
             row["peak_mib"] = round(stage.peak_mib, 1)
+            row["cpu_seconds"] = round(stage.cpu_seconds, 2) if stage.cpu_seconds is not None else None
             row["bound_seconds"] = round(stage.bound_seconds, 4) if stage.bound_seconds is not None else None
         out["bounds"] = {k: round(v, 4) for k, v in self.bounds.items()}
         return out
@@ -379,7 +389,7 @@ def domain_stages(report: Report, work: Path, *, pdf: bool) -> None:
         merge_module.bullet_owners = ownership_module.bullet_owners = original
     master = summary.result.annex
     bullets = sum(1 for _ in master.bullets())
-    row = lambda name, units, unit, **kw: Stage(name, t[name][0], units, unit, t[name][1].mib, **kw)  # noqa: E731
+    row = lambda name, units, unit, **kw: Stage(name, t[name][0], units, unit, t[name][1].mib, cpu_seconds=t[name][2], **kw)  # noqa: E731
     merge_note = f"bullet_owners called {calls['n']} times; reconcile + 4 outputs included"
     report.data["merged_bullets"] = bullets
     report.data["accepted"] = len(accepted)
@@ -459,15 +469,17 @@ def prefect_stages(report: Report, work: Path, server: str | None = None) -> Non
     Path(env["PREFECT_HOME"]).mkdir(exist_ok=True)
     if not (Path(env["PREFECT_HOME"]) / "prefect.db").exists():  # first use: create and migrate the SQLite, untimed
         timed_child([sys.executable, str(empty)], env, 300)
-    floor, floor_mib, _ = timed_child([sys.executable, str(empty)], env, 300)
+    floor, floor_mib, _, _ = timed_child([sys.executable, str(empty)], env, 300)
     report.bounds["prefect: empty flow, temporary server"] = floor
     runs = (1,) if report.size == "smoke" else (1, 2)  # the smoke test proves it works; once is enough
     if len(runs) == 1:
         report.not_run["annex run again (temporary server)"] = "smoke size: one run"
     for n in runs:
-        wall, mib, tail = timed_child(annex_run + [str(fresh_workspace(report.size, work / f"run{n}"))], env, 900)
+        wall, mib, tail, cpu = timed_child(annex_run + [str(fresh_workspace(report.size, work / f"run{n}"))], env, 900)
         name = "annex run (temporary server)" if n == 1 else "annex run again (temporary server)"
-        report.stages.append(Stage(name, wall, lines, "lines", mib, "prefect: empty flow, temporary server", floor))
+        report.stages.append(
+            Stage(name, wall, lines, "lines", mib, "prefect: empty flow, temporary server", floor, cpu_seconds=cpu)
+        )
 
     server_home = home / "server"
     shutil.rmtree(server_home, ignore_errors=True)
@@ -478,22 +490,36 @@ def prefect_stages(report: Report, work: Path, server: str | None = None) -> Non
         else:
             report.bounds["prefect server start (not in the runs below)"] = started
         env = prefect_env(server_home, url)
-        floor, _, _ = timed_child([sys.executable, str(empty)], env, 300)
+        floor, _, _, _ = timed_child([sys.executable, str(empty)], env, 300)
         report.bounds["prefect: empty flow, running server"] = floor
-        wall, mib, _ = timed_child(annex_run + [str(fresh_workspace(report.size, work / "run-server"))], env, 900)
+        wall, mib, _, cpu = timed_child(annex_run + [str(fresh_workspace(report.size, work / "run-server"))], env, 900)
         report.stages.append(
-            Stage("annex run (running server)", wall, lines, "lines", mib, "prefect: empty flow, running server", floor)
+            Stage(
+                "annex run (running server)",
+                wall,
+                lines,
+                "lines",
+                mib,
+                "prefect: empty flow, running server",
+                floor,
+                cpu_seconds=cpu,
+            )
         )
 
 
-def runner_stages(report: Report, work: Path, server: str | None = None) -> None:
+def runner_stages(report: Report, work: Path, server: str | None = None, returns: int | None = None) -> None:
     """M and L: read + validate + merge as `annex run` runs them (bench/survey_flow.py, the product's
     tasks) in a child process, on the default thread runner, then on Dask with 2 workers, both
-    against one running Prefect server (ours, or the one at ``server``) and never from the cache."""
+    against one running Prefect server (ours, or the one at ``server``) and never from the cache.
+    ``returns``: only the first N returns (by file name) stay in the inbox, the master whole."""
+    from annex.workspace.layout import Workspace
+
     home = DATA / "prefect-home" / "server"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    lines = report.data["lines"]
+    files = min(returns or report.data["returns"], report.data["returns"])
+    if files < report.data["returns"]:
+        report.data["flow_returns"] = files
     with _server(home, server) as (url, started):
         if started is not None:
             report.bounds["prefect server start (not in the runs below)"] = started
@@ -503,13 +529,25 @@ def runner_stages(report: Report, work: Path, server: str | None = None) -> None
             ("dask", "flow: read+validate+merge (dask, 2 workers)"),
         ):
             ws = fresh_workspace(report.data["key"], work / f"flow-{runner}")
+            for extra in sorted(Workspace.at(ws).submissions(YEAR).glob("*.xlsx"))[files:]:
+                extra.unlink()  # a hard link: the pristine copy stays
             with PeakMemory(children_only=True) as mem:
-                wall, _, tail = timed_child([sys.executable, str(ROOT / "bench" / "survey_flow.py"), str(ws), runner], env, 7200)
+                wall, _, tail, cpu = timed_child(
+                    [sys.executable, str(ROOT / "bench" / "survey_flow.py"), str(ws), runner], env, 7200
+                )
             shutil.rmtree(ws)
             result = json.loads(next(line for line in reversed(tail.splitlines()) if line.startswith("{")))
             report.data[f"flow_{runner}"] = result
             report.stages.append(
-                Stage(name, wall, lines, "lines", mem.mib, note=f"process tree; the flow body {result['flow_seconds']:.1f} s")
+                Stage(
+                    name,
+                    wall,
+                    files,
+                    "files",
+                    mem.mib,
+                    note=f"process tree; the flow body {result['flow_seconds']:.1f} s",
+                    cpu_seconds=cpu,
+                )
             )
 
 
@@ -542,7 +580,8 @@ def survey_targets(report: Report, add, smaller: dict | None) -> None:
     L ≤ 2 minutes and ≤ 4 GiB, Dask on 2 workers no slower than threads."""
     get = lambda n: report.stage(n).seconds if report.stage(n) else None  # noqa: E731
     thread, dask = get("flow: read+validate+merge (thread)"), get("flow: read+validate+merge (dask, 2 workers)")
-    add("Dask task runner (2 workers) no slower than the default (threads): flow wall", dask, thread)
+    flow_files = report.data.get("flow_returns", report.data["returns"])
+    add(f"Dask task runner (2 workers) no slower than the default (threads): flow wall, {flow_files:,} returns", dask, thread)
     if not report.size.startswith("L"):
         return
     if smaller:
@@ -568,10 +607,11 @@ def survey_targets(report: Report, add, smaller: dict | None) -> None:
                 scaled,
                 L_SECONDS,
             )
-    add(f"L read + validate + merge ≤ 2 min: the flow on threads, process wall{part}", thread, L_SECONDS)
+    flow_part = "" if flow_files == L_RETURNS else f" — {flow_files:,} of {L_RETURNS:,} returns"
+    add(f"L read + validate + merge ≤ 2 min: the flow on threads, process wall{flow_part}", thread, L_SECONDS)
     flows = [s.peak_mib for s in report.stages if s.name.startswith("flow:")]
     add(
-        f"L peak memory ≤ 4 GiB: the flow's process tree (the larger runner){part}",
+        f"L peak memory ≤ 4 GiB: the flow's process tree (the larger runner){flow_part}",
         max(flows) / 1024 if flows else None,
         L_GIB,
         "GiB",
@@ -623,13 +663,13 @@ def check_targets(report: Report, smaller: dict | None = None) -> None:
 
 
 def format_table(report: Report) -> str:
-    head = "| stage | wall s | per s | peak MiB | bound | bound s | ×bound | note |\n|---|---:|---:|---:|---|---:|---:|---|"
+    head = "| stage | wall s | cpu s | per s | peak MiB | bound | bound s | ×bound | note |\n|---|---:|---:|---:|---:|---|---:|---:|---|"
     rows = [
-        f"| {s.name} | {s.seconds:.3f} | {s.per_second:,.0f} {s.unit} | {s.peak_mib:.0f} | {s.bound} | "
+        f"| {s.name} | {s.seconds:.3f} | {'' if s.cpu_seconds is None else f'{s.cpu_seconds:.1f}'} | {s.per_second:,.0f} {s.unit} | {s.peak_mib:.0f} | {s.bound} | "
         f"{'' if s.bound_seconds is None else f'{s.bound_seconds:.3f}'} | {'' if s.ratio is None else f'{s.ratio:.1f}'} | {s.note} |"
         for s in report.stages
     ]
-    rows += [f"| {name} | not run | | | | | | {why} |" for name, why in report.not_run.items()]
+    rows += [f"| {name} | not run | | | | | | | {why} |" for name, why in report.not_run.items()]
     bounds = "\n".join(f"| {k} | {v:.3f} |" for k, v in report.bounds.items())
     targets = "\n".join(
         f"| {t['target']} | {t['value']:g} {t['unit']} | {t['limit']:g} {t['unit']} | {'met' if t['met'] else 'NOT met'} |"
@@ -661,6 +701,9 @@ def main(argv: list[str] | None = None) -> Report:
     parser.add_argument(
         "--returns", type=int, help="M, L: only the first N bodies' returns (the whole master and table): a fraction of the size"
     )
+    parser.add_argument(
+        "--flow-returns", type=int, help="M, L: the flows (thread / Dask) on the first N returns only (the master whole)"
+    )
     args = parser.parse_args(argv)
     survey = SIZES[args.size].bodies > 0
     if args.returns is not None and not survey:
@@ -680,7 +723,7 @@ def main(argv: list[str] | None = None) -> Report:
             report.not_run["annex run"] = "--no-prefect"
         elif survey:
             report.not_run["annex run"] = "size M/L: the flow's read + validate + merge only, below"
-            runner_stages(report, work, args.server)
+            runner_stages(report, work, args.server, args.flow_returns)
         else:
             prefect_stages(report, work, args.server)
     report.load_after = load()
