@@ -93,7 +93,7 @@ def test_the_table_is_printed_with_targets(smoke):
     assert all(isinstance(t["met"], bool) for t in smoke["targets"])
 
 
-SURVEY = ["collect", "reference", "read", "validate", "read+validate (pool)", "merge"]
+SURVEY = ["collect", "reference", "read", "validate", "merge"]
 RUNNERS = ["flow: read+validate+merge (thread)", "flow: read+validate+merge (dask, 2 workers)"]
 
 
