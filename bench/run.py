@@ -533,11 +533,16 @@ def runner_stages(report: Report, work: Path, server: str | None = None, returns
             ws = fresh_workspace(report.data["key"], work / f"flow-{runner}")
             for extra in sorted(Workspace.at(ws).submissions(YEAR).glob("*.xlsx"))[files:]:
                 extra.unlink()  # a hard link: the pristine copy stays
-            with PeakMemory(children_only=True) as mem:
-                wall, _, tail, cpu = timed_child(
-                    [sys.executable, str(ROOT / "bench" / "survey_flow.py"), str(ws), runner], env, 7200
-                )
-            shutil.rmtree(ws)
+            try:
+                with PeakMemory(children_only=True) as mem:
+                    wall, _, tail, cpu = timed_child(
+                        [sys.executable, str(ROOT / "bench" / "survey_flow.py"), str(ws), runner], env, 7200
+                    )
+            except (RuntimeError, TimeoutError) as exc:  # e.g. killed for memory (-9): said, and the other runner still runs
+                report.not_run[name] = f"failed after {mem.mib:,.0f} MiB peak: {str(exc).splitlines()[0][-160:]}"
+                continue
+            finally:
+                shutil.rmtree(ws)
             result = json.loads(next(line for line in reversed(tail.splitlines()) if line.startswith("{")))
             report.data[f"flow_{runner}"] = result
             report.stages.append(
