@@ -27,6 +27,7 @@ import io
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -71,6 +72,7 @@ class Stage:
     bound: str = ""  # the bound it is compared with (a name in bounds), or a target
     bound_seconds: float | None = None
     note: str = ""
+    cpu_seconds: float | None = None  # this process and its children (the machine is shared: wall time is not all ours)
 
     @property
     def per_second(self) -> float:
@@ -82,20 +84,22 @@ class Stage:
 
 
 class PeakMemory:
-    """The highest RSS of this process plus its children, sampled while the block runs."""
+    """The highest RSS of this process plus its children (or of its children only), sampled while
+    the block runs."""
 
-    def __init__(self, interval: float = 0.02):
+    def __init__(self, interval: float = 0.02, *, children_only: bool = False):
         import psutil
 
         self._proc = psutil.Process()
         self._interval = interval
         self._stop = threading.Event()
+        self._children_only = children_only
         self.peak = 0
 
     def _rss(self) -> int:
         total = 0
         with contextlib.suppress(Exception):
-            total = self._proc.memory_info().rss
+            total = 0 if self._children_only else self._proc.memory_info().rss
             for child in self._proc.children(recursive=True):
                 with contextlib.suppress(Exception):
                     total += child.memory_info().rss
@@ -124,11 +128,17 @@ class PeakMemory:
 
 @contextlib.contextmanager
 def measured(into: dict, name: str):
-    """Wall time (perf_counter) and sampled peak memory of the block into into[name]."""
+    """Wall time (perf_counter), sampled peak memory and CPU time (this process and the children it
+    waited for, e.g. a worker pool) of the block into into[name]."""
     with PeakMemory() as mem:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         yield
-        into[name] = (time.perf_counter() - start, mem)
+        into[name] = (time.perf_counter() - start, mem, cpu_seconds() - cpu)
+
+
+def cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def load() -> str:
@@ -215,8 +225,9 @@ def prefect_env(home: Path, api_url: str | None) -> dict:
     return env
 
 
-def timed_child(args: list[str], env: dict, timeout: float) -> tuple[float, float, str]:
-    """(wall s, the child's peak RSS MiB from wait4, output tail) of a command that must succeed."""
+def timed_child(args: list[str], env: dict, timeout: float) -> tuple[float, float, str, float]:
+    """(wall s, the child's peak RSS MiB from wait4, output tail, CPU s of the child and the
+    descendants it waited for) of a command that must succeed."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     out_lines: list[bytes] = []
@@ -237,7 +248,7 @@ def timed_child(args: list[str], env: dict, timeout: float) -> tuple[float, floa
     text = b"".join(out_lines).decode(errors="replace")
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{text[-3000:]}")
-    return wall, usage.ru_maxrss / 1024, text[-600:]
+    return wall, usage.ru_maxrss / 1024, text[-600:], usage.ru_utime + usage.ru_stime
 
 
 def free_port() -> int:
@@ -305,13 +316,18 @@ class Report:
             row["ratio"] = round(stage.ratio, 2) if stage.ratio is not None else None
             row["seconds"] = round(stage.seconds, 4)
             row["peak_mib"] = round(stage.peak_mib, 1)
+            row["cpu_seconds"] = round(stage.cpu_seconds, 2) if stage.cpu_seconds is not None else None
             row["bound_seconds"] = round(stage.bound_seconds, 4) if stage.bound_seconds is not None else None
         out["bounds"] = {k: round(v, 4) for k, v in self.bounds.items()}
         return out
 
 
 def domain_stages(report: Report, work: Path, *, pdf: bool) -> None:
-    """collect → read → validate → feedback → merge (reconcile inside) → docx → PDF, in this process."""
+    """collect → read → validate → feedback → merge (reconcile inside) → docx → PDF, in this process.
+
+    M and L (a survey: report.data has "bodies") stop after the merge (issue 13: no docx or PDF at
+    a million lines; nor feedback workbooks), and time building the reference (master(Y-1) and
+    every body's template plan, what validation compares with) as a stage of its own."""
     from annex.intake.reader import read_workbook
     from annex.io.workers import WorkerPool
     from annex.merge.reconcile import reconcile
@@ -324,28 +340,37 @@ def domain_stages(report: Report, work: Path, *, pdf: bool) -> None:
     from annex.workspace.master import load_reference, previous_master
     from annex.workspace.merge import merge_submissions
 
-    ws = Workspace.at(fresh_workspace(report.size, work / "ws"))
+    ws = Workspace.at(fresh_workspace(report.data.get("key", report.size), work / "ws"))
     lines, files = report.data["lines"], report.data["returns"]
+    survey = bool(report.data.get("bodies"))
     t: dict = {}
 
     with measured(t, "collect"):
         received, _ = receive(ws, YEAR)
     paths = [item.stored for item in received]
     report.bounds["read: unzip floor"] = unzip_floor(paths)
-    report.bounds["read: lxml iterparse"] = iterparse_floor(paths)
+    if survey:  # gigabytes of XML: the unzip floor is the bound the target names
+        report.not_run["read: lxml iterparse"] = "size M/L: the unzip floor only"
+    else:
+        report.bounds["read: lxml iterparse"] = iterparse_floor(paths)
 
-    ref = load_reference(ws, YEAR)
+    with measured(t, "reference"):
+        ref = load_reference(ws, YEAR)
     with measured(t, "read"):  # one process, no pool: what reading costs
         raws = [(read_workbook(i.stored, i.name), i.sha256) for i in received]
     with measured(t, "validate"):
         subs = validate_batch(raws, ref)
-    with measured(t, "read+validate (pool)"):  # as `annex merge` does it: 2 workers, pool start included
-        with WorkerPool() as pool:
-            pooled = read_and_validate([(i.stored, i.name, i.sha256) for i in received], ref, pool)
-    assert [s.verdict for s in pooled] == [s.verdict for s in subs]
+    if survey:  # every file read again: on a shared machine the flows below show the parallel run
+        report.not_run["read+validate (pool)"] = "size M/L: read and validate in one process; the flows run them in parallel"
+    else:
+        with measured(t, "read+validate (pool)"):  # as `annex merge` does it: 2 workers, pool start included
+            with WorkerPool() as pool:
+                pooled = read_and_validate([(i.stored, i.name, i.sha256) for i in received], ref, pool)
+        assert [s.verdict for s in pooled] == [s.verdict for s in subs]
     record_validations(ws, list(zip(received, subs)))
-    with measured(t, "feedback"):
-        write_feedback(ws, YEAR, [(i.stored, s) for i, s in zip(received, subs)])
+    if not survey:
+        with measured(t, "feedback"):
+            write_feedback(ws, YEAR, [(i.stored, s) for i, s in zip(received, subs)])
 
     accepted = {s.ministry: s for s in subs if s.accepted}
     previous = previous_master(ws, YEAR)
@@ -369,6 +394,30 @@ def domain_stages(report: Report, work: Path, *, pdf: bool) -> None:
         merge_module.bullet_owners = ownership_module.bullet_owners = original
     master = summary.result.annex
     bullets = sum(1 for _ in master.bullets())
+    row = lambda name, units, unit, **kw: Stage(name, t[name][0], units, unit, t[name][1].mib, cpu_seconds=t[name][2], **kw)  # noqa: E731
+    merge_note = (
+        f"bullet_owners called {calls['n']} times for bullets of master(Y-1), {calls['new']} for 新規 ones; "
+        "reconcile + 4 outputs included"
+    )
+    report.data["merged_bullets"] = bullets
+    report.data["accepted"] = len(accepted)
+    report.data["verdicts"] = dict(Counter(s.verdict for s in subs))
+    report.data["merge_counts"] = summary.counts
+    report.data["ownership_calls"] = calls["n"]
+    report.data["ownership_calls_new_bullets"] = calls["new"]
+    if survey:
+        read_bound = {"bound": "read: unzip floor", "bound_seconds": report.bounds["read: unzip floor"]}
+        report.stages += [
+            row("collect", files, "files", note="hash + archive + ledger"),
+            row("reference", report.data["bullets"], "bullets", note=f"master(Y-1) + {report.data['bodies']:,} bodies' plans"),
+            row("read", lines, "lines", **read_bound),
+            row("validate", lines, "lines"),
+            row("merge", bullets, "bullets", note=merge_note),
+        ]
+        for name in ("feedback", "reconcile (alone)", "docx", "pdf"):
+            report.not_run[name] = "size M/L: read + validate + merge only (issue 13)"
+        shutil.rmtree(ws.root)  # gigabytes: the archive holds a copy of every return
+        return
     with measured(t, "reconcile"):  # also inside merge: timed alone on master(Y) for its own line
         reconcile(master, previous=previous[0], threshold=ws.config.settings.reconcile.near_match_threshold)
 
@@ -377,7 +426,6 @@ def domain_stages(report: Report, work: Path, *, pdf: bool) -> None:
         docx = render_docx(context, ws.template("annex.docx"), work / "annex.docx").path
     report.bounds["docx: string floor"] = docx_string_floor(master, docx, work / "floor.docx")
 
-    row = lambda name, units, unit, **kw: Stage(name, t[name][0], units, unit, t[name][1].mib, **kw)  # noqa: E731
     report.stages += [
         row("collect", files, "files", note="hash + archive + ledger"),
         row("read", lines, "lines", bound="read: unzip floor", bound_seconds=report.bounds["read: unzip floor"]),
@@ -385,21 +433,9 @@ def domain_stages(report: Report, work: Path, *, pdf: bool) -> None:
         row("read+validate (pool)", lines, "lines", note="2 worker processes, pool start included"),
         row("feedback", files, "files", note=f"{1000 * t['feedback'][0] / max(1, files):.0f} ms a workbook"),
         row("reconcile", bullets, "bullets"),
-        row(
-            "merge",
-            bullets,
-            "bullets",
-            note=f"bullet_owners called {calls['n']} times for bullets of master(Y-1), {calls['new']} for 新規 ones; "
-            "reconcile + 4 outputs included",
-        ),
+        row("merge", bullets, "bullets", note=merge_note),
         row("docx", bullets, "bullets", bound="docx: string floor", bound_seconds=report.bounds["docx: string floor"]),
     ]
-    report.data["merged_bullets"] = bullets
-    report.data["accepted"] = len(accepted)
-    report.data["verdicts"] = dict(Counter(s.verdict for s in subs))
-    report.data["merge_counts"] = summary.counts
-    report.data["ownership_calls"] = calls["n"]
-    report.data["ownership_calls_new_bullets"] = calls["new"]
 
     if not pdf:
         report.not_run["pdf"] = "--no-pdf"
@@ -441,7 +477,7 @@ def prefect_stages(report: Report, work: Path, server: str | None = None) -> Non
     Path(env["PREFECT_HOME"]).mkdir(exist_ok=True)
     if not (Path(env["PREFECT_HOME"]) / "prefect.db").exists():  # first use: create and migrate the SQLite, untimed
         timed_child([sys.executable, str(empty)], env, 300)
-    floor, floor_mib, _ = timed_child([sys.executable, str(empty)], env, 300)
+    floor, floor_mib, _, _ = timed_child([sys.executable, str(empty)], env, 300)
     report.bounds["prefect: empty flow, temporary server"] = floor
     # The validations an earlier harness run cached (the same bytes, rules and reference) would make
     # the first run a second one: its results go, the database (runs, migrations) stays.
@@ -450,9 +486,11 @@ def prefect_stages(report: Report, work: Path, server: str | None = None) -> Non
     if len(runs) == 1:
         report.not_run["annex run again (temporary server)"] = "smoke size: one run"
     for n in runs:
-        wall, mib, tail = timed_child(annex_run + [str(fresh_workspace(report.size, work / f"run{n}"))], env, 900)
+        wall, mib, tail, cpu = timed_child(annex_run + [str(fresh_workspace(report.size, work / f"run{n}"))], env, 900)
         name = "annex run (temporary server)" if n == 1 else "annex run again (temporary server)"
-        report.stages.append(Stage(name, wall, lines, "lines", mib, "prefect: empty flow, temporary server", floor))
+        report.stages.append(
+            Stage(name, wall, lines, "lines", mib, "prefect: empty flow, temporary server", floor, cpu_seconds=cpu)
+        )
 
     server_home = home / "server"
     shutil.rmtree(server_home, ignore_errors=True)
@@ -463,12 +501,70 @@ def prefect_stages(report: Report, work: Path, server: str | None = None) -> Non
         else:
             report.bounds["prefect server start (not in the runs below)"] = started
         env = prefect_env(server_home, url)
-        floor, _, _ = timed_child([sys.executable, str(empty)], env, 300)
+        floor, _, _, _ = timed_child([sys.executable, str(empty)], env, 300)
         report.bounds["prefect: empty flow, running server"] = floor
-        wall, mib, _ = timed_child(annex_run + [str(fresh_workspace(report.size, work / "run-server"))], env, 900)
+        wall, mib, _, cpu = timed_child(annex_run + [str(fresh_workspace(report.size, work / "run-server"))], env, 900)
         report.stages.append(
-            Stage("annex run (running server)", wall, lines, "lines", mib, "prefect: empty flow, running server", floor)
+            Stage(
+                "annex run (running server)",
+                wall,
+                lines,
+                "lines",
+                mib,
+                "prefect: empty flow, running server",
+                floor,
+                cpu_seconds=cpu,
+            )
         )
+
+
+def runner_stages(report: Report, work: Path, server: str | None = None, returns: int | None = None) -> None:
+    """M and L: read + validate + merge as `annex run` runs them (bench/survey_flow.py, the product's
+    tasks) in a child process, on the default thread runner, then on Dask with 2 workers, both
+    against one running Prefect server (ours, or the one at ``server``) and never from the cache.
+    ``returns``: only the first N returns (by file name) stay in the inbox, the master whole."""
+    from annex.workspace.layout import Workspace
+
+    home = DATA / "prefect-home" / "server"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    files = min(returns or report.data["returns"], report.data["returns"])
+    if files < report.data["returns"]:
+        report.data["flow_returns"] = files
+    with _server(home, server) as (url, started):
+        if started is not None:
+            report.bounds["prefect server start (not in the runs below)"] = started
+        env = dict(prefect_env(home, url), PREFECT_TASKS_REFRESH_CACHE="true")
+        for runner, name in (
+            ("thread", "flow: read+validate+merge (thread)"),
+            ("dask", "flow: read+validate+merge (dask, 2 workers)"),
+        ):
+            ws = fresh_workspace(report.data["key"], work / f"flow-{runner}")
+            for extra in sorted(Workspace.at(ws).submissions(YEAR).glob("*.xlsx"))[files:]:
+                extra.unlink()  # a hard link: the pristine copy stays
+            try:
+                with PeakMemory(children_only=True) as mem:
+                    wall, _, tail, cpu = timed_child(
+                        [sys.executable, str(ROOT / "bench" / "survey_flow.py"), str(ws), runner], env, 7200
+                    )
+            except (RuntimeError, TimeoutError) as exc:  # e.g. killed for memory (-9): said, and the other runner still runs
+                report.not_run[name] = f"failed after {mem.mib:,.0f} MiB peak: {str(exc).splitlines()[0][-160:]}"
+                continue
+            finally:
+                shutil.rmtree(ws)
+            result = json.loads(next(line for line in reversed(tail.splitlines()) if line.startswith("{")))
+            report.data[f"flow_{runner}"] = result
+            report.stages.append(
+                Stage(
+                    name,
+                    wall,
+                    files,
+                    "files",
+                    mem.mib,
+                    note=f"process tree; the flow body {result['flow_seconds']:.1f} s",
+                    cpu_seconds=cpu,
+                )
+            )
 
 
 @contextlib.contextmanager
@@ -481,8 +577,69 @@ def _server(home: Path, url: str | None):
         yield started
 
 
-def check_targets(report: Report) -> None:
-    """Issue 13's targets that this size can answer; met / not met, with the figure."""
+L_RETURNS, L_SECONDS, L_GIB = 2_000, 120, 4  # issue 13: L (read + validate + merge) ≤ 2 minutes, ≤ 4 GiB peak
+SURVEY_IN_PROCESS = ("collect", "reference", "read", "validate", "merge")  # what `annex merge` does, in one process
+PER_RETURN = ("collect", "read", "validate")  # grow with the returns; reference and merge with the master
+
+
+def previous_sizes(out: Path | None) -> dict | None:
+    """M's latest result beside L's (bench/results/M.json): what L / M is computed against."""
+    path = (out.parent if out else RESULTS) / "M.json"
+    with contextlib.suppress(OSError, ValueError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if data.get("stages") else None
+    return None
+
+
+def survey_targets(report: Report, add, smaller: dict | None) -> None:
+    """M and L: linear growth (L / M ≤ 6 for 5× the data: time ratio ≤ 1.2 × data ratio, per stage),
+    L ≤ 2 minutes and ≤ 4 GiB, Dask on 2 workers no slower than threads."""
+    get = lambda n: report.stage(n).seconds if report.stage(n) else None  # noqa: E731
+    thread, dask = get("flow: read+validate+merge (thread)"), get("flow: read+validate+merge (dask, 2 workers)")
+    flow_files = report.data.get("flow_returns", report.data["returns"])
+    add(f"Dask task runner (2 workers) no slower than the default (threads): flow wall, {flow_files:,} returns", dask, thread)
+    if not report.size.startswith("L"):
+        return
+    if smaller:
+        for row in smaller["stages"]:
+            stage = report.stage(row["name"])
+            if stage and row["seconds"] > 0 and row["units"] > 0:
+                data = stage.units / row["units"]
+                add(
+                    f"{stage.name}: L / M time ≤ 1.2 × L / M data ({data:.1f}× {stage.unit})",
+                    stage.seconds / row["seconds"],
+                    1.2 * data,
+                    "×",
+                )
+    returns = report.data["returns"]
+    part = "" if returns == L_RETURNS else f" — {returns:,} of {L_RETURNS:,} returns"
+    in_process = [get(n) for n in SURVEY_IN_PROCESS]
+    if all(v is not None for v in in_process):
+        add(f"L read + validate + merge ≤ 2 min: {' + '.join(SURVEY_IN_PROCESS)}{part}", sum(in_process), L_SECONDS)
+        if returns != L_RETURNS:
+            scaled = sum(get(n) * (L_RETURNS / returns if n in PER_RETURN else 1) for n in SURVEY_IN_PROCESS)
+            add(
+                f"  the same extrapolated to {L_RETURNS:,} returns ({' and '.join(PER_RETURN)} × {L_RETURNS / returns:g})",
+                scaled,
+                L_SECONDS,
+            )
+    flow_part = "" if flow_files == L_RETURNS else f" — {flow_files:,} of {L_RETURNS:,} returns"
+    add(f"L read + validate + merge ≤ 2 min: the flow on threads, process wall{flow_part}", thread, L_SECONDS)
+    flows = [s.peak_mib for s in report.stages if s.name.startswith("flow:")]
+    add(
+        f"L peak memory ≤ 4 GiB: the flow's process tree (the larger runner){flow_part}",
+        max(flows) / 1024 if flows else None,
+        L_GIB,
+        "GiB",
+    )
+    in_process_peak = [report.stage(n).peak_mib for n in SURVEY_IN_PROCESS if report.stage(n)]
+    if in_process_peak:
+        add(f"L peak memory ≤ 4 GiB: the harness's process and its pool{part}", max(in_process_peak) / 1024, L_GIB, "GiB")
+
+
+def check_targets(report: Report, smaller: dict | None = None) -> None:
+    """Issue 13's targets that this size can answer; met / not met, with the figure (smaller: M's
+    result, for L's ratios)."""
 
     def add(what: str, value: float | None, limit: float | None, unit: str = "s") -> None:
         if value is None or limit is None:
@@ -492,6 +649,8 @@ def check_targets(report: Report) -> None:
         )
 
     get = lambda n: report.stage(n).seconds if report.stage(n) else None  # noqa: E731
+    if report.data.get("bodies"):
+        survey_targets(report, add, smaller)
     if report.size == "S":
         add("S annex run end to end, temporary server ≤ 15 s", get("annex run (temporary server)"), 15)
         add("S annex run end to end, running server ≤ 8 s", get("annex run (running server)"), 8)
@@ -520,22 +679,22 @@ def check_targets(report: Report) -> None:
 
 
 def format_table(report: Report) -> str:
-    head = "| stage | wall s | per s | peak MiB | bound | bound s | ×bound | note |\n|---|---:|---:|---:|---|---:|---:|---|"
+    head = "| stage | wall s | cpu s | per s | peak MiB | bound | bound s | ×bound | note |\n|---|---:|---:|---:|---:|---|---:|---:|---|"
     rows = [
-        f"| {s.name} | {s.seconds:.3f} | {s.per_second:,.0f} {s.unit} | {s.peak_mib:.0f} | {s.bound} | "
+        f"| {s.name} | {s.seconds:.3f} | {'' if s.cpu_seconds is None else f'{s.cpu_seconds:.1f}'} | {s.per_second:,.0f} {s.unit} | {s.peak_mib:.0f} | {s.bound} | "
         f"{'' if s.bound_seconds is None else f'{s.bound_seconds:.3f}'} | {'' if s.ratio is None else f'{s.ratio:.1f}'} | {s.note} |"
         for s in report.stages
     ]
-    rows += [f"| {name} | not run | | | | | | {why} |" for name, why in report.not_run.items()]
+    rows += [f"| {name} | not run | | | | | | | {why} |" for name, why in report.not_run.items()]
     bounds = "\n".join(f"| {k} | {v:.3f} |" for k, v in report.bounds.items())
     targets = "\n".join(
         f"| {t['target']} | {t['value']:g} {t['unit']} | {t['limit']:g} {t['unit']} | {'met' if t['met'] else 'NOT met'} |"
         for t in report.targets
     )
     d = report.data
-    planned = "planned (nothing generated or measured): " if d.get("planned") else ""
+    bodies = f" ({d['bodies']:,} bodies in the abbreviation table, returns from {d['returns']:,})" if d.get("bodies") else ""
     return (
-        f"size {report.size}: {planned}{d['returns']} returns, {d['lines']:,} template lines, {d['bullets']:,} bullets in master(2025)"
+        f"size {report.size}{bodies}: {d['returns']} returns, {d['lines']:,} template lines, {d['bullets']:,} bullets in master(2025)"
         f"{', ' + str(d['pages']) + ' pages' if 'pages' in d else ''}; load {report.load_before} → {report.load_after}; {report.started}\n\n"
         f"{head}\n"
         + "\n".join(rows)
@@ -555,21 +714,20 @@ def main(argv: list[str] | None = None) -> Report:
     parser.add_argument("--regenerate", action="store_true", help="make the data again")
     parser.add_argument("--out", type=Path, help="JSON file (default bench/results/<size>.json)")
     parser.add_argument("--server", help="API URL of a running Prefect server to use instead of starting one")
+    parser.add_argument(
+        "--returns", type=int, help="M, L: only the first N bodies' returns (the whole master and table): a fraction of the size"
+    )
+    parser.add_argument(
+        "--flow-returns", type=int, help="M, L: the flows (thread / Dask) on the first N returns only (the master whole)"
+    )
+    parser.add_argument(
+        "--flows-only", action="store_true", help="M, L: only the flows (thread / Dask), to run beside --no-prefect"
+    )
     args = parser.parse_args(argv)
-    spec = SIZES[args.size]
-    if not spec.run:
-        planned = {"planned": True, "returns": spec.ministries, "lines": spec.ministries * 500, "bullets": spec.bullets}
-        report = Report(args.size, planned, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), {}, load_before=load())
-        report.not_run["all stages"] = (
-            f"size {args.size} needs {spec.ministries} submitting bodies; its generator is not written yet"
-        )
-        report.load_after = report.load_before
-        out = args.out or RESULTS / f"{args.size}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        print(format_table(report))
-        return report
-    data = ensure_data(args.size, fresh=args.regenerate)
+    survey = SIZES[args.size].bodies > 0
+    if args.returns is not None and not survey:
+        parser.error("--returns: sizes with submitting bodies only (M, L, smoke-survey)")
+    data = ensure_data(args.size, fresh=args.regenerate, returns=args.returns)
     report = Report(
         args.size,
         dict(data),
@@ -579,14 +737,20 @@ def main(argv: list[str] | None = None) -> Report:
     )
     with tempfile.TemporaryDirectory(prefix=f"annex-bench-{args.size}-") as tmp:
         work = Path(tmp)
-        domain_stages(report, work, pdf=not args.no_pdf)
+        if args.flows_only:
+            report.not_run["in-process stages"] = "--flows-only"
+        else:
+            domain_stages(report, work, pdf=not args.no_pdf)
         if args.no_prefect:
             report.not_run["annex run"] = "--no-prefect"
+        elif survey:
+            report.not_run["annex run"] = "size M/L: the flow's read + validate + merge only, below"
+            runner_stages(report, work, args.server, args.flow_returns)
         else:
             prefect_stages(report, work, args.server)
     report.load_after = load()
-    check_targets(report)
-    out = args.out or RESULTS / f"{args.size}.json"
+    check_targets(report, previous_sizes(args.out) if args.size == "L" else None)
+    out = args.out or RESULTS / f"{data.get('key', args.size)}{'-flows' if args.flows_only else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     (out.with_suffix(".md")).write_text(format_table(report), encoding="utf-8")

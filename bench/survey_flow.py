@@ -1,0 +1,75 @@
+"""read + validate + merge as `annex run` does them, on the thread or the Dask task runner (sizes M, L).
+
+    python bench/survey_flow.py WORKSPACE thread|dask
+
+`annex run` at a million lines would also write every feedback workbook, the Word document and
+its PDF (issue 13: not at this size); this flow runs only the product's own tasks that the task
+runner spreads — collect, the reference, one validation task per file (flows.steps.validate_all),
+the ledger, the merge — with the flow's default runner (threads) or a local Dask cluster of 2
+workers, set up as flows.annual.run_annual sets it up. Prints one JSON line: the flow body's
+wall time and the counts; the harness times the whole process.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from prefect import flow  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+
+from annex.io.workers import DEFAULT_WORKERS  # noqa: E402
+from annex.workspace.layout import Workspace  # noqa: E402
+from flows.annual import accepted_submissions  # noqa: E402
+from flows.steps import validate_all  # noqa: E402
+from tasks.collect import collect, load_reference  # noqa: E402
+from tasks.merge import merge  # noqa: E402
+from tasks.validate import record_validations  # noqa: E402
+
+DASK_WORKERS = 2
+YEAR = 2026
+
+
+@flow(name="bench-read-validate-merge", task_runner=ThreadPoolTaskRunner(max_workers=DEFAULT_WORKERS))
+def read_validate_merge(workspace: str, year: int = YEAR) -> dict:
+    start = time.perf_counter()
+    ws = Workspace.at(workspace)
+    received, _ = collect(ws, year)
+    ref, fingerprint = load_reference(ws, year)
+    failures: dict[str, str] = {}
+    submissions = validate_all(received, ref, fingerprint, failures)
+    record_validations(ws, [(i, submissions[i.sha256]) for i in received if i.sha256 not in failures])
+    accepted = accepted_submissions(ws, year, submissions, ref, fingerprint)
+    merged = merge(ws, year, accepted, received=len(received))
+    return {
+        "flow_seconds": round(time.perf_counter() - start, 3),
+        "files": len(received),
+        "failures": len(failures),
+        "verdicts": dict(Counter(s.verdict for s in submissions.values())),
+        "accepted": len(accepted),
+        "merge_counts": merged.counts,
+    }
+
+
+def main(workspace: str, runner: str) -> dict:
+    selected = read_validate_merge
+    if runner == "dask":
+        import dask
+        from prefect_dask import DaskTaskRunner
+
+        dask.config.set({"distributed.worker.daemon": False})  # as run_annual: a worker starts the readers' pool
+        cluster = {"n_workers": DASK_WORKERS, "threads_per_worker": 1}
+        selected = read_validate_merge.with_options(task_runner=DaskTaskRunner(cluster_kwargs=cluster))
+    elif runner != "thread":
+        raise SystemExit(f"runner: thread or dask, not {runner}")
+    return selected(workspace)
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1], sys.argv[2]), ensure_ascii=False))
