@@ -15,10 +15,11 @@ from annex.workspace.master import import_into_workspace
 from flows.cli import main
 
 
-def record_ledger(ws, received) -> None:
-    """Ledger entries for (ministry, path, status or None, errors, warnings), received a day apart from 5/20."""
+def record_ledger(ws, received, start: int = 0) -> None:
+    """Ledger entries for (ministry, path, status or None, errors, warnings), received a day apart
+    from 5/20 (+ start); status "held": 保留, its ministry noted without a verdict."""
     with ws.open_ledger() as ledger:
-        for n, (ministry, path, status, errors, warnings) in enumerate(received):
+        for n, (ministry, path, status, errors, warnings) in enumerate(received, start=start):
             entry, _ = ledger.record_received(
                 year=2026,
                 path=path,
@@ -27,7 +28,9 @@ def record_ledger(ws, received) -> None:
                 archive_path=f"x/{n}",
                 received_at=dt.datetime(2026, 5, 20 + n, 10, 30, tzinfo=JST),
             )
-            if status:
+            if status == "held":
+                ledger.record_held(entry.id, ministry=ministry)
+            elif status:
                 ledger.record_validation(
                     entry.id, ministry=ministry, template_version="1", status=status, errors=errors, warnings=warnings
                 )
@@ -130,17 +133,7 @@ def test_a_held_file_is_its_own_state_in_the_terminal_the_workbook_and_the_page(
     未提出, not 差戻し; beside an accepted version the ministry stays 受理 and the held file is named."""
     from annex.workspace.status_page import status_page_path
 
-    with season.open_ledger() as ledger:
-        for n, (ministry, path) in enumerate([("海洋", "海洋_回答.xlsx"), ("文", "mext-新.xlsx")], start=20):
-            entry, _ = ledger.record_received(
-                year=2026,
-                path=path,
-                sha256=f"{n:064d}",
-                size=1,
-                archive_path=f"x/{n}",
-                received_at=dt.datetime(2026, 5, 27, tzinfo=JST),
-            )
-            ledger.record_held(entry.id, ministry=ministry)
+    record_ledger(season, [("海洋", "海洋_回答.xlsx", "held", 0, 0), ("文", "mext-新.xlsx", "held", 0, 0)], start=6)
     code, out, err = run_cli(capsys, "status", "--workspace", str(season.root), "--at", "2026-05-30T00:00+09:00")
     assert code == 0, err
     assert "）: 保留（検証待ち）\n" in out.split("  海洋（", 1)[1]
