@@ -13,7 +13,6 @@ overdue) is computed from the instant it is composed for, never from the slot's 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -64,7 +63,6 @@ class MinistryStatus:
     issue_counts: dict[str, int] = field(default_factory=dict)  # rule code → count, where known
     sha256: str | None = None  # of that submission: finds its feedback workbook
     version: int | None = None  # its version number (1, 2, … per ministry in order of receipt)
-    held_file: str | None = None  # a newer file held (保留) beside an accepted one, which stays in use
 
 
 @dataclass(frozen=True)
@@ -352,19 +350,16 @@ def check_lines(entries) -> list[str]:
 
 
 def statuses_from_ledger(entries) -> dict[str, MinistryStatus]:
-    """Ministry → 受理 if any of its submissions was accepted (the newest accepted one is merged;
-    a newer held file is named beside it), else 保留（検証待ち） or 差戻し as its newest file is
-    held (no verdict yet: the machine failed) or returned. Files whose ministry could not be
-    told count for nobody."""
+    """Ministry → 受理 if any of its submissions was accepted (the newest accepted one is merged,
+    whatever newer file is held), else 保留（検証待ち） or 差戻し as its newest file is held (no
+    verdict yet: the machine failed) or returned. Files whose ministry could not be told count
+    for nobody."""
     result: dict[str, MinistryStatus] = {}
     for e in entries:  # in order of receipt
         if not e.ministry:
             continue
-        kept = result.get(e.ministry)
         if e.status == "received":  # a held file (annex.intake.ledger.record_held)
-            if kept is not None and kept.status == "受理":
-                result[e.ministry] = dataclasses.replace(kept, held_file=e.path)
-            else:
+            if e.ministry not in result or result[e.ministry].status != "受理":
                 result[e.ministry] = MinistryStatus(e.ministry, HELD, e.path, e.received_at, sha256=e.sha256)
         elif e.accepted:
             result[e.ministry] = MinistryStatus(e.ministry, "受理", e.path, e.received_at, sha256=e.sha256, version=e.version)

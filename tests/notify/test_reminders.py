@@ -289,7 +289,7 @@ def test_a_held_file_is_submitted_so_its_ministry_is_not_reminded_and_dry_run_sa
     record_held(reminder_workspace, 13, "回答.xlsx", None)  # no ministry could be told: counts for nobody
     statuses = ledger_statuses(reminder_workspace, 2026)
     assert {m: s.status for m, s in statuses.items()} == {"経": "受理", "文": "受理", "総": HELD, "外": HELD}
-    assert statuses["文"].file == "文-1.xlsx" and statuses["文"].held_file == "文-新.xlsx"  # the accepted one is used
+    assert statuses["文"].file == "文-1.xlsx"  # the accepted one is used
     assert statuses["外"].file == "外務省_回答.xlsx" and statuses["外"].errors == 0
 
     main(["remind", "--workspace", str(reminder_workspace.root), "--at", "2026-05-26T09:00+09:00", "--dry-run"])

@@ -153,4 +153,4 @@ def test_a_newer_held_version_leaves_the_accepted_one_in_use_and_is_named(tmp_pa
     assert "「外務省_再提出.xlsx」（版番号は検証後・受付 " in line and f"使用せず（{HELD}: 処理側の問題で検証できず" in line
     assert choice.to_dict()["set_aside"][0]["reason"] == "held"
     status = statuses_from_ledger(entries)["外"]
-    assert (status.status, status.file, status.held_file) == ("受理", "外務省.xlsx", "外務省_再提出.xlsx")
+    assert (status.status, status.file) == ("受理", "外務省.xlsx")
