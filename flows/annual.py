@@ -73,12 +73,9 @@ def consolidate(ws: Workspace, year: int, started: float) -> tuple[dict, dict[st
         note(f"  {line}")
     checkpoint("run:collected")
     ref, fingerprint = load_reference(ws, year)
-    failures: dict[str, str] = {}
-    submissions = validate_all(received, ref, fingerprint, failures)
+    submissions = validate_all(received, ref, fingerprint)
     pairs = [(item, submissions[item.sha256]) for item in received]
-    entries = record_validations(ws, opaque([(i, s) for i, s in pairs if i.sha256 not in failures]))
-    for line in filter(None, failures.values()):
-        note(f"  要確認: {line}")
+    entries = record_validations(ws, opaque(pairs))
     note(f"フィードバック: {len(pairs)} 件の検証結果（Excel）を作成し、メールで知らせます")
     paths = feedback_workbooks(ws, year, opaque(pairs))
     checkpoint("run:feedback-written")
@@ -96,9 +93,6 @@ def consolidate(ws: Workspace, year: int, started: float) -> tuple[dict, dict[st
     checkpoint("run:rendered")
     status_page = refresh_status_page(ws, year, parse_instant(None))  # the secretariat's page, as of now
     ministries = ministry_table(ws, year, entries)
-    for sha in failures:  # returned (its ministry told), never 未提出
-        if (ministry := submissions[sha].ministry) and ministries.get(ministry) == "未提出":
-            ministries[ministry] = "差戻し"
     files = [*merged.written, *linted.paths, *rendered.written, status_page, *paths.values(), ws.output(year) / "run.json"]
     summary = build_summary(
         ws,
@@ -112,7 +106,6 @@ def consolidate(ws: Workspace, year: int, started: float) -> tuple[dict, dict[st
         unattributed=collect_steps.unattributed(pairs, ws.config.ministry_by_abbr),
         held=collect_steps.held_files(pairs, ws.config.ministry_by_abbr),
         skipped=ignored,
-        failures=[line for line in failures.values() if line],
         flow_run_id=flow_run.get_id(),
         seconds=time.monotonic() - started,
         lint=linted.report.counts(),

@@ -41,12 +41,9 @@ def intake(workspace: str = ".", year: int | None = None, at: str | None = None)
                 return {"year": year, "new": 0}
             note(f"新着 {len(new)} ファイル")
             ref, fingerprint = load_reference(ws, year)
-            failures: dict[str, str] = {}
-            submissions = validate_all(new, ref, fingerprint, failures)
+            submissions = validate_all(new, ref, fingerprint)  # each file's verdict noted there, 保留 too
             pairs = [(item, submissions[item.sha256]) for item in new]
-            record_validations(ws, opaque([(i, s) for i, s in pairs if i.sha256 not in failures]))  # failed: tried again
-            for line in filter(None, failures.values()):
-                note(f"要確認: {line}")
+            record_validations(ws, opaque(pairs))  # a held file stays unvalidated: tried again
             mail = mail_feedback(ws, year, pairs, feedback_workbooks(ws, year, opaque(pairs)))
             refresh_status_page(ws, year, moment)
     except RunLocked as exc:

@@ -50,6 +50,7 @@ def send_reminders(workspace: str = ".", year: int | None = None, at: str | None
         reminders.slots(ws.config.settings),
         mail_folder=str(notify.mail_folder(ws, year)) if to_files else None,
         unreachable=unreachable,
+        held=notify.held_ministries(ws, year),
     )
     create_table_artifact(
         key=f"reminders-{year}",

@@ -26,12 +26,9 @@ from tasks.validate import Held, Shared, validate_file
 # is looked at; the task still receives it unwrapped.
 
 
-def validate_all(
-    items: list[collect_steps.Received], ref, fingerprint: str, failures: dict[str, str] | None = None
-) -> dict[str, Submission]:
-    """One task per file, run side by side on the flow's task runner; a failed one is a returned file,
-    its ministry identified (metadata, else file name) and told; ``failures`` gets sha256 → the
-    secretariat's line for each (their ledger entry stays unvalidated: the next run tries again)."""
+def validate_all(items: list[collect_steps.Received], ref, fingerprint: str) -> dict[str, Submission]:
+    """One task per file, run side by side on the flow's task runner; a failed one is held (保留),
+    as validate_batch holds a file whose checks raised: its ministry identified, nothing sent."""
     progress = create_progress_artifact(0.0, description="提出物の検証")
     shared = Shared(ref)
     known = ref.config.ministry_by_abbr
@@ -44,12 +41,8 @@ def validate_all(
                 done[item.sha256] = future.result()
             except Held as held:  # the machine failed, retried already: 保留, never cached, never sent
                 done[item.sha256] = held.submission
-            except Exception as exc:  # this file only: it is returned to its ministry, the others go on
-                detail = f"{collect_steps.FAILED_DETAIL}（{type(exc).__name__}: {exc}）"
-                failed, how = collect_steps.validation_failed(item, detail, ref.config)
-                done[item.sha256] = failed
-                if failures is not None:
-                    failures[item.sha256] = collect_steps.failure_line(failed, how) if failed.ministry else ""
+            except Exception as exc:  # this file only: held for the secretariat, the others go on
+                done[item.sha256] = collect_steps.validation_failed(item, exc, ref.config)
             note(f"  検証 {len(done)}/{len(items)}: {item.name} → {collect_steps.verdict_line(done[item.sha256], known)}")
             update_progress_artifact(progress, 100.0 * len(done) / len(items))
     finally:

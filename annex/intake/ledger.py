@@ -223,6 +223,14 @@ class Ledger:
             return existing, False
         return self.get(entry_id), True
 
+    def record_held(self, entry_id: int, *, ministry: str | None) -> LedgerEntry:
+        """A file held (保留: the machine failed, not the file): its ministry, when it could be
+        told, is recorded without a verdict; the entry stays "received", to be checked next run."""
+        t = self.table
+        with self.engine.begin() as conn:
+            conn.execute(update(t).where(t.c.id == entry_id, t.c.status == "received").values(ministry=ministry))
+        return self.get(entry_id)
+
     def record_validation(
         self, entry_id: int, *, ministry: str | None, template_version: str | None, status: Status, errors: int, warnings: int
     ) -> LedgerEntry:

@@ -26,7 +26,10 @@ from annex.model.rules import RULES
 from annex.notify.mail import compose_message, sender_of
 from annex.notify.mail import message_id as mail_message_id
 
-Status = Literal["受理", "差戻し", "未提出"]
+Status = Literal["受理", "差戻し", "保留（検証待ち）", "未提出"]
+# A ministry whose newest file is held (the machine failed to check it, not the file): it has
+# submitted, so it is neither reminded nor told 差戻し; the next run checks the file again.
+HELD: Status = "保留（検証待ち）"
 AFTER_DEADLINE_DAYS_WITHOUT_WINDOW = 30
 
 
@@ -152,10 +155,27 @@ def due(
         if ministry.abbr not in expected or ministry.abolished or ministry.abbr == config.secretariat.abbr:
             continue
         status = statuses.get(ministry.abbr) or MinistryStatus(ministry.abbr, "未提出")
-        if status.status == "受理":
+        if status.status in ("受理", HELD):
             continue
         result.append(Due(ministry, slot, status, len(expected[ministry.abbr]), at))
     return slot, result
+
+
+def held_back(config: Config, statuses: dict[str, MinistryStatus], expected: dict[str, list[str]]) -> list[MinistryStatus]:
+    """The expected ministries not reminded because their file is held (保留): listed with why."""
+    return [
+        statuses[m.abbr]
+        for m in config.ministries
+        if m.abbr in expected and m.abbr in statuses and statuses[m.abbr].status == HELD
+    ]
+
+
+def held_lines(held: list[MinistryStatus]) -> list[str]:
+    return [
+        f"  - {s.ministry}: {HELD}（{Path(s.file).name if s.file else '-'}）→ 送りません"
+        "（提出物は受け取り済みで、処理側の問題で検証を保留しています。次回の実行で検証します）"
+        for s in held
+    ]
 
 
 # -- the e-mail ----------------------------------------------------------------------------------
@@ -258,6 +278,7 @@ class ReminderReport:
     upcoming: list[Due] = field(default_factory=list)  # no slot in force: who the next slot would remind
     mail_folder: str | None = None  # no mail server configured: where the messages are saved as .eml
     unreachable: str | None = None  # why the mail server could not be reached (nothing was sent)
+    held: list[MinistryStatus] = field(default_factory=list)  # not reminded: their file is held (保留)
 
     def count(self, outcome: str) -> int:
         return sum(1 for o in self.outcomes.values() if o == outcome)
@@ -275,7 +296,7 @@ class ReminderReport:
             if self.upcoming:
                 lines.append(f"  現時点の提出状況のままなら、次回の対象は {len(self.upcoming)} 府省庁です:")
                 lines += [f"  - {i.ministry.abbr}: {i.reason}" for i in self.upcoming]
-            return lines
+            return lines + held_lines(self.held)
         lines = [f"{head}: {self.slot.label}（{self.slot.key}）— 対象 {len(self.items)} 府省庁"]
         if self.unreachable and (waiting := self.count("unreachable")):
             lines.append(f"  {self.unreachable}。督促 {waiting} 件は送らず、次回の実行で送ります")
@@ -286,7 +307,7 @@ class ReminderReport:
             )
         if self.mail_folder and self.items:
             lines.append(f"  メールサーバーが設定されていないため、メールは {self.mail_folder} に .eml ファイルとして保存します")
-        return lines + check_lines(self.uncertain)
+        return lines + held_lines(self.held) + check_lines(self.uncertain)
 
     def to_dict(self) -> dict:
         return {
@@ -306,6 +327,7 @@ class ReminderReport:
             "counts": {o: self.count(o) for o in sorted(set(self.outcomes.values()))},
             "uncertain": [{"ministry": e.ministry, "slot": e.slot, "message_id": e.message_id} for e in self.uncertain],
             "unreachable": self.unreachable,
+            "held": [{"ministry": s.ministry, "file": Path(s.file).name if s.file else None} for s in self.held],
             "mail_folder": self.mail_folder,
             "lines": self.lines(),
         }
@@ -328,14 +350,18 @@ def check_lines(entries) -> list[str]:
 
 
 def statuses_from_ledger(entries) -> dict[str, MinistryStatus]:
-    """Ministry → 受理 if any of its submissions was accepted (the newest accepted one is merged),
-    else 差戻し with its newest returned submission. Files not yet validated, or whose ministry
-    could not be told, count for nobody."""
+    """Ministry → 受理 if any of its submissions was accepted (the newest accepted one is merged,
+    whatever newer file is held), else 保留（検証待ち） or 差戻し as its newest file is held (no
+    verdict yet: the machine failed) or returned. Files whose ministry could not be told count
+    for nobody."""
     result: dict[str, MinistryStatus] = {}
     for e in entries:  # in order of receipt
-        if not e.ministry or e.status == "received":
+        if not e.ministry:
             continue
-        if e.accepted:
+        if e.status == "received":  # a held file (annex.intake.ledger.record_held)
+            if e.ministry not in result or result[e.ministry].status != "受理":
+                result[e.ministry] = MinistryStatus(e.ministry, HELD, e.path, e.received_at, sha256=e.sha256)
+        elif e.accepted:
             result[e.ministry] = MinistryStatus(e.ministry, "受理", e.path, e.received_at, sha256=e.sha256, version=e.version)
         elif e.ministry not in result or result[e.ministry].status != "受理":
             result[e.ministry] = MinistryStatus(

@@ -854,14 +854,6 @@ def check_failed(file: str, sha256: str, exc: BaseException, ministry: str | Non
     return Submission(file=file, sha256=sha256, ministry=ministry, year=None, template_version=None, issues=[issue])
 
 
-def rejected_unreadable(file: str, sha256: str, code: str, detail: str) -> Submission:
-    """A submission whose validation failed outright for a reason that is not the machine's (a bug
-    of annex met by this file): nothing of it was read, so the issue stops it whatever
-    rule_severities says; its ministry is told, and the ledger leaves it to be checked again."""
-    issue = _issue({}, code, file, at=None, detail=detail)
-    return Submission(file=file, sha256=sha256, ministry=None, year=None, template_version=None, issues=[issue])
-
-
 def held(file: str, sha256: str, detail: str) -> Submission:
     """A file the machine failed to read (worker timed out, died, ran out of memory): 保留, read again next run."""
     issue = _issue({}, "F-READ-INTERRUPTED", file, at=None, detail=detail)

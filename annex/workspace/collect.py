@@ -36,7 +36,7 @@ from annex.model.errors import AnnexError, os_reason
 from annex.model.issues import Submission
 from annex.model.rules import CATALOGUE_VERSION, rule
 from annex.validation.batch import read_and_validate
-from annex.validation.validate import Reference, rejected_unreadable, sha256_of
+from annex.validation.validate import Reference, check_failed, sha256_of
 from annex.workspace.layout import Workspace
 from annex.workspace.master import load_reference
 
@@ -158,14 +158,12 @@ def validate_received(item: Received, ref: Reference) -> Submission:
         return read_and_validate([(item.stored, item.name, item.sha256)], ref, pool)[0]
 
 
-def validation_failed(item: Received, detail: str, config: Config) -> tuple[Submission, str]:
-    """A file whose validation task failed outright: returned, never merged, the reason kept; and
-    how its ministry was identified (identify_ministry), so that the file is not filed under
-    「府省不明」 with its ministry listed as 未提出: the ministry gets its feedback (the file could
-    not be checked) and the secretariat a line saying what happened."""
-    sub = rejected_unreadable(item.name, item.sha256, "F-UNREADABLE", detail)
-    sub.ministry, how = identify_ministry(item, config)
-    return sub, how
+def validation_failed(item: Received, exc: BaseException, config: Config) -> Submission:
+    """A file whose validation task failed outright (a bug of annex met by this file): the same
+    answer validate_batch gives a file whose checks raised — 保留 (F-CHECK-FAILED), no verdict,
+    nothing sent to the ministry, checked again next run — under the ministry identify_ministry
+    finds, so that its ministry is neither 未提出 nor 差戻し."""
+    return check_failed(item.name, item.sha256, exc, identify_ministry(item, config)[0])
 
 
 def identify_ministry(item: Received, config: Config) -> tuple[str | None, str]:
@@ -178,21 +176,25 @@ def identify_ministry(item: Received, config: Config) -> tuple[str | None, str]:
         meta = (outcome.value.meta or {}) if outcome.ok else {}
         if (abbr := (meta.get("ministry") or "").strip()) in config.ministry_by_abbr:
             return abbr, "ブックの管理情報"
-    name = unicodedata.normalize("NFKC", item.name)
-    found = {m.abbr for m in config.ministries if not m.abolished for n in m.names if len(n) >= 2 and n in name}
-    if len(found) == 1:
-        return found.pop(), "ファイル名"
+    if abbr := ministry_in_name(item.name, config):
+        return abbr, "ファイル名"
     return None, ""
 
 
-FAILED_DETAIL = "検証処理が失敗しました"
+def ministry_in_name(name: str, config: Config) -> str | None:
+    """The ministry whose name the file name holds, when exactly one does."""
+    text = unicodedata.normalize("NFKC", name)
+    found = {m.abbr for m in config.ministries if not m.abolished for n in m.names if len(n) >= 2 and n in text}
+    return found.pop() if len(found) == 1 else None
 
 
-def failure_line(sub: Submission, how: str = "") -> str:
-    """For the secretariat: a validation that failed for a known ministry, in one line."""
-    told = f"（{how}から判断）" if how else ""
-    detail = sub.errors[0].message if sub.errors else FAILED_DETAIL
-    return f"{sub.file}: {sub.ministry}{told}の提出物の検証が異常終了しました — {detail}。府省には差戻しとして知らせ、次回の実行で検証し直します"
+def held_ministry(item: Received, sub: Submission, config: Config) -> str | None:
+    """The ministry a held file is recorded under: the one its checks found (the workbook's
+    metadata, identify_ministry's), else the one its name tells — a worker that timed out read nothing,
+    and is not asked to read the file again."""
+    if sub.ministry in config.ministry_by_abbr:
+        return sub.ministry
+    return ministry_in_name(item.name, config)
 
 
 def verdict_line(sub: Submission, known: Container[str]) -> str:
@@ -255,8 +257,11 @@ def record_validations(
     out = []
     with _ledger(workspace, ledger) as book:
         for item, sub in pairs:
-            if item.validated or sub.held:  # held: no verdict yet, the entry stays "received" (read again next run)
+            if item.validated:
                 out.append(item.entry)
+                continue
+            if sub.held:  # no verdict yet: the entry stays "received" (checked again next run), its ministry noted
+                out.append(book.record_held(item.entry.id, ministry=held_ministry(item, sub, workspace.config)))
                 continue
             out.append(
                 book.record_validation(

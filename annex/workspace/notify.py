@@ -21,7 +21,17 @@ from annex.model.labels import format_instant
 from annex.model.ownership import ministries_in_annex
 from annex.notify.mail import EmlMailer, Mailer, SmtpMailer, compose_message, message_id, probe, sender_of
 from annex.notify.outbox import Entry, Outbox, Outcome, deliver
-from annex.notify.reminders import Due, MinistryStatus, ReminderReport, Slot, compose, due, slots, statuses_from_ledger
+from annex.notify.reminders import (
+    Due,
+    MinistryStatus,
+    ReminderReport,
+    Slot,
+    compose,
+    due,
+    held_back,
+    slots,
+    statuses_from_ledger,
+)
 from annex.workspace.collect import feedback_file_name, feedback_folder
 from annex.workspace.distribute import DistributeResult, template_path
 from annex.workspace.layout import Workspace
@@ -171,7 +181,14 @@ def preview(workspace: Workspace, year: int, at: dt.datetime) -> ReminderReport:
     if slot is None and (later := [s for s in all_slots if s.at > at]):
         upcoming = plan(workspace, year, later[0].at)[1]
     folder = str(mail_folder(workspace, year)) if saves_to_files(workspace) else None
-    return ReminderReport(year, at, slot, items, outcomes, uncertain, all_slots, upcoming, folder)
+    return ReminderReport(
+        year, at, slot, items, outcomes, uncertain, all_slots, upcoming, folder, held=held_ministries(workspace, year)
+    )
+
+
+def held_ministries(workspace: Workspace, year: int) -> list[MinistryStatus]:
+    """The ministries no reminder goes to because their file is held (保留), for the report."""
+    return held_back(workspace.config, ledger_statuses(workspace, year), expected_ministries(workspace, year))
 
 
 def plan(workspace: Workspace, year: int, at: dt.datetime) -> tuple[Slot | None, list[Due]]:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from annex.io.files import write_atomically
 from annex.model.rules import RULES
-from annex.notify.reminders import RESOLVE_HINT, statuses_from_ledger
+from annex.notify.reminders import HELD, RESOLVE_HINT, statuses_from_ledger
 from annex.workspace import approval
 from annex.workspace.collect import files_to_check_lines
 from annex.workspace.notify import expected_ministries, not_sent, to_check
 
 
 def ministry_table(workspace, year: int, entries) -> dict[str, str]:
-    """Every ministry that was sent a template (abolished ones aside) → 受理 / 差戻し / 未提出."""
+    """Every ministry that was sent a template (abolished ones aside) → 受理 / 差戻し / 保留（検証待ち） / 未提出."""
     statuses = statuses_from_ledger(entries)
     expected = expected_ministries(workspace, year)
     return {
@@ -37,7 +37,6 @@ def build_summary(
     unattributed: list[str],
     held=(),
     skipped=(),
-    failures=(),
     flow_run_id: str | None,
     seconds: float,
     lint: dict[str, int] | None = None,
@@ -55,7 +54,6 @@ def build_summary(
         "unattributed_files": list(unattributed),  # no ministry named: the secretariat's to look at
         "held_files": list(held),  # 保留: the machine failed, not the file; validated again next run
         "skipped_files": [{"file": s.name, "reason": s.reason} for s in skipped],
-        "validation_failures": list(failures),  # validations that crashed, ministry identified: a person looks
         "versions": [c.to_dict() for c in getattr(merge, "versions", [])],
         "bullets": {
             "master": merge.result.annex.counts()["bullets"],
@@ -87,7 +85,7 @@ def build_summary(
 
 # run.json is read by programs (the Prefect UI artifact, scripts, the tests): its keys are English
 # identifiers throughout, and the summary printed for the secretariat translates them back.
-STATUS_KEYS = {"受理": "accepted", "差戻し": "returned", "未提出": "missing"}
+STATUS_KEYS = {"受理": "accepted", "差戻し": "returned", HELD: "held", "未提出": "missing"}
 MAIL_KINDS = {"フィードバック": "feedback", "統合時の調整": "conflict_notice"}
 UNREACHABLE = "unreachable"
 MAIL_OUTCOMES = {
@@ -133,15 +131,12 @@ def summary_lines(summary: dict) -> list[str]:
     m, b, r = summary["ministry_counts"], summary["bullets"], summary["relisted"]
     lines = [
         f"完了: {summary['year']}年度 annual-consolidation（{summary['seconds']} 秒）",
-        f"  府省庁: 受理 {m['accepted']}・差戻し {m['returned']}・未提出 {m['missing']}",
+        f"  府省庁: 受理 {m['accepted']}・差戻し {m['returned']}・{HELD} {m['held']}・未提出 {m['missing']}",
     ]
     for status, key in STATUS_KEYS.items():
         if key != "accepted" and summary["ministries"][key]:
             lines.append(f"    {status}: {'、'.join(summary['ministries'][key])}")
     lines += [f"  {line}" for line in files_to_check_lines(summary.get("held_files", []), summary["unattributed_files"])]
-    if summary.get("validation_failures"):
-        lines.append(f"  検証処理の失敗 {len(summary['validation_failures'])} 件（事務局で確認してください）:")
-        lines += [f"    {line}" for line in summary["validation_failures"]]
     if summary.get("skipped_files"):
         lines.append(f"  対象外のファイル {len(summary['skipped_files'])} 件:")
         lines += [f"    {s['file']} — {s['reason']}" for s in summary["skipped_files"]]

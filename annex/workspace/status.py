@@ -13,13 +13,14 @@ from annex.io.xlsx import Sheet, write_tables
 from annex.model.labels import JST, format_instant
 from annex.notify.mail import eml_name
 from annex.notify.outbox import Outbox
-from annex.notify.reminders import slots
+from annex.notify.reminders import HELD, slots
 from annex.workspace.layout import Workspace
 from annex.workspace.notify import REQUEST_SLOT, expected_ministries, mail_folder
 
-# A file gets its ministry when it is validated: a ministry's newest file always has a verdict.
-VERDICT_JA = {"accepted": "受理", "accepted_with_warnings": "受理（警告あり）", "rejected": "差戻し"}
-VERDICTS = ("受理", "受理（警告あり）", "差戻し", "未提出")
+# A file gets its ministry when it is validated, or when it is held (保留: no verdict yet, the
+# machine failed) and its ministry could be told: "received" with a ministry is a held file.
+VERDICT_JA = {"accepted": "受理", "accepted_with_warnings": "受理（警告あり）", "rejected": "差戻し", "received": HELD}
+VERDICTS = ("受理", "受理（警告あり）", "差戻し", HELD, "未提出")
 HEADERS = (
     "略称",
     "府省庁",
@@ -43,7 +44,7 @@ class MinistryRow:
     last_received: str  # 日時, or 「—」
     version: str  # 第2版
     file: str  # the name the ministry gave it (no folder)
-    verdict: str  # 受理 / 受理（警告あり） / 差戻し / 未提出
+    verdict: str  # 受理 / 受理（警告あり） / 差戻し / 保留（検証待ち） / 未提出
     in_use: str  # the accepted version merged, or 「—」
     open_issues: str  # エラー 4件・警告 1件 / なし / —
     reminders: str  # 2回（最終: 締切1日前）/ なし
@@ -71,7 +72,7 @@ class StatusReport:
     at: dt.datetime
     deadline: dt.datetime
     rows: list[MinistryRow]
-    pending: list[str]  # files received but not yet validated: their ministry is not known yet
+    pending: list[str]  # files received but not yet validated whose ministry is not known yet
 
     def count(self, verdict: str) -> int:
         return sum(1 for r in self.rows if r.verdict == verdict)
@@ -128,8 +129,12 @@ def status_report(workspace: Workspace, year: int, at: dt.datetime) -> StatusRep
             state = "保存済み（.eml）" if saved else request.state_ja
             template_sent = f"{state}（{format_instant(_aware(request.updated_at))}）"
         verdict = VERDICT_JA[last.status] if last else "未提出"
+        if last is not None and last.status == "received" and accepted:  # held beside an accepted version, still in use
+            verdict = VERDICT_JA[accepted[-1].status]
         if last is None:
             issues = "—"
+        elif last.status == "received":
+            issues = f"{HELD}（処理側の問題。次回の実行で検証します）"
         else:
             parts = [f"エラー {last.errors}件"] if last.errors else []
             parts += [f"警告 {last.warnings}件"] if last.warnings else []
@@ -151,7 +156,7 @@ def status_report(workspace: Workspace, year: int, at: dt.datetime) -> StatusRep
                 to_deadline="受理済み" if accepted else time_to_deadline(config.settings.deadline, at),
             )
         )
-    pending = [Path(e.path).name for e in entries if e.status == "received"]
+    pending = [Path(e.path).name for e in entries if e.status == "received" and not e.ministry]
     return StatusReport(year, at, config.settings.deadline, rows, pending)
 
 

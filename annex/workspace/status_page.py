@@ -21,14 +21,23 @@ from annex.feedback.workbook import read_issue_codes
 from annex.io.files import write_atomically
 from annex.model.labels import JST, format_instant
 from annex.model.rules import RULES
+from annex.notify.reminders import HELD
 from annex.workspace.collect import feedback_file_name, feedback_folder
 from annex.workspace.layout import Workspace
 from annex.workspace.status import VERDICTS, StatusReport, time_to_deadline
 
 PAGE_TEMPLATE = "status.html.j2"
 UNKNOWN_RULE = "（内訳不明）"  # issues the ledger counted whose feedback workbook is not there to tell their rules
-VERDICT_CLASS = {"受理": "ok", "受理（警告あり）": "warn", "差戻し": "ng", "未提出": "none"}
-COLOURS = {"ok": "#1a7f37", "warn": "#b26a00", "ng": "#c62828", "none": "#6e7781", "line": "#0b5cad", "grid": "#d0d7de"}
+VERDICT_CLASS = {"受理": "ok", "受理（警告あり）": "warn", "差戻し": "ng", HELD: "hold", "未提出": "none"}
+COLOURS = {
+    "ok": "#1a7f37",
+    "warn": "#b26a00",
+    "ng": "#c62828",
+    "none": "#6e7781",
+    "hold": "#0b5cad",
+    "line": "#0b5cad",
+    "grid": "#d0d7de",
+}
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,13 @@ from annex.intake.versions import saved_at
 from annex.io.files import write_atomically
 from annex.io.xlsx import BODY_FONT, FEEDBACK_HEADER_LOOK, WRAP, font, print_setup, row_height, set_text, write_header_row
 from annex.model.labels import format_instant
+from annex.notify.reminders import HELD
 from annex.workspace.layout import Workspace
 
 VERSIONS_SHEET = "提出版"
 HEADERS = ("版", "ファイル名", "受付日時", "ブック内の保存日時", "判定", "扱い")
 WIDTHS = (6, 44, 24, 24, 16, 40)
-VERDICT_JA = {"accepted": "受理", "accepted_with_warnings": "受理（警告あり）", "rejected": "差戻し", "received": "未検証"}
+VERDICT_JA = {"accepted": "受理", "accepted_with_warnings": "受理（警告あり）", "rejected": "差戻し", "received": HELD}
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,18 @@ class Version:
             return "統合に使用した版"
         if self.entry.accepted:
             return "使用せず（より新しい受理済みの版があるため）"
+        if self.held:
+            return f"使用せず（{HELD}: 処理側の問題で検証できず、次回の実行で検証します）"
         return "使用せず（差戻し）"
 
+    @property
+    def held(self) -> bool:
+        """保留: recorded under its ministry without a verdict (annex.intake.ledger.record_held)."""
+        return self.entry.status == "received"
+
     def describe(self) -> str:
-        return f"「{self.name}」（第{self.entry.version}版・受付 {format_instant(self.entry.received_at)}・保存 {self.saved}）"
+        number = f"第{self.entry.version}版" if self.entry.version else "版番号は検証後"
+        return f"「{self.name}」（{number}・受付 {format_instant(self.entry.received_at)}・保存 {self.saved}）"
 
     def to_dict(self) -> dict:
         return {
@@ -91,14 +100,17 @@ class VersionChoice:
             "ministry": self.ministry,
             "note": self.line(),
             "used": used.to_dict() if used else None,
-            "set_aside": [{**v.to_dict(), "reason": "older" if v.entry.accepted else "returned"} for v in self.set_aside],
+            "set_aside": [
+                {**v.to_dict(), "reason": "older" if v.entry.accepted else "held" if v.held else "returned"}
+                for v in self.set_aside
+            ],
         }
 
 
 def version_choices(workspace: Workspace, year: int) -> list[VersionChoice]:
-    """Every ministry with two or more validated versions this year, from the ledger."""
+    """Every ministry with two or more versions this year (validated or held), from the ledger."""
     with workspace.open_ledger() as ledger:
-        entries = [e for e in ledger.entries(year) if e.ministry and e.status != "received"]
+        entries = [e for e in ledger.entries(year) if e.ministry]
         newest = ledger.newest_accepted(year)
     by_ministry: dict[str, list[LedgerEntry]] = {}
     for entry in entries:

@@ -59,7 +59,7 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace, cap
     assert "府省不明" in pdf_line and "Excel" in pdf_line and "事務局で確認" in pdf_line
     assert any("→ 受理（文" in line for line in out.splitlines())
     assert any("→ 差戻し（国: 「" in line for line in out.splitlines())
-    assert "府省庁: 受理 18・差戻し 3・未提出 1" in out
+    assert "府省庁: 受理 18・差戻し 3・保留（検証待ち） 0・未提出 1" in out
     assert "府省の分からないファイル 1 件（事務局で確認してください）:" in out
     not_updated = {m["ministry"] for m in PLAN["not_submitted"]} | set(PLAN["faulty"])
     [line] = [x for x in out.splitlines() if x.startswith("  未更新（提出がなく前年度の記載のまま）")]
@@ -68,7 +68,7 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace, cap
     summary = json.loads((sample_workspace / "output" / "2026" / "run.json").read_text(encoding="utf-8"))
     assert sorted(summary["ministries"]["returned"]) == sorted(PLAN["faulty"])
     assert summary["ministries"]["missing"] == [m["ministry"] for m in PLAN["not_submitted"]]
-    assert summary["ministry_counts"] == {"accepted": 18, "returned": 3, "missing": 1}
+    assert summary["ministry_counts"] == {"accepted": 18, "returned": 3, "held": 0, "missing": 1}
 
     def keys(value):  # run.json is a machine file: English keys all the way down (values may be Japanese)
         if not isinstance(value, dict):

@@ -151,8 +151,8 @@ def test_the_run_summary_counts_uncertain_mail_apart_and_says_how_to_resolve_it(
     summary = {
         "year": 2026,
         "seconds": 1.0,
-        "ministry_counts": {"accepted": 1, "returned": 0, "missing": 0},
-        "ministries": {"accepted": ["文"], "returned": [], "missing": []},
+        "ministry_counts": {"accepted": 1, "returned": 0, "held": 0, "missing": 0},
+        "ministries": {"accepted": ["文"], "returned": [], "held": [], "missing": []},
         "unattributed_files": [],
         "held_files": ["文科省.xlsx → 保留（文: 「読み込みの中断」）— 府省には送りません"],
         "bullets": {"master": 1, "added": 0, "modified": 0, "deleted": 0, "carried": 1, "not_updated": 0},

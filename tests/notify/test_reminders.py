@@ -263,3 +263,45 @@ def test_remind_dry_run_lists_who_and_why_without_prefect_or_mail(reminder_works
     assert "次回の対象は" in early and "  - 総: 差戻し（総-3.xlsx: エラー 4件）" in early  # who, if nothing changes
     assert "  - 文:" not in early and "送信予定" not in early
     assert smtp.messages == []
+
+
+def record_held(workspace, n: int, path: str, ministry: str | None) -> None:
+    """A file held (保留: the machine failed to check it): received, its ministry noted, no verdict."""
+    with workspace.open_ledger() as ledger:
+        entry, _ = ledger.record_received(
+            year=2026, path=path, sha256=f"{n:064d}", size=1, archive_path=f"x/{n}", received_at=jst(2026, 5, 21, 10, n)
+        )
+        held = ledger.record_held(entry.id, ministry=ministry)
+    assert held.status == "received" and held.ministry == ministry and held.version is None
+
+
+def test_a_held_file_is_submitted_so_its_ministry_is_not_reminded_and_dry_run_says_why(
+    reminder_workspace, recorded, capsys, smtp
+):
+    """保留 is its own state: not 未提出 (no reminder), not 差戻し; beside an accepted version it stays 受理."""
+    from annex.notify.reminders import HELD
+    from annex.workspace.notify import ledger_statuses
+    from flows.cli import main
+
+    record_held(reminder_workspace, 10, "外務省_回答.xlsx", "外")  # its only file
+    record_held(reminder_workspace, 11, "文-新.xlsx", "文")  # newer than its accepted version
+    record_held(reminder_workspace, 12, "総-新.xlsx", "総")  # newer than its returned version
+    record_held(reminder_workspace, 13, "回答.xlsx", None)  # no ministry could be told: counts for nobody
+    statuses = ledger_statuses(reminder_workspace, 2026)
+    assert {m: s.status for m, s in statuses.items()} == {"経": "受理", "文": "受理", "総": HELD, "外": HELD}
+    assert statuses["文"].file == "文-1.xlsx"  # the accepted one is used
+    assert statuses["外"].file == "外務省_回答.xlsx" and statuses["外"].errors == 0
+
+    main(["remind", "--workspace", str(reminder_workspace.root), "--at", "2026-05-26T09:00+09:00", "--dry-run"])
+    out = capsys.readouterr().out
+    for abbr, name in (("外", "外務省_回答.xlsx"), ("総", "総-新.xlsx")):
+        assert (
+            f"  - {abbr}: 保留（検証待ち）（{name}）→ 送りません（提出物は受け取り済みで、処理側の問題で検証を保留しています"
+            in out
+        )
+        assert f"  - {abbr}: 未提出" not in out and f"  - {abbr}: 差戻し" not in out
+    assert "  - 文:" not in out
+    main(["remind", "--workspace", str(reminder_workspace.root), "--at", "2026-05-20T09:00+09:00", "--dry-run"])
+    early = capsys.readouterr().out  # no slot in force: who the next would remind, and who it would not
+    assert "  - 外: 保留（検証待ち）（外務省_回答.xlsx）→ 送りません" in early and "  - 外: 未提出" not in early
+    assert smtp.messages == []

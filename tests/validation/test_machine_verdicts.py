@@ -12,10 +12,12 @@ import pytest
 from corpus_distribution import distributed
 
 from annex.io.workers import Outcome, WorkerPool
+from annex.notify.reminders import HELD
 from annex.validation.batch import READ_ATTEMPTS, read_and_validate
 from annex.workspace import collect
 from annex.workspace.layout import Workspace
 from annex.workspace.master import load_reference
+from annex.workspace.run import ministry_table
 
 pytestmark = pytest.mark.reliability
 
@@ -38,6 +40,10 @@ def test_a_timed_out_read_holds_the_file_and_the_next_run_accepts_it(inbox):
     assert held.verdict == "保留" and not held.accepted
     assert [i.rule for i in held.issues] == ["F-READ-INTERRUPTED"] and "ファイルの問題ではありません" in held.issues[0].message
     assert [e.status for e in first.new] == ["received"]  # no verdict recorded: read again next run
+    # its ministry, told by the file name (the timed-out worker read nothing), is noted: 保留, not 未提出
+    assert [(e.ministry, e.version) for e in first.new] == [("デジ", None)]
+    with ws.open_ledger() as ledger:
+        assert ministry_table(ws, 2026, ledger.entries(2026))["デジ"] == HELD
     assert first.feedback == {}
     assert not list((ws.output(2026) / "feedback").glob("*.xlsx"))  # nothing goes to the ministry
     line = collect.verdict_line(held, ws.config.ministry_by_abbr)
@@ -46,7 +52,7 @@ def test_a_timed_out_read_holds_the_file_and_the_next_run_accepts_it(inbox):
         second = collect.collect_and_validate(ws, 2026, pool=pool, reference=ref)
     [judged] = second.submissions
     assert judged.accepted and judged.ministry == "デジ"
-    assert [e.status for e in second.new] == ["accepted"]
+    assert [(e.status, e.ministry, e.version) for e in second.new] == [("accepted", "デジ", 1)]
     assert list(collect.newest_accepted(ws, 2026)) == ["デジ"]
 
 

@@ -15,10 +15,11 @@ from annex.workspace.master import import_into_workspace
 from flows.cli import main
 
 
-def record_ledger(ws, received) -> None:
-    """Ledger entries for (ministry, path, status or None, errors, warnings), received a day apart from 5/20."""
+def record_ledger(ws, received, start: int = 0) -> None:
+    """Ledger entries for (ministry, path, status or None, errors, warnings), received a day apart
+    from 5/20 (+ start); status "held": 保留, its ministry noted without a verdict."""
     with ws.open_ledger() as ledger:
-        for n, (ministry, path, status, errors, warnings) in enumerate(received):
+        for n, (ministry, path, status, errors, warnings) in enumerate(received, start=start):
             entry, _ = ledger.record_received(
                 year=2026,
                 path=path,
@@ -27,7 +28,9 @@ def record_ledger(ws, received) -> None:
                 archive_path=f"x/{n}",
                 received_at=dt.datetime(2026, 5, 20 + n, 10, 30, tzinfo=JST),
             )
-            if status:
+            if status == "held":
+                ledger.record_held(entry.id, ministry=ministry)
+            elif status:
                 ledger.record_validation(
                     entry.id, ministry=ministry, template_version="1", status=status, errors=errors, warnings=warnings
                 )
@@ -77,7 +80,7 @@ def test_status_in_the_terminal_and_as_a_workbook(season, capsys):
         "未解決の指摘 エラー 4件・警告 1件／督促 2回（最終: 締切後（5月29日（金）））／締切まで 締切を過ぎています（1日経過）"
         in out
     )
-    assert "受理 1・受理（警告あり） 1・差戻し 1・未提出" in out
+    assert "受理 1・受理（警告あり） 1・差戻し 1・保留（検証待ち） 0・未提出" in out
     assert "  検証待ちのファイル 1 件（府省は検証後に分かります）: mofa.xlsx" in out
     path = ws.output(2026) / "status.xlsx"
     assert f"  出力: {path}" in out
@@ -123,3 +126,46 @@ def test_status_before_the_deadline_counts_the_days_left(season, capsys):
 def test_status_with_a_bad_instant_is_one_japanese_line(season, capsys):
     code, out, err = run_cli(capsys, "status", "--workspace", str(season.root), "--at", "5月30日")
     assert code != 0 and err.startswith("エラー: 日時として読めません: 5月30日") and "Traceback" not in err
+
+
+def test_a_held_file_is_its_own_state_in_the_terminal_the_workbook_and_the_page(season, capsys):
+    """保留（検証待ち）: the machine failed to check the file, its ministry was told from it — not
+    未提出, not 差戻し; beside an accepted version the ministry stays 受理 and the held file is named."""
+    from annex.workspace.status_page import status_page_path
+
+    record_ledger(season, [("海洋", "海洋_回答.xlsx", "held", 0, 0), ("文", "mext-新.xlsx", "held", 0, 0)], start=6)
+    code, out, err = run_cli(capsys, "status", "--workspace", str(season.root), "--at", "2026-05-30T00:00+09:00")
+    assert code == 0, err
+    assert "）: 保留（検証待ち）\n" in out.split("  海洋（", 1)[1]
+    assert "受理 1・受理（警告あり） 1・差戻し 1・保留（検証待ち） 1・未提出" in out
+    assert "  検証待ちのファイル 1 件（府省は検証後に分かります）: mofa.xlsx" in out  # the held ones have their ministry
+
+    book = openpyxl.load_workbook(season.output(2026) / "status.xlsx")
+    sheet = book["提出状況"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    ocean = rows["海洋"]
+    assert (ocean["判定"], ocean["ファイル"], ocean["版"], ocean["統合に使う版"]) == (
+        "保留（検証待ち）",
+        "海洋_回答.xlsx",
+        "—",
+        "—",
+    )
+    assert ocean["未解決の指摘"] == "保留（検証待ち）（処理側の問題。次回の実行で検証します）"
+    mext = rows["文"]  # accepted earlier: that version stays in use, the held one is named
+    assert (mext["判定"], mext["ファイル"], mext["統合に使う版"], mext["締切まで"]) == (
+        "受理",
+        "mext-新.xlsx",
+        "第1版",
+        "受理済み",
+    )
+    assert mext["未解決の指摘"].startswith("保留（検証待ち）")
+    about = {k: v for k, v in book["概要"].iter_rows(min_row=2, values_only=True)}
+    assert about["保留（検証待ち）"] == "1 府省庁"
+    assert about["検証待ちのファイル"] == "mofa.xlsx"
+
+    page = status_page_path(season, 2026).read_text(encoding="utf-8")
+    assert '<div class="hold">保留（検証待ち）</div><div class="n hold">1</div>' in page  # its tile
+    row = page.split('<tr data-ministry="海洋">', 1)[1].split("</tr>", 1)[0]
+    assert '<span class="badge hold">保留（検証待ち）</span>' in row
+    assert '<span class="badge ok">受理</span>' in page.split('<tr data-ministry="文">', 1)[1].split("</tr>", 1)[0]

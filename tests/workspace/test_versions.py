@@ -126,3 +126,31 @@ def test_an_accepted_version_that_cannot_be_read_again_stops_the_merge_instead_o
     # read normally, the same archived version is what is merged
     [(entry, sub)] = accepted_submissions(ws, 2026).values()
     assert entry.ministry == "外" and sub.accepted
+
+
+def test_a_newer_held_version_leaves_the_accepted_one_in_use_and_is_named(tmp_path):
+    """保留 beside 受理: the ministry stays 受理 (its accepted version is merged) and the held file is
+    named — set aside until the next run checks it — in the version note and the ministry's status."""
+    from annex.notify.reminders import HELD, statuses_from_ledger
+    from annex.workspace.versions import version_choices
+
+    ws = Workspace.at(tmp_path / "ws")
+    inbox = ws.submissions(2026)
+    inbox.mkdir(parents=True)
+    shutil.copyfile(EDITED, inbox / "外務省.xlsx")
+    assert merge_year(ws, 2026, feedback=False).merged_files == {"外": "外務省.xlsx"}
+    with ws.open_ledger() as ledger:
+        [accepted] = ledger.entries(2026)
+        entry, _ = ledger.record_received(
+            year=2026, path="外務省_再提出.xlsx", sha256="f" * 64, size=1, archive_path=accepted.archive_path
+        )
+        ledger.record_held(entry.id, ministry="外")
+        entries = ledger.entries(2026)
+    [choice] = version_choices(ws, 2026)
+    assert choice.used.name == "外務省.xlsx" and [v.name for v in choice.set_aside] == ["外務省_再提出.xlsx"]
+    line = choice.line()
+    assert "統合に使用 「外務省.xlsx」（第1版" in line
+    assert "「外務省_再提出.xlsx」（版番号は検証後・受付 " in line and f"使用せず（{HELD}: 処理側の問題で検証できず" in line
+    assert choice.to_dict()["set_aside"][0]["reason"] == "held"
+    status = statuses_from_ledger(entries)["外"]
+    assert (status.status, status.file) == ("受理", "外務省.xlsx")
