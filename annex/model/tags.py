@@ -38,9 +38,10 @@ class TagResolver:
         self._order = {abbr: i for i, abbr in enumerate(self.ministries)}
 
     def resolve(self, tag: str) -> TagResolution:
-        if tag in self.ministries:
+        # a set, not the list: it runs per tag of every bullet, and a survey's table has thousands of bodies
+        if tag in self._order:
             return TagResolution(tag, "ministry", tag, None)
-        if tag in self.pseudo_tags:
+        if tag in self._valid_set:  # not a ministry: a pseudo-tag
             return TagResolution(tag, "pseudo", tag, None)
         if tag in self.aliases:
             target = self.aliases[tag]
