@@ -6,6 +6,7 @@ User-facing text is Japanese: the people who run this are the secretariat's staf
 from __future__ import annotations
 
 import difflib
+import logging
 import shutil
 import sys
 from pathlib import Path
@@ -267,12 +268,20 @@ def validate_command(
 VerboseOpt = Annotated[bool, typer.Option("--verbose", help="Prefect 自身のログも表示します。")]
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Progress lines to whatever sys.stdout is when a line is written: the command may run more than
+    once in one process (the tests, a caller replacing stdout), and the stream it first saw may be closed."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout  # not setStream: it would flush the old stream, perhaps closed
+        super().emit(record)
+
+
 def _prepare_prefect(verbose: bool, api_url: str | None = None) -> None:
     """Before prefect is imported: a start-up timeout a loaded machine meets, Prefect's own lines quiet.
 
     Progress comes from the flows' "annex.progress" logger, printed here as plain Japanese lines.
     """
-    import logging
     import os
 
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")  # the default 20 s is too tight
@@ -285,7 +294,7 @@ def _prepare_prefect(verbose: bool, api_url: str | None = None) -> None:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     progress = logging.getLogger("annex.progress")
     if not progress.handlers:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _StdoutHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         progress.addHandler(handler)
         progress.setLevel(logging.INFO)
@@ -302,7 +311,6 @@ def _quiet_run_loggers(verbose: bool) -> None:
     task's traceback is not printed by Prefect. What the run handles (a file's validation that
     failed) is said in its own line; what it does not (an AnnexError: one エラー: line, anything
     else: Python's traceback) still reaches the top. The Prefect UI keeps every state either way."""
-    import logging
 
     if not verbose:
         for name in ("prefect.task_runs", "prefect.flow_runs"):
