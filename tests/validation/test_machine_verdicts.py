@@ -34,7 +34,9 @@ def inbox(tmp_path):
 
 def test_a_timed_out_read_holds_the_file_and_the_next_run_accepts_it(inbox):
     ws, ref = inbox
-    with WorkerPool(workers=1, timeout_s=0.05) as pool:  # a loaded machine
+    # a loaded machine: 1 ms, well below any read (unzip and preflight alone take more); 50 ms was
+    # once enough to time out, but no longer since reading got faster
+    with WorkerPool(workers=1, timeout_s=0.001) as pool:
         first = collect.collect_and_validate(ws, 2026, pool=pool, reference=ref)
     [held] = first.submissions
     assert held.verdict == "保留" and not held.accepted
@@ -105,7 +107,7 @@ def test_prefect_never_caches_a_held_validation(inbox, prefect_server, monkeypat
 
     @contextlib.contextmanager
     def tight():  # a loaded machine: every read of the worker lent to the task times out
-        with WorkerPool(workers=1, timeout_s=0.01) as pool:
+        with WorkerPool(workers=1, timeout_s=0.001) as pool:
             yield pool
 
     monkeypatch.setattr(collect, "lent_worker", tight)
