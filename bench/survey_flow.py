@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from prefect import flow  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+from prefect.utilities.annotations import opaque  # noqa: E402
 
 from annex.io.workers import DEFAULT_WORKERS  # noqa: E402
 from annex.workspace.layout import Workspace  # noqa: E402
@@ -42,15 +43,14 @@ def read_validate_merge(workspace: str, year: int = YEAR) -> dict:
     ws = Workspace.at(workspace)
     received, _ = collect(ws, year)
     ref, fingerprint = load_reference(ws, year)
-    failures: dict[str, str] = {}
-    submissions = validate_all(received, ref, fingerprint, failures)
-    record_validations(ws, [(i, submissions[i.sha256]) for i in received if i.sha256 not in failures])
+    submissions = validate_all(received, ref, fingerprint)
+    record_validations(ws, opaque([(i, submissions[i.sha256]) for i in received]))
     accepted = accepted_submissions(ws, year, submissions, ref, fingerprint)
-    merged = merge(ws, year, accepted, received=len(received))
+    merged = merge(ws, year, opaque(accepted), received=len(received))
     return {
         "flow_seconds": round(time.perf_counter() - start, 3),
         "files": len(received),
-        "failures": len(failures),
+        "held": sum(1 for s in submissions.values() if s.verdict == "保留"),
         "verdicts": dict(Counter(s.verdict for s in submissions.values())),
         "accepted": len(accepted),
         "merge_counts": merged.counts,

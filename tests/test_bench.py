@@ -138,7 +138,7 @@ def test_every_body_returns_its_own_lines_and_both_runners_merge_the_same(survey
     assert data["merge_counts"]["modified"] > 0 and data["merge_counts"]["added"] == 6  # one 新規 each
     for runner in ("thread", "dask"):
         flow = data[f"flow_{runner}"]
-        assert flow["files"] == 6 and flow["failures"] == 0 and flow["accepted"] == 6, flow
+        assert flow["files"] == 6 and flow["held"] == 0 and flow["accepted"] == 6, flow
         assert flow["verdicts"] == data["verdicts"] and flow["merge_counts"] == data["merge_counts"], flow
 
 
