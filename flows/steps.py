@@ -19,6 +19,7 @@ from annex.workspace import notify
 from annex.workspace.layout import Workspace
 from flows.progress import note
 from tasks.feedback import send_feedback_mail
+from tasks.mailer import as_counted
 from tasks.validate import Held, Shared, validate_file
 
 # A task's arguments are walked by Prefect (looking for futures), object by object, twice per task
@@ -70,7 +71,7 @@ def send_mail(ws: Workspace, year: int, what: str, count: int, send: Callable[[]
     to_files = notify.saves_to_files(ws)
     if batch.stopped:
         note(f"  {what}のメール: {batch.stopped}。残り {batch.outcomes.count('unreachable')} 件は次回の実行で送ります")
-    counts = dict(Counter(f"{what} {'saved' if to_files and o == 'sent' else o}" for o in batch.outcomes))
+    counts = dict(Counter(f"{what} {as_counted(o, to_files=to_files)}" for o in batch.outcomes))
     if saved := counts.get(f"{what} saved"):
         note(
             f"  {what}のメール {saved} 件を {notify.mail_folder(ws, year)} に .eml ファイルとして保存しました（メールサーバー未設定）"

@@ -18,7 +18,11 @@ def delivery_outcome(state, *, to_files: bool = False) -> str:
     already (sent before), uncertain, deferred, failed, no-contact or no-ministry."""
     if not state.is_completed():
         return "failed"
-    outcome = state.result() or "already"
+    return as_counted(state.result() or "already", to_files=to_files)
+
+
+def as_counted(outcome: str, *, to_files: bool = False) -> str:
+    """A message's outcome as the run counts it: a message "sent" to .eml files is "saved"."""
     return "saved" if to_files and outcome == "sent" else outcome
 
 
