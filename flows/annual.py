@@ -86,12 +86,13 @@ def consolidate(ws: Workspace, year: int, started: float) -> tuple[dict, dict[st
     merged = merge(ws, year, opaque(accepted), received=len(received))
     checkpoint("run:merged")
     mail |= notify_conflicts(ws, year, merged)
+    note("出力: Word と PDF を作成します")
+    rendering = render.submit(ws, year)  # LibreOffice's PDF, the longest step, runs while the rest is written
     linted = lint(ws, year)
     note(f"表記チェック: {linted.report.total} 件（output/{year}/lint.xlsx）")
-    note("出力: Word と PDF を作成します")
-    rendered = render(ws, year)
-    checkpoint("run:rendered")
     status_page = refresh_status_page(ws, year, parse_instant(None))  # the secretariat's page, as of now
+    rendered = rendering.result()
+    checkpoint("run:rendered")
     ministries = ministry_table(ws, year, entries)
     files = [*merged.written, *linted.paths, *rendered.written, status_page, *paths.values(), ws.output(year) / "run.json"]
     summary = build_summary(

@@ -10,6 +10,7 @@ import datetime as dt
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from annex.io.files import ensure_dir, owner_tag, publishing, sweep_orphans
 from annex.master.store import read_master
 from annex.model.ownership import bullet_owners
 from annex.render.context import build_context, context_json, expected_min_pages, review_context, review_marks
-from annex.render.pdf import convert_to_pdf
+from annex.render.pdf import PdfResult, convert_to_pdf
 from annex.render.redline import Author, redline_docx
 from annex.render.writer import TEMPLATE_NAME, render_docx
 from annex.workspace.layout import Workspace
@@ -78,27 +79,31 @@ def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: f
         docx = scratch / "annex.docx"
         info = render_docx(context, workspace.template(TEMPLATE_NAME), docx)
         result.tables, result.footnotes = info.tables, info.footnotes
-        review, result.review_counts = review_context(context, marks)
-        review_docx = scratch / "annex-review.docx"
-        render_docx(review, workspace.template(TEMPLATE_NAME), review_docx)
-        redline = None
-        if previous is not None:
-            redline = scratch / "annex-redline.docx"
-            authors, default = redline_authors(workspace, year, annex, previous, created)
-            result.redline_revisions = redline_docx(
-                build_context(previous), context, workspace.template(TEMPLATE_NAME), redline, authors, default
-            )["revisions"]
         result.seconds["docx"] = time.perf_counter() - clock
-        pdf_result = None
-        if pdf:
+        # LibreOffice converts annex.docx in its own process while this one writes the review and
+        # redline documents: the PDF (the longest step) no longer waits for them.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="annex-pdf") as background:
+            pdf_job = background.submit(_timed_pdf, docx, scratch, timeout, expected_min_pages(context)) if pdf else None
             clock = time.perf_counter()
-            pdf_result = convert_to_pdf(docx, scratch, timeout=timeout, expected_min_pages=expected_min_pages(context))
-            result.seconds["pdf"] = time.perf_counter() - clock
-            result.pdf_produced = pdf_result.ok
-            result.pdf_reason = pdf_result.reason
-            result.pages = pdf_result.pages
-        else:
-            result.pdf_reason = "PDF の作成は指定により省略しました（--no-pdf）"
+            review, result.review_counts = review_context(context, marks)
+            review_docx = scratch / "annex-review.docx"
+            render_docx(review, workspace.template(TEMPLATE_NAME), review_docx)
+            redline = None
+            if previous is not None:
+                redline = scratch / "annex-redline.docx"
+                authors, default = redline_authors(workspace, year, annex, previous, created)
+                result.redline_revisions = redline_docx(
+                    build_context(previous), context, workspace.template(TEMPLATE_NAME), redline, authors, default
+                )["revisions"]
+            result.seconds["review"] = time.perf_counter() - clock
+            pdf_result = None
+            if pdf_job is not None:
+                pdf_result, result.seconds["pdf"] = pdf_job.result()
+                result.pdf_produced = pdf_result.ok
+                result.pdf_reason = pdf_result.reason
+                result.pages = pdf_result.pages
+            else:
+                result.pdf_reason = "PDF の作成は指定により省略しました（--no-pdf）"
         with publishing() as outputs:
             result.context_path = outputs.stage_text(folder / "annex-context.json", context_json(context))
             result.docx_path = outputs.stage(folder / "annex.docx", lambda p: shutil.copyfile(docx, p))
@@ -120,6 +125,12 @@ def render_year(workspace: Workspace, year: int, *, pdf: bool = True, timeout: f
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return result
+
+
+def _timed_pdf(docx: Path, scratch: Path, timeout: float, min_pages: int) -> tuple[PdfResult, float]:
+    clock = time.perf_counter()
+    converted = convert_to_pdf(docx, scratch, timeout=timeout, expected_min_pages=min_pages)
+    return converted, time.perf_counter() - clock
 
 
 def _previous(workspace: Workspace, year: int):
