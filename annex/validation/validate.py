@@ -355,11 +355,15 @@ def _stray_cells(grid: Grid, layout: _Layout, lines: list[SubmissionLine], sev: 
 
 def _lines(grid: Grid, layout: _Layout) -> list[SubmissionLine]:
     lines: list[SubmissionLine] = []
+    # per column, once: its index into a grid row, its letter, whether it holds a code (stripped)
+    columns = [(key, col - grid.first_col, column_letter(col), key in CODE_KEYS) for key, col in layout.columns.items()]
     for r in range(layout.header_row + 1, len(grid.rows) + 1):
+        cells = grid.rows[r - 1]
+        width = len(cells)
         values: dict[str, str] = {}
-        for key, col in layout.columns.items():
-            value = _text(grid.value(r, col))
-            values[key] = value.strip() if key in CODE_KEYS else value
+        for key, j, _, code in columns:
+            value = (cells[j] or "") if 0 <= j < width else ""
+            values[key] = value.strip() if code else value
         if not values.get("item_id") and not any(values.get(k) for k in EDITABLE_KEYS):
             continue  # a spare line left empty, or a blank row (a row with text only elsewhere: _stray_cells)
         line = SubmissionLine(
@@ -374,7 +378,7 @@ def _lines(grid: Grid, layout: _Layout) -> list[SubmissionLine]:
             relisted_of=values.get("relisted_of") or None,
             action=values.get("action", ""),
             previous_text=values.get("previous_text") or None,
-            cells={key: f"{column_letter(col)}{r}" for key, col in layout.columns.items()},
+            cells={key: f"{letter}{r}" for key, _, letter, _ in columns},
             raw=values,
         )
         lines.append(line)
