@@ -17,7 +17,8 @@ import openpyxl
 import pytest
 from corpus_distribution import distributed
 
-from annex.distribute.live import checks
+from annex.distribute import live as live_module
+from annex.distribute.live import ID_SEPARATOR, checks, id_chunks
 from annex.distribute.template import LETTER
 from annex.intake.reader import read_workbook
 from annex.io.xlsx import set_text
@@ -297,3 +298,17 @@ def test_values_outside_a_list_are_refused_with_a_japanese_message():
 def test_every_live_check_belongs_to_a_rule_the_validator_reports_at_that_column():
     for rule, check in checks():
         assert rule.code in RULES and check.column in COLUMN_BY_KEY and check.note and LIVE_MARK not in check.note
+
+
+# -- the id list on the リスト sheet ------------------------------------------------------------
+def test_id_chunks_fill_each_cell_up_to_the_limit_and_keep_every_id_in_order(monkeypatch):
+    ids = [f"{n % 9 + 1}-（{n % 7 + 1}）-{n:03d}-p{n % 13:02d}" + "x" * (n % 11) for n in range(5_000)]
+    chunks = id_chunks(ids)
+    assert len(chunks) > 2  # the list crosses chunk boundaries
+    assert all(c.startswith(ID_SEPARATOR) and c.endswith(ID_SEPARATOR) and len(c) <= live_module.ID_CHUNK for c in chunks)
+    assert [i for c in chunks for i in c.split(ID_SEPARATOR)[1:-1]] == ids
+    for chunk, after in zip(chunks, chunks[1:]):  # as few cells as hold them: the next id did not fit
+        assert len(chunk) + len(after.split(ID_SEPARATOR)[1]) + 1 > live_module.ID_CHUNK
+    assert id_chunks([]) == [ID_SEPARATOR]
+    monkeypatch.setattr(live_module, "ID_CHUNK", 12)  # the exact cells, small enough to read
+    assert id_chunks(["a1", "b22", "c333", "d4444", "e" * 20, "f6"]) == ["|a1|b22|", "|c333|d4444|", "|" + "e" * 20 + "|", "|f6|"]
