@@ -52,7 +52,17 @@ from annex.distribute.live import (
     id_chunks,
     live_severity,
 )
-from annex.io.xlsx import TITLE_FONT, fill_down_formula, font, print_setup, row_height, set_text, use_sheet_font
+from annex.io.xlsx import (
+    TITLE_FONT,
+    Look,
+    fill_down_formula,
+    font,
+    merge_new,
+    print_setup,
+    row_height,
+    set_text,
+    use_sheet_font,
+)
 from annex.model.annex import Annex, Bullet, Chapter, Column, Row, Section
 from annex.model.config import Config
 from annex.model.contract import (
@@ -118,6 +128,7 @@ QUOTED_EDITABLE = ("text", "action")  # a quoted line's words are the Basic Plan
 
 # Column letter of every key in sheet order: the contract's columns, and チェック after 対応.
 LETTER: dict[str, str] = {key: get_column_letter(i) for i, key in enumerate(SHEET_KEYS, start=1)}
+COLUMN_NUMBER: dict[str, int] = {key: i for i, key in enumerate(SHEET_KEYS, start=1)}
 
 
 # -- planning ---------------------------------------------------------------------------------
@@ -578,6 +589,18 @@ def title_text(plan: TemplatePlan) -> str:
     return f"{plan.year}年度 {plan.title} 記入シート（{plan.ministry}：{plan.name}）　提出締切 {format_instant(plan.deadline)}"
 
 
+def _entry_look(kind: LineKind, unlocked: bool) -> Look:
+    """A cell of 記入シート's lines: others' bullets greyed, read-only cells shaded, spare lines yellow."""
+    styles: dict[str, Any] = {"alignment": WRAP_TOP, "border": BORDER, "protection": UNLOCKED if unlocked else LOCKED}
+    if kind == "context":
+        styles.update(fill=FILL_CONTEXT, font=FONT_CONTEXT)
+    elif not unlocked:
+        styles.update(fill=FILL_LOCKED)
+    elif kind == "spare":
+        styles.update(fill=FILL_SPARE)
+    return Look(**styles)
+
+
 def _write_entry(ws: Any, plan: TemplatePlan, severities: dict[str, str], live: bool = True) -> None:
     ws.sheet_properties.tabColor = "1F4E78"
     _set(ws, f"A{TITLE_ROW}", title_text(plan)).font = TITLE_FONT
@@ -598,22 +621,19 @@ def _write_entry(ws: Any, plan: TemplatePlan, severities: dict[str, str], live: 
     ws.row_dimensions[HEADER_ROW].height = 33
 
     editable_rows: list[int] = []  # rows whose editable cells are unlocked
+    looks: dict[tuple[str, bool], Look] = {}  # (line kind, unlocked) → the cell's look
     for offset, line in enumerate(plan.lines):
         r = FIRST_DATA_ROW + offset
         for spec in COLUMNS:
-            cell = ws[f"{LETTER[spec.key]}{r}"]
+            cell = ws.cell(row=r, column=COLUMN_NUMBER[spec.key])
             value = line.values.get(spec.key, "")
             if value:
                 set_text(cell, value)
-            cell.alignment, cell.border = WRAP_TOP, BORDER
             unlocked = line.unlocked(spec.key)
-            cell.protection = UNLOCKED if unlocked else LOCKED
-            if line.kind == "context":
-                cell.fill, cell.font = FILL_CONTEXT, FONT_CONTEXT
-            elif not unlocked:
-                cell.fill = FILL_LOCKED
-            elif line.kind == "spare":
-                cell.fill = FILL_SPARE
+            look = looks.get((line.kind, unlocked))
+            if look is None:
+                look = looks[line.kind, unlocked] = _entry_look(line.kind, unlocked)
+            look.apply(cell)
         ws.row_dimensions[r].height = _row_height(line.values)
         if line.editable:
             editable_rows.append(r)
@@ -676,9 +696,9 @@ def _add_live_checks(ws: Any, plan: TemplatePlan, last_row: int, editable_rows: 
     layout = live_layout(plan)
     check = LETTER[LIVE_KEY]
     fill_down_formula(ws, check, FIRST_DATA_ROW, last_row, layout.check_column(FIRST_DATA_ROW), 0)
+    look = Look(alignment=WRAP_TOP, border=BORDER, protection=LOCKED, font=FONT_CHECK)
     for r in range(FIRST_DATA_ROW, last_row + 1):
-        cell = ws[f"{check}{r}"]
-        cell.alignment, cell.border, cell.protection, cell.font = WRAP_TOP, BORDER, LOCKED, FONT_CHECK
+        look.apply(ws[f"{check}{r}"])
     dv = DataValidation(type=None, allow_blank=True, showInputMessage=True, promptTitle=LIVE_LABEL, prompt=LIVE_HELP[:255])
     dv.add(f"{check}{HEADER_ROW}")
     ws.add_data_validation(dv)
@@ -828,15 +848,16 @@ def _write_guide(ws: Any, plan: TemplatePlan, secretariat: Any, severities: dict
     for i, width in enumerate(GUIDE_WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     last = len(GUIDE_WIDTHS)
+    wrapped = Look(alignment=WRAP_TOP)
     for r, values in enumerate(guide_rows(plan, secretariat, severities), start=1):
         heading = r == 1 or (len(values) == 1 and values[0].startswith("■"))
         spans = []
         for c, value in enumerate(values, start=1):
             to = last if c == len(values) else c  # the last value takes the rest of the row
             cell = _set(ws, f"{get_column_letter(c)}{r}", value)
-            cell.alignment = WRAP_TOP
+            wrapped.apply(cell)
             if to > c:
-                ws.merge_cells(start_row=r, start_column=c, end_row=r, end_column=to)
+                merge_new(ws, r, c, to)
             spans.append((value, sum(GUIDE_WIDTHS[c - 1 : to])))
         if r == 1:
             cell.font = TITLE_FONT
