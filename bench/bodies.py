@@ -7,8 +7,8 @@ varied text) whose tags all name one municipality, so that each owns ~500 lines.
 municipality's template is planned and written by the product (as `annex distribute` does, in a
 process pool), then edited as an officer would, like the returns of size S (a few 修正, one 新規
 line: the same choice as bench.data._officer_edits), the typed cells written into 記入シート's XML
-rather than through openpyxl's load and save of the whole workbook (~1.5 s a file at L, where every
-template carries the master's 1M item ids). Only the returns are kept (the templates are scratch),
+rather than through openpyxl's load and save of the whole workbook (it cost ~1.5 s a file at L
+when every template carried the master's 1M item ids; each now lists only its body's). Only the returns are kept (the templates are scratch),
 and master(2025) as master.json only.
 
 Not written: the secretariat's template (it would hold one quoted line per row of the master,
@@ -18,7 +18,6 @@ tens of thousands; the secretariat does not submit in this survey), master.xlsx 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import multiprocessing
@@ -36,7 +35,7 @@ PREFECTURES = (
     "滋賀 京都 大阪 兵庫 奈良 和歌山 鳥取 島根 岡山 広島 山口 徳島 香川 愛媛 高知 福岡 佐賀 長崎 熊本 大分 宮崎 鹿児島 沖縄"
 ).split()
 FIRST, SECOND, KINDS = "東西南北中上下大小新高本", "川山田野原沢浜島崎井谷津", "市町村"
-BODIES_VERSION = 2  # bump when the generated bodies, master or returns change: the cache is rebuilt
+BODIES_VERSION = 3  # bump when the generated bodies, master or returns change: the cache is rebuilt
 
 
 def body_name(k: int) -> tuple[str, str]:
@@ -149,7 +148,7 @@ def officer_edits(plan, edits: int, seed: int) -> tuple[dict[str, str], int]:
 def write_return(template: Path, dest: Path, cells: dict[str, str]) -> None:
     """The template with cells typed in: each cell of 記入シート's XML replaced by an inline string
     (its style kept), every other part as distributed. openpyxl's load and save of the whole
-    workbook (bench.data._officer_edits, size S) costs ~1.5 s a file at L's 1M-id list."""
+    workbook (bench.data._officer_edits, size S) cost ~1.5 s a file when L's templates carried 1M ids."""
     from xml.sax.saxutils import escape
 
     with zipfile.ZipFile(template) as src:
@@ -176,22 +175,6 @@ def _template_and_return(index: int) -> tuple[str, int, int, int, float]:
     cells, changed = officer_edits(plan, job["edits"], index)
     write_return(template, dest, cells)
     return plan.ministry, len(plan.item_ids), changed, dest.stat().st_size, time.process_time() - start
-
-
-@contextlib.contextmanager
-def id_list_once(known_ids: list[str]):
-    """annex.distribute.live.id_chunks, computed once for the list every plan shares: the product
-    recomputes it twice per template (quadratic string growth: ~2.5 s a template at 1M ids), and
-    the result is the same for every body. Same output, bench only."""
-    import annex.distribute.template as template_module
-
-    original = template_module.id_chunks
-    chunks = original(known_ids)
-    template_module.id_chunks = lambda ids: list(chunks) if ids is known_ids else original(ids)
-    try:
-        yield
-    finally:
-        template_module.id_chunks = original
 
 
 def generate(spec, base: Path, made_for: dict, generator: int, *, key: str, workers: int | None = None) -> dict:
@@ -245,7 +228,7 @@ def generate(spec, base: Path, made_for: dict, generator: int, *, key: str, work
         source_master=f"master {SOURCE_YEAR} sha256:{digest}",
     )
     workers = workers or os.cpu_count() or 1
-    with id_list_once(plans[0].known_ids), multiprocessing.get_context("fork").Pool(workers) as pool:
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
         made = pool.map(_template_and_return, range(len(plans)), chunksize=1)
     _JOB.clear()
     shutil.rmtree(templates)

@@ -9,7 +9,7 @@ macros. The server-side validator stays the authority: nothing here is read back
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from annex.model.contract import (
@@ -33,14 +33,21 @@ ID_CHUNK = 30_000  # characters a cell of the id list holds (Excel's limit is 32
 def id_chunks(ids: list[str]) -> list[str]:
     """Every item id, each between ID_SEPARATOR, in as few cells as hold them: FIND in one long
     cell is exact and case-sensitive, as the validator's look-up is (MATCH would take * and ? as
-    wildcards and ignore case), and a few cells open faster than one per id."""
+    wildcards and ignore case), and a few cells open faster than one per id. Each chunk's pieces are
+    collected and joined once (growing a list element by += copied it per id: quadratic)."""
     chunks: list[str] = []
+    pieces: list[str] = [ID_SEPARATOR]
+    size = len(ID_SEPARATOR)
     for item in ids:
         piece = item + ID_SEPARATOR
-        if not chunks or len(chunks[-1]) + len(piece) > ID_CHUNK:
-            chunks.append(ID_SEPARATOR)
-        chunks[-1] += piece
-    return chunks or [ID_SEPARATOR]
+        if size + len(piece) > ID_CHUNK and len(pieces) > 1:
+            chunks.append("".join(pieces))
+            pieces, size = [ID_SEPARATOR], len(ID_SEPARATOR)
+        pieces.append(piece)
+        size += len(piece)
+    if len(pieces) > 1 or not chunks:
+        chunks.append("".join(pieces))
+    return chunks
 
 
 ID_SEPARATOR = "|"  # between the item ids of the id list
@@ -70,6 +77,7 @@ class LiveLayout:
     lists: Mapping[str, str]
     sent: Mapping[str, str]  # sent key → "'リスト'!$K"
     secretariat: bool  # its quoted lines (あるべき姿, 具体的な取組) hold the Basic Plan's words, not its own
+    partial: frozenset[str] = frozenset()  # the lists (LIST_NAMES) this template carries only in part
 
     def fields(self, row: int) -> dict[str, str]:
         """The formula fields for one sheet row (columns absolute, the row relative)."""
@@ -103,7 +111,7 @@ class LiveLayout:
         Grouped by condition, so that a spare line left empty costs one test."""
         f = self.fields(row)
         groups: dict[str, list[str]] = {"line": [], "own_text": [], "own_tags": []}
-        for _, check in checks():
+        for _, check in checks(self.partial):
             note = _quote(LIVE_MARK + check.note.format(limit=TEXT_LIMIT)) + "&CHAR(10)"
             groups[check.when].append(f'IF({check.formula.format(**f)},{note},"")')
         parts = list(groups["line"])
@@ -113,9 +121,17 @@ class LiveLayout:
         return f'=IF({LIVE_WHEN["line"].format(**f)},{"&".join(parts)},"")'
 
 
-def checks() -> list[tuple[Rule, LiveCheck]]:
-    """Every live check of the catalogue with its rule, in catalogue order."""
-    return [(rule, check) for rule in live_rules() for check in rule.live]
+def checks(partial: Collection[str] = frozenset()) -> list[tuple[Rule, LiveCheck]]:
+    """Every live check of the catalogue with its rule, in catalogue order, as read in a template
+    whose lists named in partial are partial (LiveCheck.reading)."""
+    return [(rule, check.reading(partial)) for rule in live_rules() for check in rule.live]
+
+
+def live_severity(rule: Rule, check: LiveCheck, severities: Mapping[str, str]) -> str:
+    """How the template shows a broken check: the rule's severity as config sets it (the validator's),
+    or the check's own where that is milder; "off" leaves the check out."""
+    severity = severities.get(rule.code, rule.severity)
+    return "warning" if severity == "error" and check.severity == "warning" else severity
 
 
 def count_expression(letter: str, first: int, last: int) -> str:

@@ -42,8 +42,27 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from annex.distribute.live import LIST_NAMES, SENT_KEYS, LiveLayout, checks, count_expression, count_formula, id_chunks
-from annex.io.xlsx import TITLE_FONT, fill_down_formula, font, print_setup, row_height, set_text, use_sheet_font
+from annex.distribute.live import (
+    LIST_NAMES,
+    SENT_KEYS,
+    LiveLayout,
+    checks,
+    count_expression,
+    count_formula,
+    id_chunks,
+    live_severity,
+)
+from annex.io.xlsx import (
+    TITLE_FONT,
+    Look,
+    fill_down_formula,
+    font,
+    merge_new,
+    print_setup,
+    row_height,
+    set_text,
+    use_sheet_font,
+)
 from annex.model.annex import Annex, Bullet, Chapter, Column, Row, Section
 from annex.model.config import Config
 from annex.model.contract import (
@@ -97,6 +116,10 @@ from annex.model.rules import GROUP_TITLES, TEXT_LIMIT, rules_in_group
 from annex.model.tags import TagResolver
 
 SPARE_LINES_PER_ROW = 3
+# Up to this many item ids in master(Y-1), every template lists them all for the live check of
+# 再掲元項目ID (the bundled annex has ~1,000); a nationwide survey has up to a million, which made
+# each template megabytes: above it a template lists only its ministry's (CitedIds).
+WHOLE_ID_LIST_LIMIT = 20_000
 PROTECTION_PASSWORD = "annex"  # a guard against accidents, not security (see module docstring)
 PREAMBLE_SECTION = "（前文）"
 
@@ -105,6 +128,7 @@ QUOTED_EDITABLE = ("text", "action")  # a quoted line's words are the Basic Plan
 
 # Column letter of every key in sheet order: the contract's columns, and チェック after 対応.
 LETTER: dict[str, str] = {key: get_column_letter(i) for i, key in enumerate(SHEET_KEYS, start=1)}
+COLUMN_NUMBER: dict[str, int] = {key: i for i, key in enumerate(SHEET_KEYS, start=1)}
 
 
 # -- planning ---------------------------------------------------------------------------------
@@ -146,9 +170,11 @@ class TemplatePlan:
     footnotes: dict[str, str] = field(default_factory=dict)  # only the secretariat's
     unmapped_tags: list[str] = field(default_factory=list)  # only the secretariat's: tags to correct
     # for the live checks: every tag the validator resolves (table, pseudo-tags, aliases, groups) and
-    # every item id a 再掲元項目ID may name (master(Y-1)'s bullets, preamble and quoted items)
+    # the item ids a 再掲元項目ID may name: every one of master(Y-1) (bullets, preamble and quoted
+    # items) up to WHOLE_ID_LIST_LIMIT, else only those the ministry can be expected to cite (CitedIds)
     accepted_tags: list[str] = field(default_factory=list)
     known_ids: list[str] = field(default_factory=list)
+    partial_lists: frozenset[str] = frozenset()  # the live lists held only in part ({"ids"} above the limit)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -355,7 +381,9 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
     located = {row.id: (chapter, section, row) for chapter, section, row in annex.rows()}
     valid_tags = list(tags.ministries) + list(tags.pseudo_tags)
     accepted_tags = valid_tags + [t for t in [*tags.aliases, *tags.groups] if t not in valid_tags]
-    known_ids = list(dict.fromkeys([*annex.bullet_index(), *preamble_items(annex), *quoted_items(annex)]))
+    preamble, quoted = preamble_items(annex), quoted_items(annex)
+    known_ids = list(dict.fromkeys([*annex.bullet_index(), *preamble, *quoted]))
+    cited = None if len(known_ids) <= WHOLE_ID_LIST_LIMIT else CitedIds(located, preamble, quoted)
     abbreviations = [(m.abbr, "・".join(m.names) + ("【廃止】" if m.abolished else "")) for m in config.ministries]
     title = config.title_for(year)
     source_year = annex.year if annex.year is not None else year - 1
@@ -394,8 +422,42 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
                     )
             plan.lines.extend(_spare_line(chapter, section, row) for _ in range(SPARE_LINES_PER_ROW))
         plan.lines = once_per_row(plan.lines)
+        if cited is not None:
+            plan.known_ids = cited.of(plan, rows_of[abbr])
+            plan.partial_lists = frozenset({"ids"})
         plans.append(plan)
     return plans
+
+
+class CitedIds:
+    """The item ids a ministry can be expected to name as 再掲元 when the annex is too large for
+    every template to list them all. A 再掲 repeats a bullet printed elsewhere, in practice the
+    ministry's own or one beside it: so the ids of every row of each section the template shows
+    (its owned and context bullets and their neighbours, with those rows' 具体的な取組), every line
+    of the template, and each chapter's preamble and あるべき姿 items, which number tens whatever
+    the size (every template carries them). Other sections' bullets and measures, which grow with
+    the number of ministries, are left out: the live check only warns about them, and the
+    validator, which knows every id, judges."""
+
+    def __init__(self, located: dict[str, tuple[Chapter, Section, Row]], preamble: dict, quoted: dict) -> None:
+        self.located = located
+        self.chapter_level = [*preamble, *(item_id for item_id, q in quoted.items() if q.kind == "vision")]
+        self.by_section: dict[int, list[str]] = {}
+
+    def _section(self, section: Section) -> list[str]:
+        ids = self.by_section.get(id(section))
+        if ids is None:
+            ids = []
+            for row in section.rows:
+                ids += [b.id for column in ("status", "policy") for b in row.bullets(column) if b.id]
+                ids.append(measure_item_id(row))
+            self.by_section[id(section)] = ids
+        return ids
+
+    def of(self, plan: TemplatePlan, row_ids: Iterable[str]) -> list[str]:
+        sections = {id(section): section for _, section, _ in (self.located[r] for r in row_ids)}
+        ids = [item_id for section in sections.values() for item_id in self._section(section)]
+        return list(dict.fromkeys([*ids, *plan.item_ids, *self.chapter_level]))
 
 
 ROW_CONTEXT = ("chapter", "section", "measure")  # the same on every line of a row
@@ -474,7 +536,7 @@ def live_layout(plan: TemplatePlan) -> LiveLayout:
     lists = live_lists(plan)
     ranges = {name: list_range("action" if name == "actions" else name, len(lists[name])) for name in LIST_NAMES}
     sent = {key: f"'{SHEET_LISTS}'!${letter}" for key, letter in SENT_COLUMNS.items()}
-    return LiveLayout(LETTER, ranges, sent, plan.secretariat)
+    return LiveLayout(LETTER, ranges, sent, plan.secretariat, plan.partial_lists)
 
 
 def list_range(key: str, count: int) -> str:
@@ -527,6 +589,18 @@ def title_text(plan: TemplatePlan) -> str:
     return f"{plan.year}年度 {plan.title} 記入シート（{plan.ministry}：{plan.name}）　提出締切 {format_instant(plan.deadline)}"
 
 
+def _entry_look(kind: LineKind, unlocked: bool) -> Look:
+    """A cell of 記入シート's lines: others' bullets greyed, read-only cells shaded, spare lines yellow."""
+    styles: dict[str, Any] = {"alignment": WRAP_TOP, "border": BORDER, "protection": UNLOCKED if unlocked else LOCKED}
+    if kind == "context":
+        styles.update(fill=FILL_CONTEXT, font=FONT_CONTEXT)
+    elif not unlocked:
+        styles.update(fill=FILL_LOCKED)
+    elif kind == "spare":
+        styles.update(fill=FILL_SPARE)
+    return Look(**styles)
+
+
 def _write_entry(ws: Any, plan: TemplatePlan, severities: dict[str, str], live: bool = True) -> None:
     ws.sheet_properties.tabColor = "1F4E78"
     _set(ws, f"A{TITLE_ROW}", title_text(plan)).font = TITLE_FONT
@@ -547,22 +621,19 @@ def _write_entry(ws: Any, plan: TemplatePlan, severities: dict[str, str], live: 
     ws.row_dimensions[HEADER_ROW].height = 33
 
     editable_rows: list[int] = []  # rows whose editable cells are unlocked
+    looks: dict[tuple[str, bool], Look] = {}  # (line kind, unlocked) → the cell's look
     for offset, line in enumerate(plan.lines):
         r = FIRST_DATA_ROW + offset
         for spec in COLUMNS:
-            cell = ws[f"{LETTER[spec.key]}{r}"]
+            cell = ws.cell(row=r, column=COLUMN_NUMBER[spec.key])
             value = line.values.get(spec.key, "")
             if value:
                 set_text(cell, value)
-            cell.alignment, cell.border = WRAP_TOP, BORDER
             unlocked = line.unlocked(spec.key)
-            cell.protection = UNLOCKED if unlocked else LOCKED
-            if line.kind == "context":
-                cell.fill, cell.font = FILL_CONTEXT, FONT_CONTEXT
-            elif not unlocked:
-                cell.fill = FILL_LOCKED
-            elif line.kind == "spare":
-                cell.fill = FILL_SPARE
+            look = looks.get((line.kind, unlocked))
+            if look is None:
+                look = looks[line.kind, unlocked] = _entry_look(line.kind, unlocked)
+            look.apply(cell)
         ws.row_dimensions[r].height = _row_height(line.values)
         if line.editable:
             editable_rows.append(r)
@@ -625,9 +696,9 @@ def _add_live_checks(ws: Any, plan: TemplatePlan, last_row: int, editable_rows: 
     layout = live_layout(plan)
     check = LETTER[LIVE_KEY]
     fill_down_formula(ws, check, FIRST_DATA_ROW, last_row, layout.check_column(FIRST_DATA_ROW), 0)
+    look = Look(alignment=WRAP_TOP, border=BORDER, protection=LOCKED, font=FONT_CHECK)
     for r in range(FIRST_DATA_ROW, last_row + 1):
-        cell = ws[f"{check}{r}"]
-        cell.alignment, cell.border, cell.protection, cell.font = WRAP_TOP, BORDER, LOCKED, FONT_CHECK
+        look.apply(ws[f"{check}{r}"])
     dv = DataValidation(type=None, allow_blank=True, showInputMessage=True, promptTitle=LIVE_LABEL, prompt=LIVE_HELP[:255])
     dv.add(f"{check}{HEADER_ROW}")
     ws.add_data_validation(dv)
@@ -645,8 +716,8 @@ def _add_live_checks(ws: Any, plan: TemplatePlan, last_row: int, editable_rows: 
             formula=[count_expression(check, FIRST_DATA_ROW, last_row) + ">0"], fill=FILL_LIVE_ERROR, font=FONT_LIVE["error"]
         ),
     )
-    for rule, live_check in checks():
-        severity = severities.get(rule.code, rule.severity)
+    for rule, live_check in checks(layout.partial):
+        severity = live_severity(rule, live_check, severities)
         if severity == "off":
             continue
         letter = LETTER[live_check.column]
@@ -748,7 +819,8 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str
             if rule.code in SYSTEM_RULES:  # about annex's own machine: nothing for an officer to do
                 continue
             severity = (severities or {}).get(rule.code, rule.severity)  # the same override the validator applies
-            live = "（記入中も確認）" if rule.live and severity != "off" else ""
+            partial = [c.partial.guide for c in rule.live if c.partial and c.partial.name in plan.partial_lists]
+            live = "（" + "。".join(["記入中も確認", *partial]) + "）" if rule.live and severity != "off" else ""
             rows.append((rule.title, SEVERITY_GUIDE[severity], guide_text(rule.guide, plan) + live, rule.code))
     rows.append(())
     rows.append(("■ 略称表（担当府省に使える略称）",))
@@ -776,15 +848,16 @@ def _write_guide(ws: Any, plan: TemplatePlan, secretariat: Any, severities: dict
     for i, width in enumerate(GUIDE_WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     last = len(GUIDE_WIDTHS)
+    wrapped = Look(alignment=WRAP_TOP)
     for r, values in enumerate(guide_rows(plan, secretariat, severities), start=1):
         heading = r == 1 or (len(values) == 1 and values[0].startswith("■"))
         spans = []
         for c, value in enumerate(values, start=1):
             to = last if c == len(values) else c  # the last value takes the rest of the row
             cell = _set(ws, f"{get_column_letter(c)}{r}", value)
-            cell.alignment = WRAP_TOP
+            wrapped.apply(cell)
             if to > c:
-                ws.merge_cells(start_row=r, start_column=c, end_row=r, end_column=to)
+                merge_new(ws, r, c, to)
             spans.append((value, sum(GUIDE_WIDTHS[c - 1 : to])))
         if r == 1:
             cell.font = TITLE_FONT

@@ -7,7 +7,8 @@ stable (ministries and the secretariat quote them); severities may be overridden
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from functools import cache
 from string import Formatter
 from typing import Literal
@@ -37,7 +38,8 @@ class LiveCheck:
     the same in LibreOffice Calc), TRUE on a line that breaks the rule. Its fields name the line's
     cells by column key ({text}, {action}, {previous_text} …), what was sent ({sent_heading},
     {sent_tags} …, on the hidden リスト sheet, same row), lists there ({actions}, {fields},
-    {tag_list}, {kana}, {superscripts}; {ids}: every item id between {sep}s, in a few cells), constants ({limit}, {edit}, {unchanged}, {delete}, {policy},
+    {tag_list}, {kana}, {superscripts}; {ids}: the item ids a 再掲元項目ID may name, each between {sep}s,
+    in a few cells: every one, or in a large annex only the template's own, see PartialList), constants ({limit}, {edit}, {unchanged}, {delete}, {policy},
     {bullets}) and the shared expressions {changed} and {tags_norm} (LIVE_EXPRESSIONS);
     annex.distribute.live fills them. ``when`` is the validator's condition for applying the rule,
     as a formula in LIVE_WHEN: every line with content, or only text / tags the ministry wrote.
@@ -48,6 +50,26 @@ class LiveCheck:
     formula: str
     note: str  # what the チェック column says (Japanese; {limit} filled)
     stop: bool = False  # also a data validation that refuses the value with the rule's message
+    partial: PartialList | None = None  # how it reads where the list it looks through is partial
+    severity: Severity | None = None  # milder than the rule's in the template (set by `reading`)
+
+    def reading(self, partial_lists: Collection[str]) -> LiveCheck:
+        """The check as a template states it whose lists named in partial_lists are partial: a value
+        not found there is only a doubt, so the check warns with the partial note and never refuses."""
+        if self.partial is None or self.partial.name not in partial_lists:
+            return self
+        return replace(self, note=self.partial.note, stop=False, severity="warning", partial=None)
+
+
+@dataclass(frozen=True)
+class PartialList:
+    """A live check's list that a template may carry only in part. In a large annex (a nationwide
+    survey: a million item ids) each template lists only the ids its body can be expected to cite
+    (annex.distribute.template.plan_templates); the validator, which knows every id, stays the judge."""
+
+    name: str  # the list's field in the formula ({ids}: "ids")
+    note: str  # what the チェック column says instead (Japanese)
+    guide: str  # what 記入要領 adds after 「記入中も確認」
 
 
 # The validator's conditions (annex.validation: a line with content; own_text, own_tags) as formulas.
@@ -638,6 +660,11 @@ _RULES = (
                 'IF(TRIM({relisted_of})="",FALSE,SUMPRODUCT(--ISNUMBER(FIND({sep}&TRIM({relisted_of})&{sep},{ids})))=0)',
                 "再掲元項目IDの記載が別添にありません",
                 stop=True,
+                partial=PartialList(
+                    "ids",
+                    "この様式の一覧にない項目IDです。提出後に事務局側で確認します",
+                    "この様式には自府省の記載に関係する項目IDだけを載せているため、一覧にない項目IDは記入中は警告にとどめ、提出後に事務局側で確認します",
+                ),
             ),
         ),
     ),

@@ -15,13 +15,25 @@ from types import SimpleNamespace
 
 import openpyxl
 import pytest
-from corpus_distribution import distributed
+from corpus_distribution import GENERATED_AT, distributed
 
-from annex.distribute.live import checks
-from annex.distribute.template import LETTER
+import annex.distribute.template as template_module
+from annex.distribute import live as live_module
+from annex.distribute.live import ID_SEPARATOR, checks, id_chunks
+from annex.distribute.template import LETTER, LIST_COLUMNS, plan_templates, read_meta, write_template
 from annex.intake.reader import read_workbook
 from annex.io.xlsx import set_text
-from annex.model.contract import COLUMN_BY_KEY, FIRST_DATA_ROW, HEADER_ROW, LIVE_LABEL, LIVE_MARK, SHEET_ENTRY, TITLE_ROW
+from annex.model.contract import (
+    COLUMN_BY_KEY,
+    FIRST_DATA_ROW,
+    HEADER_ROW,
+    LIVE_LABEL,
+    LIVE_MARK,
+    SHEET_ENTRY,
+    SHEET_GUIDE,
+    SHEET_LISTS,
+    TITLE_ROW,
+)
 from annex.model.rules import RULES, TEXT_LIMIT, live_rules
 from annex.validation.validate import validate_batch
 from annex.workspace.master import load_reference
@@ -120,7 +132,51 @@ def live(tmp_path_factory):
     wb.save(planted)
     secretariat = root / "secretariat.xlsx"
     shutil.copyfile(d.path(SECRETARIAT), secretariat)
-    return SimpleNamespace(root=root, planted=planted, untouched=untouched, secretariat=secretariat, expected=expected)
+    partial, relisted = _partial_template(root / "partial.xlsx", d)
+    return SimpleNamespace(
+        root=root,
+        planted=planted,
+        untouched=untouched,
+        secretariat=secretariat,
+        expected=expected,
+        partial=partial,
+        relisted=relisted,
+    )
+
+
+PARTIAL_LIMIT = 100  # the bundled annex has ~1,000 item ids: with this limit its templates list only their own
+INVENTED_ID = "9-（９）-99-p01"
+
+
+def _partial_plan(d):
+    """MINISTRY's plan as planned for an annex above the id-list limit (the limit lowered)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(template_module, "WHOLE_ID_LIST_LIMIT", PARTIAL_LIMIT)
+        return next(p for p in plan_templates(d.master, d.workspace.config, 2026) if p.ministry == MINISTRY)
+
+
+def _partial_template(path: Path, d) -> tuple[Path, dict[str, int]]:
+    """MINISTRY's template with its partial id list, written as distribute writes it, then three 再掲
+    typed in: an id on its list, a valid id of another ministry's section (not on it), an invented id.
+    Returns the file and which sheet row holds which."""
+    plan = _partial_plan(d)
+    meta = read_meta(d.workbook(MINISTRY))
+    write_template(path, plan, d.workspace.config, generated_at=GENERATED_AT, source_master=meta["source_master"])
+    listed = set(plan.known_ids)
+    foreign = next(i for i in d.master.bullet_index() if i not in listed)
+    wb = openpyxl.load_workbook(path)
+    ws = wb[SHEET_ENTRY]
+    owned = [
+        r
+        for r in range(FIRST_DATA_ROW, ws.max_row + 1)
+        if _cell(ws, "item_id", r).value and _cell(ws, "action", r).protection.locked is False
+    ]
+    rows = dict(zip(("listed", "foreign", "invented"), owned))
+    cited = {"listed": plan.owned_ids[-1], "foreign": foreign, "invented": INVENTED_ID}
+    for name, r in rows.items():
+        _put(ws, r, relisted="再掲", relisted_of=cited[name], action="修正")
+    wb.save(path)
+    return path, rows
 
 
 @pytest.fixture(scope="module")
@@ -128,10 +184,10 @@ def recalculated(live):
     out = live.root / "calc"
     profile = (live.root / "lo-profile").resolve().as_uri()
     command = [_soffice(), f"-env:UserInstallation={profile}", "--headless", "--norestore", "--convert-to", "xlsx"]
-    files = [str(live.planted), str(live.untouched), str(live.secretariat)]
+    files = [str(live.planted), str(live.untouched), str(live.secretariat), str(live.partial)]
     done = subprocess.run([*command, "--outdir", str(out), *files], capture_output=True, text=True, timeout=240)
     paths = {p.stem: p for p in out.glob("*.xlsx")}
-    assert set(paths) == {"planted", "untouched", "secretariat"}, done.stdout + done.stderr
+    assert set(paths) == {"planted", "untouched", "secretariat", "partial"}, done.stdout + done.stderr
     return {name: openpyxl.load_workbook(p, data_only=True)[SHEET_ENTRY] for name, p in paths.items()}, paths
 
 
@@ -297,3 +353,62 @@ def test_values_outside_a_list_are_refused_with_a_japanese_message():
 def test_every_live_check_belongs_to_a_rule_the_validator_reports_at_that_column():
     for rule, check in checks():
         assert rule.code in RULES and check.column in COLUMN_BY_KEY and check.note and LIVE_MARK not in check.note
+
+
+# -- a template that lists only part of the item ids (an annex above WHOLE_ID_LIST_LIMIT) --------
+PARTIAL_NOTE = next(c.partial.note for r in live_rules() for c in r.live if c.partial)
+
+
+def test_id_chunks_fill_each_cell_up_to_the_limit_and_keep_every_id_in_order(monkeypatch):
+    ids = [f"{n % 9 + 1}-（{n % 7 + 1}）-{n:03d}-p{n % 13:02d}" + "x" * (n % 11) for n in range(5_000)]
+    chunks = id_chunks(ids)
+    assert len(chunks) > 2  # the list crosses chunk boundaries
+    assert all(c.startswith(ID_SEPARATOR) and c.endswith(ID_SEPARATOR) and len(c) <= live_module.ID_CHUNK for c in chunks)
+    assert [i for c in chunks for i in c.split(ID_SEPARATOR)[1:-1]] == ids
+    for chunk, after in zip(chunks, chunks[1:]):  # as few cells as hold them: the next id did not fit
+        assert len(chunk) + len(after.split(ID_SEPARATOR)[1]) + 1 > live_module.ID_CHUNK
+    assert id_chunks([]) == [ID_SEPARATOR]
+    monkeypatch.setattr(live_module, "ID_CHUNK", 12)  # the exact cells, small enough to read
+    assert id_chunks(["a1", "b22", "c333", "d4444", "e" * 20, "f6"]) == ["|a1|b22|", "|c333|d4444|", "|" + "e" * 20 + "|", "|f6|"]
+
+
+def test_above_the_limit_a_template_lists_only_its_ministrys_ids_on_the_list_sheet(live):
+    d = distributed()
+    plan, whole = _partial_plan(d), d.plans[MINISTRY]
+    assert whole.partial_lists == frozenset() and len(whole.known_ids) > PARTIAL_LIMIT
+    assert plan.partial_lists == {"ids"}
+    assert set(plan.item_ids) <= set(plan.known_ids) < set(whole.known_ids)
+    assert len(plan.known_ids) < len(whole.known_ids) / 2
+    # every row of the sections the template shows, and every chapter's preamble items
+    sections = {id(s) for _, s, row in d.master.rows() if row.id in {line.values["row_id"] for line in plan.lines}}
+    beside = {b.id for _, s, row in d.master.rows() if id(s) in sections for c in ("status", "policy") for b in row.bullets(c)}
+    assert beside - {None} <= set(plan.known_ids)
+    assert {i for i in whole.known_ids if "-goals-" in i or "-vision-" in i} <= set(plan.known_ids)
+    # the リスト sheet read back holds exactly them
+    wb = openpyxl.load_workbook(live.partial)
+    lists = wb[SHEET_LISTS]
+    column = LIST_COLUMNS["ids"]
+    cells = [lists[f"{column}{r}"].value for r in range(2, lists.max_row + 1) if lists[f"{column}{r}"].value]
+    assert [i for c in cells for i in c.split(ID_SEPARATOR)[1:-1]] == plan.known_ids
+    # nothing refuses a 再掲元項目ID; the colour is a warning's; 記入要領 says why
+    ws = wb[SHEET_ENTRY]
+    assert not [dv for dv in ws.data_validations.dataValidation if dv.type == "custom"]
+    relisted_column = f"{LETTER['relisted_of']}{FIRST_DATA_ROW}:{LETTER['relisted_of']}{ws.max_row}"
+    [rule] = [r for cf in ws.conditional_formatting if str(cf.sqref) == relisted_column for r in cf.rules]
+    assert rule.dxf.fill.fgColor.rgb.endswith(template_module.FILL_LIVE_WARNING.fgColor.rgb[-6:])
+    guide = " ".join(str(c.value) for row in wb[SHEET_GUIDE].iter_rows() for c in row if c.value)
+    assert "一覧にない項目IDは記入中は警告にとどめ、提出後に事務局側で確認します" in guide
+    untouched_guide = " ".join(str(c.value) for row in d.workbook(MINISTRY)[SHEET_GUIDE].iter_rows() for c in row if c.value)
+    assert "一覧にない項目ID" not in untouched_guide
+
+
+@pytest.mark.libreoffice
+def test_a_valid_id_missing_from_a_partial_list_is_a_warning_and_the_validator_accepts_it(live, recalculated):
+    sheets, _ = recalculated
+    notes = _notes(sheets["partial"])
+    rows = live.relisted
+    assert notes == {rows["foreign"]: [PARTIAL_NOTE], rows["invented"]: [PARTIAL_NOTE]}  # the listed id says nothing
+    assert sheets["partial"][COUNT_CELL].value == "未解決の指摘 2件"
+    [issues] = _judged(live.partial)
+    relisted = {_row(where.cell): severity for rule, severity, where, _ in issues if rule == "L-RELISTED-UNKNOWN"}
+    assert relisted == {rows["invented"]: "error"}  # the foreign id is valid: the validator knows every id
