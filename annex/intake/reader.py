@@ -186,8 +186,25 @@ def _to_note(info: SheetInfo, grid: Grid) -> tuple[list[str], list[str]]:
     formulas = [a for a in info.formulas if not live(a)]
     typed = list(info.typed)
     if typed and not info.errors:  # preflight saw every cell's type: the part is not read again
-        typed = [a for a in typed if grid.value(*_rc(a)) not in (None, "")]
+        typed = _holding_values(typed, grid)
     return formulas, typed
+
+
+def _holding_values(addresses: list[str], grid: Grid) -> list[str]:
+    """The addresses whose grid cell holds text. A template has thousands of formatted empty cells
+    (~5,000 a survey return): each column's index is worked out once, not per address."""
+    columns: dict[str, int] = {}
+    rows, first_col = grid.rows, grid.first_col
+    kept = []
+    for address in addresses:
+        letters = address.rstrip("0123456789")
+        j = columns.get(letters)
+        if j is None:
+            j = columns[letters] = column_index(letters) - first_col
+        r = int(address[len(letters) :]) - 1
+        if 0 <= r < len(rows) and 0 <= j < len(cells := rows[r]) and cells[j] not in (None, ""):
+            kept.append(address)
+    return kept
 
 
 def _cell_notes(path: Path, formula_cells: list[str], typed_cells: list[str], grid: Grid) -> list[CellNote]:
