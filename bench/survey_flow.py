@@ -7,12 +7,14 @@ its PDF (issue 13: not at this size); this flow runs only the product's own task
 runner spreads — collect, the reference, one validation task per file (flows.steps.validate_all),
 the ledger, the merge — with the flow's default runner (threads) or a local Dask cluster of 2
 workers, set up as flows.annual.run_annual sets it up. Prints one JSON line: the flow body's
-wall time and the counts; the harness times the whole process.
+wall time, the counts and this process's peak RSS (the driver alone: the harness samples the
+whole tree, Dask workers and readers included); the harness times the whole process.
 """
 
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 from collections import Counter
@@ -68,7 +70,9 @@ def main(workspace: str, runner: str) -> dict:
         selected = read_validate_merge.with_options(task_runner=DaskTaskRunner(cluster_kwargs=cluster))
     elif runner != "thread":
         raise SystemExit(f"runner: thread or dask, not {runner}")
-    return selected(workspace)
+    result = selected(workspace)
+    result["driver_peak_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # Linux: KiB
+    return result
 
 
 if __name__ == "__main__":
