@@ -50,8 +50,8 @@ def shared_reference(ref: Reference, fingerprint: str) -> Iterator[object]:
 
     On threads: Shared(ref), the object itself. On a Dask task runner: a future of Shared(ref)
     scattered to every worker once (pickled once here; Dask resolves the future to each worker's
-    copy, so a task carries only its key). Broadcast, not left on one worker: the scheduler would
-    otherwise run every task where the large value lives, one worker for all. The key is the
+    copy, so a task carries only its key). Broadcast, not left on one worker: the scheduler places
+    a task near its dependencies, so with one copy it would favour that worker. The key is the
     reference's fingerprint, so no worker of a long-lived cluster (--dask-address) is handed
     another master's reference; the workers drop it when the block ends. Scattered rather than
     written to a file: a remote cluster shares no file system with the driver, and a restarted
