@@ -561,7 +561,7 @@ def runner_stages(report: Report, work: Path, server: str | None = None, returns
                     files,
                     "files",
                     mem.mib,
-                    note=f"process tree; the flow body {result['flow_seconds']:.1f} s",
+                    note=f"process tree; the flow body {result['flow_seconds']:.1f} s; driver peak {result['driver_peak_mib']:,} MiB",
                     cpu_seconds=cpu,
                 )
             )

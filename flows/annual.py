@@ -25,7 +25,7 @@ from annex.workspace.run import build_summary, ministry_table, summary_lines
 from flows.approval import DIRECTLY, wait_for_approval
 from flows.progress import note
 from flows.server import check_api_reachable
-from flows.steps import mail_feedback, send_mail, validate_all
+from flows.steps import dask_task_runner, mail_feedback, send_mail, validate_all
 from tasks.collect import collect, load_reference
 from tasks.distribute import previous_master
 from tasks.feedback import feedback_workbooks, send_conflict_notices
@@ -167,11 +167,5 @@ def run_annual(
     check_api_reachable()  # a configured server that does not answer: one line, before any work
     selected = annual_consolidation
     if task_runner == "dask":
-        import dask
-        from prefect_dask import DaskTaskRunner
-
-        dask.config.set({"distributed.worker.daemon": False})  # a local worker starts the readers' process pool
-        selected = annual_consolidation.with_options(
-            task_runner=DaskTaskRunner(address=dask_address) if dask_address else DaskTaskRunner()
-        )
+        selected = annual_consolidation.with_options(task_runner=dask_task_runner(dask_address))
     return selected(str(ws.root), year, review=review)

@@ -20,7 +20,7 @@ from annex.workspace.layout import Workspace
 from flows.progress import note
 from tasks.feedback import send_feedback_mail
 from tasks.mailer import as_counted
-from tasks.validate import Held, Shared, validate_file
+from tasks.validate import Held, SharingFailed, shared_reference, validate_file
 
 # A task's arguments are walked by Prefect (looking for futures), object by object, twice per task
 # run: a Submission is ~35,000 objects (0.15 s a walk). Wrapped in opaque(), only the outer value
@@ -29,26 +29,55 @@ from tasks.validate import Held, Shared, validate_file
 
 def validate_all(items: list[collect_steps.Received], ref, fingerprint: str) -> dict[str, Submission]:
     """One task per file, run side by side on the flow's task runner; a failed one is held (保留),
-    as validate_batch holds a file whose checks raised: its ministry identified, nothing sent."""
+    as validate_batch holds a file whose checks raised: its ministry identified, nothing sent.
+    On Dask the reference goes to each worker once (shared_reference); if the cluster cannot take
+    it, every file not yet validated is held the same way."""
     progress = create_progress_artifact(0.0, description="提出物の検証")
-    shared = Shared(ref)
     known = ref.config.ministry_by_abbr
-    futures = {validate_file.submit(item, shared, fingerprint): item for item in items}
     done: dict[str, Submission] = {}
+
+    def record(item: collect_steps.Received, submission: Submission) -> None:
+        done[item.sha256] = submission
+        note(f"  検証 {len(done)}/{len(items)}: {item.name} → {collect_steps.verdict_line(submission, known)}")
+        update_progress_artifact(progress, 100.0 * len(done) / len(items))
+
     try:
-        for future in as_completed(list(futures)):
-            item = futures[future]
-            try:
-                done[item.sha256] = future.result()
-            except Held as held:  # the machine failed, retried already: 保留, never cached, never sent
-                done[item.sha256] = held.submission
-            except Exception as exc:  # this file only: held for the secretariat, the others go on
-                done[item.sha256] = collect_steps.validation_failed(item, exc, ref.config)
-            note(f"  検証 {len(done)}/{len(items)}: {item.name} → {collect_steps.verdict_line(done[item.sha256], known)}")
-            update_progress_artifact(progress, 100.0 * len(done) / len(items))
+        with shared_reference(ref, fingerprint) as shared:
+            futures = {validate_file.submit(item, shared, fingerprint): item for item in items}
+            for future in as_completed(list(futures)):
+                item = futures[future]
+                try:
+                    submission = future.result()
+                except Held as held:  # the machine failed, retried already: 保留, never cached, never sent
+                    submission = held.submission
+                except Exception as exc:  # this file only: held for the secretariat, the others go on
+                    submission = collect_steps.validation_failed(item, exc, ref.config)
+                record(item, submission)
+    except SharingFailed as failed:
+        for item in items:
+            if item.sha256 not in done:
+                record(item, collect_steps.validation_failed(item, failed, ref.config))
     finally:
         release_workers()  # the readers the validations shared (annex.io.workers.lent_worker)
     return done
+
+
+def dask_task_runner(address: str | None = None, cluster: dict | None = None):
+    """prefect-dask's task runner as annex runs on it: the scheduler at ``address``, else a local
+    cluster (``cluster``: LocalCluster's arguments, by default as many workers as cores)."""
+    import dask
+    from prefect_dask import DaskTaskRunner
+
+    dask.config.set(
+        {
+            "distributed.worker.daemon": False,  # a local worker starts the readers' process pool
+            # validate_all keeps the reference on every worker for the run; the (local) scheduler's
+            # memory manager would drop all copies but one as the last tasks run, and a task then
+            # moved to another worker would fetch it again (a remote cluster keeps its own setting)
+            "distributed.scheduler.active-memory-manager.start": False,
+        }
+    )
+    return DaskTaskRunner(address=address) if address else DaskTaskRunner(cluster_kwargs=cluster)
 
 
 def send_mail(ws: Workspace, year: int, what: str, count: int, send: Callable[[], State]) -> dict[str, int]:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 
 from annex.intake.ledger import LedgerEntry
 from annex.model.issues import Submission
@@ -14,10 +19,65 @@ from annex.workspace.layout import Workspace
 
 class Shared:
     """A large read-only value handed to tasks as it is: Prefect does not walk into it (the
-    reference holds the whole annex) and it pickles once per task for a Dask worker."""
+    reference holds the whole annex). On threads it is never copied; on Dask, shared_reference
+    ships it to each worker once rather than with every task."""
+
+    # how often this process pickled one / unpickled one (a Dask driver: once a run; a worker: a
+    # copy a run): what tests/flows/test_dask_reference.py and bench/survey_flow.py count
+    dumps = 0
+    loads = 0
 
     def __init__(self, value: Reference):
         self.value = value
+
+    def __reduce__(self):
+        Shared.dumps += 1
+        return _unpickled, (self.value,)
+
+
+def _unpickled(value: Reference) -> Shared:
+    Shared.loads += 1
+    return Shared(value)
+
+
+class SharingFailed(Exception):
+    """The Dask cluster could not take the reference (raised from the cluster's error)."""
+
+
+@contextmanager
+def shared_reference(ref: Reference, fingerprint: str) -> Iterator[object]:
+    """The reference as validate_file's ``ref`` argument, for the tasks submitted inside the block.
+
+    On threads: Shared(ref), the object itself. On a Dask task runner: a future of Shared(ref)
+    scattered to every worker once (pickled once here; Dask resolves the future to each worker's
+    copy, so a task carries only its key). Broadcast, not left on one worker: the scheduler places
+    a task near its dependencies, so with one copy it would favour that worker. The key is the
+    reference's fingerprint, so no worker of a long-lived cluster (--dask-address) is handed
+    another master's reference; the workers drop it when the block ends. Scattered rather than
+    written to a file: a remote cluster shares no file system with the driver, and a restarted
+    worker gets a replica from another one."""
+    client = _dask_client()
+    if client is None:
+        yield Shared(ref)
+        return
+    key = f"annex-reference-{fingerprint}"
+    try:
+        future = client.scatter({key: Shared(ref)}, broadcast=True, hash=False)[key]
+    except Exception as exc:
+        raise SharingFailed(str(exc) or type(exc).__name__) from exc
+    try:
+        yield future
+    finally:
+        future.release()
+
+
+def _dask_client():
+    """The running flow's Dask client, if its task runner is prefect-dask's (not imported: it is not)."""
+    context = FlowRunContext.get()
+    dask_runners = sys.modules.get("prefect_dask.task_runners")
+    if context is None or dask_runners is None or not isinstance(context.task_runner, dask_runners.DaskTaskRunner):
+        return None
+    return context.task_runner.client
 
 
 def _cache_key(context, parameters) -> str:
