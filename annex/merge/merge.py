@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from annex.merge.reconcile import Decision, reconcile
+from annex.merge.reconcile import Decision, bullet_versions, reconcile
 from annex.model.annex import (
     COLUMNS,
     Annex,
@@ -261,9 +261,12 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
     ministry_key = tags.sort_key
     ministries = sorted(submissions, key=ministry_key)
 
-    linked = reconcile(previous, threshold=threshold)  # links found on last year's text
-    base = linked.annex
-    work = base.model_copy(deep=True)
+    # links found on last year's text, in a copy of master(Y-1) that is this merge's own to change
+    # (measures are linked once, at step 7: _combine keeps only the bullets' links of this pass);
+    # what each bullet said before any line is applied tells an edited original from drift (step 7)
+    linked = reconcile(previous, threshold=threshold, measures=False)
+    work = linked.annex
+    before = bullet_versions(work)
     work.year = year if year is not None else (previous.year + 1 if previous.year is not None else None)
     retired = list(previous.retired_ids or [])
 
@@ -508,7 +511,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
             )
 
     # -- 7. 再掲: the original is the truth ------------------------------------------------------
-    final = reconcile(work, previous=base, threshold=threshold, in_place=True)  # work is this merge's own copy
+    final = reconcile(work, before=before, threshold=threshold, in_place=True)  # work is this merge's own copy
     result.annex = final.annex
     result.decisions = _combine(linked.decisions, final.decisions)
     reverted = {d.item_id: d for d in final.decisions if d.kind == "drift_reverted"}

@@ -12,7 +12,7 @@ import difflib
 import json
 from collections.abc import Iterator
 from itertools import zip_longest
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
@@ -25,6 +25,12 @@ class Node(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
     _omit_when_default: ClassVar[frozenset[str]] = frozenset()
 
+    def deep_copy(self: NodeT) -> NodeT:
+        """A copy that shares nothing mutable with this node: what model_copy(deep=True) gives,
+        without copy.deepcopy's generic walk (memo, reduce) over every string and number of the
+        tree: a whole master is copied several times faster. Strings and numbers are shared."""
+        return _copied(self)
+
     @model_serializer(mode="wrap")
     def _omit_defaults(self, handler: Any) -> dict[str, Any]:
         data = handler(self)
@@ -32,6 +38,47 @@ class Node(BaseModel):
             if key in data and data[key] == type(self).model_fields[key].default:
                 del data[key]
         return data
+
+
+NodeT = TypeVar("NodeT", bound=Node)
+_CONTAINERS = (Node, list, dict)
+
+
+def _copied(value: Any) -> Any:
+    if isinstance(value, Node):
+        # what BaseModel.__copy__ sets, with each mutable value copied (extra="forbid": no extras)
+        copy = _new_object(value.__class__)
+        _set_attribute(copy, "__dict__", {k: _copied(v) if isinstance(v, _CONTAINERS) else v for k, v in value.__dict__.items()})
+        _set_attribute(copy, "__pydantic_fields_set__", set(value.__pydantic_fields_set__))
+        _set_attribute(copy, "__pydantic_extra__", None)
+        _set_attribute(copy, "__pydantic_private__", _copied(value.__pydantic_private__))
+        return copy
+    if isinstance(value, list):
+        return [_copied(item) if isinstance(item, _CONTAINERS) else item for item in value]
+    if isinstance(value, dict):
+        return {key: _copied(item) if isinstance(item, _CONTAINERS) else item for key, item in value.items()}
+    return value
+
+
+_new_object, _set_attribute = object.__new__, object.__setattr__
+
+
+def _plain(value: Any) -> Any:
+    """What model_dump(mode="json") gives for a tree of nodes whose fields hold only strings,
+    numbers, booleans, None, lists, dicts and nodes: each node's fields in order, those of
+    ``_omit_when_default`` left out while they hold their default (as Node._omit_defaults does)."""
+    if isinstance(value, Node):
+        omit, fields = value._omit_when_default, type(value).model_fields
+        return {
+            key: _plain(item) if isinstance(item, _CONTAINERS) else item
+            for key, item in value.__dict__.items()
+            if not (key in omit and item == fields[key].default)
+        }
+    if isinstance(value, list):
+        return [_plain(item) if isinstance(item, _CONTAINERS) else item for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) if isinstance(item, _CONTAINERS) else item for key, item in value.items()}
+    return value
 
 
 def check_footnote_offsets(text: str, footnotes: list[int] | None, offsets: list[int] | None) -> None:
@@ -274,7 +321,9 @@ class Annex(Node):
 
     # -- JSON ------------------------------------------------------------------------------
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, indent=1) + "\n"
+        # _plain is model_dump(mode="json") for this tree of plain values, without a Python
+        # serializer call per node (a master of 200,000 bullets took 9 s to dump)
+        return json.dumps(_plain(self), ensure_ascii=False, indent=1) + "\n"
 
 
 def bullet_id(row_id: str, column: Column, sequence: int) -> str:

@@ -159,6 +159,24 @@ def test_generated_annexes_round_trip(annex: Annex):
     assert back.to_json() == text_once
 
 
+@settings(max_examples=60, deadline=None)
+@given(annexes())
+def test_json_is_pydantics_dump_and_a_deep_copy_shares_nothing(annex: Annex):
+    assign_missing_ids(annex)
+    # to_json walks the tree itself (fast at scale): it must write what pydantic's dump gives
+    assert annex.to_json() == json.dumps(annex.model_dump(mode="json"), ensure_ascii=False, indent=1) + "\n"
+    before = annex.to_json()
+    copy = annex.deep_copy()
+    assert copy == annex and copy.to_json() == before
+    for _, _, row in copy.rows():
+        row.measure_tags.append("変更")
+        for bullet in (*row.status, *row.policy):
+            bullet.text += "（変更）"
+            bullet.tags.append("変更")
+    copy.footnotes["999"] = "変更"
+    assert annex.to_json() == before  # the original is as it was
+
+
 @settings(max_examples=40, deadline=None)
 @given(annexes())
 def test_ids_are_unique_and_never_reuse_retired_ones(annex: Annex):
