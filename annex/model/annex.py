@@ -12,6 +12,7 @@ import difflib
 import json
 from collections.abc import Iterator
 from itertools import zip_longest
+from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
@@ -324,6 +325,13 @@ class Annex(Node):
         # _plain is model_dump(mode="json") for this tree of plain values, without a Python
         # serializer call per node (a master of 200,000 bullets took 9 s to dump)
         return json.dumps(_plain(self), ensure_ascii=False, indent=1) + "\n"
+
+    def write_json(self, path: Path) -> None:
+        """to_json() written to path piece by piece: the same bytes, without the whole text (and
+        its UTF-8 copy) in memory at once — 120 MB of JSON at M."""
+        with open(path, "w", encoding="utf-8") as out:
+            out.writelines(json.JSONEncoder(ensure_ascii=False, indent=1).iterencode(_plain(self)))
+            out.write("\n")
 
 
 def bullet_id(row_id: str, column: Column, sequence: int) -> str:

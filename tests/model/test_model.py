@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -165,6 +167,9 @@ def test_json_is_pydantics_dump_and_a_deep_copy_shares_nothing(annex: Annex):
     assign_missing_ids(annex)
     # to_json walks the tree itself (fast at scale): it must write what pydantic's dump gives
     assert annex.to_json() == json.dumps(annex.model_dump(mode="json"), ensure_ascii=False, indent=1) + "\n"
+    with tempfile.TemporaryDirectory() as folder:  # and the master.json written piece by piece holds the same
+        annex.write_json(Path(folder) / "master.json")
+        assert (Path(folder) / "master.json").read_bytes() == annex.to_json().encode("utf-8")
     before = annex.to_json()
     copy = annex.deep_copy()
     assert copy == annex and copy.to_json() == before
