@@ -118,13 +118,20 @@ def submission_statuses(workspace: Workspace, year: int) -> dict[str, Submission
 
 
 def merge_submissions(
-    workspace, year: int, submissions: Mapping[str, Submission], *, write: bool = True, previous: tuple[Annex, str] | None = None
+    workspace,
+    year: int,
+    submissions: Mapping[str, Submission],
+    *,
+    write: bool = True,
+    previous: tuple[Annex, str] | None = None,
+    own_previous: bool = False,
 ) -> MergeSummary:
-    """Merge given accepted submissions into master(Y) and publish the four outputs."""
+    """Merge given accepted submissions into master(Y) and publish the four outputs.
+    ``own_previous``: the caller will not use ``previous`` again (see annex.merge.merge)."""
     config = workspace.config
     with cycles_collected_after():  # two masters and their reports: millions of objects, no cycles
         previous_annex, source = previous or previous_master(workspace, year)
-        result = merge(previous_annex, submissions, config, year=year)
+        result = merge(previous_annex, submissions, config, year=year, own_previous=own_previous or previous is None)
     summary = MergeSummary(year, result, {m: s.file for m, s in submissions.items()}, previous_source=source)
     if write:
         folder = workspace.output(year)
@@ -153,7 +160,8 @@ def merge_year(workspace, year: int | None = None, *, feedback: bool = True) -> 
     collected = collect_and_validate(workspace, year, feedback=feedback)
     checkpoint("merge:collected")
     accepted = accepted_submissions(workspace, year, known={s.sha256: s for s in collected.submissions})
-    summary = merge_submissions(workspace, year, {m: sub for m, (_, sub) in accepted.items()}, previous=previous)
+    accepted_subs = {m: sub for m, (_, sub) in accepted.items()}
+    summary = merge_submissions(workspace, year, accepted_subs, previous=previous, own_previous=True)  # read for it alone
     summary.inbox = inbox_lines(collected.received, collected.ignored)
     held = [s for s in collected.submissions if s.held]
     received = len(collected.new) + len(collected.seen)
