@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> None:
         subs = profiled("validate", out, report, args.top, lambda: validate_batch(raws, ref))
         accepted = {s.ministry: s for s in subs if s.accepted}
         previous = previous_master(ws, YEAR)
-        profiled("merge", out, report, args.top, lambda: merge_submissions(ws, YEAR, accepted, previous=previous))
+        profiled(
+            "merge", out, report, args.top, lambda: merge_submissions(ws, YEAR, accepted, previous=previous, own_previous=True)
+        )
     (RESULTS / f"{data['key']}.profile.txt").write_text("\n".join(report), encoding="utf-8")
     print(f"{RESULTS / (data['key'] + '.profile.txt')}")
 

@@ -389,7 +389,7 @@ def domain_stages(report: Report, work: Path, *, pdf: bool) -> None:
     merge_module.bullet_owners = ownership_module.bullet_owners = counting
     try:
         with measured(t, "merge"):
-            summary = merge_submissions(ws, YEAR, accepted, previous=previous)
+            summary = merge_submissions(ws, YEAR, accepted, previous=previous, own_previous=True)
     finally:
         merge_module.bullet_owners = ownership_module.bullet_owners = original
     master = summary.result.annex

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import xlsxwriter
+import xlsxwriter.exceptions
+import xlsxwriter.worksheet
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -193,17 +196,25 @@ def write_header_row(ws: Any, row: int, headers: Sequence[str], widths: Sequence
 
 def write_tables(path: Path, sheets: Sequence[Sheet]) -> None:
     """Write sheets of plain rows: a bold frozen header, an autofilter, every cell wrapped, widths
-    fitted to labels and values, rows as tall as their text, the print set-up of print_setup."""
-    wb = Workbook()
-    use_sheet_font(wb)
-    wb.remove(wb.active)
+    fitted to labels and values, rows as tall as their text, the print set-up of print_setup.
+
+    Written with XlsxWriter row by row (constant_memory): a master of 200,000 lines took openpyxl
+    minutes and gigabytes, a cell object each. The look is the one the openpyxl helpers give."""
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": True,
+            "default_format_properties": {"font_name": FONT_NAME, "font_size": FONT_SIZE, "font_charset": FONT_CHARSET},
+        },
+    )
+    looks = _Looks(wb)
     overflow: list[tuple] = []  # (No., sheet, cell, part, text): texts longer than a cell can hold, whole
     for spec in sheets:
-        ws = wb.create_sheet(spec.title)
+        ws = wb.add_worksheet(spec.title, worksheet_class=_TableSheet)
         rows = [list(r) for r in spec.rows]
         for r, row in enumerate(rows, start=2):
             for i, value in enumerate(row):
-                if isinstance(value, str) and excel_length(value) > EXCEL_CELL_LIMIT:
+                if isinstance(value, str) and len(value) > EXCEL_CELL_LIMIT // 2 and excel_length(value) > EXCEL_CELL_LIMIT:
                     number = len({o[0] for o in overflow}) + 1
                     parts = excel_parts(value)
                     address = f"{get_column_letter(i + 1)}{r}"
@@ -213,27 +224,125 @@ def write_tables(path: Path, sheets: Sequence[Sheet]) -> None:
             spec.widths.get(h) or fitted_width(h, (r[i] for r in rows if i < len(r)), maximum=40)
             for i, h in enumerate(spec.headers)
         ]
-        write_header_row(ws, 1, spec.headers, widths)
-        wrapped = None  # the body cells' style, resolved once (openpyxl hashes a style on every assignment)
-        for r, row in enumerate(rows, start=2):
-            for i, value in enumerate(row, start=1):
-                cell = ws.cell(row=r, column=i)
-                set_text(cell, value)
-                if wrapped is None:
-                    cell.alignment = WRAP
-                    wrapped = cell._style
-                else:
-                    cell._style = copy.copy(wrapped)  # the same StyleArray (ids into the workbook's style lists)
-            ws.row_dimensions[r].height = row_height(
-                (str(v), w) for v, w, h in zip(row, widths, spec.headers) if v not in (None, "") and h not in spec.height_ignores
-            )
-        ws.freeze_panes = "A2"
-        last = get_column_letter(len(spec.headers))
-        ws.auto_filter.ref = f"A1:{last}{len(rows) + 1}"
-        print_setup(ws, title_rows="1:1", header=spec.title)
+        _write_header(ws, spec.headers, widths, looks.header)
+        measured = [(i, w) for i, (w, h) in enumerate(zip(widths, spec.headers)) if h not in spec.height_ignores]
+        for r, row in enumerate(rows, start=1):
+            # the height first: in constant_memory mode a row is final once the next one is written
+            ws.set_row(r, row_height((str(row[i]), w) for i, w in measured if i < len(row) and row[i] not in (None, "")))
+            for i, value in enumerate(row):
+                _write_value(ws, r, i, value, looks.wrapped)
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, len(rows), len(spec.headers) - 1)
+        _print_setup(ws, spec.title)
     if overflow:
-        _write_overflow(wb, overflow)
-    wb.save(path)
+        _write_overflow(wb, overflow, looks)
+    _close(wb)
+
+
+class _TableSheet(xlsxwriter.worksheet.Worksheet):
+    """An XlsxWriter sheet that writes text as openpyxl did and states what readers otherwise assume.
+
+    - Text is verbatim: XlsxWriter writes a text that looks like "<r>…</r>" as raw rich-text XML
+      and turns "\r" and a literal "_x0041_" into Excel escapes; a ministry's text is never markup
+      and reads back as written ("\r" as a character reference, as lxml wrote it).
+    - fitToWidth="1" (openpyxl reads its absence as no fit; the print set-up is read back) and one
+      <col> per column (openpyxl gives a column inside a range of equal widths the default width)."""
+
+    @staticmethod
+    def _escape_control_characters(data: Any) -> Any:
+        # only XML's two non-characters (xml_safe leaves them), as Excel escapes them
+        return data.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_") if isinstance(data, str) else data
+
+    def _escape_data(self, data: Any) -> Any:
+        data = super()._escape_data(data)
+        return data.replace("\r", "&#13;") if isinstance(data, str) else data  # a bare CR would be read as LF
+
+    def _xml_rich_inline_string(self, string: str, attributes: list | None = None) -> None:
+        self._xml_inline_string(string, bool(string != string.strip()), attributes or [])
+
+    def _write_cols(self) -> None:
+        if not self.col_info:
+            return
+        self._xml_start_tag("cols")
+        for col in sorted(self.col_info):
+            self._write_col_info(col, col, self.col_info[col])
+        self._xml_end_tag("cols")
+
+    def _write_page_setup(self) -> None:
+        write = self._xml_empty_tag
+
+        def with_width(tag: str, attributes: list | None = None) -> None:
+            attributes = list(attributes or [])
+            if tag == "pageSetup" and self.fit_page and all(key != "fitToWidth" for key, _ in attributes):
+                attributes.insert(1 if attributes and attributes[0][0] == "paperSize" else 0, ("fitToWidth", self.fit_width))
+            write(tag, attributes)
+
+        self._xml_empty_tag = with_width  # type: ignore[method-assign]
+        try:
+            super()._write_page_setup()
+        finally:
+            del self._xml_empty_tag
+
+
+class _Looks:
+    """The two cell looks of write_tables, as XlsxWriter formats of one workbook."""
+
+    def __init__(self, wb: Any) -> None:
+        header_fill = HEADER_FILL.fgColor.rgb[-6:]
+        self.header = wb.add_format(
+            {"bold": True, "pattern": 1, "fg_color": f"#{header_fill}", "text_wrap": True, "valign": "top"}
+        )
+        self.wrapped = wb.add_format({"text_wrap": True, "valign": "top"})
+
+
+def _column_pixels(width: float) -> int:
+    """XlsxWriter stores widths in whole pixels (7 a character unit): the width openpyxl stored as
+    given, never narrower (a wrapped text must not need a line more than its row height allows)."""
+    return math.ceil(round(width * 7, 6))
+
+
+def _write_header(ws: Any, headers: Sequence[str], widths: Sequence[float], look: Any) -> None:
+    for i, (header, width) in enumerate(zip(headers, widths)):
+        ws.set_column_pixels(i, i, _column_pixels(width))
+        _write_value(ws, 0, i, header, look)
+
+
+def _write_value(ws: Any, r: int, c: int, value: Any, look: Any) -> None:
+    """A value as set_text stores it: numbers and booleans as such, everything else verbatim text
+    (never a formula, whatever it starts with)."""
+    if value is None or value == "":
+        ws.write_blank(r, c, None, look)
+    elif isinstance(value, bool):
+        ws.write_boolean(r, c, value, look)
+    elif isinstance(value, (int, float)):
+        ws.write_number(r, c, value, look)
+    else:
+        ws.write_string(r, c, xml_safe(str(value)), look)
+
+
+def _print_setup(ws: Any, header: str) -> None:
+    """print_setup for an XlsxWriter sheet: A4 landscape, one page wide, header row repeated,
+    the sheet's name top right and page numbers in the footer, in the sheet font."""
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.center_horizontally()
+    ws.repeat_rows(0)
+    ws.set_header(f'&R&"{FONT_NAME}"{header.replace("&", "&&")}', {"margin": 0.3})
+    ws.set_footer(f'&C&"{FONT_NAME}"&P / &N', {"margin": 0.3})
+
+
+def _close(wb: Any) -> None:
+    """Write the workbook; a file system error surfaces as the OSError it is (a full disk is one
+    message, not a traceback), not as XlsxWriter's own exception."""
+    try:
+        wb.close()
+    except xlsxwriter.exceptions.FileCreateError as exc:
+        cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else exc.__context__
+        if isinstance(cause, OSError):
+            raise cause from None
+        raise
 
 
 class SharedFormula(ArrayFormula):
@@ -292,15 +401,13 @@ def merge_new(ws: Any, row: int, first_column: int, last_column: int) -> None:
     ws._clean_merge_range(merged)  # the rest of merge_cells: covered cells become MergedCell
 
 
-def _write_overflow(wb: Workbook, overflow: list[tuple]) -> None:
+def _write_overflow(wb: Any, overflow: list[tuple], looks: _Looks) -> None:
     """The 長文 sheet: each too-long text in order, in parts; the parts of one No. joined are the text."""
-    ws = wb.create_sheet(OVERFLOW_SHEET)
-    write_header_row(ws, 1, OVERFLOW_HEADERS, (6, 14, 8, 8, 100))
-    for r, values in enumerate(overflow, start=2):
-        for i, value in enumerate(values, start=1):
-            cell = ws.cell(row=r, column=i)
-            set_text(cell, value)
-            cell.alignment = WRAP
-        ws.row_dimensions[r].height = MAX_ROW_HEIGHT
-    ws.freeze_panes = "A2"
-    print_setup(ws, title_rows="1:1", header=f"{OVERFLOW_SHEET}（同じ No. の部分をつなげたものが全文です）")
+    ws = wb.add_worksheet(OVERFLOW_SHEET, worksheet_class=_TableSheet)
+    _write_header(ws, OVERFLOW_HEADERS, (6, 14, 8, 8, 100), looks.header)
+    for r, values in enumerate(overflow, start=1):
+        ws.set_row(r, MAX_ROW_HEIGHT)
+        for i, value in enumerate(values):
+            _write_value(ws, r, i, value, looks.wrapped)
+    ws.freeze_panes(1, 0)
+    _print_setup(ws, f"{OVERFLOW_SHEET}（同じ No. の部分をつなげたものが全文です）")

@@ -65,7 +65,7 @@ def stage_master(outputs: OutputSet, annex: Annex, folder: Path) -> list[Path]:
         height_ignores=(MEASURE_LABEL, "章", "節"),
     )
     return [
-        outputs.stage_text(folder / "master.json", annex.to_json()),
+        outputs.stage(folder / "master.json", annex.write_json),
         outputs.stage(folder / "master.xlsx", lambda p: write_tables(p, [sheet])),
     ]
 

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from annex.merge.reconcile import Decision, reconcile
+from annex.merge.reconcile import Decision, bullet_versions, reconcile
 from annex.model.annex import (
     COLUMNS,
     Annex,
@@ -254,21 +254,35 @@ class _Intent:
 # -- the merge ---------------------------------------------------------------------------------
 
 
-def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config, *, year: int | None = None) -> MergeResult:
-    """master(Y-1) + {ministry abbr: newest accepted submission} → master(Y) and its log."""
+def merge(
+    previous: Annex,
+    submissions: Mapping[str, Submission],
+    config: Config,
+    *,
+    year: int | None = None,
+    own_previous: bool = False,
+) -> MergeResult:
+    """master(Y-1) + {ministry abbr: newest accepted submission} → master(Y) and its log.
+
+    ``own_previous``: the caller hands ``previous`` over (it read it for this merge alone), and
+    master(Y) is made in it instead of in a copy: one master fewer in memory (~400 MB at M)."""
     tags, secretariat = config.tags, config.secretariat.abbr
     threshold = config.settings.reconcile.near_match_threshold
     ministry_key = tags.sort_key
     ministries = sorted(submissions, key=ministry_key)
 
-    linked = reconcile(previous, threshold=threshold)  # links found on last year's text
-    base = linked.annex
-    work = base.model_copy(deep=True)
+    # links found on last year's text, in a copy of master(Y-1) (or master(Y-1) itself, handed over)
+    # (measures are linked once, at step 7: _combine keeps only the bullets' links of this pass);
+    # what each bullet said before any line is applied tells an edited original from drift (step 7)
+    # Owners as in master(Y-1) as given, before anything changes: the templates were planned and
+    # validated on it.
+    ownership = Ownership.of(previous, tags, secretariat)
+    linked = reconcile(previous, threshold=threshold, measures=False, in_place=own_previous)
+    work = linked.annex
+    before = bullet_versions(work)
     work.year = year if year is not None else (previous.year + 1 if previous.year is not None else None)
     retired = list(previous.retired_ids or [])
 
-    # Owners as in master(Y-1) as given: the templates were planned and validated on it.
-    ownership = Ownership.of(previous, tags, secretariat)
     owners = ownership.bullets
     located: dict[str, tuple[Row, Column, Bullet]] = {}
     for r, c, b in work.bullets():
@@ -508,7 +522,7 @@ def merge(previous: Annex, submissions: Mapping[str, Submission], config: Config
             )
 
     # -- 7. 再掲: the original is the truth ------------------------------------------------------
-    final = reconcile(work, previous=base, threshold=threshold, in_place=True)  # work is this merge's own copy
+    final = reconcile(work, before=before, threshold=threshold, in_place=True)  # work is this merge's own copy
     result.annex = final.annex
     result.decisions = _combine(linked.decisions, final.decisions)
     reverted = {d.item_id: d for d in final.decisions if d.kind == "drift_reverted"}

@@ -118,17 +118,67 @@ def relisted_figures(decisions: list[Decision]) -> dict[str, int]:
     }
 
 
+class _NearKeys:
+    """Keys, in order, to find a near match among: rapidfuzz's extractOne (the first best match)
+    over only those whose length can reach the threshold at all. fuzz.ratio is 100 × (1 − indel
+    distance / total length) and the distance is at least the difference in length, so the others
+    can never score enough; leaving them out changes no result, but each query at M compared
+    13,000 measures one by one (15 s a reconcile). Keys are searched per length, and the best of
+    each length compared: the higher score, then the earlier key — extractOne's own order."""
+
+    def __init__(self, keys: list[str]) -> None:
+        by_length: dict[int, tuple[list[str], list[int]]] = {}
+        for i, key in enumerate(keys):
+            same, where = by_length.setdefault(len(key), ([], []))
+            same.append(key)
+            where.append(i)
+        self.by_length = by_length
+
+    def best(self, key: str, threshold: float) -> tuple[str, float] | None:
+        n = len(key)
+        found: tuple[float, int, str] | None = None  # (score, position, key)
+        for m, (same, where) in self.by_length.items():
+            if not _may_reach(n, m, threshold):
+                continue
+            match = process.extractOne(key, same, scorer=fuzz.ratio, score_cutoff=threshold)
+            if match is not None:
+                candidate = (match[1], where[match[2]], match[0])
+                if found is None or candidate[0] > found[0] or (candidate[0] == found[0] and candidate[1] < found[1]):
+                    found = candidate
+        return None if found is None else (found[2], found[0])
+
+
+def _may_reach(n: int, m: int, threshold: float) -> bool:
+    """Whether texts of n and m characters may have a fuzz.ratio of threshold or more (a margin
+    for rounding: a pair kept in vain is only compared)."""
+    total = n + m
+    return total == 0 or 100 * (total - abs(n - m)) >= (threshold - 1e-6) * total
+
+
 def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def bullet_versions(annex: Annex) -> dict[str, tuple[str, list[str]]]:
+    """Each bullet's (text, tags) by id: all ``reconcile`` needs to know of a ``previous`` annex."""
+    return {b.id: (b.text, list(b.tags)) for _, _, b in annex.bullets() if b.id}
+
+
 def reconcile(
-    annex: Annex, *, previous: Annex | None = None, threshold: float = DEFAULT_THRESHOLD, in_place: bool = False
+    annex: Annex,
+    *,
+    previous: Annex | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    in_place: bool = False,
+    before: dict[str, tuple[str, list[str]]] | None = None,
+    measures: bool = True,
 ) -> ReconcileResult:
     """Link re-listings to their originals and sync them; ``previous`` tells an edited original
-    (``synced``) from a drifted re-listing (``drift_reverted``). ``in_place``: change ``annex``
-    itself instead of a copy (for a caller that owns it and uses only the result)."""
-    out = annex if in_place else annex.model_copy(deep=True)
+    (``synced``) from a drifted re-listing (``drift_reverted``), or ``before``, its
+    bullet_versions, where the caller keeps no copy of it. ``in_place``: change ``annex``
+    itself instead of a copy (for a caller that owns it and uses only the result). ``measures``:
+    whether to link re-listed measures too (a caller that reads only the bullets' links need not)."""
+    out = annex if in_place else annex.deep_copy()
     decisions: list[Decision] = []
     located = list(out.bullets())
     index: dict[str, Bullet] = {b.id: b for _, _, b in located if b.id}
@@ -139,7 +189,7 @@ def reconcile(
     for _, _, b in located:
         if b.id:
             (relisted_by_key if b.relisted else originals_by_key)[comparison_key(b.text)].append(b.id)
-    near_keys = list(originals_by_key)
+    near_keys = _NearKeys(list(originals_by_key))
 
     # -- 1. link each re-listing to a candidate (by id, then by text), or propose / report --------
     links: dict[str, tuple[str, str, str]] = {}  # re-listing id → (target id, kind, reason)
@@ -169,7 +219,7 @@ def reconcile(
             )
             continue
         copies = tuple(i for i in relisted_by_key.get(key, []) if i != b.id)
-        match = process.extractOne(key, near_keys, scorer=fuzz.ratio, score_cutoff=threshold) if near_keys else None
+        match = near_keys.best(key, threshold)
         if match:
             candidate = originals_by_key[match[0]][0]
             unlinked.append(
@@ -232,15 +282,15 @@ def reconcile(
     decisions.extend(unlinked)
 
     # -- 3. the original is the truth ----------------------------------------------------------
-    before_index = previous.bullet_index() if previous is not None else {}
+    versions = before if before is not None else bullet_versions(previous) if previous is not None else {}
     for d in [d for d in decisions if d.kind in ("exact_id", "exact_text", "chain_resolved")]:
         relisting, original = index[d.item_id], index[d.original_id]  # type: ignore[index]
         if relisting.text == original.text and relisting.tags == original.tags:
             continue
-        was_o = before_index.get(original.id)  # type: ignore[arg-type]
-        was_r = before_index.get(relisting.id)  # type: ignore[arg-type]
-        original_edited = was_o is not None and (was_o[2].text, was_o[2].tags) != (original.text, original.tags)
-        relisting_kept = was_r is not None and (was_r[2].text, was_r[2].tags) == (relisting.text, relisting.tags)
+        was_o = versions.get(original.id)  # type: ignore[arg-type]
+        was_r = versions.get(relisting.id)  # type: ignore[arg-type]
+        original_edited = was_o is not None and was_o != (original.text, original.tags)
+        relisting_kept = was_r is not None and was_r == (relisting.text, relisting.tags)
         what = "・".join(
             x
             for x, differs in (("文", relisting.text != original.text), ("担当府省", relisting.tags != original.tags))
@@ -273,7 +323,8 @@ def reconcile(
                 )
             )
 
-    decisions.extend(_measures(out, threshold))
+    if measures:
+        decisions.extend(_measures(out, threshold))
     return ReconcileResult(out, decisions)
 
 
@@ -284,6 +335,7 @@ def _measures(annex: Annex, threshold: float) -> list[Decision]:
         if not row.measure_relisted:
             originals.setdefault(comparison_key(row.measure), row.id)
     decisions = []
+    near_keys = _NearKeys(list(originals))
     for row in rows:
         if not row.measure_relisted:
             continue
@@ -295,7 +347,7 @@ def _measures(annex: Annex, threshold: float) -> list[Decision]:
                 )
             )
             continue
-        match = process.extractOne(key, list(originals), scorer=fuzz.ratio, score_cutoff=threshold) if originals else None
+        match = near_keys.best(key, threshold)
         if match:
             decisions.append(
                 Decision(

@@ -13,6 +13,7 @@ from annex.master.store import read_master_with_digest, stage_master
 from annex.model.annex import Annex
 from annex.model.errors import InputError
 from annex.validation.validate import Reference
+from annex.workspace.collector import cycles_collected_after
 from annex.workspace.layout import Workspace
 
 
@@ -93,11 +94,12 @@ def load_reference(workspace: Workspace, year: int) -> Reference:
     """What year Y's submissions are compared with: master(Y-1) from output/<Y-1>/master.json, else
     the configured baseline if it is Y-1 (without either, files are checked against the catalogue only)."""
     config = workspace.config
-    found = master_if_any(workspace, year - 1)
-    if found is None:
-        return Reference.for_annex(config, year, None)
-    annex, _, digest = found
-    ref = Reference.for_annex(config, year, annex)
+    with cycles_collected_after():  # master(Y-1) and every plan: millions of objects, no cycles
+        found = master_if_any(workspace, year - 1)
+        if found is None:
+            return Reference.for_annex(config, year, None)
+        annex, _, digest = found
+        ref = Reference.for_annex(config, year, annex)
     ref.source_digest = digest
     return ref
 

@@ -38,6 +38,7 @@ from annex.workspace.collect import (
     inbox_lines,
     verdict_line,
 )
+from annex.workspace.collector import cycles_collected_after
 from annex.workspace.layout import Workspace
 from annex.workspace.master import master_or_baseline, previous_master
 from annex.workspace.notify import expected_ministries, ledger_statuses
@@ -117,16 +118,24 @@ def submission_statuses(workspace: Workspace, year: int) -> dict[str, Submission
 
 
 def merge_submissions(
-    workspace, year: int, submissions: Mapping[str, Submission], *, write: bool = True, previous: tuple[Annex, str] | None = None
+    workspace,
+    year: int,
+    submissions: Mapping[str, Submission],
+    *,
+    write: bool = True,
+    previous: tuple[Annex, str] | None = None,
+    own_previous: bool = False,
 ) -> MergeSummary:
-    """Merge given accepted submissions into master(Y) and publish the four outputs."""
+    """Merge given accepted submissions into master(Y) and publish the four outputs.
+    ``own_previous``: the caller will not use ``previous`` again (see annex.merge.merge)."""
     config = workspace.config
-    previous_annex, source = previous or previous_master(workspace, year)
-    result = merge(previous_annex, submissions, config, year=year)
+    with cycles_collected_after():  # two masters and their reports: millions of objects, no cycles
+        previous_annex, source = previous or previous_master(workspace, year)
+        result = merge(previous_annex, submissions, config, year=year, own_previous=own_previous or previous is None)
     summary = MergeSummary(year, result, {m: s.file for m, s in submissions.items()}, previous_source=source)
     if write:
         folder = workspace.output(year)
-        with publishing() as outputs:
+        with publishing() as outputs, cycles_collected_after():
             summary.written = stage_master(outputs, result.annex, folder)
             expected = result.ownership.rows_of if result.ownership else expected_ministries(workspace, year)
             sheets = change_sheets(result, config, summary.merged_files, submission_statuses(workspace, year), expected)
@@ -151,7 +160,8 @@ def merge_year(workspace, year: int | None = None, *, feedback: bool = True) -> 
     collected = collect_and_validate(workspace, year, feedback=feedback)
     checkpoint("merge:collected")
     accepted = accepted_submissions(workspace, year, known={s.sha256: s for s in collected.submissions})
-    summary = merge_submissions(workspace, year, {m: sub for m, (_, sub) in accepted.items()}, previous=previous)
+    accepted_subs = {m: sub for m, (_, sub) in accepted.items()}
+    summary = merge_submissions(workspace, year, accepted_subs, previous=previous, own_previous=True)  # read for it alone
     summary.inbox = inbox_lines(collected.received, collected.ignored)
     held = [s for s in collected.submissions if s.held]
     received = len(collected.new) + len(collected.seen)

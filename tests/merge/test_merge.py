@@ -274,6 +274,7 @@ def scenarios(draw):
 @settings(max_examples=120, deadline=None)
 def test_merge_loses_nothing_is_idempotent_and_order_independent(scenario, rnd):
     prev, subs = scenario
+    untouched = prev.to_json()
     result = merge(prev, subs, CONFIG, year=2026)
     master = result.annex
     index = master.bullet_index()
@@ -321,6 +322,12 @@ def test_merge_loses_nothing_is_idempotent_and_order_independent(scenario, rnd):
     assert shuffled.annex.to_json() == master.to_json()
     assert shuffled.changes == result.changes and shuffled.conflicts == result.conflicts
     assert shuffled.outcomes == result.outcomes and shuffled.decisions == result.decisions
+    # master(Y-1) is never changed, unless handed over: then master(Y) is made in it, the same
+    assert prev.to_json() == untouched
+    handed = merge(prev.deep_copy(), subs, CONFIG, year=2026, own_previous=True)
+    assert handed.annex.to_json() == master.to_json() and handed.ownership == result.ownership
+    assert handed.changes == result.changes and handed.conflicts == result.conflicts
+    assert handed.outcomes == result.outcomes and handed.decisions == result.decisions
 
 
 def _subrow_annex():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -179,6 +181,27 @@ def test_omitted_keys_come_back_when_set():
     assert "subrow" not in bullet.model_dump() and "not_updated" not in bullet.model_dump()
     bullet.subrow, bullet.not_updated = 2, True
     assert bullet.model_dump()["subrow"] == 2 and bullet.model_dump()["not_updated"] is True
+
+
+@settings(max_examples=60, deadline=None)
+@given(annexes())
+def test_json_is_pydantics_dump_and_a_deep_copy_shares_nothing(annex: Annex):
+    assign_missing_ids(annex)
+    # to_json walks the tree itself (fast at scale): it must write what pydantic's dump gives
+    assert annex.to_json() == json.dumps(annex.model_dump(mode="json"), ensure_ascii=False, indent=1) + "\n"
+    with tempfile.TemporaryDirectory() as folder:  # and the master.json written piece by piece holds the same
+        annex.write_json(Path(folder) / "master.json")
+        assert (Path(folder) / "master.json").read_bytes() == annex.to_json().encode("utf-8")
+    before = annex.to_json()
+    copy = annex.deep_copy()
+    assert copy == annex and copy.to_json() == before
+    for _, _, row in copy.rows():
+        row.measure_tags.append("変更")
+        for bullet in (*row.status, *row.policy):
+            bullet.text += "（変更）"
+            bullet.tags.append("変更")
+    copy.footnotes["999"] = "変更"
+    assert annex.to_json() == before  # the original is as it was
 
 
 @settings(max_examples=40, deadline=None)
