@@ -71,22 +71,33 @@ def _copied(value: Any) -> Any:
 _new_object, _set_attribute = object.__new__, object.__setattr__
 
 
-def _plain(value: Any) -> Any:
-    """What model_dump(mode="json") gives for a tree of nodes whose fields hold only strings,
-    numbers, booleans, None, lists, dicts and nodes: each node's fields in order, those of
-    ``_omit_when_default`` left out while they hold their default (as their exclude_if does)."""
-    if isinstance(value, Node):
-        omit, fields = value._omit_when_default, type(value).model_fields
-        return {
-            key: _plain(item) if isinstance(item, _CONTAINERS) else item
-            for key, item in value.__dict__.items()
-            if not (key in omit and item == fields[key].default)
-        }
-    if isinstance(value, list):
-        return [_plain(item) if isinstance(item, _CONTAINERS) else item for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) if isinstance(item, _CONTAINERS) else item for key, item in value.items()}
-    return value
+def _json_pieces(node: Node, depth: int) -> Iterator[str]:
+    """node as json.dumps(…, ensure_ascii=False, indent=1) writes it ``depth`` levels deep, in
+    pieces: the annex, its chapters and their sections field by field, each list of them item by
+    item, and everything below a section (a row, a preamble) whole by pydantic's core, re-indented
+    (JSON text holds no raw newline, so indenting every line is exact). Peak memory is one row's
+    text, not the master's: 600 MB at a million bullets."""
+    if not isinstance(node, _STREAMED):
+        yield node.model_dump_json(indent=1).replace("\n", "\n" + " " * depth)
+        return
+    inner = "\n" + " " * (depth + 1)
+    omit, fields = node._omit_when_default, type(node).model_fields
+    first = True
+    for key, item in node.__dict__.items():
+        if key in omit and item == fields[key].default:
+            continue
+        yield ("{" if first else ",") + inner + json.dumps(key, ensure_ascii=False) + ": "
+        first = False
+        if isinstance(item, list) and item and all(isinstance(child, Node) for child in item):
+            for i, child in enumerate(item):
+                yield ("[" if i == 0 else ",") + "\n" + " " * (depth + 2)
+                yield from _json_pieces(child, depth + 2)
+            yield inner + "]"
+        elif isinstance(item, Node):
+            yield from _json_pieces(item, depth + 1)
+        else:
+            yield json.dumps(item, ensure_ascii=False, indent=1).replace("\n", inner)
+    yield "{}" if first else "\n" + " " * depth + "}"
 
 
 def check_footnote_offsets(text: str, footnotes: list[int] | None, offsets: list[int] | None) -> None:
@@ -335,9 +346,12 @@ class Annex(Node):
     def write_json(self, path: Path) -> None:
         """to_json() written to path piece by piece: the same bytes, without the whole text (and
         its UTF-8 copy) in memory at once — 120 MB of JSON at M."""
-        with open(path, "w", encoding="utf-8") as out:
-            out.writelines(json.JSONEncoder(ensure_ascii=False, indent=1).iterencode(_plain(self)))
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            out.writelines(_json_pieces(self, 0))
             out.write("\n")
+
+
+_STREAMED = (Annex, Chapter, Section)  # written field by field; below them, each node whole
 
 
 def bullet_id(row_id: str, column: Column, sequence: int) -> str:
