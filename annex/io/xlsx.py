@@ -76,9 +76,11 @@ def _char_units(ch: str) -> float:
     return CHAR_UNITS if unicodedata.east_asian_width(ch) in "WFA" else CHAR_UNITS / 2
 
 
+@functools.lru_cache(maxsize=1 << 16, typed=True)  # typed: 1 and True are spelled differently
 def text_width(text: str) -> float:
     """Width of the longest line of text in column units (a full-width character counts double)."""
-    # per character, cached: every cell of every report is measured (widths and row heights)
+    # per character, cached, and per text: every cell of every report is measured (widths and row
+    # heights), and a table repeats its short values (府省, 欄, reasons) on thousands of lines
     return max(sum(map(_char_units, line), 0.0) for line in str(text).split("\n"))
 
 
