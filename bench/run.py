@@ -329,7 +329,7 @@ def domain_stages(report: Report, work: Path, *, pdf: bool) -> None:
     a million lines; nor feedback workbooks), and time building the reference (master(Y-1) and
     every body's template plan, what validation compares with) as a stage of its own."""
     from annex.intake.reader import read_workbook
-    from annex.io.workers import WorkerPool
+    from annex.io.workers import SharedWorkers, WorkerPool, release_workers, start_workers
     from annex.merge.reconcile import reconcile
     from annex.render import build_context, expected_min_pages, render_docx
     from annex.render.pdf import convert_to_pdf, find_soffice
@@ -368,9 +368,13 @@ def domain_stages(report: Report, work: Path, *, pdf: bool) -> None:
                 pooled = read_and_validate([(i.stored, i.name, i.sha256) for i in received], ref, pool)
         assert [s.verdict for s in pooled] == [s.verdict for s in subs]
     record_validations(ws, list(zip(received, subs)))
-    if not survey:
-        with measured(t, "feedback"):
-            write_feedback(ws, YEAR, [(i.stored, s) for i, s in zip(received, subs)])
+    if not survey:  # on the shared workers, up already as in `annex run` (they read the returns there)
+        start_workers()
+        try:
+            with measured(t, "feedback"):
+                write_feedback(ws, YEAR, [(i.stored, s) for i, s in zip(received, subs)], SharedWorkers())
+        finally:
+            release_workers()
 
     accepted = {s.ministry: s for s in subs if s.accepted}
     previous = previous_master(ws, YEAR)
@@ -431,7 +435,12 @@ def domain_stages(report: Report, work: Path, *, pdf: bool) -> None:
         row("read", lines, "lines", bound="read: unzip floor", bound_seconds=report.bounds["read: unzip floor"]),
         row("validate", lines, "lines"),
         row("read+validate (pool)", lines, "lines", note="2 worker processes, pool start included"),
-        row("feedback", files, "files", note=f"{1000 * t['feedback'][0] / max(1, files):.0f} ms a workbook"),
+        row(
+            "feedback",
+            files,
+            "files",
+            note=f"{1000 * t['feedback'][0] / max(1, files):.0f} ms a workbook, on the run's 2 shared workers",
+        ),
         row("reconcile", bullets, "bullets"),
         row("merge", bullets, "bullets", note=merge_note),
         row("docx", bullets, "bullets", bound="docx: string floor", bound_seconds=report.bounds["docx: string floor"]),

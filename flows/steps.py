@@ -12,7 +12,6 @@ from prefect.futures import as_completed
 from prefect.states import State
 from prefect.utilities.annotations import opaque
 
-from annex.io.workers import release_workers
 from annex.model.issues import Submission
 from annex.workspace import collect as collect_steps
 from annex.workspace import notify
@@ -57,8 +56,8 @@ def validate_all(items: list[collect_steps.Received], ref, fingerprint: str) -> 
         for item in items:
             if item.sha256 not in done:
                 record(item, collect_steps.validation_failed(item, failed, ref.config))
-    finally:
-        release_workers()  # the readers the validations shared (annex.io.workers.lent_worker)
+    # the readers the validations shared (annex.io.workers.lent_worker) stay up: the feedback
+    # workbooks are written on them next (tasks.feedback.feedback_workbooks stops them)
     return done
 
 

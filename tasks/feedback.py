@@ -9,6 +9,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from annex.io.workers import SharedWorkers, release_workers
 from annex.model.issues import Submission
 from annex.notify.outbox import Outbox
 from annex.workspace import collect, notify
@@ -18,7 +19,11 @@ from tasks.mailer import mailer_for
 
 @task(name="feedback-workbooks", cache_policy=NO_CACHE)
 def feedback_workbooks(ws: Workspace, year: int, pairs: list[tuple[collect.Received, Submission]]) -> dict[str, Path]:
-    return collect.write_feedback(ws, year, [(item.stored, sub) for item, sub in pairs], overwrite=False)
+    """On the workers the validations borrowed (still running), then stopped: nothing after needs them."""
+    try:
+        return collect.write_feedback(ws, year, [(item.stored, sub) for item, sub in pairs], SharedWorkers(), overwrite=False)
+    finally:
+        release_workers()
 
 
 @task(name="feedback-mail", cache_policy=NO_CACHE)

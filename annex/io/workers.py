@@ -19,6 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Literal
@@ -258,3 +259,25 @@ def release_workers() -> None:
     if lender is not None:
         atexit.unregister(lender.close)
         lender.close()
+
+
+class SharedWorkers:
+    """This process's shared workers as one pool (``map``), for a step after the validations that
+    borrowed them: the feedback workbooks are written by the workers that read the returns, with
+    no second pool to start (~0.4 s of a run)."""
+
+    def map(self, fn: Callable[..., Any], jobs: Iterable[tuple]) -> list[Outcome]:
+        jobs = list(jobs)
+        lender = _shared_lender()
+        n = max(1, min(lender.size, len(jobs)))
+
+        def share(k: int) -> list[Outcome]:  # each one-worker pool takes every n-th job
+            with lender.lend() as pool:
+                return pool.map(fn, jobs[k::n])
+
+        with ThreadPoolExecutor(max_workers=n, thread_name_prefix="annex-shared-worker") as threads:
+            parts = list(threads.map(share, range(n)))
+        outcomes: list[Any] = [None] * len(jobs)
+        for k, part in enumerate(parts):
+            outcomes[k::n] = part
+        return outcomes

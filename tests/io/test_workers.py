@@ -84,3 +84,26 @@ def test_workers_started_ahead_are_the_ones_lent():
             assert {_pid_of_worker(a), _pid_of_worker(b)} <= started
     finally:
         lender.close()
+
+
+def _pid_and(value: int) -> tuple[int, int]:
+    return os.getpid(), value * value
+
+
+def test_the_shared_workers_as_one_pool_keep_the_jobs_order_and_use_the_workers_already_running():
+    from annex.io.workers import DEFAULT_WORKERS, SharedWorkers, start_workers
+
+    start_workers()
+    try:
+        with lent_worker() as pool:
+            running = {_pid_of_worker(pool)}
+        outcomes = SharedWorkers().map(_pid_and, [(n,) for n in range(9)])
+        assert all(o.ok for o in outcomes)
+        assert [o.value[1] for o in outcomes] == [n * n for n in range(9)]  # in the jobs' order
+        pids = {o.value[0] for o in outcomes}
+        assert os.getpid() not in pids and running <= pids
+        assert len(pids) == min(DEFAULT_WORKERS, 9)  # side by side, one share per worker
+        with lent_worker() as pool:  # no new process was started for them
+            assert _pid_of_worker(pool) in pids
+    finally:
+        release_workers()
