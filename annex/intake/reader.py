@@ -194,15 +194,11 @@ def _holding_values(addresses: list[str], grid: Grid) -> list[str]:
     """The addresses whose grid cell holds text. A template has thousands of formatted empty cells
     (~5,000 a survey return): each column's index is worked out once, not per address."""
     columns: dict[str, int] = {}
-    rows, first_col = grid.rows, grid.first_col
     kept = []
     for address in addresses:
         letters = address.rstrip("0123456789")
-        j = columns.get(letters)
-        if j is None:
-            j = columns[letters] = column_index(letters) - first_col
-        r = int(address[len(letters) :]) - 1
-        if 0 <= r < len(rows) and 0 <= j < len(cells := rows[r]) and cells[j] not in (None, ""):
+        col = columns.get(letters) or columns.setdefault(letters, column_index(letters))
+        if grid.value(int(address[len(letters) :]), col) not in (None, ""):
             kept.append(address)
     return kept
 

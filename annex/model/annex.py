@@ -81,10 +81,10 @@ def _json_pieces(node: Node, depth: int) -> Iterator[str]:
         yield node.model_dump_json(indent=1).replace("\n", "\n" + " " * depth)
         return
     inner = "\n" + " " * (depth + 1)
-    omit, fields = node._omit_when_default, type(node).model_fields
+    fields = type(node).model_fields
     first = True
     for key, item in node.__dict__.items():
-        if key in omit and item == fields[key].default:
+        if (excluded := fields[key].exclude_if) is not None and excluded(item):  # the same rule as pydantic's dump
             continue
         yield ("{" if first else ",") + inner + json.dumps(key, ensure_ascii=False) + ": "
         first = False
