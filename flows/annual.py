@@ -163,7 +163,7 @@ def run_annual(
     with run_lock(ws.archive, "run", ws.year(year), "annex run"):
         pass  # fail fast, before Prefect starts, when another run holds the workspace (the flow locks again)
     if task_runner == "thread":
-        start_workers()  # the readers import polars and openpyxl while Prefect's temporary server boots
+        start_workers(background=True)  # the readers import polars and openpyxl while Prefect starts the run
     check_api_reachable()  # a configured server that does not answer: one line, before any work
     selected = annual_consolidation
     if task_runner == "dask":

@@ -299,11 +299,19 @@ def _prepare_prefect(verbose: bool, api_url: str | None = None) -> None:
         progress.addHandler(handler)
         progress.setLevel(logging.INFO)
         progress.propagate = False
-    if not api_url:
-        say("Prefect を起動しています（一時サーバーの起動に 10〜20 秒かかります）…")
     from flows.server import start_temporary_server
 
-    start_temporary_server()  # when no server is configured: it boots while the command imports its flows
+    # when no server is configured: it boots while the command imports its flows
+    if start_temporary_server():
+        say("Prefect の一時サーバーを起動しています（10〜20 秒かかります）…")
+    else:
+        say(f"Prefect サーバー {os.environ.get('PREFECT_API_URL') or _profile_api_url()} で実行します")
+
+
+def _profile_api_url() -> str:
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or ""
 
 
 def _quiet_run_loggers(verbose: bool) -> None:

@@ -116,13 +116,16 @@ class TemporaryServerFailed(AnnexError):
 _temporary: TemporaryServer | None = None
 
 
-def start_temporary_server() -> None:
+def start_temporary_server() -> bool:
     """Unless a server is configured: start the temporary server now, before prefect is imported
     (it boots while the command imports its flows), and point this process at it;
-    ``check_api_reachable`` waits for it. Call before any flow runs."""
+    ``check_api_reachable`` waits for it. Call before any flow runs. True when this command runs
+    on a temporary server (started now or earlier), False when on a configured one."""
     global _temporary
-    if _temporary is not None or os.environ.get("PREFECT_API_URL"):
-        return
+    if _temporary is not None and os.environ.get("PREFECT_API_URL") == _temporary.api_url:
+        return True
+    if os.environ.get("PREFECT_API_URL"):
+        return False
     server = TemporaryServer()
     from prefect.context import refresh_global_settings_context
     from prefect.settings import PREFECT_API_URL
@@ -130,10 +133,11 @@ def start_temporary_server() -> None:
     if PREFECT_API_URL.value():  # a Prefect profile names a server: that one is used
         atexit.unregister(server.stop)
         server.stop()
-        return
+        return False
     _temporary = server
     os.environ["PREFECT_API_URL"] = server.api_url
     refresh_global_settings_context()  # Prefect read its settings when imported
+    return True
 
 
 def _free_port() -> int:

@@ -17,6 +17,7 @@ one ministry per message, with only that ministry's feedback attached.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path, PurePath
 from typing import Any
@@ -349,7 +350,9 @@ def write_feedback_workbooks(
     Each is written in the worker pool (openpyxl opens the ministry's own file there); where the
     copy cannot be made, a fresh workbook with 検証結果 only takes its place."""
     names = names or {}
-    args = [(str(src), sub, str(target), names.get(sub.ministry or "")) for src, sub, target in jobs]
+    # a workbook shows the verdict and the issues: the lines (most of a Submission's objects)
+    # would only be pickled to the worker and back
+    args = [(str(src), replace(sub, lines=[]), str(target), names.get(sub.ministry or "")) for src, sub, target in jobs]
     outcomes = pool.map(write_feedback_workbook, args)
     for (_, sub, target), outcome in zip(jobs, outcomes):
         if not outcome.ok:

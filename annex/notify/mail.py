@@ -10,6 +10,7 @@ import base64
 import contextlib
 import datetime as dt
 import email.policy
+import functools
 import os
 import re
 import smtplib
@@ -267,9 +268,20 @@ XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.she
 def template_environment(*folders: Path) -> Any:
     """jinja2 for e-mail templates: the first folder that has a template wins (a workspace's own
     templates/email/ before the bundled one); HTML templates are autoescaped, a missing variable
-    is an error rather than an empty string."""
+    is an error rather than an empty string.
+
+    One environment per set of folders and of the files in them, for the process: it keeps the
+    templates it compiled (a run's forty messages compile each template once, not forty times);
+    jinja2 compiles one again when its file changes, and a template added to a workspace's own
+    folder makes a new environment, in which it wins."""
+    present = tuple((str(f), tuple(sorted(os.listdir(f)))) for f in folders if f.is_dir())
+    return _environment(present)
+
+
+@functools.lru_cache(maxsize=16)
+def _environment(folders: tuple[tuple[str, tuple[str, ...]], ...]) -> Any:
     return jinja2.Environment(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in folders if f.is_dir()]),
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(folder) for folder, _ in folders]),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False, default=False),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,

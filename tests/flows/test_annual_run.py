@@ -52,7 +52,7 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace, cap
     done = _annex_run(sample_workspace, prefect_server)
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
-    assert "Prefect を起動しています" in out.splitlines()[0]
+    assert out.splitlines()[0] == f"Prefect サーバー {prefect_server} で実行します"  # not 一時サーバー: one is configured
     assert "収集: 22 ファイル（対象外 1）" in out and "検証 22/22" in out
     assert "対象外: ~$国交省 別添回答 0527.xlsx — Excel が開いている間に作る一時ファイル" in out
     [pdf_line] = [line for line in out.splitlines() if "国交省 別添回答.pdf →" in line and "検証" in line]

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import json, os, sys
 from flows.server import start_temporary_server, check_api_reachable
-start_temporary_server()
+started = start_temporary_server()
+again = start_temporary_server()  # a second command in the same process: the same server
 assert "prefect.server.api.server" not in sys.modules  # Prefect's own launcher was not needed
 check_api_reachable()  # waits until it answers
 from prefect import flow
@@ -32,7 +33,7 @@ def hello():
 state = hello(return_state=True)
 with get_client(sync_client=True) as client:
     run = client.read_flow_run(state.state_details.flow_run_id)
-print(json.dumps({"url": os.environ["PREFECT_API_URL"], "state": run.state.type.value, "pid": os.getpid()}))
+print(json.dumps({"url": os.environ["PREFECT_API_URL"], "state": run.state.type.value, "pid": os.getpid(), "started": [started, again]}))
 """
 
 
@@ -44,6 +45,7 @@ def test_the_temporary_server_runs_the_flow_and_ends_with_the_command(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["url"].startswith("http://127.0.0.1:") and result["state"] == "COMPLETED"
+    assert result["started"] == [True, True]  # what the command says: 一時サーバーを起動しています
     assert not [p.pid for p in psutil.process_iter() if p.pid not in before and _server_of(p, result["pid"])]
 
 
@@ -53,3 +55,12 @@ def _server_of(process: psutil.Process, parent: int) -> bool:
         return process.environ().get("ANNEX_SERVER_PARENT_PID") == str(parent)
     except psutil.Error:
         return False
+
+
+def test_a_configured_server_is_used_and_none_is_started(monkeypatch):
+    from flows import server
+
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    assert server.start_temporary_server() is False  # the command says: Prefect サーバー … で実行します
+    assert {p.pid for p in psutil.Process().children(recursive=True)} == before

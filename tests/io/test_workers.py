@@ -107,3 +107,38 @@ def test_the_shared_workers_as_one_pool_keep_the_jobs_order_and_use_the_workers_
             assert _pid_of_worker(pool) in pids
     finally:
         release_workers()
+
+
+def test_workers_started_in_the_background_serve_the_first_file_and_a_failure_there_says_nothing(monkeypatch):
+    from annex.io import workers
+
+    uncaught: list = []
+    monkeypatch.setattr(threading, "excepthook", uncaught.append)
+
+    def join_the_start() -> None:
+        for thread in threading.enumerate():
+            if thread.name == "annex-start-workers":
+                thread.join(60)
+
+    workers.start_workers(background=True)
+    try:
+        with lent_worker() as pool:  # waits for the start under way, starts nothing of its own
+            assert pool.map(_pid_and, [(3,)])[0].value[1] == 9
+        join_the_start()
+        assert len(workers._shared_lender()._made) == workers.DEFAULT_WORKERS
+    finally:
+        release_workers()
+
+    def broken(self) -> None:
+        raise OSError("the forkserver could not start")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(workers.WorkerLender, "start", broken)
+        workers.start_workers(background=True)
+        join_the_start()
+    assert uncaught == []  # no traceback from the background thread
+    try:
+        with lent_worker() as pool:  # the first file starts its worker itself
+            assert pool.map(_pid_and, [(4,)])[0].value[1] == 16
+    finally:
+        release_workers()
