@@ -137,7 +137,21 @@ def start_temporary_server() -> bool:
     _temporary = server
     os.environ["PREFECT_API_URL"] = server.api_url
     refresh_global_settings_context()  # Prefect read its settings when imported
+    _without_heartbeats()
     return True
+
+
+def _without_heartbeats() -> None:
+    """No flow-run heartbeats for the runs of this process. A heartbeat tells a lasting server that
+    a run is alive (it marks a run whose heartbeats stop Crashed); the temporary server ends with
+    the command, so nothing would read them, and Prefect's heartbeat thread holds up the end of
+    every run by up to a second (it sleeps in 1 s steps and the run joins it). The same settings
+    object Prefect's own refresh puts there, with heartbeats off: env variables cannot say None."""
+    import prefect.context
+
+    current = prefect.context.GLOBAL_SETTINGS_CONTEXT
+    settings = current.settings.copy_with_update(updates={"flows.heartbeat_frequency": None})
+    prefect.context.GLOBAL_SETTINGS_CONTEXT = prefect.context.SettingsContext(profile=current.profile, settings=settings)
 
 
 def _free_port() -> int:

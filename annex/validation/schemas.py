@@ -47,29 +47,36 @@ def _col(data: pa.PolarsData) -> pl.Expr:
     return pl.col(data.key)
 
 
+def _filled():
+    """A column validate fills on every row ("" for an empty cell): validate_lines refuses a frame
+    with a null in one pass, so pandera need not look column by column (a query per column per
+    file: a fifth of a file's validation)."""
+    return pa.Field(nullable=True)
+
+
 class SubmissionLines(pa.DataFrameModel):
     """One line of a ministry's 記入シート, as validate lays it out."""
 
-    sub: int
-    line: int
-    item_id: str
-    row_id: str
-    field: str
-    heading: str
-    text: str
-    tags: str
-    relisted: str
-    relisted_of: str
-    action: str
-    own_text: bool
-    own_tags: bool
-    secretariat: bool
-    id_known: bool
-    row_known: bool
-    relisted_of_known: bool
-    tags_self: bool
-    tag_unknown: str
-    text_key: str
+    sub: int = _filled()
+    line: int = _filled()
+    item_id: str = _filled()
+    row_id: str = _filled()
+    field: str = _filled()
+    heading: str = _filled()
+    text: str = _filled()
+    tags: str = _filled()
+    relisted: str = _filled()
+    relisted_of: str = _filled()
+    action: str = _filled()
+    own_text: bool = _filled()
+    own_tags: bool = _filled()
+    secretariat: bool = _filled()
+    id_known: bool = _filled()
+    row_known: bool = _filled()
+    relisted_of_known: bool = _filled()
+    tags_self: bool = _filled()
+    tag_unknown: str = _filled()
+    text_key: str = _filled()
 
     class Config:
         strict = True
@@ -177,6 +184,8 @@ class SubmissionLines(pa.DataFrameModel):
 
 def validate_lines(frame: pl.DataFrame) -> list[tuple[int, str, str]]:
     """Run the schema; return (row index in frame, rule code, column) for every failure."""
+    if empty := [name for name, count in zip(frame.columns, frame.null_count().row(0)) if count]:
+        raise ValueError(f"null in the lines' frame, columns {empty}")  # validate's bug, not a ministry's mistake
     try:
         SubmissionLines.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:

@@ -44,6 +44,18 @@ def _task_runs(flow_run_id: str):
     return asyncio.run(read())
 
 
+def _progress_artifacts(flow_run_id: str):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterType
+
+    with get_client(sync_client=True) as client:
+        return client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]), type=ArtifactFilterType(any_=["progress"])
+            )
+        )
+
+
 def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace, capsys):
     # what secretariats find in the inbox besides workbooks: an answer sent as PDF, Excel's lock file
     inbox = sample_workspace / "submissions" / "2026"
@@ -128,6 +140,8 @@ def test_annex_run_on_the_sample_workspace(prefect_server, sample_workspace, cap
     assert flow_run.name and flow_run.state.is_completed()
     validations = [t for t in tasks if t.name.startswith("validate-")]
     assert len(validations) == 22
+    [progress] = _progress_artifacts(summary["flow_run_id"])  # the UI's bar, updated now and then: full at the end
+    assert progress.description == "提出物の検証" and float(progress.data) == 100.0
 
     # No mail server in the bundled config: every message of the run is an .eml file instead.
     mail = sample_workspace / "output" / "2026" / "mail"

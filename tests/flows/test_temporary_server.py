@@ -25,6 +25,7 @@ assert "prefect.server.api.server" not in sys.modules  # Prefect's own launcher 
 check_api_reachable()  # waits until it answers
 from prefect import flow
 from prefect.client.orchestration import get_client
+from prefect.settings import get_current_settings
 
 @flow(name="on-the-temporary-server")
 def hello():
@@ -33,7 +34,8 @@ def hello():
 state = hello(return_state=True)
 with get_client(sync_client=True) as client:
     run = client.read_flow_run(state.state_details.flow_run_id)
-print(json.dumps({"url": os.environ["PREFECT_API_URL"], "state": run.state.type.value, "pid": os.getpid(), "started": [started, again]}))
+print(json.dumps({"url": os.environ["PREFECT_API_URL"], "state": run.state.type.value, "pid": os.getpid(), "started": [started, again],
+                  "heartbeats": get_current_settings().flows.heartbeat_frequency}))
 """
 
 
@@ -46,6 +48,7 @@ def test_the_temporary_server_runs_the_flow_and_ends_with_the_command(tmp_path):
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["url"].startswith("http://127.0.0.1:") and result["state"] == "COMPLETED"
     assert result["started"] == [True, True]  # what the command says: 一時サーバーを起動しています
+    assert result["heartbeats"] is None  # nothing would read them: the server ends with the command
     assert not [p.pid for p in psutil.process_iter() if p.pid not in before and _server_of(p, result["pid"])]
 
 
@@ -63,4 +66,7 @@ def test_a_configured_server_is_used_and_none_is_started(monkeypatch):
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     assert server.start_temporary_server() is False  # the command says: Prefect サーバー … で実行します
+    from prefect.settings import get_current_settings
+
+    assert get_current_settings().flows.heartbeat_frequency  # a lasting server marks a silent run Crashed
     assert {p.pid for p in psutil.Process().children(recursive=True)} == before

@@ -145,3 +145,20 @@ def test_an_unexpected_error_in_one_file_holds_that_file_only(inbox, monkeypatch
     assert held.verdict == "保留" and [i.rule for i in held.issues] == ["F-CHECK-FAILED"]
     assert "KeyError" in held.issues[0].message and held.issues[0].location.file == bad.file
     assert not judged.held and judged.ministry == "外"
+
+
+def test_a_null_in_the_lines_frame_is_a_bug_of_validate_not_a_ministrys_mistake():
+    """validate fills every cell of its frame ("" when empty): the schema lets pandera skip its
+    per-column null checks because validate_lines refuses a null first, naming the column."""
+    import polars as pl
+
+    from annex.validation.schemas import SubmissionLines, validate_lines
+
+    schema = {name: column.dtype.type for name, column in SubmissionLines.to_schema().columns.items()}
+    filled = {name: ["" if dtype == pl.String else False if dtype == pl.Boolean else 0] for name, dtype in schema.items()}
+    filled.update(
+        field=["実施状況・現状分析"], action=["変更なし"], text=["【文】本文"], tags=["文"], id_known=[True], row_known=[True]
+    )
+    assert all(code != "not_nullable" for _, code, _ in validate_lines(pl.DataFrame(filled, schema=schema)))
+    with pytest.raises(ValueError, match="relisted_of"):
+        validate_lines(pl.DataFrame({**filled, "relisted_of": [None]}, schema=schema))
