@@ -6,10 +6,10 @@ time the heap has grown by a quarter: a third of the CPU of building the referen
 7.4 s). Reference counting still frees everything as usual; the cycles a stage leaves (if any)
 are collected when it ends.
 
-What is built to last the whole run (the reference every validation reads) is then left out of
+A large reference, built to last the whole run (every validation reads it), is then left out of
 later collections altogether (gc.freeze): otherwise each full collection while the files are
-validated walks it again. Unpickling the reference at M (a Dask worker's copy) took 6.2 s with
-the collector on, 1.5 s without.
+validated walks it again (M's flow on threads, 100 returns: 89 → 78 s). Unpickling it at M (a
+Dask worker's copy) took 6.2 s with the collector on, 1.5 s without.
 """
 
 from __future__ import annotations
