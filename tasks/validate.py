@@ -12,10 +12,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 
 from annex.intake.ledger import LedgerEntry
+from annex.io.collector import cycles_collected_after, leave_out_of_collections
 from annex.model.issues import Submission
 from annex.validation.validate import Reference
 from annex.workspace import collect
-from annex.workspace.collector import cycles_collected_after, leave_out_of_collections
 from annex.workspace.layout import Workspace
 
 

@@ -30,6 +30,7 @@ from rapidfuzz import fuzz, process
 from annex.distribute.template import checksum_lines, plan_templates
 from annex.intake.preflight import column_index, column_letter
 from annex.intake.reader import Grid, RawWorkbook, live_cells
+from annex.io.collector import cycles_collected_after
 from annex.lint import dictionary as notation_dictionary
 from annex.lint.text import context, lint_text
 from annex.model.annex import Annex
@@ -742,7 +743,15 @@ def validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[
     """Read workbooks (with their SHA-256) → Submissions, the line checks run once for the batch.
 
     Each file is its own failure boundary: an unexpected error while checking one file makes
-    that file 保留 (F-CHECK-FAILED, for the secretariat), never the batch."""
+    that file 保留 (F-CHECK-FAILED, for the secretariat), never the batch.
+
+    The cyclic collector is held off meanwhile: the Submissions are millions of small objects at
+    scale, none in a cycle (M, 400 files in one batch: 11.0 → 7.7 s)."""
+    with cycles_collected_after():
+        return _validate_batch(raws, ref)
+
+
+def _validate_batch(raws: list[tuple[RawWorkbook, str]], ref: Reference) -> list[Submission]:
     submissions: list[Submission] = []
     pending: list[_Pending] = []
     for raw, sha in raws:

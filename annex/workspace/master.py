@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from annex.io.collector import cycles_collected_after, leave_out_of_collections
 from annex.io.files import publishing
 from annex.io.xlsx import Sheet, write_tables
 from annex.master.importer import IMPORT_REPORT_HEADERS, ImportResult, import_annex, read_annex_file
@@ -13,7 +14,6 @@ from annex.master.store import read_master_with_digest, stage_master
 from annex.model.annex import Annex
 from annex.model.errors import InputError
 from annex.validation.validate import Reference
-from annex.workspace.collector import cycles_collected_after, leave_out_of_collections
 from annex.workspace.layout import Workspace
 
 

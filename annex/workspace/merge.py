@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from annex.feedback.conflicts import CONFLICT_SHEET, add_conflict_sheet, has_sheet, remove_sheet
+from annex.io.collector import cycles_collected_after
 from annex.io.faults import checkpoint
 from annex.io.files import publishing, sweep_orphans
 from annex.io.xlsx import write_tables
@@ -38,7 +39,6 @@ from annex.workspace.collect import (
     inbox_lines,
     verdict_line,
 )
-from annex.workspace.collector import cycles_collected_after
 from annex.workspace.layout import Workspace
 from annex.workspace.master import master_or_baseline, previous_master
 from annex.workspace.notify import expected_ministries, ledger_statuses

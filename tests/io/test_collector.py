@@ -8,7 +8,7 @@ import weakref
 
 import pytest
 
-from annex.workspace.collector import LARGE, cycles_collected_after, leave_out_of_collections
+from annex.io.collector import LARGE, cycles_collected_after, leave_out_of_collections
 
 
 def test_the_collector_is_off_inside_and_back_after_an_error_or_a_nested_block():
