@@ -302,7 +302,10 @@ def _prepare_prefect(verbose: bool, api_url: str | None = None) -> None:
     from flows.server import start_temporary_server
 
     # when no server is configured: it boots while the command imports its flows
-    if start_temporary_server():
+    temporary = start_temporary_server()
+    if api_url:
+        return  # a paused run resumed on the server it waits on (annex approve): nothing runs here
+    if temporary:
         say("Prefect の一時サーバーを起動しています（10〜20 秒かかります）…")
     else:
         say(f"Prefect サーバー {os.environ.get('PREFECT_API_URL') or _profile_api_url()} で実行します")
