@@ -271,15 +271,14 @@ def merge(
     ministry_key = tags.sort_key
     ministries = sorted(submissions, key=ministry_key)
 
-    # links found on last year's text, in a copy of master(Y-1) (or master(Y-1) itself, handed over)
-    # (measures are linked once, at step 7: _combine keeps only the bullets' links of this pass);
-    # what each bullet said before any line is applied tells an edited original from drift (step 7)
     # Owners as in master(Y-1) as given, before anything changes: the templates were planned and
     # validated on it.
     ownership = Ownership.of(previous, tags, secretariat)
+    # Links found on last year's text, in a copy of master(Y-1) (or master(Y-1) itself, handed
+    # over). Measures are linked once, at step 7: _combine keeps only the bullets' links of this pass.
     linked = reconcile(previous, threshold=threshold, measures=False, in_place=own_previous)
     work = linked.annex
-    before = bullet_versions(work)
+    before = bullet_versions(work)  # what each bullet said before any line is applied: edited original or drift (step 7)
     work.year = year if year is not None else (previous.year + 1 if previous.year is not None else None)
     retired = list(previous.retired_ids or [])
 
