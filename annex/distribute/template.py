@@ -120,6 +120,11 @@ SPARE_LINES_PER_ROW = 3
 # 再掲元項目ID (the bundled annex has ~1,000); a nationwide survey has up to a million, which made
 # each template megabytes: above it a template lists only its ministry's (CitedIds).
 WHOLE_ID_LIST_LIMIT = 20_000
+# Up to this many tags (abbreviations and pseudo-tags), every template lists them all (略称表, the
+# 担当府省 drop-down, the live check); the government has ~45. A nationwide survey has thousands of
+# bodies, which every return carried three times (1,000s of cells a return: reading grew as bodies ×
+# bodies): above it a template lists only the tags its rows name (TagsOfRows).
+WHOLE_TAG_LIST_LIMIT = 200
 PROTECTION_PASSWORD = "annex"  # a guard against accidents, not security (see module docstring)
 PREAMBLE_SECTION = "（前文）"
 
@@ -174,7 +179,8 @@ class TemplatePlan:
     # items) up to WHOLE_ID_LIST_LIMIT, else only those the ministry can be expected to cite (CitedIds)
     accepted_tags: list[str] = field(default_factory=list)
     known_ids: list[str] = field(default_factory=list)
-    partial_lists: frozenset[str] = frozenset()  # the live lists held only in part ({"ids"} above the limit)
+    partial_lists: frozenset[str] = frozenset()  # the live lists held only in part ("ids", "tag_list" above their limits)
+    all_tags: int = 0  # how many tags the whole abbreviation table has (what a partial 略称表 is out of)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -385,6 +391,7 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
     known_ids = list(dict.fromkeys([*annex.bullet_index(), *preamble, *quoted]))
     cited = None if len(known_ids) <= WHOLE_ID_LIST_LIMIT else CitedIds(located, preamble, quoted)
     abbreviations = [(m.abbr, "・".join(m.names) + ("【廃止】" if m.abolished else "")) for m in config.ministries]
+    named = None if len(valid_tags) <= WHOLE_TAG_LIST_LIMIT else TagsOfRows(located, tags, secretariat)
     title = config.title_for(year)
     source_year = annex.year if annex.year is not None else year - 1
     plans = []
@@ -407,6 +414,7 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
             unmapped_tags=unmapped if is_secretariat else [],
             accepted_tags=accepted_tags,
             known_ids=known_ids,
+            all_tags=len(valid_tags),
         )
         if is_secretariat:
             plan.lines.extend(_secretariat_lines(annex))
@@ -424,9 +432,38 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
         plan.lines = once_per_row(plan.lines)
         if cited is not None:
             plan.known_ids = cited.of(plan, rows_of[abbr])
-            plan.partial_lists = frozenset({"ids"})
+            plan.partial_lists |= {"ids"}
+        if named is not None:
+            plan.valid_tags = named.of(abbr, rows_of[abbr])
+            plan.accepted_tags = plan.valid_tags + [t for t in accepted_tags if t not in valid_tags]
+            plan.partial_lists |= {"tag_list"}
         plans.append(plan)
     return plans
+
+
+class TagsOfRows:
+    """The tags a body can be expected to write when the abbreviation table is too large for every
+    template to list it (a survey of thousands of bodies): its own, the secretariat's, every body
+    named in the rows its template shows (the co-owners and neighbours of its bullets), and the
+    pseudo-tags, in the table's order. Aliases and groups, which the secretariat configures by
+    hand, are listed whole. The live check only warns about a tag not listed; the validator,
+    which knows the whole table, judges."""
+
+    def __init__(self, located: dict[str, tuple[Chapter, Section, Row]], tags: TagResolver, secretariat: str) -> None:
+        self.located, self.tags, self.secretariat = located, tags, secretariat
+        self.by_row: dict[str, list[str]] = {}
+
+    def _row(self, row_id: str) -> list[str]:
+        found = self.by_row.get(row_id)
+        if found is None:
+            row = self.located[row_id][2]
+            found = self.tags.ministries_of([t for c in ("status", "policy") for b in row.bullets(c) for t in b.tags])
+            self.by_row[row_id] = found
+        return found
+
+    def of(self, ministry: str, row_ids: Iterable[str]) -> list[str]:
+        named = {ministry, self.secretariat, *(abbr for row_id in row_ids for abbr in self._row(row_id))}
+        return [abbr for abbr in self.tags.ministries if abbr in named] + list(self.tags.pseudo_tags)
 
 
 class CitedIds:
@@ -795,7 +832,13 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str
         ("6", "行・列の挿入や削除、並べ替え、シート名の変更はしないでください。列の幅と行の高さは変更できます。"),
         (
             "7",
-            f"担当府省は略称を「、」で区切って記入します（例: 科技、文、経）。使える略称は下の略称表のとおりです。自府省（{plan.ministry}）を必ず含めてください。",
+            f"担当府省は略称を「、」で区切って記入します（例: 科技、文、経）。"
+            + (
+                f"下の略称表には、この様式の取組に記載のある府省等の略称を載せています（全 {plan.all_tags} 件のうち {len(plan.valid_tags)} 件）。ほかの府省等の略称も使えます。"
+                if "tag_list" in plan.partial_lists
+                else "使える略称は下の略称表のとおりです。"
+            )
+            + f"自府省（{plan.ministry}）を必ず含めてください。",
         ),
         (
             "8",
@@ -823,7 +866,10 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str
             live = "（" + "。".join(["記入中も確認", *partial]) + "）" if rule.live and severity != "off" else ""
             rows.append((rule.title, SEVERITY_GUIDE[severity], guide_text(rule.guide, plan) + live, rule.code))
     rows.append(())
-    rows.append(("■ 略称表（担当府省に使える略称）",))
+    if "tag_list" in plan.partial_lists:
+        rows.append((f"■ 略称表（この様式の取組に記載のある府省等の略称。全 {plan.all_tags} 件のうち {len(plan.valid_tags)} 件）",))
+    else:
+        rows.append(("■ 略称表（担当府省に使える略称）",))
     rows.append(("略称", "府省名"))
     names = dict(plan.abbreviations)
     for tag in plan.valid_tags:

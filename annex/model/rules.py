@@ -64,10 +64,11 @@ class LiveCheck:
 @dataclass(frozen=True)
 class PartialList:
     """A live check's list that a template may carry only in part. In a large annex (a nationwide
-    survey: a million item ids) each template lists only the ids its body can be expected to cite
-    (annex.distribute.template.plan_templates); the validator, which knows every id, stays the judge."""
+    survey: a million item ids, thousands of bodies) each template lists only the ids its body can
+    be expected to cite and the tags it can be expected to write (annex.distribute.template.
+    plan_templates); the validator, which knows every id and tag, stays the judge."""
 
-    name: str  # the list's field in the formula ({ids}: "ids")
+    name: str  # the list's field in the formula ({ids}: "ids", {tag_list}: "tag_list")
     note: str  # what the チェック column says instead (Japanese)
     guide: str  # what 記入要領 adds after 「記入中も確認」
 
@@ -581,6 +582,11 @@ _RULES = (
                 'IF(TRIM({tags})="",FALSE,SUMPRODUCT(ISNUMBER(FIND("、"&{tag_list}&"、","、"&{tags_norm}&"、"))*(LEN({tag_list})+1))'
                 "<>LEN({tags_norm})+1)",
                 "担当府省に略称表にない略称があります（「、」で区切ります）",
+                partial=PartialList(
+                    "tag_list",
+                    "この様式の略称表にない略称です。提出後に事務局側で確認します",
+                    "この様式の略称表には自府省の取組に関係する府省等の略称だけを載せているため、略称表にない略称は記入中は警告にとどめ、提出後に事務局側で確認します",
+                ),
             ),
         ),
     ),

@@ -356,7 +356,7 @@ def test_every_live_check_belongs_to_a_rule_the_validator_reports_at_that_column
 
 
 # -- a template that lists only part of the item ids (an annex above WHOLE_ID_LIST_LIMIT) --------
-PARTIAL_NOTE = next(c.partial.note for r in live_rules() for c in r.live if c.partial)
+PARTIAL_NOTE = next(c.partial.note for r in live_rules() for c in r.live if c.partial and c.partial.name == "ids")
 
 
 def test_id_chunks_fill_each_cell_up_to_the_limit_and_keep_every_id_in_order(monkeypatch):
@@ -400,6 +400,67 @@ def test_above_the_limit_a_template_lists_only_its_ministrys_ids_on_the_list_she
     assert "一覧にない項目IDは記入中は警告にとどめ、提出後に事務局側で確認します" in guide
     untouched_guide = " ".join(str(c.value) for row in d.workbook(MINISTRY)[SHEET_GUIDE].iter_rows() for c in row if c.value)
     assert "一覧にない項目ID" not in untouched_guide
+
+
+# -- a template that lists only part of the tags (an abbreviation table above WHOLE_TAG_LIST_LIMIT) ---
+PARTIAL_TAG_LIMIT = 10  # the bundled table has ~45 tags: with this limit each template lists only those its rows name
+
+
+def test_above_the_tag_limit_a_template_lists_the_tags_its_rows_name_and_the_validator_still_judges(tmp_path):
+    d = distributed()
+    config = d.workspace.config
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(template_module, "WHOLE_TAG_LIST_LIMIT", PARTIAL_TAG_LIMIT)
+        plan = next(p for p in plan_templates(d.master, config, 2026) if p.ministry == MINISTRY)
+    whole, tags = d.plans[MINISTRY], config.tags
+    assert "tag_list" in plan.partial_lists and "tag_list" not in whole.partial_lists
+    assert plan.all_tags == len(whole.valid_tags) > PARTIAL_TAG_LIMIT
+    # its own, the secretariat's, every body named in the rows it shows, the pseudo-tags; in the table's order
+    shown = {line.values["row_id"] for line in plan.lines}
+    named = {
+        abbr
+        for _, _, row in d.master.rows()
+        if row.id in shown
+        for column in ("status", "policy")
+        for b in row.bullets(column)
+        for abbr in tags.ministries_of(b.tags)
+    }
+    assert set(plan.valid_tags) == named | {MINISTRY, SECRETARIAT} | set(tags.pseudo_tags)
+    assert plan.valid_tags == [t for t in whole.valid_tags if t in plan.valid_tags] and len(plan.valid_tags) < plan.all_tags
+    assert set(plan.accepted_tags) - set(plan.valid_tags) == set(whole.accepted_tags) - set(whole.valid_tags)  # aliases, groups
+    foreign = next(t for t in tags.ministries if t not in plan.valid_tags and t in config.ministry_by_abbr)
+
+    path = tmp_path / "partial-tags.xlsx"
+    write_template(path, plan, config, generated_at=GENERATED_AT, source_master=read_meta(d.workbook(MINISTRY))["source_master"])
+    wb = openpyxl.load_workbook(path)
+    lists = wb[SHEET_LISTS]
+    for key, expected in (("tags", plan.valid_tags), ("tag_list", plan.accepted_tags)):
+        column = LIST_COLUMNS[key]
+        cells = [lists[f"{column}{r}"].value for r in range(2, lists.max_row + 1)]
+        assert [c for c in cells if c] == expected and cells[: len(expected)] == expected, key
+    guide = [str(c.value) for row in wb[SHEET_GUIDE].iter_rows() for c in row if c.value]
+    table = guide.index("略称") + 2  # the 略称表's rows follow its header row (略称, 府省名)
+    assert guide[table::2][: len(plan.valid_tags)] == plan.valid_tags and foreign not in guide
+    text = " ".join(guide)
+    assert f"全 {plan.all_tags} 件のうち {len(plan.valid_tags)} 件" in text and "ほかの府省等の略称も使えます" in text
+    assert "略称表にない略称は記入中は警告にとどめ、提出後に事務局側で確認します" in text
+    ws = wb[SHEET_ENTRY]
+    tag_range = template_module.list_range("tag_list", len(plan.accepted_tags))
+    [rule] = [r for cf in ws.conditional_formatting for r in cf.rules if any(tag_range in f for f in r.formula)]
+    assert rule.dxf.fill.fgColor.rgb.endswith(template_module.FILL_LIVE_WARNING.fgColor.rgb[-6:])
+
+    # a body its rows do not name, and an invented tag, typed by the ministry: only the invented one is refused
+    owned = [
+        r
+        for r in range(FIRST_DATA_ROW, ws.max_row + 1)
+        if _cell(ws, "item_id", r).value and _cell(ws, "action", r).protection.locked is False
+    ]
+    _put(ws, owned[0], tags=f"{MINISTRY}、{foreign}", action="修正")
+    _put(ws, owned[1], tags=f"{MINISTRY}、存在しない庁", action="修正")
+    wb.save(path)
+    [issues] = _judged(path)
+    unknown = {_row(where.cell): severity for rule, severity, where, _ in issues if rule == "L-TAG-UNKNOWN"}
+    assert unknown == {owned[1]: "error"}
 
 
 @pytest.mark.libreoffice
