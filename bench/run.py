@@ -360,6 +360,7 @@ def domain_stages(report: Report, work: Path, *, pdf: bool) -> None:
         raws = [(read_workbook(i.stored, i.name), i.sha256) for i in received]
     with measured(t, "validate"):
         subs = validate_batch(raws, ref)
+    del raws  # as in the flow and `annex merge`: a workbook's grid is dropped once validated, before the merge
     if survey:  # every file read again: on a shared machine the flows below show the parallel run
         report.not_run["read+validate (pool)"] = "size M/L: read and validate in one process; the flows run them in parallel"
     else:

@@ -61,7 +61,7 @@ from annex.model.contract import (
     split_tags,
     typed_markup,
 )
-from annex.model.issues import Issue, Location, Severity, Submission, SubmissionLine
+from annex.model.issues import Issue, Location, RowCells, RowValues, Severity, Submission, SubmissionLine
 from annex.model.ownership import bullet_owners
 from annex.model.rules import BLOCKING, HEADING_LIMIT, TEXT_LIMIT, rule
 from annex.model.tags import comparison_key
@@ -358,13 +358,20 @@ def _lines(grid: Grid, layout: _Layout) -> list[SubmissionLine]:
     lines: list[SubmissionLine] = []
     # per column, once: its index into a grid row, its letter, whether it holds a code (stripped)
     columns = [(key, col - grid.first_col, column_letter(col), key in CODE_KEYS) for key, col in layout.columns.items()]
+    letters = {key: letter for key, _, letter, _ in columns}  # every line's RowCells reads these
+    positions = {key: i for i, (key, _, _, _) in enumerate(columns)}  # and its RowValues
+    # one string for the texts every line of a row repeats (its 章, 節, 取組, 欄, 対応): each cell read
+    # is a string of its own, and the lines are kept until the merge
+    same: dict[str, str] = {}
     for r in range(layout.header_row + 1, len(grid.rows) + 1):
         cells = grid.rows[r - 1]
         width = len(cells)
-        values: dict[str, str] = {}
+        row: list[str] = []
         for key, j, _, code in columns:
             value = (cells[j] or "") if 0 <= j < width else ""
-            values[key] = value.strip() if code else value
+            value = value.strip() if code else value
+            row.append(same.setdefault(value, value))
+        values = RowValues(positions, tuple(row))
         if not values.get("item_id") and not any(values.get(k) for k in EDITABLE_KEYS):
             continue  # a spare line left empty, or a blank row (a row with text only elsewhere: _stray_cells)
         line = SubmissionLine(
@@ -379,7 +386,7 @@ def _lines(grid: Grid, layout: _Layout) -> list[SubmissionLine]:
             relisted_of=values.get("relisted_of") or None,
             action=values.get("action", ""),
             previous_text=values.get("previous_text") or None,
-            cells={key: f"{letter}{r}" for key, _, letter, _ in columns},
+            cells=RowCells(letters, r),
             raw=values,
         )
         lines.append(line)
