@@ -392,6 +392,7 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
     cited = None if len(known_ids) <= WHOLE_ID_LIST_LIMIT else CitedIds(located, preamble, quoted)
     abbreviations = [(m.abbr, "・".join(m.names) + ("【廃止】" if m.abolished else "")) for m in config.ministries]
     named = None if len(valid_tags) <= WHOLE_TAG_LIST_LIMIT else TagsOfRows(located, tags, secretariat)
+    configured = accepted_tags[len(valid_tags) :]  # the aliases and groups, listed whole in every template
     title = config.title_for(year)
     source_year = annex.year if annex.year is not None else year - 1
     plans = []
@@ -435,7 +436,7 @@ def plan_templates(annex: Annex, config: Config, year: int) -> list[TemplatePlan
             plan.partial_lists |= {"ids"}
         if named is not None:
             plan.valid_tags = named.of(abbr, rows_of[abbr])
-            plan.accepted_tags = plan.valid_tags + [t for t in accepted_tags if t not in valid_tags]
+            plan.accepted_tags = plan.valid_tags + configured
             plan.partial_lists |= {"tag_list"}
         plans.append(plan)
     return plans
