@@ -145,6 +145,18 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def yardstick() -> float:
+    """Seconds of a fixed pure-Python workload (the best of three): how fast this machine runs
+    Python right now. Machines of the same kind here differed by 2× in it (and a busy neighbour
+    slows one down), so a table is compared with another by the yardstick, not only by load."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        sum(i * i for i in range(2_000_000))
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 # -- bounds -------------------------------------------------------------------------------
 def sheet_parts(path: Path) -> list[str]:
     with zipfile.ZipFile(path) as z:
@@ -305,6 +317,8 @@ class Report:
     not_run: dict[str, str] = field(default_factory=dict)
     load_before: str = ""
     load_after: str = ""
+    yardstick_before: float | None = None  # seconds of yardstick()
+    yardstick_after: float | None = None
 
     def stage(self, name: str) -> Stage | None:
         return next((s for s in self.stages if s.name == name), None)
@@ -688,6 +702,12 @@ def check_targets(report: Report, smaller: dict | None = None) -> None:
         add("docx ≤ 3× the string-building floor", docx.ratio, 3, "×")
 
 
+def _yardsticks(report: Report) -> str:
+    if report.yardstick_before is None or report.yardstick_after is None:
+        return ""
+    return f"yardstick {report.yardstick_before:.3f} → {report.yardstick_after:.3f} s; "
+
+
 def format_table(report: Report) -> str:
     head = "| stage | wall s | cpu s | per s | peak MiB | bound | bound s | ×bound | note |\n|---|---:|---:|---:|---:|---|---:|---:|---|"
     rows = [
@@ -705,7 +725,8 @@ def format_table(report: Report) -> str:
     bodies = f" ({d['bodies']:,} bodies in the abbreviation table, returns from {d['returns']:,})" if d.get("bodies") else ""
     return (
         f"size {report.size}{bodies}: {d['returns']} returns, {d['lines']:,} template lines, {d['bullets']:,} bullets in master(2025)"
-        f"{', ' + str(d['pages']) + ' pages' if 'pages' in d else ''}; load {report.load_before} → {report.load_after}; {report.started}\n\n"
+        f"{', ' + str(d['pages']) + ' pages' if 'pages' in d else ''}; load {report.load_before} → {report.load_after}; "
+        f"{_yardsticks(report)}{report.started}\n\n"
         f"{head}\n"
         + "\n".join(rows)
         + "\n\n| bound | s |\n|---|---:|\n"
@@ -744,6 +765,7 @@ def main(argv: list[str] | None = None) -> Report:
         dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         {"cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine()},
         load_before=load(),
+        yardstick_before=round(yardstick(), 3),
     )
     with tempfile.TemporaryDirectory(prefix=f"annex-bench-{args.size}-") as tmp:
         work = Path(tmp)
@@ -759,6 +781,7 @@ def main(argv: list[str] | None = None) -> Report:
         else:
             prefect_stages(report, work, args.server)
     report.load_after = load()
+    report.yardstick_after = round(yardstick(), 3)
     check_targets(report, previous_sizes(args.out) if args.size == "L" else None)
     out = args.out or RESULTS / f"{data.get('key', args.size)}{'-flows' if args.flows_only else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
