@@ -833,7 +833,7 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str
         ("6", "行・列の挿入や削除、並べ替え、シート名の変更はしないでください。列の幅と行の高さは変更できます。"),
         (
             "7",
-            f"担当府省は略称を「、」で区切って記入します（例: 科技、文、経）。"
+            "担当府省は略称を「、」で区切って記入します（例: 科技、文、経）。"
             + (
                 f"下の略称表には、この様式の取組に記載のある府省等の略称を載せています（全 {plan.all_tags} 件のうち {len(plan.valid_tags)} 件）。ほかの府省等の略称も使えます。"
                 if "tag_list" in plan.partial_lists
@@ -868,7 +868,9 @@ def guide_rows(plan: TemplatePlan, config_secretariat: Any, severities: dict[str
             rows.append((rule.title, SEVERITY_GUIDE[severity], guide_text(rule.guide, plan) + live, rule.code))
     rows.append(())
     if "tag_list" in plan.partial_lists:
-        rows.append((f"■ 略称表（この様式の取組に記載のある府省等の略称。全 {plan.all_tags} 件のうち {len(plan.valid_tags)} 件）",))
+        rows.append(
+            (f"■ 略称表（この様式の取組に記載のある府省等の略称。全 {plan.all_tags} 件のうち {len(plan.valid_tags)} 件）",)
+        )
     else:
         rows.append(("■ 略称表（担当府省に使える略称）",))
     rows.append(("略称", "府省名"))

@@ -367,7 +367,7 @@ def _lines(grid: Grid, layout: _Layout) -> list[SubmissionLine]:
         cells = grid.rows[r - 1]
         width = len(cells)
         row: list[str] = []
-        for key, j, _, code in columns:
+        for _, j, _, code in columns:
             value = (cells[j] or "") if 0 <= j < width else ""
             value = value.strip() if code else value
             row.append(same.setdefault(value, value))
