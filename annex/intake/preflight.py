@@ -216,8 +216,14 @@ class _SheetScanner:
         self.row = 0  # current row number
         self.col = 0  # column of the previous cell in the current row
         self.cell: tuple[int, int] | None = None  # (column, row) of the value cell an <f> would belong to
+        # More rows than any template, or a value cell outside its bounds: the sheet is refused
+        # (_check_extent), and the scan stops there — a hostile sheet of millions of cells would
+        # otherwise cost seconds of CPU after its fate is known.
+        self.decided = False
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
+        if self.decided:
+            return
         data = self.buffer + chunk
         cut = len(data)
         if not final:
@@ -285,6 +291,9 @@ class _SheetScanner:
                         col, cell = 0, None
                         if row > info.max_row_attr:
                             info.max_row_attr = row
+                        if info.rows_seen > limit_row:
+                            self.decided = True
+                            break
                     elif end:  # </row>, </sheetData>
                         cell = None
                     elif info.declared is None:  # <dimension>
@@ -300,8 +309,10 @@ class _SheetScanner:
                     max_row = row_no
                 if col > max_col:
                     max_col = col
-                if (row_no > limit_row or col > limit_col) and info.beyond is None:
+                if row_no > limit_row or col > limit_col:
                     info.beyond = f"{column_letter(col)}{row_no}"
+                    self.decided = True
+                    break
         finally:
             self.row, self.col, self.cell = row, col, cell
             info.max_row, info.max_col = max_row, max_col
@@ -460,6 +471,13 @@ def _inspect_zip(zf: zipfile.ZipFile, result: Preflight, limits: Limits) -> None
         raise _reject("F-NOT-XLSX", file, detail=detail)
     if any(n.lower().endswith("vbaproject.bin") for n in names):
         raise _reject("F-MACRO", file)
+    # The sizes the zip directory declares, before inflating anything: a bomb that says what it is
+    # is refused at once. One that lies is caught while it inflates (_inflate), where zipfile also
+    # stops a part at its declared size.
+    declared = 0
+    for info in infos:
+        declared += info.file_size
+        _check_inflated(info.filename, info.file_size, declared, info.compress_size, file, limits)
     result.kind = "xlsx"
 
     # Small structural parts first: they are scanned for DTDs before defusedxml reads the kept bytes.
@@ -476,6 +494,18 @@ def _inspect_zip(zf: zipfile.ZipFile, result: Preflight, limits: Limits) -> None
         _inflate(zf, info, result, limits, by_part.get(info.filename, []))
     for sheet in result.sheets:
         _check_extent(sheet, file, limits)
+
+
+def _check_inflated(name: str, inflated: int, total: int, compressed: int, file: str, limits: Limits) -> None:
+    """The caps on one part's inflated size, all parts' together, and its ratio to the compressed size."""
+    if inflated > limits.member_bytes:
+        raise _reject(
+            "F-TOO-LARGE", file, detail=f"{name} が展開後 {limits.member_bytes // 2**20} MB を超えます（圧縮爆弾の疑い）"
+        )
+    if total > limits.total_bytes:
+        raise _reject("F-TOO-LARGE", file, detail=f"展開後の合計が {limits.total_bytes // 2**20} MB を超えます（圧縮爆弾の疑い）")
+    if inflated > limits.ratio_floor and inflated > limits.ratio * max(compressed, 1):
+        raise _reject("F-TOO-LARGE", file, detail=f"{name} の圧縮率が {limits.ratio:.0f} 倍を超えます（圧縮爆弾の疑い）")
 
 
 def _inflate(
@@ -506,22 +536,7 @@ def _inflate(
                     break
                 inflated += len(chunk)
                 result.inflated_bytes += len(chunk)
-                if inflated > limits.member_bytes:
-                    raise _reject(
-                        "F-TOO-LARGE",
-                        file,
-                        detail=f"{name} が展開後 {limits.member_bytes // 2**20} MB を超えます（圧縮爆弾の疑い）",
-                    )
-                if result.inflated_bytes > limits.total_bytes:
-                    raise _reject(
-                        "F-TOO-LARGE",
-                        file,
-                        detail=f"展開後の合計が {limits.total_bytes // 2**20} MB を超えます（圧縮爆弾の疑い）",
-                    )
-                if inflated > limits.ratio_floor and inflated > limits.ratio * max(info.compress_size, 1):
-                    raise _reject(
-                        "F-TOO-LARGE", file, detail=f"{name} の圧縮率が {limits.ratio:.0f} 倍を超えます（圧縮爆弾の疑い）"
-                    )
+                _check_inflated(name, inflated, result.inflated_bytes, info.compress_size, file, limits)
                 if keep:
                     if inflated > _STRUCTURE_PART_BYTES:
                         raise _reject(
@@ -536,6 +551,8 @@ def _inflate(
                     tail = chunk[-16:]
                 for scanner in scanners:
                     scanner.feed(chunk)
+                    if scanner.decided:  # the rest of a hostile sheet could only cost time
+                        _check_extent(scanner.info, file, limits)
                 first = False
         for scanner in scanners:
             scanner.feed(b"", final=True)

@@ -115,6 +115,30 @@ def test_member_cap_holds_without_a_suspicious_ratio(tmp_path):
     assert issue.rule == "F-TOO-LARGE" and "sharedStrings" in issue.message
 
 
+def test_a_bomb_whose_zip_directory_says_what_it_is_is_refused_before_inflating(catalogue):
+    result = preflight(catalogue["zipbomb_cells.xlsx"][0])
+    [issue] = result.issues
+    assert issue.rule == "F-TOO-LARGE" and "sheet1.xml" in issue.message and "圧縮爆弾の疑い" in issue.message
+    assert result.inflated_bytes == 0
+
+
+def test_the_scan_stops_once_a_sheet_is_refused(catalogue):
+    """A bomb the caps on size and ratio let through (here: lifted) is refused at its first row
+    past the limit, or its first cell outside the template; the rest of its 139 MB is never inflated."""
+    bomb = catalogue["zipbomb_cells.xlsx"][0]  # rows of 100 cells <c><v>1</v></c>, no addresses
+    lifted = {"ratio": 1e9, "member_bytes": 2**30, "total_bytes": 2**30}
+
+    result = preflight(bomb, limits=Limits(rows=1_000, entry_columns=100, **lifted))
+    [issue] = result.issues
+    assert issue.rule == "F-TOO-LARGE" and issue.location.sheet == "記入シート" and "行数 1,001" in issue.message
+    assert result.inflated_bytes <= 3 * 2**20  # the 1 MiB chunks holding the first 1,001 rows (1.5 MB), of 139 MB
+
+    result = preflight(bomb, limits=Limits(**lifted))  # the 記入シート's 15 columns: P1 is outside
+    [issue] = result.issues
+    assert (issue.rule, issue.location.cell) == ("F-OUTSIDE-TEMPLATE", "P1")
+    assert result.inflated_bytes <= 2 * 2**20  # the first chunk, and the small parts before it
+
+
 def test_a_file_over_the_upload_cap_is_refused_without_reading(tmp_path, valid):
     path = tmp_path / "big.xlsx"
     path.write_bytes(valid)
