@@ -142,6 +142,18 @@ def test_every_body_returns_its_own_lines_and_both_runners_merge_the_same(survey
         assert flow["verdicts"] == data["verdicts"] and flow["merge_counts"] == data["merge_counts"], flow
 
 
+@pytest.mark.e2e
+def test_on_dask_the_reference_goes_to_each_worker_once_and_the_files_validate_as_on_threads(survey):
+    """Issue 13: pickled with every validation task, the reference ran the Dask driver out of memory
+    at 200k bullets. bench/survey_flow.py reports how often it was pickled and loaded."""
+    threads, dask = survey["data"]["flow_thread"], survey["data"]["flow_dask"]
+    assert dask["files"] == threads["files"] > 2 * 2  # more tasks than workers: a copy per task would show
+    assert threads["reference_pickled"] == 0  # threads share the object itself
+    assert dask["reference_pickled"] == 1  # by the driver, once for the run
+    assert dask["reference_worker_loads"] == [1, 1]  # one copy in each of the 2 workers
+    assert dask["validated"] == threads["validated"]  # every file's lines and issues the same
+
+
 def test_the_bodies_table_is_a_valid_abbreviation_table(tmp_path):
     """L's 2,000 municipalities: unique abbreviations and slugs, and config loads them with the bundled ministries."""
     from annex.model.config import load_config

@@ -1,16 +1,11 @@
 """On Dask the reference (master(Y-1) and every ministry's plan) goes to each worker once, not with
 every validation task (issue 13: pickled per task, the Dask driver ran out of memory at 200k
-bullets), and the files validate exactly as on threads. A reference the cluster cannot take holds
-the files (保留), as a failed validation task does: the run goes on."""
+bullets). A reference the cluster cannot take holds the files (保留), as a failed validation task
+does: the run goes on. That a real Dask run ships it once per worker and validates every file as
+threads do is checked on the benchmark's survey smoke run, which runs bench/survey_flow.py on both
+runners anyway (tests/test_bench.py)."""
 
 from __future__ import annotations
-
-import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,41 +13,7 @@ from annex.workspace import collect as collect_steps
 from annex.workspace.layout import Workspace
 from annex.workspace.master import load_reference
 
-ROOT = Path(__file__).resolve().parents[2]
 YEAR = 2026
-
-
-def _survey_flow(workspace: Path, runner: str, api_url: str) -> dict:
-    """bench/survey_flow.py: collect → reference → flows.steps.validate_all → merge, on ``runner``
-    (Dask: a local cluster of 2 worker processes), in a child process as `annex run` would be."""
-    env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_TASKS_REFRESH_CACHE": "true", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "survey_flow.py"), str(workspace), runner],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    return json.loads(next(line for line in reversed(done.stdout.splitlines()) if line.startswith("{")))
-
-
-@pytest.mark.e2e
-def test_a_dask_run_ships_the_reference_once_per_worker_and_validates_as_threads(prefect_server, sample_workspace, tmp_path):
-    other = tmp_path / "dask-workspace"
-    shutil.copytree(sample_workspace, other)
-    threads = _survey_flow(sample_workspace, "thread", prefect_server)
-    dask = _survey_flow(other, "dask", prefect_server)
-
-    assert dask["files"] == threads["files"] > 2 * 2  # more tasks than workers: a copy per task would show
-    assert threads["reference_pickled"] == 0  # threads share the object itself
-    assert dask["reference_pickled"] == 1  # by the driver, once for the run
-    assert dask["reference_worker_loads"] == [1, 1]  # one copy in each of the 2 workers
-    # every file's lines and issues the same, and so the same verdicts and merge
-    assert dask["validated"] == threads["validated"]
-    assert dask["verdicts"] == threads["verdicts"] and dask["held"] == threads["held"] == 0
-    assert dask["merge_counts"] == threads["merge_counts"]
 
 
 class _Cluster:
