@@ -216,10 +216,13 @@ class _SheetScanner:
         self.row = 0  # current row number
         self.col = 0  # column of the previous cell in the current row
         self.cell: tuple[int, int] | None = None  # (column, row) of the value cell an <f> would belong to
-        # More rows than any template, or a value cell outside its bounds: the sheet is refused
-        # (_check_extent), and the scan stops there — a hostile sheet of millions of cells would
-        # otherwise cost seconds of CPU after its fate is known.
-        self.decided = False
+
+    @property
+    def decided(self) -> bool:
+        """More rows than any template, or a value cell outside its bounds: the sheet is refused
+        (_check_extent), and the scan stops there — a hostile sheet of millions of cells would
+        otherwise cost seconds of CPU after its fate is known."""
+        return self.info.beyond is not None or self.info.rows_seen > self.max_row
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
         if self.decided:
@@ -292,8 +295,7 @@ class _SheetScanner:
                         if row > info.max_row_attr:
                             info.max_row_attr = row
                         if info.rows_seen > limit_row:
-                            self.decided = True
-                            break
+                            break  # decided
                     elif end:  # </row>, </sheetData>
                         cell = None
                     elif info.declared is None:  # <dimension>
@@ -311,8 +313,7 @@ class _SheetScanner:
                     max_col = col
                 if row_no > limit_row or col > limit_col:
                     info.beyond = f"{column_letter(col)}{row_no}"
-                    self.decided = True
-                    break
+                    break  # decided
         finally:
             self.row, self.col, self.cell = row, col, cell
             info.max_row, info.max_col = max_row, max_col
